@@ -1,0 +1,104 @@
+#include "core/thread_pool.h"
+
+#include <atomic>
+#include <cstdint>
+#include <thread>
+#include <vector>
+
+#include "gtest/gtest.h"
+
+namespace smallmind::core {
+namespace {
+
+TEST(ThreadPoolTest, RunsEveryTaskExactlyOnce) {
+  for (int threads : {1, 2, 4}) {
+    ThreadPool pool(threads);
+    EXPECT_EQ(pool.num_threads(), threads);
+    for (uint64_t n : {0, 1, 2, 7, 1000}) {
+      std::vector<std::atomic<int>> hits(n);
+      pool.ParallelFor(n, [&](uint64_t task, int thread) {
+        ASSERT_GE(thread, 0);
+        ASSERT_LT(thread, threads);
+        hits[task].fetch_add(1);
+      });
+      for (uint64_t i = 0; i < n; ++i) EXPECT_EQ(hits[i].load(), 1);
+    }
+  }
+}
+
+TEST(ThreadPoolTest, OneThreadRunsInlineInOrder) {
+  ThreadPool pool(1);
+  const std::thread::id caller = std::this_thread::get_id();
+  std::vector<uint64_t> order;
+  pool.ParallelFor(5, [&](uint64_t task, int thread) {
+    EXPECT_EQ(std::this_thread::get_id(), caller);
+    EXPECT_EQ(thread, 0);
+    order.push_back(task);
+  });
+  EXPECT_EQ(order, (std::vector<uint64_t>{0, 1, 2, 3, 4}));
+}
+
+TEST(ThreadPoolTest, NonPositiveThreadCountMeansOne) {
+  ThreadPool pool(0);
+  EXPECT_EQ(pool.num_threads(), 1);
+}
+
+TEST(ThreadPoolTest, ThreadIndexIsExclusivePerCall) {
+  ThreadPool pool(3);
+  std::vector<std::atomic<int>> in_use(3);
+  std::atomic<bool> clash{false};
+  pool.ParallelFor(3000, [&](uint64_t, int thread) {
+    if (in_use[thread].fetch_add(1) != 0) clash = true;
+    in_use[thread].fetch_sub(1);
+  });
+  EXPECT_FALSE(clash.load());
+}
+
+TEST(ThreadPoolTest, NestedCallRunsInline) {
+  ThreadPool pool(2);
+  std::atomic<int> inner{0};
+  pool.ParallelFor(4, [&](uint64_t, int) {
+    pool.ParallelFor(3, [&](uint64_t, int) { inner.fetch_add(1); });
+  });
+  EXPECT_EQ(inner.load(), 12);
+}
+
+// Many short calls back to back (as in a decode step), from two caller
+// threads sharing one pool at once. Run under --config=tsan too.
+TEST(ThreadPoolStressTest, ManyCallsFromConcurrentCallers) {
+  ThreadPool pool(3);
+  constexpr int kCalls = 2000;
+  auto caller = [&](uint64_t* sum_out) {
+    uint64_t total = 0;
+    for (int call = 0; call < kCalls; ++call) {
+      const uint64_t n = 1 + call % 17;
+      std::vector<uint64_t> partial(n, 0);
+      pool.ParallelFor(n, [&](uint64_t task, int) { partial[task] = task + 1; });
+      for (uint64_t v : partial) total += v;
+    }
+    *sum_out = total;
+  };
+  uint64_t a = 0, b = 0;
+  std::thread other(caller, &b);
+  caller(&a);
+  other.join();
+  uint64_t expected = 0;
+  for (int call = 0; call < kCalls; ++call) {
+    const uint64_t n = 1 + call % 17;
+    expected += n * (n + 1) / 2;
+  }
+  EXPECT_EQ(a, expected);
+  EXPECT_EQ(b, expected);
+}
+
+TEST(ThreadPoolStressTest, CreateAndDestroyRepeatedly) {
+  for (int i = 0; i < 50; ++i) {
+    ThreadPool pool(4);
+    std::atomic<int> count{0};
+    pool.ParallelFor(8, [&](uint64_t, int) { count.fetch_add(1); });
+    EXPECT_EQ(count.load(), 8);
+  }
+}
+
+}  // namespace
+}  // namespace smallmind::core
