@@ -1,0 +1,75 @@
+// Dispatch unit for kernels/activations.h.
+
+#undef HWY_TARGET_INCLUDE
+#define HWY_TARGET_INCLUDE "kernels/activations.cc"
+#include "hwy/foreach_target.h"  // IWYU pragma: keep
+#include "hwy/highway.h"
+#include "kernels/activations-inl.h"
+#include "kernels/activations.h"
+#include "kernels/simd_util-inl.h"
+
+HWY_BEFORE_NAMESPACE();
+namespace smallmind::kernels::HWY_NAMESPACE {
+
+void GeluTanhImpl(const float* in, float* out, size_t n) {
+  UnaryRow(in, out, n, [](auto d, auto x) HWY_ATTR { return GeluTanhVec(d, x); });
+}
+
+void GeluErfImpl(const float* in, float* out, size_t n) {
+  UnaryRow(in, out, n, [](auto d, auto x) HWY_ATTR { return GeluErfVec(d, x); });
+}
+
+void SiluImpl(const float* in, float* out, size_t n) {
+  UnaryRow(in, out, n, [](auto d, auto x) HWY_ATTR { return SiluVec(d, x); });
+}
+
+void ReluImpl(const float* in, float* out, size_t n) {
+  UnaryRow(in, out, n,
+           [](auto d, auto x) HWY_ATTR { return hn::Max(x, hn::Zero(d)); });
+}
+
+void SwiGluImpl(const float* gate, const float* up, float* out, size_t n) {
+  const hn::ScalableTag<float> d;
+  const size_t N = hn::Lanes(d);
+  size_t i = 0;
+  for (; i + N <= n; i += N) {
+    const auto g = SiluVec(d, hn::LoadU(d, gate + i));
+    hn::StoreU(hn::Mul(g, hn::LoadU(d, up + i)), d, out + i);
+  }
+  if (i < n) {
+    const size_t r = n - i;
+    const auto g = SiluVec(d, LoadTail(d, gate + i, r));
+    StoreTail(d, hn::Mul(g, LoadTail(d, up + i, r)), out + i, r);
+  }
+}
+
+}  // namespace smallmind::kernels::HWY_NAMESPACE
+HWY_AFTER_NAMESPACE();
+
+#if HWY_ONCE
+namespace smallmind::kernels {
+
+HWY_EXPORT(GeluTanhImpl);
+HWY_EXPORT(GeluErfImpl);
+HWY_EXPORT(SiluImpl);
+HWY_EXPORT(ReluImpl);
+HWY_EXPORT(SwiGluImpl);
+
+void GeluTanh(const float* in, float* out, size_t n) {
+  HWY_DYNAMIC_DISPATCH(GeluTanhImpl)(in, out, n);
+}
+void GeluErf(const float* in, float* out, size_t n) {
+  HWY_DYNAMIC_DISPATCH(GeluErfImpl)(in, out, n);
+}
+void Silu(const float* in, float* out, size_t n) {
+  HWY_DYNAMIC_DISPATCH(SiluImpl)(in, out, n);
+}
+void Relu(const float* in, float* out, size_t n) {
+  HWY_DYNAMIC_DISPATCH(ReluImpl)(in, out, n);
+}
+void SwiGlu(const float* gate, const float* up, float* out, size_t n) {
+  HWY_DYNAMIC_DISPATCH(SwiGluImpl)(gate, up, out, n);
+}
+
+}  // namespace smallmind::kernels
+#endif  // HWY_ONCE

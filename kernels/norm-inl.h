@@ -1,0 +1,79 @@
+// Per-target code for kernels/norm.h.
+
+#if defined(SMALLMIND_KERNELS_NORM_INL_H_) == defined(HWY_TARGET_TOGGLE)
+#ifdef SMALLMIND_KERNELS_NORM_INL_H_
+#undef SMALLMIND_KERNELS_NORM_INL_H_
+#else
+#define SMALLMIND_KERNELS_NORM_INL_H_
+#endif
+
+#include <cmath>
+#include <cstddef>
+
+#include "hwy/highway.h"
+#include "kernels/reductions-inl.h"
+#include "kernels/simd_util-inl.h"
+
+HWY_BEFORE_NAMESPACE();
+namespace smallmind::kernels::HWY_NAMESPACE {
+namespace hn = hwy::HWY_NAMESPACE;
+
+// Σ (x[i] - shift)² over one chunk, two accumulators for latency.
+HWY_INLINE float SumSquaredDeviationFloat(const float* x, size_t n, float shift) {
+  const hn::ScalableTag<float> d;
+  const size_t N = hn::Lanes(d);
+  const auto vs = hn::Set(d, shift);
+  auto s0 = hn::Zero(d), s1 = hn::Zero(d);
+  size_t i = 0;
+  for (; i + 2 * N <= n; i += 2 * N) {
+    const auto a = hn::Sub(hn::LoadU(d, x + i), vs);
+    const auto b = hn::Sub(hn::LoadU(d, x + i + N), vs);
+    s0 = hn::MulAdd(a, a, s0);
+    s1 = hn::MulAdd(b, b, s1);
+  }
+  for (; i + N <= n; i += N) {
+    const auto a = hn::Sub(hn::LoadU(d, x + i), vs);
+    s0 = hn::MulAdd(a, a, s0);
+  }
+  if (i < n) {
+    // Pad with `shift` so padding lanes contribute 0.
+    const auto a = hn::Sub(LoadTail(d, x + i, n - i, shift), vs);
+    s0 = hn::MulAdd(a, a, s0);
+  }
+  return ReduceSum(d, hn::Add(s0, s1));
+}
+
+HWY_INLINE double SumSquaredDeviation(const float* x, size_t n, float shift) {
+  return ChunkedSum(n, [x, shift](size_t begin, size_t count) HWY_ATTR {
+    return SumSquaredDeviationFloat(x + begin, count, shift);
+  });
+}
+
+// out = (x - shift) · scale · weight (+ bias when non-null).
+HWY_INLINE void ScaleShift(const float* x, const float* weight,
+                           const float* bias, float shift, float scale,
+                           float* out, size_t n) {
+  const hn::ScalableTag<float> d;
+  const size_t N = hn::Lanes(d);
+  const auto vshift = hn::Set(d, shift);
+  const auto vscale = hn::Set(d, scale);
+  auto one = [&](auto vx, auto vw, auto vb) HWY_ATTR {
+    return hn::MulAdd(hn::Mul(hn::Sub(vx, vshift), vscale), vw, vb);
+  };
+  size_t i = 0;
+  for (; i + N <= n; i += N) {
+    const auto vb = bias ? hn::LoadU(d, bias + i) : hn::Zero(d);
+    hn::StoreU(one(hn::LoadU(d, x + i), hn::LoadU(d, weight + i), vb), d, out + i);
+  }
+  if (i < n) {
+    const size_t r = n - i;
+    const auto vb = bias ? LoadTail(d, bias + i, r) : hn::Zero(d);
+    StoreTail(d, one(LoadTail(d, x + i, r), LoadTail(d, weight + i, r), vb),
+              out + i, r);
+  }
+}
+
+}  // namespace smallmind::kernels::HWY_NAMESPACE
+HWY_AFTER_NAMESPACE();
+
+#endif  // SMALLMIND_KERNELS_NORM_INL_H_

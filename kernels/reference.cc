@@ -1,0 +1,181 @@
+#include "kernels/reference.h"
+
+#include <cmath>
+#include <cstdint>
+#include <limits>
+
+#include "core/half.h"
+
+namespace smallmind::kernels::reference {
+
+using core::BlockQ4_0;
+using core::BlockQ8_0;
+using core::kQuantBlock;
+
+double GeluTanh(double x) {
+  const double k = std::sqrt(2.0 / M_PI);
+  return 0.5 * x * (1.0 + std::tanh(k * (x + 0.044715 * x * x * x)));
+}
+
+double GeluErf(double x) { return 0.5 * x * (1.0 + std::erf(x / std::sqrt(2.0))); }
+
+double Silu(double x) { return x / (1.0 + std::exp(-x)); }
+
+std::vector<double> Softmax(const float* x, size_t n) {
+  std::vector<double> y(n, 0.0);
+  double max = -std::numeric_limits<double>::infinity();
+  for (size_t i = 0; i < n; ++i) max = std::fmax(max, x[i]);
+  if (n == 0 || std::isinf(max) && max < 0) return y;
+  double sum = 0.0;
+  for (size_t i = 0; i < n; ++i) sum += y[i] = std::exp(double(x[i]) - max);
+  for (double& v : y) v /= sum;
+  return y;
+}
+
+std::vector<double> LayerNorm(const float* x, const float* w, const float* b,
+                              double eps, size_t n) {
+  double mean = 0.0, var = 0.0;
+  for (size_t i = 0; i < n; ++i) mean += x[i];
+  mean /= double(n);
+  for (size_t i = 0; i < n; ++i) var += (x[i] - mean) * (x[i] - mean);
+  var /= double(n);
+  std::vector<double> y(n);
+  for (size_t i = 0; i < n; ++i) {
+    y[i] = (x[i] - mean) / std::sqrt(var + eps) * w[i] + b[i];
+  }
+  return y;
+}
+
+std::vector<double> RmsNorm(const float* x, const float* w, double eps, size_t n) {
+  double ms = 0.0;
+  for (size_t i = 0; i < n; ++i) ms += double(x[i]) * x[i];
+  ms /= double(n);
+  std::vector<double> y(n);
+  for (size_t i = 0; i < n; ++i) y[i] = x[i] / std::sqrt(ms + eps) * w[i];
+  return y;
+}
+
+namespace {
+
+double Angle(size_t i, size_t rotary_dim, double base, size_t pos) {
+  return double(pos) * std::pow(base, -2.0 * double(i) / double(rotary_dim));
+}
+
+// Rotates pair i, whose members are at indices first(i) and second(i).
+template <class First, class Second>
+std::vector<double> Rotate(const float* x, size_t head_dim, size_t rotary_dim,
+                           double base, size_t pos, First first, Second second) {
+  std::vector<double> y(x, x + head_dim);
+  for (size_t i = 0; i < rotary_dim / 2; ++i) {
+    const double c = std::cos(Angle(i, rotary_dim, base, pos));
+    const double s = std::sin(Angle(i, rotary_dim, base, pos));
+    const double a = x[first(i)], b = x[second(i)];
+    y[first(i)] = a * c - b * s;
+    y[second(i)] = a * s + b * c;
+  }
+  return y;
+}
+
+}  // namespace
+
+std::vector<double> RopePairwise(const float* x, size_t head_dim,
+                                 size_t rotary_dim, double base, size_t pos) {
+  return Rotate(x, head_dim, rotary_dim, base, pos,
+                [](size_t i) { return 2 * i; }, [](size_t i) { return 2 * i + 1; });
+}
+
+std::vector<double> RopeRotateHalf(const float* x, size_t head_dim,
+                                   size_t rotary_dim, double base, size_t pos) {
+  const size_t half = rotary_dim / 2;
+  return Rotate(x, head_dim, rotary_dim, base, pos, [](size_t i) { return i; },
+                [half](size_t i) { return i + half; });
+}
+
+double Dot(const float* a, const float* b, size_t n) {
+  double sum = 0.0;
+  for (size_t i = 0; i < n; ++i) sum += double(a[i]) * b[i];
+  return sum;
+}
+
+double DotMagnitude(const float* a, const float* b, size_t n) {
+  double sum = 0.0;
+  for (size_t i = 0; i < n; ++i) sum += std::fabs(double(a[i]) * b[i]);
+  return sum;
+}
+
+void QuantizeQ8_0(const float* x, BlockQ8_0* y, size_t n) {
+  for (size_t b = 0; b < n / kQuantBlock; ++b) {
+    const float* xb = x + b * kQuantBlock;
+    float amax = 0.0f;
+    for (size_t j = 0; j < kQuantBlock; ++j) amax = std::fmax(amax, std::fabs(xb[j]));
+    const float d = amax / 127.0f;
+    const float inv = d != 0.0f ? 1.0f / d : 0.0f;
+    y[b].d = core::F32ToF16(d);
+    for (size_t j = 0; j < kQuantBlock; ++j) {
+      y[b].qs[j] = static_cast<int8_t>(std::nearbyint(xb[j] * inv));
+    }
+  }
+}
+
+void QuantizeQ4_0(const float* x, BlockQ4_0* y, size_t n) {
+  for (size_t b = 0; b < n / kQuantBlock; ++b) {
+    const float* xb = x + b * kQuantBlock;
+    float max = 0.0f, amax = 0.0f;
+    for (size_t j = 0; j < kQuantBlock; ++j) {
+      if (std::fabs(xb[j]) > amax) {
+        amax = std::fabs(xb[j]);
+        max = xb[j];
+      }
+    }
+    const float d = max / -8.0f;
+    const float inv = d != 0.0f ? 1.0f / d : 0.0f;
+    y[b].d = core::F32ToF16(d);
+    for (size_t j = 0; j < kQuantBlock / 2; ++j) {
+      const int lo = std::min(15, int(std::floor(xb[j] * inv + 8.5f)));
+      const int hi = std::min(15, int(std::floor(xb[j + 16] * inv + 8.5f)));
+      y[b].qs[j] = static_cast<uint8_t>(lo | (hi << 4));
+    }
+  }
+}
+
+void DequantizeQ8_0(const BlockQ8_0* x, float* y, size_t n) {
+  for (size_t b = 0; b < n / kQuantBlock; ++b) {
+    const float d = core::F16ToF32(x[b].d);
+    for (size_t j = 0; j < kQuantBlock; ++j) y[b * kQuantBlock + j] = d * x[b].qs[j];
+  }
+}
+
+void DequantizeQ4_0(const BlockQ4_0* x, float* y, size_t n) {
+  for (size_t b = 0; b < n / kQuantBlock; ++b) {
+    const float d = core::F16ToF32(x[b].d);
+    for (size_t j = 0; j < kQuantBlock / 2; ++j) {
+      y[b * kQuantBlock + j] = d * ((x[b].qs[j] & 0xF) - 8);
+      y[b * kQuantBlock + j + 16] = d * ((x[b].qs[j] >> 4) - 8);
+    }
+  }
+}
+
+double DotQ8_0(const BlockQ8_0* a, const BlockQ8_0* b, size_t n) {
+  double sum = 0.0;
+  for (size_t k = 0; k < n / kQuantBlock; ++k) {
+    int64_t dot = 0;
+    for (size_t j = 0; j < kQuantBlock; ++j) dot += int(a[k].qs[j]) * b[k].qs[j];
+    sum += double(core::F16ToF32(a[k].d)) * core::F16ToF32(b[k].d) * double(dot);
+  }
+  return sum;
+}
+
+double DotQ4_0Q8_0(const BlockQ4_0* w, const BlockQ8_0* x, size_t n) {
+  double sum = 0.0;
+  for (size_t k = 0; k < n / kQuantBlock; ++k) {
+    int64_t dot = 0;
+    for (size_t j = 0; j < kQuantBlock / 2; ++j) {
+      dot += ((w[k].qs[j] & 0xF) - 8) * int(x[k].qs[j]);
+      dot += ((w[k].qs[j] >> 4) - 8) * int(x[k].qs[j + 16]);
+    }
+    sum += double(core::F16ToF32(w[k].d)) * core::F16ToF32(x[k].d) * double(dot);
+  }
+  return sum;
+}
+
+}  // namespace smallmind::kernels::reference

@@ -1,0 +1,45 @@
+// Rotary position embeddings (RoPE), applied in place to the heads of one
+// position. Two pairings, both rotating pair i by pos · base^(-2i/rotary_dim):
+//   pairwise     (x[2i], x[2i+1])           — GGUF models, llama.cpp;
+//   rotate-half  (x[i], x[i + rotary_dim/2]) — GPT-NeoX, Hugging Face.
+// Dimensions past `rotary_dim` in each head are left as they are.
+#ifndef SMALLMIND_KERNELS_ROPE_H_
+#define SMALLMIND_KERNELS_ROPE_H_
+
+#include <cstddef>
+#include <vector>
+
+#include "absl/status/statusor.h"
+
+namespace smallmind::kernels {
+
+// cos/sin of every (position, pair), computed once in double precision.
+class RopeTable {
+ public:
+  // Errors unless rotary_dim is even and positive, max_positions > 0 and
+  // base > 1.
+  static absl::StatusOr<RopeTable> Make(size_t rotary_dim, size_t max_positions,
+                                        double base);
+
+  size_t rotary_dim() const { return rotary_dim_; }
+  size_t max_positions() const { return max_positions_; }
+  // rotary_dim / 2 values for `pos`.
+  const float* cos(size_t pos) const { return cos_.data() + pos * (rotary_dim_ / 2); }
+  const float* sin(size_t pos) const { return sin_.data() + pos * (rotary_dim_ / 2); }
+
+ private:
+  size_t rotary_dim_ = 0;
+  size_t max_positions_ = 0;
+  std::vector<float> cos_, sin_;
+};
+
+// `x` holds `num_heads` heads of `head_dim` floats; requires
+// table.rotary_dim() ≤ head_dim and pos < table.max_positions().
+void RopePairwise(float* x, size_t num_heads, size_t head_dim,
+                  const RopeTable& table, size_t pos);
+void RopeRotateHalf(float* x, size_t num_heads, size_t head_dim,
+                    const RopeTable& table, size_t pos);
+
+}  // namespace smallmind::kernels
+
+#endif  // SMALLMIND_KERNELS_ROPE_H_
