@@ -33,6 +33,11 @@ class Arena {
 
   // Frees everything allocated since creation; the high-water mark remains.
   void Reset() { used_ = 0; }
+  // Frees what was allocated since `used()` returned `mark`, so a callee can
+  // take scratch and give it back. A mark above used() is ignored.
+  void Rewind(size_t mark) {
+    if (mark <= used_) used_ = mark;
+  }
 
   size_t capacity() const { return buffer_.size(); }
   size_t used() const { return used_; }

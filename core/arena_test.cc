@@ -34,6 +34,23 @@ TEST(ArenaTest, ResetKeepsHighWater) {
   EXPECT_EQ(arena->high_water(), 400u);
 }
 
+TEST(ArenaTest, RewindReturnsScratchToTheMark) {
+  auto arena = Arena::Create(1024);
+  ASSERT_TRUE(arena.ok());
+  ASSERT_TRUE(arena->Allocate(100).ok());
+  const size_t mark = arena->used();
+  auto scratch = arena->Allocate(500);
+  ASSERT_TRUE(scratch.ok());
+  arena->Rewind(mark);
+  EXPECT_EQ(arena->used(), 100u);
+  EXPECT_EQ(arena->high_water(), 628u);
+  arena->Rewind(5000);  // above used(): ignored
+  EXPECT_EQ(arena->used(), 100u);
+  auto again = arena->Allocate(500);
+  ASSERT_TRUE(again.ok());
+  EXPECT_EQ(*again, *scratch);
+}
+
 TEST(ArenaTest, RunningOutIsAnErrorAndChangesNothing) {
   auto arena = Arena::Create(256);
   ASSERT_TRUE(arena.ok());

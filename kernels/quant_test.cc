@@ -47,7 +47,8 @@ TEST_P(QuantTest, QuantizeQ8_0MatchesReferenceBytes) {
     std::vector<BlockQ8_0> got(n / 32), expected(n / 32);
     QuantizeQ8_0(x.data(), got.data(), n);
     reference::QuantizeQ8_0(x.data(), expected.data(), n);
-    ASSERT_EQ(std::memcmp(got.data(), expected.data(), got.size() * sizeof(BlockQ8_0)), 0)
+    ASSERT_TRUE(got.empty() || std::memcmp(got.data(), expected.data(),
+                                           got.size() * sizeof(BlockQ8_0)) == 0)
         << n;
   }
 }
@@ -58,7 +59,8 @@ TEST_P(QuantTest, QuantizeQ4_0MatchesReferenceBytes) {
     std::vector<BlockQ4_0> got(n / 32), expected(n / 32);
     QuantizeQ4_0(x.data(), got.data(), n);
     reference::QuantizeQ4_0(x.data(), expected.data(), n);
-    ASSERT_EQ(std::memcmp(got.data(), expected.data(), got.size() * sizeof(BlockQ4_0)), 0)
+    ASSERT_TRUE(got.empty() || std::memcmp(got.data(), expected.data(),
+                                           got.size() * sizeof(BlockQ4_0)) == 0)
         << n;
   }
 }
