@@ -9,7 +9,8 @@
 namespace smallmind::kernels {
 namespace {
 
-// 10,000 floats (the seed's size, cache-resident) and 16M (DRAM-bound).
+// 10,000 floats (the seed's size, cache-resident), 1M (the size the other
+// families are compared at) and 16M (DRAM-bound).
 constexpr int64_t kSmall = 10000, kLarge = 16 << 20;
 
 void BM_TensorAdd(benchmark::State& state) {
@@ -23,7 +24,7 @@ void BM_TensorAdd(benchmark::State& state) {
   // Two reads and one write per element; memcpy moves one read + one write.
   SetRates(state, double(n), 3.0 * n * sizeof(float));
 }
-BENCHMARK(BM_TensorAdd)->Arg(kSmall)->Arg(kLarge);
+BENCHMARK(BM_TensorAdd)->Arg(kSmall)->Arg(1000000)->Arg(kLarge);
 
 // One bias row of 1000 broadcast over n / 1000 rows, in place.
 void BM_BroadcastAdd(benchmark::State& state) {

@@ -64,11 +64,14 @@ HWY_INLINE void MicroKernel(const float* HWY_RESTRICT x, size_t ldx,
   const hn::ScalableTag<float> d;
   using V = hn::Vec<decltype(d)>;
   const size_t N = hn::Lanes(d);
+  // The row loops are unrolled so the accumulators live in registers.
   V c0[kRows], c1[kRows];
+#pragma GCC unroll 8
   for (size_t r = 0; r < kRows; ++r) c0[r] = c1[r] = hn::Zero(d);
   for (size_t k = 0; k < kc; ++k) {
     const V w0 = hn::Load(d, panel + k * 2 * N);
     const V w1 = hn::Load(d, panel + k * 2 * N + N);
+#pragma GCC unroll 8
     for (size_t r = 0; r < kRows; ++r) {
       const V xr = hn::Set(d, x[r * ldx + k]);
       c0[r] = hn::MulAdd(xr, w0, c0[r]);
