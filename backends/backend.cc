@@ -4,6 +4,15 @@
 #include "core/status.h"
 
 namespace smallmind::backends {
+namespace {
+
+// Prepared weights that are just the original view.
+class InPlaceWeights : public PreparedWeights {
+ public:
+  explicit InPlaceWeights(core::TensorView w) : PreparedWeights(w) {}
+};
+
+}  // namespace
 
 absl::Status Backend::CheckPreparable(const core::TensorView& w) const {
   if (!Supports(w.dtype())) {
@@ -16,6 +25,12 @@ absl::Status Backend::CheckPreparable(const core::TensorView& w) const {
         "weights must be a matrix [N, K], got %s", w.ToString()));
   }
   return absl::OkStatus();
+}
+
+absl::StatusOr<std::unique_ptr<PreparedWeights>> Backend::PrepareInPlace(
+    const core::TensorView& w) const {
+  SM_RETURN_IF_ERROR(CheckPreparable(w));
+  return std::unique_ptr<PreparedWeights>(new InPlaceWeights(w));
 }
 
 absl::Status Backend::MatMul(const core::TensorView& x,

@@ -73,13 +73,9 @@ class Backend {
   // The error Prepare returns for a dtype the backend does not support, or a
   // weight tensor that is not rank 2.
   absl::Status CheckPreparable(const core::TensorView& w) const;
-};
-
-// Prepared weights that are just the original view (backends that read W in
-// place).
-class InPlaceWeights : public PreparedWeights {
- public:
-  explicit InPlaceWeights(core::TensorView w) : PreparedWeights(w) {}
+  // Prepare for backends that read W in place: the checks, then the view.
+  absl::StatusOr<std::unique_ptr<PreparedWeights>> PrepareInPlace(
+      const core::TensorView& w) const;
 };
 
 }  // namespace smallmind::backends

@@ -25,7 +25,7 @@ std::vector<double> Softmax(const float* x, size_t n) {
   std::vector<double> y(n, 0.0);
   double max = -std::numeric_limits<double>::infinity();
   for (size_t i = 0; i < n; ++i) max = std::fmax(max, x[i]);
-  if (n == 0 || std::isinf(max) && max < 0) return y;
+  if (n == 0 || (std::isinf(max) && max < 0)) return y;
   double sum = 0.0;
   for (size_t i = 0; i < n; ++i) sum += y[i] = std::exp(double(x[i]) - max);
   for (double& v : y) v /= sum;

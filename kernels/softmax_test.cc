@@ -49,7 +49,9 @@ TEST_P(SoftmaxTest, NegativeInfinityGetsExactlyZero) {
     Softmax(y.data(), n);
     double sum = 0.0;
     for (size_t i = 0; i < n; ++i) {
-      if (i % 3 == 0) ASSERT_EQ(y[i], 0.0f);
+      if (i % 3 == 0) {
+        ASSERT_EQ(y[i], 0.0f);
+      }
       sum += y[i];
     }
     EXPECT_NEAR(sum, 1.0, 1e-5);

@@ -58,8 +58,7 @@ class PortableBackend : public Backend {
 
   absl::StatusOr<std::unique_ptr<PreparedWeights>> Prepare(
       const core::TensorView& w) const override {
-    if (absl::Status s = CheckPreparable(w); !s.ok()) return s;
-    return std::unique_ptr<PreparedWeights>(new InPlaceWeights(w));
+    return PrepareInPlace(w);
   }
 
  protected:
