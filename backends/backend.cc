@@ -27,7 +27,7 @@ absl::Status Backend::CheckPreparable(const core::TensorView& w) const {
   return absl::OkStatus();
 }
 
-absl::StatusOr<std::unique_ptr<PreparedWeights>> Backend::PrepareInPlace(
+absl::StatusOr<std::unique_ptr<PreparedWeights>> Backend::Prepare(
     const core::TensorView& w) const {
   SM_RETURN_IF_ERROR(CheckPreparable(w));
   return std::unique_ptr<PreparedWeights>(new InPlaceWeights(w));

@@ -50,9 +50,10 @@ class Backend {
   virtual bool Supports(core::DType dtype) const = 0;
 
   // Prepares a rank-2 weight matrix W[N,K]. Errors on an unsupported dtype
-  // or a rank other than 2. Thread-safe.
+  // or a rank other than 2. Thread-safe. By default W is read in place;
+  // backends that repack or convert override this.
   virtual absl::StatusOr<std::unique_ptr<PreparedWeights>> Prepare(
-      const core::TensorView& w) const = 0;
+      const core::TensorView& w) const;
 
   // Y = X·Wᵀ (+ bias when non-null; N floats). `x` is F32 [M,K], `y` is F32
   // [M,N]; both may have row strides. Errors (writing nothing) on mismatched
@@ -73,9 +74,6 @@ class Backend {
   // The error Prepare returns for a dtype the backend does not support, or a
   // weight tensor that is not rank 2.
   absl::Status CheckPreparable(const core::TensorView& w) const;
-  // Prepare for backends that read W in place: the checks, then the view.
-  absl::StatusOr<std::unique_ptr<PreparedWeights>> PrepareInPlace(
-      const core::TensorView& w) const;
 };
 
 }  // namespace smallmind::backends

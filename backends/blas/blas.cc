@@ -22,11 +22,6 @@ class BlasBackend : public Backend {
     return dtype == core::DType::kF32;
   }
 
-  absl::StatusOr<std::unique_ptr<PreparedWeights>> Prepare(
-      const core::TensorView& w) const override {
-    return PrepareInPlace(w);
-  }
-
  protected:
   absl::Status DoMatMul(const core::TensorView& x, const PreparedWeights& w,
                         const float* bias, const core::TensorView& y,

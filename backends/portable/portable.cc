@@ -56,11 +56,6 @@ class PortableBackend : public Backend {
   absl::string_view name() const override { return "portable"; }
   bool Supports(DType) const override { return true; }
 
-  absl::StatusOr<std::unique_ptr<PreparedWeights>> Prepare(
-      const core::TensorView& w) const override {
-    return PrepareInPlace(w);
-  }
-
  protected:
   absl::Status DoMatMul(const core::TensorView& x, const PreparedWeights& w,
                         const float* bias, const core::TensorView& y,
