@@ -18,10 +18,11 @@ namespace smallmind::kernels::HWY_NAMESPACE {
 namespace hn = hwy::HWY_NAMESPACE;
 
 // Applies `op(a, b)` lane-wise: out = op(a, b). Two vectors per iteration
-// keep two loads in flight.
+// keep two loads in flight. No restrict: in-place callers pass `out` equal
+// to `a` or `b`, and each element is read before it is written.
 template <class Op>
-HWY_INLINE void BinaryOp(const float* HWY_RESTRICT a, const float* HWY_RESTRICT b,
-                         float* out, size_t n, const Op& op) {
+HWY_INLINE void BinaryOp(const float* a, const float* b, float* out, size_t n,
+                         const Op& op) {
   const hn::ScalableTag<float> d;
   const size_t N = hn::Lanes(d);
   size_t i = 0;
