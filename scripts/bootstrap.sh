@@ -16,6 +16,10 @@ PACKAGES=(
   libprotobuf-dev       # protobuf 3.21
   protobuf-compiler
   libopenblas-dev
+  nlohmann-json3-dev    # JSON for `smallmind convert` (safetensors, config.json)
+  fortunes-min          # training text for the bundled default model
+  fortunes
+  clang                 # libFuzzer for the fuzz targets
 )
 
 missing=()

@@ -1,0 +1,212 @@
+#include "runtime/session.h"
+
+#include <algorithm>
+#include <chrono>
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+#include "core/status.h"
+
+namespace smallmind::runtime {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+double Seconds(Clock::time_point from, Clock::time_point to) {
+  return std::chrono::duration<double>(to - from).count();
+}
+
+// Length of the longest tail of `text` that is an unfinished UTF-8 sequence,
+// which must wait for the next token's bytes.
+size_t IncompleteUtf8Tail(absl::string_view text) {
+  const size_t n = text.size();
+  for (size_t back = 1; back <= std::min<size_t>(3, n); ++back) {
+    const unsigned char c = static_cast<unsigned char>(text[n - back]);
+    if ((c & 0xC0) == 0x80) continue;  // continuation byte: look further back
+    const size_t need = c >= 0xF0 ? 4 : c >= 0xE0 ? 3 : c >= 0xC0 ? 2 : 1;
+    return need > back ? back : 0;
+  }
+  return 0;
+}
+
+// Length of the longest tail of `text` that begins some stop string, which
+// must be withheld until it is known not to be one.
+size_t StopPrefixTail(absl::string_view text,
+                      const std::vector<std::string>& stop) {
+  size_t longest = 0;
+  for (const std::string& s : stop) {
+    for (size_t len = std::min(s.size() - 1, text.size()); len > longest;
+         --len) {
+      if (text.substr(text.size() - len) == absl::string_view(s).substr(0, len)) {
+        longest = len;
+        break;
+      }
+    }
+  }
+  return longest;
+}
+
+}  // namespace
+
+absl::string_view StopReasonName(StopReason reason) {
+  switch (reason) {
+    case StopReason::kMaxTokens: return "max tokens";
+    case StopReason::kEndOfText: return "end of text";
+    case StopReason::kStopString: return "stop string";
+    case StopReason::kContextFull: return "context full";
+    case StopReason::kCancelled: return "cancelled";
+  }
+  return "unknown";
+}
+
+Session::Session(const Transformer& transformer, const Tokenizer& tokenizer,
+                 KvCache cache, core::Arena arena, int threads, int64_t batch)
+    : transformer_(transformer),
+      tokenizer_(tokenizer),
+      cache_(std::move(cache)),
+      arena_(std::move(arena)),
+      pool_(std::make_unique<core::ThreadPool>(threads)),
+      batch_(batch),
+      logits_(transformer.model().arch().vocab_size()) {
+  tokens_.reserve(cache_.context());
+}
+
+absl::StatusOr<std::unique_ptr<Session>> Session::Create(
+    const Transformer& transformer, const Tokenizer& tokenizer,
+    const SessionOptions& options) {
+  const Architecture& arch = transformer.model().arch();
+  if (options.threads < 1) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("threads is ", options.threads, ", expected >= 1"));
+  }
+  if (options.batch < 1) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("batch is ", options.batch, ", expected >= 1"));
+  }
+  const int64_t context =
+      options.context == 0 ? arch.context_length() : options.context;
+  SM_ASSIGN_OR_RETURN(KvCache cache, KvCache::Create(arch, context));
+  const int64_t batch = std::min(options.batch, context);
+  SM_ASSIGN_OR_RETURN(
+      core::Arena arena,
+      core::Arena::Create(transformer.ScratchBytes(batch, options.threads)));
+  return std::unique_ptr<Session>(new Session(transformer, tokenizer,
+                                              std::move(cache),
+                                              std::move(arena), options.threads,
+                                              batch));
+}
+
+absl::Status Session::Append(absl::Span<const int32_t> tokens) {
+  if (position() + static_cast<int64_t>(tokens.size()) > context()) {
+    return absl::OutOfRangeError(absl::StrCat(
+        tokens.size(), " tokens do not fit the context: ", position(), " of ",
+        context(), " positions are used"));
+  }
+  for (size_t start = 0; start < tokens.size();) {
+    const size_t count = std::min<size_t>(batch_, tokens.size() - start);
+    absl::Span<const int32_t> chunk = tokens.subspan(start, count);
+    SM_RETURN_IF_ERROR(transformer_.Forward(chunk, position(), cache_, arena_,
+                                            *pool_, logits_.data(),
+                                            /*all_logits=*/false));
+    tokens_.insert(tokens_.end(), chunk.begin(), chunk.end());
+    start += count;
+  }
+  return absl::OkStatus();
+}
+
+void Session::Reset() { tokens_.clear(); }
+
+absl::StatusOr<GenerationStats> Session::Generate(
+    absl::string_view prompt, const GenerateOptions& options,
+    const TextCallback& on_text) {
+  SM_RETURN_IF_ERROR(ValidateSamplerOptions(options.sampler));
+  if (options.max_tokens < 0) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "max_tokens is ", options.max_tokens, ", expected >= 0"));
+  }
+  for (const std::string& s : options.stop) {
+    if (s.empty()) return absl::InvalidArgumentError("empty stop string");
+  }
+  const Clock::time_point start = Clock::now();
+  GenerationStats stats;
+  SM_ASSIGN_OR_RETURN(
+      std::vector<int32_t> prompt_ids,
+      tokenizer_.Encode(prompt, tokenizer_.add_bos() && position() == 0));
+  if (prompt_ids.empty()) {
+    return absl::InvalidArgumentError(
+        "the prompt is empty and the vocabulary has no BOS token to start "
+        "from");
+  }
+  if (position() + static_cast<int64_t>(prompt_ids.size()) > context()) {
+    return absl::OutOfRangeError(absl::StrCat(
+        "the prompt is ", prompt_ids.size(), " tokens, but only ",
+        context() - position(), " of the context's ", context(),
+        " positions are free"));
+  }
+  SM_RETURN_IF_ERROR(Append(prompt_ids));
+  stats.prompt_tokens = static_cast<int64_t>(prompt_ids.size());
+  const Clock::time_point prefilled = Clock::now();
+  stats.prefill_seconds = Seconds(start, prefilled);
+
+  Sampler sampler(tokenizer_.vocab_size(), options.sampler);
+  pending_.clear();
+  size_t longest_stop = 0;
+  for (const std::string& s : options.stop) {
+    longest_stop = std::max(longest_stop, s.size());
+  }
+  pending_.reserve(longest_stop + 64);
+
+  // Hands `pending_` to the callback up to where it might still be cut by a
+  // stop string or an unfinished character.
+  bool cancelled = false;
+  auto emit = [&](size_t keep) {
+    if (pending_.size() > keep) {
+      if (!on_text(absl::string_view(pending_).substr(0, pending_.size() - keep))) {
+        cancelled = true;
+      }
+      pending_.erase(0, pending_.size() - keep);
+    }
+  };
+
+  stats.stop_reason = StopReason::kMaxTokens;
+  for (int i = 0; i < options.max_tokens; ++i) {
+    const int32_t next = sampler.Sample(logits_.data(), tokens_);
+    ++stats.generated_tokens;
+    if (i == 0) stats.ttft_seconds = Seconds(start, Clock::now());
+    if (tokenizer_.eos_id() && next == *tokenizer_.eos_id()) {
+      stats.stop_reason = StopReason::kEndOfText;
+      break;
+    }
+    const absl::string_view piece = tokenizer_.Piece(next);
+    pending_.append(piece.data(), piece.size());
+    size_t hit = std::string::npos;
+    for (const std::string& s : options.stop) {
+      hit = std::min(hit, pending_.find(s));
+    }
+    if (hit != std::string::npos) {
+      pending_.resize(hit);
+      stats.stop_reason = StopReason::kStopString;
+      break;
+    }
+    emit(std::max(IncompleteUtf8Tail(pending_),
+                  StopPrefixTail(pending_, options.stop)));
+    if (cancelled) {
+      stats.stop_reason = StopReason::kCancelled;
+      break;
+    }
+    if (i + 1 == options.max_tokens) break;  // the last token is not run
+    if (position() == context()) {
+      stats.stop_reason = StopReason::kContextFull;
+      break;
+    }
+    SM_RETURN_IF_ERROR(Append(absl::MakeConstSpan(&next, 1)));
+    ++stats.decode_steps;
+  }
+  if (stats.stop_reason != StopReason::kCancelled) emit(0);
+  stats.decode_seconds = Seconds(prefilled, Clock::now());
+  stats.arena_high_water = arena_.high_water();
+  stats.kv_cache_bytes = cache_.bytes();
+  return stats;
+}
+
+}  // namespace smallmind::runtime

@@ -1,0 +1,118 @@
+// A conversation with a model: its own KV cache, arena, thread pool and token
+// history over a shared, immutable Transformer. Prefill runs the prompt in
+// batches of M > 1 rows; each decode step runs one token. Nothing on the
+// decode path allocates: the arena, history and text buffers are sized when
+// the session is created.
+#ifndef SMALLMIND_RUNTIME_SESSION_H_
+#define SMALLMIND_RUNTIME_SESSION_H_
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+#include "absl/types/span.h"
+#include "core/arena.h"
+#include "core/thread_pool.h"
+#include "runtime/sampler.h"
+#include "runtime/tokenizer.h"
+#include "runtime/transformer.h"
+
+namespace smallmind::runtime {
+
+struct SessionOptions {
+  int threads = 1;        // pool size, the calling thread included
+  int64_t context = 0;    // KV cache positions; 0: the model's context
+  int64_t batch = 256;    // prefill rows per forward pass
+};
+
+struct GenerateOptions {
+  int max_tokens = 128;  // -n; stops earlier at EOS, a stop string or a full
+                         // context
+  SamplerOptions sampler;
+  std::vector<std::string> stop;  // generation ends before any of these
+};
+
+enum class StopReason { kMaxTokens, kEndOfText, kStopString, kContextFull,
+                        kCancelled };
+absl::string_view StopReasonName(StopReason reason);
+
+struct GenerationStats {
+  int64_t prompt_tokens = 0;
+  int64_t generated_tokens = 0;   // sampled, including the one ending it
+  int64_t decode_steps = 0;       // single-token forward passes
+  double prefill_seconds = 0;     // tokenizing and the prompt's forward passes
+  double decode_seconds = 0;      // decode forward passes and sampling
+  double ttft_seconds = 0;        // call to first sampled token
+  size_t arena_high_water = 0;    // bytes of scratch ever in use
+  size_t kv_cache_bytes = 0;
+  StopReason stop_reason = StopReason::kMaxTokens;
+
+  double prefill_tokens_per_second() const {
+    return prefill_seconds > 0 ? prompt_tokens / prefill_seconds : 0;
+  }
+  double decode_tokens_per_second() const {
+    return decode_seconds > 0 ? decode_steps / decode_seconds : 0;
+  }
+};
+
+// Receives generated text as it is produced, in whole UTF-8 characters, with
+// any stop string withheld. Returning false cancels generation.
+using TextCallback = std::function<bool(absl::string_view text)>;
+
+class Session {
+ public:
+  // The transformer and tokenizer must outlive the session. Errors on a
+  // context outside [1, model context], a batch < 1 or threads < 1.
+  static absl::StatusOr<std::unique_ptr<Session>> Create(
+      const Transformer& transformer, const Tokenizer& tokenizer,
+      const SessionOptions& options);
+
+  // Runs `tokens` after those already seen; afterwards logits() are the next
+  // token's. Errors (changing nothing) when they do not fit the context.
+  absl::Status Append(absl::Span<const int32_t> tokens);
+
+  // The logits after the last Append (vocab floats); samplers may modify
+  // them in place.
+  absl::Span<float> logits() { return absl::MakeSpan(logits_); }
+  absl::Span<const int32_t> tokens() const { return tokens_; }
+  int64_t position() const { return static_cast<int64_t>(tokens_.size()); }
+  int64_t context() const { return cache_.context(); }
+  // Forgets every token; the next Append starts at position 0.
+  void Reset();
+
+  // Tokenizes `prompt` (with BOS when the vocabulary asks for it and the
+  // session is empty), appends it and samples up to max_tokens tokens,
+  // streaming their text to `on_text`. Every sampled token but the last is
+  // appended to the session, so a later Generate continues the text. Errors when the prompt does not fit
+  // the context left, or on invalid sampler options; then nothing is run.
+  absl::StatusOr<GenerationStats> Generate(absl::string_view prompt,
+                                           const GenerateOptions& options,
+                                           const TextCallback& on_text);
+
+  size_t arena_high_water() const { return arena_.high_water(); }
+  size_t kv_cache_bytes() const { return cache_.bytes(); }
+  core::ThreadPool& pool() { return *pool_; }
+
+ private:
+  Session(const Transformer& transformer, const Tokenizer& tokenizer,
+          KvCache cache, core::Arena arena, int threads, int64_t batch);
+
+  const Transformer& transformer_;
+  const Tokenizer& tokenizer_;
+  KvCache cache_;
+  core::Arena arena_;
+  std::unique_ptr<core::ThreadPool> pool_;
+  int64_t batch_;
+  std::vector<int32_t> tokens_;  // capacity: the context
+  std::vector<float> logits_;
+  std::string pending_;  // generated text not yet handed to the callback
+};
+
+}  // namespace smallmind::runtime
+
+#endif  // SMALLMIND_RUNTIME_SESSION_H_

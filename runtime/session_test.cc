@@ -1,0 +1,175 @@
+#include "runtime/session.h"
+
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "backends/registry.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "runtime/test_model.h"
+
+namespace smallmind::runtime {
+namespace {
+
+using ::testing::HasSubstr;
+using ::testing::StartsWith;
+
+class SessionTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    model_ = *Model::Load(WriteSmallTestModel(core::DType::kF32, 64));
+    transformer_ = *Transformer::Create(
+        *model_, **backends::Registry::Get("auto", core::DType::kF32));
+    tokenizer_ = *Tokenizer::Create(model_->description().tokenizer());
+  }
+
+  std::unique_ptr<Session> NewSession(SessionOptions options = {}) {
+    absl::StatusOr<std::unique_ptr<Session>> s =
+        Session::Create(*transformer_, *tokenizer_, options);
+    EXPECT_TRUE(s.ok()) << s.status();
+    return std::move(*s);
+  }
+
+  // Generates greedily; returns the streamed text.
+  std::string Run(Session& session, absl::string_view prompt,
+                  GenerateOptions options, GenerationStats* stats = nullptr) {
+    options.sampler.temperature = 0;
+    std::string text;
+    absl::StatusOr<GenerationStats> s =
+        session.Generate(prompt, options, [&](absl::string_view piece) {
+          EXPECT_FALSE(piece.empty());
+          text.append(piece.data(), piece.size());
+          return true;
+        });
+    EXPECT_TRUE(s.ok()) << s.status();
+    if (stats != nullptr && s.ok()) *stats = *s;
+    return text;
+  }
+
+  std::unique_ptr<Model> model_;
+  std::unique_ptr<Transformer> transformer_;
+  std::unique_ptr<Tokenizer> tokenizer_;
+};
+
+TEST_F(SessionTest, GeneratesAndCounts) {
+  auto session = NewSession();
+  GenerateOptions options;
+  options.max_tokens = 20;
+  GenerationStats stats;
+  const std::string text = Run(*session, "Hello", options, &stats);
+  EXPECT_EQ(stats.prompt_tokens, 5);
+  EXPECT_EQ(stats.generated_tokens, 20);
+  EXPECT_EQ(stats.decode_steps, 19);
+  EXPECT_EQ(stats.stop_reason, StopReason::kMaxTokens);
+  EXPECT_EQ(session->position(), 5 + 19);
+  EXPECT_GT(stats.ttft_seconds, 0);
+  EXPECT_GT(stats.decode_tokens_per_second(), 0);
+  EXPECT_EQ(stats.kv_cache_bytes, 2u * 2 * 64 * 128 * 4);
+  EXPECT_GT(stats.arena_high_water, 0u);
+  // The streamed bytes are the generated tokens' text.
+  const auto generated = session->tokens().subspan(5);
+  std::string expected = tokenizer_->Decode(generated);
+  EXPECT_THAT(text, StartsWith(expected));
+  EXPECT_EQ(text.size(), expected.size() + 1);  // + the last, unrun token
+
+  // Greedy generation is deterministic, and a batch size of 2 (prefill in
+  // chunks) gives the same text.
+  auto again = NewSession({.threads = 2, .context = 0, .batch = 2});
+  EXPECT_EQ(Run(*again, "Hello", options), text);
+}
+
+TEST_F(SessionTest, StopStringEndsGenerationBeforeIt) {
+  auto session = NewSession();
+  GenerateOptions options;
+  options.max_tokens = 30;
+  const std::string full = Run(*session, "Once", options);
+  ASSERT_GE(full.size(), 12u);
+  options.stop = {full.substr(8, 3)};
+  session->Reset();
+  GenerationStats stats;
+  const std::string cut = Run(*session, "Once", options, &stats);
+  EXPECT_EQ(cut, full.substr(0, full.find(options.stop[0])));
+  EXPECT_EQ(stats.stop_reason, StopReason::kStopString);
+}
+
+TEST_F(SessionTest, PromptLongerThanTheContextIsAnError) {
+  auto session = NewSession({.threads = 1, .context = 16, .batch = 8});
+  absl::StatusOr<GenerationStats> s = session->Generate(
+      std::string(17, 'x'), {}, [](absl::string_view) { return true; });
+  EXPECT_EQ(s.status().code(), absl::StatusCode::kOutOfRange);
+  EXPECT_THAT(s.status().message(),
+              HasSubstr("the prompt is 17 tokens, but only 16"));
+  EXPECT_EQ(session->position(), 0);
+}
+
+TEST_F(SessionTest, StopsWhenTheContextIsFull) {
+  auto session = NewSession({.threads = 1, .context = 16, .batch = 8});
+  GenerateOptions options;
+  options.max_tokens = 100;
+  GenerationStats stats;
+  Run(*session, "0123456789", options, &stats);
+  EXPECT_EQ(stats.stop_reason, StopReason::kContextFull);
+  EXPECT_EQ(session->position(), 16);
+  EXPECT_EQ(stats.generated_tokens, 7);
+}
+
+TEST_F(SessionTest, CallbackCancels) {
+  auto session = NewSession();
+  GenerateOptions options;
+  options.max_tokens = 50;
+  int calls = 0;
+  absl::StatusOr<GenerationStats> s =
+      session->Generate("ab", options, [&](absl::string_view) {
+        return ++calls < 3;
+      });
+  ASSERT_TRUE(s.ok());
+  EXPECT_EQ(calls, 3);
+  EXPECT_EQ(s->stop_reason, StopReason::kCancelled);
+}
+
+TEST_F(SessionTest, InvalidOptionsAreErrors) {
+  auto session = NewSession();
+  GenerateOptions options;
+  options.sampler.top_p = 2;
+  EXPECT_FALSE(session->Generate("a", options, [](absl::string_view) {
+                        return true;
+                      }).ok());
+  options = GenerateOptions();
+  options.stop = {""};
+  EXPECT_FALSE(session->Generate("a", options, [](absl::string_view) {
+                        return true;
+                      }).ok());
+  EXPECT_FALSE(Session::Create(*transformer_, *tokenizer_,
+                               {.threads = 0, .context = 0, .batch = 1})
+                   .ok());
+  EXPECT_FALSE(Session::Create(*transformer_, *tokenizer_,
+                               {.threads = 1, .context = 65, .batch = 1})
+                   .ok());
+}
+
+// Sessions share the Transformer; each has its own cache, arena and pool.
+TEST_F(SessionTest, SessionsRunConcurrently) {
+  GenerateOptions options;
+  options.max_tokens = 24;
+  auto reference = NewSession();
+  const std::string a = Run(*reference, "abc", options);
+  reference->Reset();
+  const std::string b = Run(*reference, "xyz", options);
+  std::string got_a, got_b;
+  std::thread ta([&] {
+    auto s = NewSession({.threads = 2, .context = 0, .batch = 256});
+    got_a = Run(*s, "abc", options);
+  });
+  std::thread tb([&] {
+    auto s = NewSession();
+    got_b = Run(*s, "xyz", options);
+  });
+  ta.join();
+  tb.join();
+  EXPECT_EQ(got_a, a);
+  EXPECT_EQ(got_b, b);
+}
+
+}  // namespace
+}  // namespace smallmind::runtime

@@ -1,0 +1,196 @@
+#include "runtime/tokenizer.h"
+
+#include <string>
+#include <vector>
+
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+
+namespace smallmind::runtime {
+namespace {
+
+using ::testing::ElementsAre;
+using ::testing::HasSubstr;
+
+std::unique_ptr<Tokenizer> Make(const TokenizerSpec& spec) {
+  absl::StatusOr<std::unique_ptr<Tokenizer>> t = Tokenizer::Create(spec);
+  EXPECT_TRUE(t.ok()) << t.status();
+  return std::move(*t);
+}
+
+int32_t Id(const TokenizerSpec& spec, const std::string& token) {
+  for (int i = 0; i < spec.tokens_size(); ++i) {
+    if (spec.tokens(i) == token) return i;
+  }
+  ADD_FAILURE() << "no token " << token;
+  return -1;
+}
+
+// ---- char -----------------------------------------------------------------
+
+TokenizerSpec CharSpec() {
+  TokenizerSpec spec;
+  spec.set_kind(CHAR);
+  for (const char* t : {"<eos>", "a", "b", " ", "é"}) spec.add_tokens(t);
+  for (int b = 0x80; b < 0x100; ++b) spec.add_tokens(std::string(1, char(b)));
+  spec.set_eos_id(0);
+  return spec;
+}
+
+TEST(CharTokenizerTest, OneTokenPerCharacter) {
+  auto t = Make(CharSpec());
+  EXPECT_THAT(*t->Encode("ab é", false), ElementsAre(1, 2, 3, 4));
+  EXPECT_EQ(t->Decode({1, 2, 3, 4, 0}), "ab é");  // EOS decodes to nothing
+}
+
+TEST(CharTokenizerTest, MissingCharacterFallsBackToBytes) {
+  auto t = Make(CharSpec());
+  const std::vector<int32_t> ids = *t->Encode("a€", false);  // E2 82 AC
+  ASSERT_EQ(ids.size(), 4u);
+  EXPECT_EQ(t->Decode(ids), "a€");
+}
+
+TEST(CharTokenizerTest, CharacterWithNoTokenIsAnError) {
+  auto t = Make(CharSpec());
+  EXPECT_THAT(t->Encode("c", false).status().message(),
+              HasSubstr("\"c\" at byte 0 has no token"));
+}
+
+TEST(CharTokenizerTest, SpecialIdsAreChecked) {
+  TokenizerSpec spec = CharSpec();
+  spec.set_bos_id(9999);
+  EXPECT_FALSE(Tokenizer::Create(spec).ok());
+  EXPECT_FALSE(Tokenizer::Create(TokenizerSpec()).ok());  // no kind
+}
+
+// ---- GPT-2 byte-level BPE ---------------------------------------------------
+
+TEST(Gpt2Test, ByteMappingIsGpt2s) {
+  EXPECT_EQ(Gpt2EncodeBytes(" "), "Ġ");
+  EXPECT_EQ(Gpt2EncodeBytes("\n"), "Ċ");
+  EXPECT_EQ(Gpt2EncodeBytes("a!~"), "a!~");
+  EXPECT_EQ(Gpt2EncodeBytes("\xff"), "ÿ");
+  EXPECT_EQ(Gpt2EncodeBytes(std::string(1, '\0')), "Ā");
+}
+
+TEST(Gpt2Test, PreTokenizerSplitsLikeGpt2) {
+  EXPECT_THAT(Gpt2PreTokenize("Hello, world! It's 2024."),
+              ElementsAre("Hello", ",", " world", "!", " It", "'s", " 2024",
+                          "."));
+  EXPECT_THAT(Gpt2PreTokenize("a  b\n\nc"),
+              ElementsAre("a", " ", " b", "\n", "\n", "c"));
+  EXPECT_THAT(Gpt2PreTokenize("they'll we've I'M"),
+              ElementsAre("they", "'ll", " we", "'ve", " I", "'", "M"));
+  EXPECT_THAT(Gpt2PreTokenize("naïve über"), ElementsAre("naïve", " über"));
+  EXPECT_THAT(Gpt2PreTokenize("x  "), ElementsAre("x", "  "));
+}
+
+TokenizerSpec Gpt2Spec() {
+  TokenizerSpec spec;
+  spec.set_kind(GPT2_BPE);
+  for (int b = 0; b < 256; ++b) {
+    spec.add_tokens(Gpt2EncodeBytes(std::string(1, static_cast<char>(b))));
+  }
+  for (const char* m : {"h e", "l l", "he ll", "hell o", "Ġ w", "Ġw o"}) {
+    spec.add_merges(m);
+    std::string merged = m;
+    merged.erase(merged.find(' '), 1);
+    spec.add_tokens(merged);
+  }
+  spec.add_tokens("<|endoftext|>");
+  spec.set_eos_id(spec.tokens_size() - 1);
+  spec.set_bos_id(spec.tokens_size() - 1);
+  return spec;
+}
+
+TEST(Gpt2Test, MergesApplyByRank) {
+  const TokenizerSpec spec = Gpt2Spec();
+  auto t = Make(spec);
+  EXPECT_THAT(*t->Encode("hello world", false),
+              ElementsAre(Id(spec, "hello"), Id(spec, "Ġwo"), 'r', 'l', 'd'));
+  EXPECT_THAT(*t->Encode("hello", true),
+              ElementsAre(Id(spec, "<|endoftext|>"), Id(spec, "hello")));
+}
+
+TEST(Gpt2Test, RoundTripsAnyBytes) {
+  auto t = Make(Gpt2Spec());
+  for (const std::string& text : std::vector<std::string>{
+           "hello world", "  spaces\tand\nnewlines ", "ünïcödé ✓ 日本",
+        std::string("\0\x01\xff", 3), std::string()}) {
+    absl::StatusOr<std::vector<int32_t>> ids = t->Encode(text, false);
+    ASSERT_TRUE(ids.ok());
+    EXPECT_EQ(t->Decode(*ids), text);
+  }
+}
+
+TEST(Gpt2Test, MalformedMergeIsAnError) {
+  TokenizerSpec spec = Gpt2Spec();
+  spec.add_merges("nospace");
+  EXPECT_THAT(Tokenizer::Create(spec).status().message(),
+              HasSubstr("is not \"left right\""));
+}
+
+// ---- SentencePiece BPE ----------------------------------------------------
+
+TokenizerSpec SpmSpec() {
+  TokenizerSpec spec;
+  spec.set_kind(SENTENCEPIECE_BPE);
+  auto add = [&](const std::string& token, float score, TokenType type) {
+    spec.add_tokens(token);
+    spec.add_scores(score);
+    spec.add_token_types(type);
+  };
+  add("<unk>", 0, UNKNOWN);
+  add("<s>", 0, CONTROL);
+  add("</s>", 0, CONTROL);
+  for (int b = 0; b < 256; ++b) {
+    char name[8];
+    snprintf(name, sizeof(name), "<0x%02X>", b);
+    add(name, 0, BYTE);
+  }
+  for (const char* piece : {"▁", "h", "e", "l", "o", "w", "r", "d"}) {
+    add(piece, -10, NORMAL);
+  }
+  add("he", -1, NORMAL);
+  add("ll", -2, NORMAL);
+  add("▁he", -3, NORMAL);
+  add("llo", -4, NORMAL);
+  add("▁hello", -5, NORMAL);
+  add("▁w", -6, NORMAL);
+  spec.set_unknown_id(0);
+  spec.set_bos_id(1);
+  spec.set_eos_id(2);
+  spec.set_add_bos(true);
+  return spec;
+}
+
+TEST(SentencePieceTest, HighestScoringMergeWins) {
+  const TokenizerSpec spec = SpmSpec();
+  auto t = Make(spec);
+  EXPECT_THAT(*t->Encode("hello world", true),
+              ElementsAre(1, Id(spec, "▁hello"), Id(spec, "▁w"), Id(spec, "o"),
+                          Id(spec, "r"), Id(spec, "l"), Id(spec, "d")));
+  EXPECT_TRUE(t->add_bos());
+}
+
+TEST(SentencePieceTest, ByteFallbackForUnknownCharacters) {
+  const TokenizerSpec spec = SpmSpec();
+  auto t = Make(spec);
+  EXPECT_THAT(*t->Encode("h€", false),
+              ElementsAre(Id(spec, "▁"), Id(spec, "h"), Id(spec, "<0xE2>"),
+                          Id(spec, "<0x82>"), Id(spec, "<0xAC>")));
+}
+
+TEST(SentencePieceTest, DecodeDropsTheLeadingSpaceAfterBos) {
+  auto t = Make(SpmSpec());
+  for (const std::string text : {"hello world", "h€ llo", " lead", "a\nb"}) {
+    std::vector<int32_t> ids = *t->Encode(text, true);
+    EXPECT_EQ(t->Decode(ids), text);
+    ids.push_back(2);  // EOS
+    EXPECT_EQ(t->Decode(ids), text);
+  }
+  EXPECT_EQ(t->Piece(t->Encode("hello", false)->front()), " hello");
+}
+
+}  // namespace
+}  // namespace smallmind::runtime

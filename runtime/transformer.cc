@@ -1,0 +1,274 @@
+#include "runtime/transformer.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+
+#include "absl/cleanup/cleanup.h"
+#include "absl/strings/str_cat.h"
+#include "core/status.h"
+#include "kernels/activations.h"
+#include "kernels/elementwise.h"
+#include "kernels/norm.h"
+#include "kernels/reductions.h"
+#include "kernels/softmax.h"
+#include "runtime/tensor_codec.h"
+
+namespace smallmind::runtime {
+namespace {
+
+// Attention work (multiply-adds) below which spreading heads over the pool
+// costs more in wake-ups than it saves.
+constexpr int64_t kParallelAttentionWork = 1 << 15;
+
+// Bytes the arena gives an allocation of `count` floats, alignment included.
+size_t ArenaFloats(int64_t count) {
+  return (static_cast<size_t>(count) * sizeof(float) + core::kAlignment -
+          1) / core::kAlignment * core::kAlignment;
+}
+
+int64_t QDim(const Architecture& a) { return a.num_heads() * a.head_dim(); }
+int64_t KvDim(const Architecture& a) { return a.num_kv_heads() * a.head_dim(); }
+int64_t FfnRows(const Architecture& a) {
+  return a.mlp() == SWIGLU ? 2 * a.hidden_dim() : a.hidden_dim();
+}
+
+const float* BiasOrNull(const core::TensorView& bias) {
+  return bias.data() == nullptr ? nullptr
+                                : static_cast<const float*>(bias.data());
+}
+
+absl::StatusOr<core::TensorView> F32Matrix(float* data, int64_t rows,
+                                           int64_t cols) {
+  SM_ASSIGN_OR_RETURN(core::Shape shape, core::Shape::Make({rows, cols}));
+  return core::TensorView::Make(data, core::DType::kF32, shape);
+}
+
+}  // namespace
+
+absl::StatusOr<KvCache> KvCache::Create(const Architecture& arch,
+                                        int64_t context) {
+  if (context <= 0 || context > arch.context_length()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("KV cache context ", context, " must be in [1, ",
+                     arch.context_length(), "], the model's context length"));
+  }
+  KvCache cache;
+  cache.context_ = context;
+  cache.kv_dim_ = KvDim(arch);
+  SM_ASSIGN_OR_RETURN(
+      cache.buffer_,
+      core::AlignedBuffer::Allocate(static_cast<size_t>(arch.num_layers()) * 2 *
+                                    context * cache.kv_dim_ * sizeof(float)));
+  return cache;
+}
+
+absl::StatusOr<std::unique_ptr<Transformer>> Transformer::Create(
+    const Model& model, const backends::Backend& backend) {
+  std::unique_ptr<Transformer> t(new Transformer(model, backend));
+  auto prepare = [&](const core::TensorView& w)
+      -> absl::StatusOr<std::unique_ptr<backends::PreparedWeights>> {
+    if (!backend.Supports(w.dtype())) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "backend '", backend.name(), "' does not support ",
+          core::DTypeName(w.dtype()), " weights"));
+    }
+    return backend.Prepare(w);
+  };
+  for (const LayerTensors& lt : model.layers()) {
+    Layer layer;
+    SM_ASSIGN_OR_RETURN(layer.qkv, prepare(lt.qkv));
+    SM_ASSIGN_OR_RETURN(layer.attn_output, prepare(lt.attn_output));
+    SM_ASSIGN_OR_RETURN(layer.ffn_up, prepare(lt.ffn_up));
+    SM_ASSIGN_OR_RETURN(layer.ffn_down, prepare(lt.ffn_down));
+    t->layers_.push_back(std::move(layer));
+  }
+  SM_ASSIGN_OR_RETURN(t->output_, prepare(model.output()));
+  const Architecture& arch = model.arch();
+  if (arch.positions() == ROPE) {
+    SM_ASSIGN_OR_RETURN(
+        kernels::RopeTable table,
+        kernels::RopeTable::Make(arch.rotary_dim(), arch.context_length(),
+                                 arch.rope_base()));
+    t->rope_ = std::move(table);
+  }
+  return t;
+}
+
+size_t Transformer::ScratchBytes(int64_t max_tokens, int threads) const {
+  const Architecture& a = model_.arch();
+  const int64_t m = std::max<int64_t>(max_tokens, 1);
+  const int64_t dim = a.embedding_dim();
+  const int64_t max_k = std::max<int64_t>(dim, a.hidden_dim());
+  return ArenaFloats(m * dim) * 2                       // residual, normed
+         + ArenaFloats(m * (QDim(a) + 2 * KvDim(a)))    // q|k|v
+         + ArenaFloats(m * QDim(a))                     // attention output
+         + ArenaFloats(m * FfnRows(a))                  // MLP up (gate|up)
+         + ArenaFloats(m * a.hidden_dim())              // MLP activation
+         + ArenaFloats(int64_t{std::max(threads, 1)} * a.context_length())
+         // A backend's per-call scratch (tiled: X quantized to Q8_0) is
+         // below M·K floats; the slack covers its alignment.
+         + ArenaFloats(m * max_k) + 4 * core::kAlignment;
+}
+
+void Transformer::Norm(const float* x, const core::TensorView& weight,
+                       const core::TensorView& bias, float* out,
+                       int64_t rows) const {
+  const Architecture& a = model_.arch();
+  const int64_t dim = a.embedding_dim();
+  const float* w = static_cast<const float*>(weight.data());
+  for (int64_t i = 0; i < rows; ++i) {
+    if (a.norm() == LAYER_NORM) {
+      kernels::LayerNorm(x + i * dim, w, static_cast<const float*>(bias.data()),
+                         a.norm_eps(), out + i * dim, dim);
+    } else {
+      kernels::RmsNorm(x + i * dim, w, a.norm_eps(), out + i * dim, dim);
+    }
+  }
+}
+
+void Transformer::Attention(int layer, const float* qkv, int64_t rows,
+                            int64_t pos, KvCache& cache, float* scores,
+                            float* out, core::ThreadPool& pool) const {
+  const Architecture& a = model_.arch();
+  const int64_t head_dim = a.head_dim();
+  const int64_t heads = a.num_heads();
+  const int64_t group = heads / a.num_kv_heads();  // query heads per kv head
+  const int64_t qkv_dim = QDim(a) + 2 * KvDim(a);
+  const int64_t context = cache.context();
+  const float scale = 1.0f / std::sqrt(static_cast<float>(head_dim));
+
+  // One task per (row, head): scores against every cached key up to the
+  // row's own position, softmax, then the weighted sum of values.
+  auto task = [&](uint64_t t, int thread) {
+    const int64_t row = static_cast<int64_t>(t) / heads;
+    const int64_t head = static_cast<int64_t>(t) % heads;
+    const int64_t last = pos + row;  // attends to positions [0, last]
+    const int64_t kv_offset = (head / group) * head_dim;
+    const float* q = qkv + row * qkv_dim + head * head_dim;
+    float* s = scores + thread * context;
+    for (int64_t p = 0; p <= last; ++p) {
+      s[p] = kernels::Dot(q, cache.keys(layer, p) + kv_offset, head_dim) * scale;
+    }
+    kernels::Softmax(s, last + 1);
+    float* o = out + row * QDim(a) + head * head_dim;
+    std::memset(o, 0, head_dim * sizeof(float));
+    for (int64_t p = 0; p <= last; ++p) {
+      kernels::Axpy(s[p], cache.values(layer, p) + kv_offset, o, head_dim);
+    }
+  };
+  const int64_t tasks = rows * heads;
+  const int64_t work = tasks * (pos + rows) * head_dim;
+  if (pool.num_threads() > 1 && work >= kParallelAttentionWork) {
+    pool.ParallelFor(tasks, task);
+  } else {
+    for (int64_t t = 0; t < tasks; ++t) task(t, 0);
+  }
+}
+
+absl::Status Transformer::Forward(absl::Span<const int32_t> tokens, int64_t pos,
+                                  KvCache& cache, core::Arena& arena,
+                                  core::ThreadPool& pool, float* logits,
+                                  bool all_logits) const {
+  const Architecture& a = model_.arch();
+  const int64_t m = static_cast<int64_t>(tokens.size());
+  if (m == 0) return absl::InvalidArgumentError("forward of an empty batch");
+  if (pos < 0 || pos + m > cache.context()) {
+    return absl::OutOfRangeError(absl::StrCat(
+        "positions [", pos, ", ", pos + m, ") do not fit the context of ",
+        cache.context(), " tokens"));
+  }
+  for (int32_t token : tokens) {
+    if (token < 0 || token >= a.vocab_size()) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "token id ", token, " is outside the vocabulary [0, ",
+          a.vocab_size(), ")"));
+    }
+  }
+
+  const int64_t dim = a.embedding_dim();
+  const int64_t hidden = a.hidden_dim();
+  const int64_t q_dim = QDim(a), kv_dim = KvDim(a);
+  const int64_t qkv_dim = q_dim + 2 * kv_dim;
+  const size_t mark = arena.used();
+  absl::Cleanup rewind = [&arena, mark] { arena.Rewind(mark); };
+  auto floats = [&](int64_t n) { return arena.AllocateArray<float>(n); };
+  SM_ASSIGN_OR_RETURN(float* x, floats(m * dim));
+  SM_ASSIGN_OR_RETURN(float* xn, floats(m * dim));
+  SM_ASSIGN_OR_RETURN(float* qkv, floats(m * qkv_dim));
+  SM_ASSIGN_OR_RETURN(float* attn, floats(m * q_dim));
+  SM_ASSIGN_OR_RETURN(float* up, floats(m * FfnRows(a)));
+  SM_ASSIGN_OR_RETURN(float* act, floats(m * hidden));
+  SM_ASSIGN_OR_RETURN(float* scores,
+                      floats(int64_t{pool.num_threads()} * cache.context()));
+
+  SM_ASSIGN_OR_RETURN(core::TensorView xn_view, F32Matrix(xn, m, dim));
+  SM_ASSIGN_OR_RETURN(core::TensorView qkv_view, F32Matrix(qkv, m, qkv_dim));
+  SM_ASSIGN_OR_RETURN(core::TensorView attn_view, F32Matrix(attn, m, q_dim));
+  SM_ASSIGN_OR_RETURN(core::TensorView up_view, F32Matrix(up, m, FfnRows(a)));
+  SM_ASSIGN_OR_RETURN(core::TensorView act_view, F32Matrix(act, m, hidden));
+
+  for (int64_t i = 0; i < m; ++i) {
+    DecodeRow(model_.token_embedding(), tokens[i], x + i * dim);
+    if (a.positions() == LEARNED) {
+      DecodeRow(model_.position_embedding(), pos + i, xn);
+      kernels::AddInPlace(xn, x + i * dim, dim);
+    }
+  }
+
+  for (int l = 0; l < a.num_layers(); ++l) {
+    const LayerTensors& w = model_.layers()[l];
+    const Layer& p = layers_[l];
+
+    Norm(x, w.attn_norm_weight, w.attn_norm_bias, xn, m);
+    SM_RETURN_IF_ERROR(backend_.MatMul(xn_view, *p.qkv, BiasOrNull(w.qkv_bias),
+                                       qkv_view, pool, arena));
+    for (int64_t i = 0; i < m; ++i) {
+      float* q = qkv + i * qkv_dim;
+      float* k = q + q_dim;
+      if (rope_.has_value()) {
+        auto rope = a.rope_style() == PAIRWISE ? kernels::RopePairwise
+                                               : kernels::RopeRotateHalf;
+        rope(q, a.num_heads(), a.head_dim(), *rope_, pos + i);
+        rope(k, a.num_kv_heads(), a.head_dim(), *rope_, pos + i);
+      }
+      std::memcpy(cache.keys(l, pos + i), k, kv_dim * sizeof(float));
+      std::memcpy(cache.values(l, pos + i), k + kv_dim, kv_dim * sizeof(float));
+    }
+    Attention(l, qkv, m, pos, cache, scores, attn, pool);
+    SM_RETURN_IF_ERROR(backend_.MatMul(attn_view, *p.attn_output,
+                                       BiasOrNull(w.attn_output_bias), xn_view,
+                                       pool, arena));
+    kernels::AddInPlace(xn, x, m * dim);
+
+    Norm(x, w.ffn_norm_weight, w.ffn_norm_bias, xn, m);
+    SM_RETURN_IF_ERROR(backend_.MatMul(xn_view, *p.ffn_up,
+                                       BiasOrNull(w.ffn_up_bias), up_view, pool,
+                                       arena));
+    if (a.mlp() == SWIGLU) {
+      for (int64_t i = 0; i < m; ++i) {
+        const float* gate = up + i * 2 * hidden;
+        kernels::SwiGlu(gate, gate + hidden, act + i * hidden, hidden);
+      }
+    } else {
+      kernels::GeluTanh(up, act, m * hidden);
+    }
+    SM_RETURN_IF_ERROR(backend_.MatMul(act_view, *p.ffn_down,
+                                       BiasOrNull(w.ffn_down_bias), xn_view,
+                                       pool, arena));
+    kernels::AddInPlace(xn, x, m * dim);
+  }
+
+  // The LM head runs on the last row only unless every row's logits are
+  // wanted (scoring a text, training).
+  const int64_t first = all_logits ? 0 : m - 1;
+  const int64_t out_rows = m - first;
+  Norm(x + first * dim, model_.output_norm_weight(), model_.output_norm_bias(),
+       xn, out_rows);
+  SM_ASSIGN_OR_RETURN(core::TensorView head_in, F32Matrix(xn, out_rows, dim));
+  SM_ASSIGN_OR_RETURN(core::TensorView head_out,
+                      F32Matrix(logits, out_rows, a.vocab_size()));
+  return backend_.MatMul(head_in, *output_, nullptr, head_out, pool, arena);
+}
+
+}  // namespace smallmind::runtime
