@@ -2,6 +2,7 @@
 
 #include <atomic>
 #include <cmath>
+#include <cstddef>
 #include <cstdlib>
 #include <new>
 #include <string>
@@ -15,18 +16,50 @@
 #include "runtime/test_model.h"
 
 // Counts every operator new in this binary, to prove the decode loop makes
-// no heap allocation.
+// no heap allocation. Every form is replaced, so each delete frees what the
+// matching new allocated (ASan checks the pairing).
 static std::atomic<int64_t> g_news{0};
-void* operator new(size_t n) {
+static void* Allocate(size_t n, size_t align) {
   g_news.fetch_add(1, std::memory_order_relaxed);
-  if (void* p = std::malloc(n ? n : 1)) return p;
+  n = n == 0 ? 1 : n;
+  return align <= alignof(std::max_align_t)
+             ? std::malloc(n)
+             : std::aligned_alloc(align, (n + align - 1) / align * align);
+}
+static void* AllocateOrThrow(size_t n, size_t align) {
+  if (void* p = Allocate(n, align)) return p;
   throw std::bad_alloc();
 }
-void* operator new[](size_t n) { return operator new(n); }
+void* operator new(size_t n) { return AllocateOrThrow(n, 0); }
+void* operator new[](size_t n) { return AllocateOrThrow(n, 0); }
+void* operator new(size_t n, std::align_val_t a) {
+  return AllocateOrThrow(n, static_cast<size_t>(a));
+}
+void* operator new[](size_t n, std::align_val_t a) {
+  return AllocateOrThrow(n, static_cast<size_t>(a));
+}
+void* operator new(size_t n, const std::nothrow_t&) noexcept {
+  return Allocate(n, 0);
+}
+void* operator new[](size_t n, const std::nothrow_t&) noexcept {
+  return Allocate(n, 0);
+}
 void operator delete(void* p) noexcept { std::free(p); }
 void operator delete[](void* p) noexcept { std::free(p); }
 void operator delete(void* p, size_t) noexcept { std::free(p); }
 void operator delete[](void* p, size_t) noexcept { std::free(p); }
+void operator delete(void* p, std::align_val_t) noexcept { std::free(p); }
+void operator delete[](void* p, std::align_val_t) noexcept { std::free(p); }
+void operator delete(void* p, size_t, std::align_val_t) noexcept {
+  std::free(p);
+}
+void operator delete[](void* p, size_t, std::align_val_t) noexcept {
+  std::free(p);
+}
+void operator delete(void* p, const std::nothrow_t&) noexcept { std::free(p); }
+void operator delete[](void* p, const std::nothrow_t&) noexcept {
+  std::free(p);
+}
 
 namespace smallmind::runtime {
 namespace {

@@ -1,0 +1,24 @@
+// Fuzzes the model file reader and model loader with arbitrary bytes: every
+// input must give a model or a Status, never a crash or an out-of-bounds read.
+#include <cstdint>
+#include <memory>
+
+#include "runtime/model.h"
+#include "runtime/model_file.h"
+#include "runtime/tokenizer.h"
+
+extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
+  using smallmind::runtime::Model;
+  using smallmind::runtime::ModelFile;
+  auto file = ModelFile::FromBytes(absl::MakeConstSpan(data, size));
+  if (!file.ok()) return 0;
+  auto model = Model::FromFile(std::move(*file));
+  if (!model.ok()) return 0;
+  auto tokenizer = smallmind::runtime::Tokenizer::Create(
+      (*model)->description().tokenizer());
+  if (tokenizer.ok()) {
+    auto ids = (*tokenizer)->Encode("Hello, fuzz! \xe2\x82\xac", true);
+    if (ids.ok()) (*tokenizer)->Decode(*ids);
+  }
+  return 0;
+}
