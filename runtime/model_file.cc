@@ -1,10 +1,5 @@
 #include "runtime/model_file.h"
 
-#include <fcntl.h>
-#include <sys/mman.h>
-#include <sys/stat.h>
-#include <unistd.h>
-
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
@@ -175,31 +170,9 @@ absl::StatusOr<std::string> SerializeModelFile(
 
 absl::StatusOr<std::unique_ptr<ModelFile>> ModelFile::Open(
     const std::string& path) {
-  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) {
-    return absl::NotFoundError(
-        absl::StrCat("cannot open model file ", path, ": ",
-                     std::strerror(errno)));
-  }
-  struct stat st;
-  if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
-    ::close(fd);
-    return absl::InvalidArgumentError(
-        absl::StrCat(path, " is not a regular file"));
-  }
   std::unique_ptr<ModelFile> file(new ModelFile);
-  const size_t size = static_cast<size_t>(st.st_size);
-  if (size > 0) {
-    void* map = ::mmap(nullptr, size, PROT_READ, MAP_PRIVATE, fd, 0);
-    if (map == MAP_FAILED) {
-      ::close(fd);
-      return absl::InternalError(
-          absl::StrCat("cannot mmap ", path, ": ", std::strerror(errno)));
-    }
-    file->mapping_ = map;
-    file->bytes_ = {static_cast<const uint8_t*>(map), size};
-  }
-  ::close(fd);
+  SM_ASSIGN_OR_RETURN(file->mapping_, core::MappedFile::Open(path));
+  file->bytes_ = file->mapping_.bytes();
   absl::Status status = file->Parse();
   if (!status.ok()) {
     return absl::Status(status.code(),
@@ -214,10 +187,6 @@ absl::StatusOr<std::unique_ptr<ModelFile>> ModelFile::FromBytes(
   file->bytes_ = bytes;
   SM_RETURN_IF_ERROR(file->Parse());
   return file;
-}
-
-ModelFile::~ModelFile() {
-  if (mapping_ != nullptr) ::munmap(mapping_, bytes_.size());
 }
 
 absl::Status ModelFile::Parse() {

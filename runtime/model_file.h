@@ -24,6 +24,7 @@
 #include "absl/strings/string_view.h"
 #include "absl/types/span.h"
 #include "core/dtype.h"
+#include "core/mapped_file.h"
 #include "core/tensor.h"
 #include "runtime/model.pb.h"
 
@@ -72,7 +73,6 @@ class ModelFile {
   static absl::StatusOr<std::unique_ptr<ModelFile>> FromBytes(
       absl::Span<const uint8_t> bytes);
 
-  ~ModelFile();
   ModelFile(const ModelFile&) = delete;
   ModelFile& operator=(const ModelFile&) = delete;
 
@@ -90,7 +90,7 @@ class ModelFile {
   absl::Status Parse();
 
   absl::Span<const uint8_t> bytes_;
-  void* mapping_ = nullptr;  // non-null when this object owns an mmap
+  core::MappedFile mapping_;  // empty for FromBytes
   ModelDescription description_;
   size_t data_start_ = 0;
   absl::flat_hash_map<std::string, int> index_;  // name -> tensor table row

@@ -1,0 +1,35 @@
+// A file mapped read-only into memory: what the model loader and the
+// converters read from, so weights are used in place and never copied.
+#ifndef SMALLMIND_CORE_MAPPED_FILE_H_
+#define SMALLMIND_CORE_MAPPED_FILE_H_
+
+#include <cstdint>
+#include <string>
+
+#include "absl/status/statusor.h"
+#include "absl/types/span.h"
+
+namespace smallmind::core {
+
+class MappedFile {
+ public:
+  // Errors: NotFound when `path` cannot be opened, InvalidArgument when it
+  // is not a regular file. An empty file maps to an empty span.
+  static absl::StatusOr<MappedFile> Open(const std::string& path);
+
+  MappedFile() = default;
+  MappedFile(MappedFile&& other) noexcept { *this = std::move(other); }
+  MappedFile& operator=(MappedFile&& other) noexcept;
+  MappedFile(const MappedFile&) = delete;
+  MappedFile& operator=(const MappedFile&) = delete;
+  ~MappedFile();
+
+  absl::Span<const uint8_t> bytes() const { return bytes_; }
+
+ private:
+  absl::Span<const uint8_t> bytes_;
+};
+
+}  // namespace smallmind::core
+
+#endif  // SMALLMIND_CORE_MAPPED_FILE_H_

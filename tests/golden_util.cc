@@ -1,0 +1,70 @@
+#include "tests/golden_util.h"
+
+#include <cmath>
+#include <cstdio>
+
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
+#include "backends/registry.h"
+#include "core/status.h"
+#include "runtime/transformer.h"
+
+namespace smallmind::testing {
+
+absl::StatusOr<Golden> LoadGolden(const std::string& name) {
+  Golden g;
+  const std::string base = "tests/golden/" + name;
+  SM_ASSIGN_OR_RETURN(g.model, runtime::Model::Load(base + ".smm"));
+  const auto& metadata = g.model->description().metadata();
+  auto it = metadata.find("golden.tokens");
+  if (it == metadata.end()) {
+    return absl::InvalidArgumentError(base + ".smm has no golden.tokens");
+  }
+  for (absl::string_view t : absl::StrSplit(it->second, ',')) {
+    int32_t id;
+    if (!absl::SimpleAtoi(t, &id)) {
+      return absl::InvalidArgumentError(absl::StrCat("bad token id ", t));
+    }
+    g.tokens.push_back(id);
+  }
+  g.logits.resize(g.tokens.size() * g.model->arch().vocab_size());
+  std::FILE* f = std::fopen((base + ".logits").c_str(), "rb");
+  if (f == nullptr) return absl::NotFoundError("no " + base + ".logits");
+  const size_t read = std::fread(g.logits.data(), 4, g.logits.size(), f);
+  std::fclose(f);
+  if (read != g.logits.size()) {
+    return absl::InvalidArgumentError(base + ".logits is short");
+  }
+  return g;
+}
+
+absl::StatusOr<float> MaxLogitError(const runtime::Model& model,
+                                    const Golden& golden,
+                                    const std::string& backend_name,
+                                    int threads) {
+  SM_ASSIGN_OR_RETURN(const backends::Backend* backend,
+                      backends::Registry::Get(backend_name, model.weight_dtype()));
+  SM_ASSIGN_OR_RETURN(std::unique_ptr<runtime::Transformer> t,
+                      runtime::Transformer::Create(model, *backend));
+  const int64_t n = golden.tokens.size();
+  const int64_t vocab = model.arch().vocab_size();
+  if (vocab != golden.model->arch().vocab_size()) {
+    return absl::InvalidArgumentError("vocabulary sizes differ");
+  }
+  core::ThreadPool pool(threads);
+  SM_ASSIGN_OR_RETURN(core::Arena arena,
+                      core::Arena::Create(t->ScratchBytes(n, threads)));
+  SM_ASSIGN_OR_RETURN(runtime::KvCache cache,
+                      runtime::KvCache::Create(model.arch(), n));
+  std::vector<float> logits(n * vocab);
+  SM_RETURN_IF_ERROR(
+      t->Forward(golden.tokens, 0, cache, arena, pool, logits.data(), true));
+  float worst = 0;
+  for (size_t i = 0; i < logits.size(); ++i) {
+    worst = std::max(worst, std::abs(logits[i] - golden.logits[i]));
+  }
+  return worst;
+}
+
+}  // namespace smallmind::testing

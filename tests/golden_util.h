@@ -1,0 +1,35 @@
+// The golden models of tests/golden/ (see tests/reference/make_golden.py):
+// their weights, the token ids they were run on and the reference logits,
+// for tests that rebuild a golden model some other way (converters, the
+// public API) and check it still computes the same thing.
+#ifndef SMALLMIND_TESTS_GOLDEN_UTIL_H_
+#define SMALLMIND_TESTS_GOLDEN_UTIL_H_
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "runtime/model.h"
+
+namespace smallmind::testing {
+
+struct Golden {
+  std::unique_ptr<runtime::Model> model;
+  std::vector<int32_t> tokens;
+  std::vector<float> logits;  // [tokens, vocab], float64 reference rounded
+};
+
+// `name` is gpt2_tiny, llama_tiny or neox_tiny.
+absl::StatusOr<Golden> LoadGolden(const std::string& name);
+
+// The largest |logit - reference| over every position when `model` runs the
+// golden tokens in one prefill on `backend` with `threads` threads.
+absl::StatusOr<float> MaxLogitError(const runtime::Model& model,
+                                    const Golden& golden,
+                                    const std::string& backend = "tiled",
+                                    int threads = 1);
+
+}  // namespace smallmind::testing
+
+#endif  // SMALLMIND_TESTS_GOLDEN_UTIL_H_

@@ -1,0 +1,149 @@
+#include "tools/convert/converted.h"
+
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "core/shape.h"
+#include "core/status.h"
+#include "core/tensor.h"
+#include "runtime/model_file.h"
+#include "runtime/tensor_codec.h"
+
+namespace smallmind::convert {
+namespace {
+
+std::string ShapeString(const std::vector<int64_t>& shape) {
+  return absl::StrCat("[", absl::StrJoin(shape, ", "), "]");
+}
+
+absl::StatusOr<std::vector<uint8_t>> Encode(const std::vector<float>& values,
+                                            int64_t row_length,
+                                            core::DType dtype) {
+  return runtime::EncodeF32(values, row_length, dtype);
+}
+
+}  // namespace
+
+absl::StatusOr<std::vector<float>> DecodeSource(const SourceTensor& t) {
+  SM_ASSIGN_OR_RETURN(core::Shape shape, core::Shape::Make(t.shape));
+  SM_ASSIGN_OR_RETURN(size_t bytes, core::BytesFor(t.dtype, shape.num_elements()));
+  if (bytes != t.bytes.size()) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "tensor '", t.name, "': ", t.bytes.size(), " bytes, but ",
+        core::DTypeName(t.dtype), " ", ShapeString(t.shape), " needs ", bytes));
+  }
+  SM_ASSIGN_OR_RETURN(
+      core::TensorView view,
+      core::TensorView::Make(const_cast<uint8_t*>(t.bytes.data()), t.dtype,
+                             shape));
+  return runtime::DecodeAll(view);
+}
+
+absl::Status AddTensor(ConvertedModel& model, const runtime::TensorSpec& spec,
+                       absl::Span<const SourceTensor> parts) {
+  if (parts.empty()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("no source for tensor '", spec.name, "'"));
+  }
+  // The parts must stack to spec's shape: matrices by rows, vectors end to
+  // end.
+  const bool matrix_shape = spec.shape.size() == 2;
+  int64_t rows = 0;
+  for (const SourceTensor& p : parts) {
+    const bool fits = matrix_shape
+                          ? p.shape.size() == 2 && p.shape[1] == spec.shape[1]
+                          : p.shape.size() == 1;
+    if (!fits) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "tensor '", p.name, "' has shape ", ShapeString(p.shape),
+          ", which does not fit '", spec.name, "' ", ShapeString(spec.shape)));
+    }
+    rows += p.shape[0];
+  }
+  if (rows != spec.shape[0]) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "tensor '", spec.name, "' needs ", ShapeString(spec.shape), " but ",
+        parts.size() == 1 ? "its source " : "its sources stacked ",
+        parts.size() == 1 ? ShapeString(parts[0].shape) : "",
+        parts.size() == 1 ? " has " : "give ", rows,
+        matrix_shape ? " rows" : " elements"));
+  }
+
+  ConvertedTensor out;
+  out.name = spec.name;
+  out.shape = spec.shape;
+  bool same_dtype = true;
+  for (const SourceTensor& p : parts) same_dtype &= p.dtype == parts[0].dtype;
+  const bool keep = same_dtype && (spec.is_matrix || parts[0].dtype == core::DType::kF32);
+  if (keep) {
+    out.dtype = parts[0].dtype;
+    size_t total = 0;
+    for (const SourceTensor& p : parts) total += p.bytes.size();
+    SM_ASSIGN_OR_RETURN(core::Shape shape, core::Shape::Make(spec.shape));
+    SM_ASSIGN_OR_RETURN(size_t needed, core::BytesFor(out.dtype, shape.num_elements()));
+    if (total != needed) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "tensor '", spec.name, "': its sources hold ", total, " bytes, ",
+          core::DTypeName(out.dtype), " ", ShapeString(spec.shape), " needs ",
+          needed));
+    }
+    if (parts.size() == 1) {
+      out.bytes = parts[0].bytes;
+    } else {
+      out.owned.reserve(total);
+      for (const SourceTensor& p : parts) {
+        out.owned.insert(out.owned.end(), p.bytes.begin(), p.bytes.end());
+      }
+    }
+  } else {
+    out.dtype = core::DType::kF32;
+    std::vector<float> values;
+    for (const SourceTensor& p : parts) {
+      SM_ASSIGN_OR_RETURN(std::vector<float> v, DecodeSource(p));
+      values.insert(values.end(), v.begin(), v.end());
+    }
+    SM_ASSIGN_OR_RETURN(out.owned, Encode(values, spec.shape.back(),
+                                          core::DType::kF32));
+  }
+  if (!out.owned.empty()) out.bytes = out.owned;
+  model.tensors.push_back(std::move(out));
+  // Earlier tensors' `bytes` point into their own `owned` heap buffers,
+  // which stay put when the vector of tensors grows.
+  return absl::OkStatus();
+}
+
+absl::Status WriteConverted(const std::string& path, ConvertedModel& model,
+                            std::optional<core::DType> quantize,
+                            const Progress& progress) {
+  const std::vector<runtime::TensorSpec> specs =
+      runtime::ExpectedTensors(model.description.architecture());
+  std::vector<runtime::TensorSource> sources;
+  for (size_t i = 0; i < model.tensors.size(); ++i) {
+    ConvertedTensor& t = model.tensors[i];
+    const bool is_matrix = i < specs.size() && specs[i].name == t.name &&
+                           specs[i].is_matrix;
+    if (quantize && is_matrix && t.dtype != *quantize) {
+      SM_ASSIGN_OR_RETURN(std::vector<float> values,
+                          DecodeSource({t.name, t.dtype, t.shape, t.bytes}));
+      absl::StatusOr<std::vector<uint8_t>> bytes =
+          runtime::EncodeF32(values, t.shape.back(), *quantize);
+      if (!bytes.ok()) {
+        return absl::InvalidArgumentError(absl::StrCat(
+            "cannot quantize '", t.name, "' to ", core::DTypeName(*quantize),
+            ": ", bytes.status().message()));
+      }
+      t.owned = std::move(*bytes);
+      t.bytes = t.owned;
+      t.dtype = *quantize;
+    }
+    sources.push_back({t.name, t.dtype, t.shape, t.bytes});
+    if (progress) progress(i + 1, model.tensors.size(), t.name);
+  }
+  runtime::Provenance* p = model.description.mutable_provenance();
+  p->set_converter_version(kConverterVersion);
+  SM_RETURN_IF_ERROR(runtime::WriteModelFile(path, model.description, sources));
+  return runtime::Model::Load(path).status();
+}
+
+}  // namespace smallmind::convert

@@ -1,0 +1,22 @@
+// Writes a loaded model back out as GGUF in llama.cpp's layout (q/k/v and
+// gate/up split, ggml dimension order, tokenizer.ggml.* metadata), for the
+// converter's round-trip tests and the GGUF fuzzer's seeds.
+#ifndef SMALLMIND_TOOLS_CONVERT_GGUF_FROM_MODEL_H_
+#define SMALLMIND_TOOLS_CONVERT_GGUF_FROM_MODEL_H_
+
+#include <cstdint>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "runtime/model.h"
+#include "tools/convert/gguf.h"
+
+namespace smallmind::convert {
+
+// Matrices are stored as `matrices` (F32, F16 or Q8_0); vectors as F32.
+absl::StatusOr<std::vector<uint8_t>> GgufFromModel(const runtime::Model& model,
+                                                   GgmlType matrices);
+
+}  // namespace smallmind::convert
+
+#endif  // SMALLMIND_TOOLS_CONVERT_GGUF_FROM_MODEL_H_

@@ -1,0 +1,312 @@
+#include "tools/convert/gguf.h"
+
+#include <cstdio>
+#include <cstdlib>
+#include <limits>
+#include <string>
+#include <vector>
+
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "runtime/model.h"
+#include "tests/golden_util.h"
+#include "tools/convert/gguf_builder.h"
+#include "tools/convert/gguf_from_model.h"
+#include "tools/convert/gguf_import.h"
+
+namespace smallmind::convert {
+namespace {
+
+using ::testing::HasSubstr;
+
+std::string TempPath(const std::string& name) {
+  return std::string(std::getenv("TEST_TMPDIR")) + "/" + name;
+}
+
+absl::Status Parse(const std::vector<uint8_t>& bytes) {
+  return GgufFile::Parse(bytes).status();
+}
+
+// Converts `gguf` to .smm and returns the loaded model.
+absl::StatusOr<std::unique_ptr<runtime::Model>> Convert(
+    const std::vector<uint8_t>& gguf, const std::string& name,
+    std::optional<core::DType> quantize = std::nullopt) {
+  absl::StatusOr<GgufFile> file = GgufFile::Parse(gguf);
+  if (!file.ok()) return file.status();
+  absl::StatusOr<ConvertedModel> model = ImportGguf(*file, name);
+  if (!model.ok()) return model.status();
+  const std::string path = TempPath(name + ".smm");
+  absl::Status written = WriteConverted(path, *model, quantize, nullptr);
+  if (!written.ok()) return written;
+  return runtime::Model::Load(path);
+}
+
+// ---- round trips: golden model -> GGUF -> .smm -> same logits -----------
+
+struct RoundTrip {
+  const char* golden;
+  GgmlType matrices;
+  float tolerance;
+};
+
+class GgufRoundTripTest : public ::testing::TestWithParam<RoundTrip> {};
+
+TEST_P(GgufRoundTripTest, ConvertedModelComputesTheGoldenLogits) {
+  absl::StatusOr<testing::Golden> golden = testing::LoadGolden(GetParam().golden);
+  ASSERT_TRUE(golden.ok()) << golden.status();
+  absl::StatusOr<std::vector<uint8_t>> gguf =
+      GgufFromModel(*golden->model, GetParam().matrices);
+  ASSERT_TRUE(gguf.ok()) << gguf.status();
+  absl::StatusOr<std::unique_ptr<runtime::Model>> model =
+      Convert(*gguf, GetParam().golden);
+  ASSERT_TRUE(model.ok()) << model.status();
+  const runtime::ModelDescription& d = (*model)->description();
+  EXPECT_EQ(d.provenance().source_format(), "gguf v3");
+  EXPECT_EQ(d.metadata().at("general.name"), "round trip");
+  EXPECT_EQ(d.tokenizer().tokens_size(), 64);
+  EXPECT_EQ(d.tokenizer().tokens(5), golden->model->description().tokenizer().tokens(5));
+  EXPECT_EQ(d.tokenizer().eos_id(), 1);
+  EXPECT_EQ((*model)->arch().tied_output(), golden->model->arch().tied_output());
+  absl::StatusOr<float> error = testing::MaxLogitError(**model, *golden);
+  ASSERT_TRUE(error.ok()) << error.status();
+  EXPECT_LE(*error, GetParam().tolerance);
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Models, GgufRoundTripTest,
+    ::testing::Values(RoundTrip{"gpt2_tiny", GgmlType::kF32, 1e-4f},
+                      RoundTrip{"llama_tiny", GgmlType::kF32, 1e-4f},
+                      RoundTrip{"llama_tiny", GgmlType::kF16, 2e-2f},
+                      RoundTrip{"gpt2_tiny", GgmlType::kQ8_0, 0.1f}));
+
+TEST(GgufImportTest, QuantizeOnConvert) {
+  absl::StatusOr<testing::Golden> golden = testing::LoadGolden("gpt2_tiny");
+  ASSERT_TRUE(golden.ok());
+  absl::StatusOr<std::unique_ptr<runtime::Model>> model = Convert(
+      *GgufFromModel(*golden->model, GgmlType::kF32), "q8", core::DType::kQ8_0);
+  ASSERT_TRUE(model.ok()) << model.status();
+  EXPECT_EQ((*model)->weight_dtype(), core::DType::kQ8_0);
+  EXPECT_LT(*testing::MaxLogitError(**model, *golden), 0.1f);
+  // llama_tiny's ffn_down rows are 48 long: not whole Q4_0 blocks.
+  absl::StatusOr<testing::Golden> llama = testing::LoadGolden("llama_tiny");
+  EXPECT_THAT(Convert(*GgufFromModel(*llama->model, GgmlType::kF32), "q4",
+                      core::DType::kQ4_0)
+                  .status()
+                  .message(),
+              HasSubstr("cannot quantize 'blk.0.ffn_down.weight' to q4_0"));
+}
+
+// ---- hostile files: one test per failure mode ------------------------------
+
+// The metadata a llama file needs, with a one-token-per-letter vocabulary.
+GgufBuilder MinimalLlama(const std::string& tokenizer = "llama") {
+  GgufBuilder b;
+  b.String("general.architecture", "llama");
+  b.Uint32("llama.context_length", 16);
+  b.Uint32("llama.embedding_length", 32);
+  b.Uint32("llama.block_count", 1);
+  b.Uint32("llama.feed_forward_length", 64);
+  b.Uint32("llama.attention.head_count", 4);
+  b.Float32("llama.attention.layer_norm_rms_epsilon", 1e-5f);
+  b.String("tokenizer.ggml.model", tokenizer);
+  b.Strings("tokenizer.ggml.tokens", {"a", "b", "c"});
+  return b;
+}
+
+absl::Status Import(const GgufBuilder& b) {
+  const std::vector<uint8_t> bytes = b.Build();
+  absl::StatusOr<GgufFile> file = GgufFile::Parse(bytes);
+  if (!file.ok()) return file.status();
+  return ImportGguf(*file, "test").status();
+}
+
+TEST(GgufHostileTest, BadMagic) {
+  std::vector<uint8_t> bytes = GgufBuilder().Build();
+  bytes[0] = 'X';
+  EXPECT_THAT(Parse(bytes).message(), HasSubstr("bad magic"));
+}
+
+TEST(GgufHostileTest, UnsupportedVersion) {
+  EXPECT_THAT(Parse(GgufBuilder(1).Build()).message(),
+              HasSubstr("unsupported GGUF version 1"));
+  EXPECT_TRUE(Parse(GgufBuilder(2).Build()).ok());
+}
+
+TEST(GgufHostileTest, TruncatedHeader) {
+  std::vector<uint8_t> bytes = GgufBuilder().Build();
+  bytes.resize(12);
+  EXPECT_THAT(Parse(bytes).message(), HasSubstr("truncated file: tensor count"));
+}
+
+TEST(GgufHostileTest, ImplausibleCounts) {
+  std::vector<uint8_t> bytes = GgufBuilder().Build();
+  const uint64_t huge = uint64_t{1} << 40;
+  std::memcpy(&bytes[8], &huge, 8);
+  EXPECT_THAT(Parse(bytes).message(), HasSubstr("implausible counts"));
+}
+
+TEST(GgufHostileTest, StringLengthPastEof) {
+  GgufBuilder b;
+  std::vector<uint8_t> raw;
+  GgufBuilder::Put(raw, uint64_t{1} << 50);  // key length
+  raw.insert(raw.end(), {'k', 'e', 'y'});
+  b.RawKeyValue(raw);
+  EXPECT_THAT(Parse(b.Build()).message(),
+              HasSubstr("string length 1125899906842624 at byte 24 runs past "
+                        "the end of the file"));
+}
+
+TEST(GgufHostileTest, ArrayLengthPastEof) {
+  GgufBuilder b;
+  std::vector<uint8_t> raw;
+  GgufBuilder::Str(raw, "tokenizer.ggml.scores");
+  GgufBuilder::Put(raw, static_cast<uint32_t>(GgufType::kArray));
+  GgufBuilder::Put(raw, static_cast<uint32_t>(GgufType::kFloat32));
+  GgufBuilder::Put(raw, uint64_t{1} << 61);
+  b.RawKeyValue(raw);
+  EXPECT_THAT(Parse(b.Build()).message(),
+              HasSubstr("array of 2305843009213693952 elements runs past the end"));
+}
+
+TEST(GgufHostileTest, UnknownValueTypeAndNestedArrays) {
+  GgufBuilder b;
+  std::vector<uint8_t> raw;
+  GgufBuilder::Str(raw, "k");
+  GgufBuilder::Put(raw, uint32_t{99});
+  b.RawKeyValue(raw);
+  EXPECT_THAT(Parse(b.Build()).message(), HasSubstr("unknown value type 99"));
+  GgufBuilder nested;
+  raw.clear();
+  GgufBuilder::Str(raw, "k");
+  GgufBuilder::Put(raw, static_cast<uint32_t>(GgufType::kArray));
+  GgufBuilder::Put(raw, static_cast<uint32_t>(GgufType::kArray));
+  GgufBuilder::Put(raw, uint64_t{0});
+  nested.RawKeyValue(raw);
+  EXPECT_THAT(Parse(nested.Build()).message(), HasSubstr("not supported"));
+}
+
+TEST(GgufHostileTest, DuplicateKey) {
+  GgufBuilder b;
+  b.Uint32("a", 1);
+  b.Uint32("a", 2);
+  EXPECT_THAT(Parse(b.Build()).message(), HasSubstr("duplicate metadata key 'a'"));
+}
+
+TEST(GgufHostileTest, TooManyDimensions) {
+  GgufBuilder b;
+  b.Tensor("t", {1, 1, 1, 1, 1}, 0, std::vector<uint8_t>(4));
+  EXPECT_THAT(Parse(b.Build()).message(),
+              HasSubstr("tensor 't': 5 dimensions (1..4 allowed)"));
+}
+
+TEST(GgufHostileTest, ElementCountOverflows) {
+  GgufBuilder b;
+  b.Tensor("t", {uint64_t{1} << 40, uint64_t{1} << 40}, 0, {});
+  EXPECT_THAT(Parse(b.Build()).message(),
+              HasSubstr("so the element count overflows"));
+  GgufBuilder zero;
+  zero.Tensor("t", {4, 0}, 0, {});
+  EXPECT_THAT(Parse(zero.Build()).message(), HasSubstr("dimension 1 is 0"));
+}
+
+TEST(GgufHostileTest, TensorPastEof) {
+  GgufBuilder b;
+  b.Tensor("t", {8}, 0, {}, /*offset=*/1024);
+  EXPECT_THAT(Parse(b.Build()).message(),
+              HasSubstr("tensor 't': bytes 1024..+32 of the data section run "
+                        "past the end of the file"));
+}
+
+TEST(GgufHostileTest, OffsetPlusSizeWraps) {
+  GgufBuilder b;
+  b.Tensor("t", {1024}, 0, {},
+           /*offset=*/static_cast<int64_t>(std::numeric_limits<int64_t>::max() - 31));
+  EXPECT_THAT(Parse(b.Build()).message(), HasSubstr("run past the end"));
+}
+
+TEST(GgufHostileTest, MisalignedOffset) {
+  GgufBuilder b;
+  b.Tensor("t", {8}, 0, std::vector<uint8_t>(32));
+  b.Tensor("u", {8}, 0, {}, /*offset=*/4);
+  EXPECT_THAT(Parse(b.Build()).message(),
+              HasSubstr("tensor 'u': offset 4 is not aligned to 32"));
+}
+
+TEST(GgufHostileTest, BadAlignmentKey) {
+  GgufBuilder b;
+  b.Uint32("general.alignment", 48);
+  EXPECT_THAT(Parse(b.Build()).message(), HasSubstr("not a power of two"));
+}
+
+TEST(GgufHostileTest, QuantizedRowNotWholeBlocks) {
+  GgufBuilder b;
+  b.Tensor("t", {40, 2}, static_cast<uint32_t>(GgmlType::kQ8_0),
+           std::vector<uint8_t>(68));
+  EXPECT_THAT(Parse(b.Build()).message(),
+              HasSubstr("row length 40 is not a whole number of blocks of 32"));
+}
+
+TEST(GgufHostileTest, DuplicateTensor) {
+  GgufBuilder b;
+  b.Tensor("t", {8}, 0, std::vector<uint8_t>(32));
+  b.Tensor("t", {8}, 0, std::vector<uint8_t>(32));
+  EXPECT_THAT(Parse(b.Build()).message(), HasSubstr("duplicate tensor name 't'"));
+}
+
+TEST(GgufHostileTest, KeyOfTheWrongType) {
+  GgufBuilder b;
+  b.String("general.architecture", "llama");
+  b.String("llama.context_length", "sixteen");
+  EXPECT_THAT(Import(b).message(),
+              HasSubstr("metadata key 'llama.context_length' is string, "
+                        "expected an integer"));
+  GgufBuilder tokens = MinimalLlama();
+  tokens.Floats("tokenizer.ggml.merges", {1.0f});
+  EXPECT_THAT(Import(tokens).message(),
+              HasSubstr("'tokenizer.ggml.merges' is array of float32, "
+                        "expected array of string"));
+}
+
+TEST(GgufHostileTest, MissingKey) {
+  GgufBuilder b;
+  b.String("general.architecture", "llama");
+  EXPECT_THAT(Import(b).message(),
+              HasSubstr("missing metadata key 'llama.context_length'"));
+}
+
+TEST(GgufHostileTest, UnsupportedArchitectureAndTokenizer) {
+  GgufBuilder b;
+  b.String("general.architecture", "falcon");
+  EXPECT_THAT(Import(b).message(), HasSubstr("'falcon' is not supported"));
+  EXPECT_THAT(Import(MinimalLlama("bert")).message(),
+              HasSubstr("tokenizer.ggml.model 'bert' is not supported"));
+}
+
+TEST(GgufHostileTest, SpecialTokenOutOfRange) {
+  GgufBuilder b = MinimalLlama();
+  b.Uint32("tokenizer.ggml.bos_token_id", 7);
+  EXPECT_THAT(Import(b).message(),
+              HasSubstr("bos_token_id is 7, outside the 3-token vocabulary"));
+}
+
+TEST(GgufHostileTest, MissingTensor) {
+  EXPECT_THAT(Import(MinimalLlama()).message(),
+              HasSubstr("missing tensor 'token_embd.weight'"));
+}
+
+TEST(GgufHostileTest, TensorShapeDisagreesWithMetadata) {
+  GgufBuilder b = MinimalLlama();
+  b.Tensor("token_embd.weight", {16, 3}, 0, std::vector<uint8_t>(16 * 3 * 4));
+  EXPECT_THAT(Import(b).message(),
+              HasSubstr("'token_embd.weight' has shape [3, 16], which does "
+                        "not fit 'token_embd.weight' [3, 32]"));
+}
+
+TEST(GgufHostileTest, UnsupportedTensorType) {
+  GgufBuilder b = MinimalLlama();
+  b.Tensor("token_embd.weight", {256, 3}, 12, {});  // Q4_K
+  EXPECT_THAT(Import(b).message(), HasSubstr("has ggml type 12"));
+}
+
+}  // namespace
+}  // namespace smallmind::convert

@@ -1,0 +1,23 @@
+// llama2.c checkpoints (`run.c`'s version-0 .bin: a 7-int header, then F32
+// weights) and their tokenizer.bin, into the .smm description: a llama
+// architecture with pairwise RoPE (base 10000), RMSNorm (eps 1e-5), SwiGLU,
+// and a SentencePiece vocabulary with <0xXX> byte tokens.
+#ifndef SMALLMIND_TOOLS_CONVERT_LLAMA2C_IMPORT_H_
+#define SMALLMIND_TOOLS_CONVERT_LLAMA2C_IMPORT_H_
+
+#include <string>
+
+#include "absl/status/statusor.h"
+#include "tools/convert/converted.h"
+
+namespace smallmind::convert {
+
+// Errors on a header with impossible sizes, a file whose length does not
+// match the header, or a tokenizer.bin that is truncated or of another
+// vocabulary size.
+absl::StatusOr<ConvertedModel> ImportLlama2c(const std::string& checkpoint,
+                                             const std::string& tokenizer);
+
+}  // namespace smallmind::convert
+
+#endif  // SMALLMIND_TOOLS_CONVERT_LLAMA2C_IMPORT_H_

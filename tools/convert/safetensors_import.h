@@ -1,0 +1,28 @@
+// Hugging Face GPT-2 checkpoints: a directory holding model.safetensors,
+// config.json, vocab.json and merges.txt, into the .smm description. GPT-2's
+// Conv1D weights are stored [in, out] and are transposed here; F16 and BF16
+// tensors keep their dtype.
+#ifndef SMALLMIND_TOOLS_CONVERT_SAFETENSORS_IMPORT_H_
+#define SMALLMIND_TOOLS_CONVERT_SAFETENSORS_IMPORT_H_
+
+#include <map>
+#include <string>
+
+#include "absl/status/statusor.h"
+#include "absl/types/span.h"
+#include "tools/convert/converted.h"
+
+namespace smallmind::convert {
+
+// The tensors of a .safetensors file (a u64 header length, a JSON header,
+// then data), each checked to lie inside the file and to match its dtype
+// and shape. `bytes` must outlive the result.
+absl::StatusOr<std::map<std::string, SourceTensor>> ParseSafetensors(
+    absl::Span<const uint8_t> bytes);
+
+absl::StatusOr<ConvertedModel> ImportHuggingFaceGpt2(
+    const std::string& directory);
+
+}  // namespace smallmind::convert
+
+#endif  // SMALLMIND_TOOLS_CONVERT_SAFETENSORS_IMPORT_H_

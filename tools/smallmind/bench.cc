@@ -1,0 +1,229 @@
+// smallmind bench: prompt-processing (pp) and text-generation (tg) speed,
+// modelled on llama-bench. Synthetic token ids, no tokenizer or sampling:
+// only forward passes are timed.
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <filesystem>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "absl/flags/flag.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "absl/strings/str_join.h"
+#include "backends/registry.h"
+#include "core/arena.h"
+#include "core/thread_pool.h"
+#include "runtime/model.h"
+#include "runtime/transformer.h"
+#include "tools/smallmind/commands.h"
+
+ABSL_FLAG(std::string, bench_models, "", "model files, comma-separated");
+ABSL_FLAG(std::string, n_prompt, "512", "prompt lengths to time (pp tests)");
+ABSL_FLAG(std::string, n_gen, "128", "tokens to generate (tg tests)");
+ABSL_FLAG(std::string, bench_threads, "1,2", "thread counts");
+ABSL_FLAG(std::string, bench_backends, "auto", "backends, comma-separated");
+ABSL_FLAG(int, repetitions, 5, "timed runs per test, after one warm-up run");
+ABSL_FLAG(std::string, output, "md", "md (a table) or json");
+
+namespace smallmind::cli {
+namespace {
+
+struct Result {
+  std::string model_path, model_type, backend;
+  int64_t model_size = 0, n_params = 0;
+  int threads = 0, n_prompt = 0, n_gen = 0;
+  std::vector<double> samples;  // tokens per second, one per run
+  double Mean() const {
+    double s = 0;
+    for (double v : samples) s += v;
+    return s / samples.size();
+  }
+  double Stddev() const {
+    if (samples.size() < 2) return 0;
+    const double m = Mean();
+    double s = 0;
+    for (double v : samples) s += (v - m) * (v - m);
+    return std::sqrt(s / (samples.size() - 1));
+  }
+  std::string Test() const {
+    return n_prompt > 0 ? absl::StrCat("pp", n_prompt)
+                        : absl::StrCat("tg", n_gen);
+  }
+};
+
+// Runs one pp or tg test once; returns tokens per second.
+absl::StatusOr<double> TimeOnce(const runtime::Transformer& t,
+                                const std::vector<int32_t>& tokens,
+                                bool prompt, runtime::KvCache& cache,
+                                core::Arena& arena, core::ThreadPool& pool,
+                                std::vector<float>& logits) {
+  const auto start = std::chrono::steady_clock::now();
+  if (prompt) {
+    absl::Status s = t.Forward(tokens, 0, cache, arena, pool, logits.data(),
+                               false);
+    if (!s.ok()) return s;
+  } else {
+    for (size_t i = 0; i < tokens.size(); ++i) {
+      absl::Status s = t.Forward(absl::MakeConstSpan(&tokens[i], 1), i, cache,
+                                 arena, pool, logits.data(), false);
+      if (!s.ok()) return s;
+    }
+  }
+  const double seconds = std::chrono::duration<double>(
+                             std::chrono::steady_clock::now() - start)
+                             .count();
+  return tokens.size() / seconds;
+}
+
+void PrintHeader() {
+  absl::PrintF("| model | size | params | backend | threads | test | t/s |\n");
+  absl::PrintF("| --- | ---: | ---: | --- | ---: | ---: | ---: |\n");
+}
+
+void PrintRow(const Result& r) {
+  absl::PrintF("| %s | %s | %s | %s | %d | %s | %.2f ± %.2f |\n",
+              r.model_type, HumanBytes(r.model_size), HumanCount(r.n_params),
+              r.backend, r.threads, r.Test(), r.Mean(), r.Stddev());
+  std::fflush(stdout);
+}
+
+std::string Json(const std::vector<Result>& results) {
+  std::string out = "[\n";
+  for (size_t i = 0; i < results.size(); ++i) {
+    const Result& r = results[i];
+    absl::StrAppendFormat(
+        &out,
+        "  {\"model_filename\": \"%s\", \"model_type\": \"%s\", "
+        "\"model_size\": %d, \"model_n_params\": %d, \"backend\": \"%s\", "
+        "\"n_threads\": %d, \"n_prompt\": %d, \"n_gen\": %d, "
+        "\"test\": \"%s\", \"avg_ts\": %.3f, \"stddev_ts\": %.3f, "
+        "\"samples_ts\": [%s]}%s\n",
+        r.model_path, r.model_type, r.model_size, r.n_params, r.backend,
+        r.threads, r.n_prompt, r.n_gen, r.Test(), r.Mean(), r.Stddev(),
+        absl::StrJoin(r.samples, ", ",
+                      [](std::string* o, double v) {
+                        absl::StrAppendFormat(o, "%.3f", v);
+                      }),
+        i + 1 < results.size() ? "," : "");
+  }
+  return out + "]\n";
+}
+
+int Run(const Args& args) {
+  std::vector<std::string> models = SplitList(absl::GetFlag(FLAGS_bench_models));
+  models.insert(models.end(), args.positional.begin(), args.positional.end());
+  if (models.empty()) {
+    return Fail("bench", absl::InvalidArgumentError("no model; use -m MODEL.smm"));
+  }
+  absl::StatusOr<std::vector<int>> n_prompt =
+      ParseIntList("n-prompt", absl::GetFlag(FLAGS_n_prompt));
+  absl::StatusOr<std::vector<int>> n_gen =
+      ParseIntList("n-gen", absl::GetFlag(FLAGS_n_gen));
+  absl::StatusOr<std::vector<int>> threads =
+      ParseIntList("threads", absl::GetFlag(FLAGS_bench_threads));
+  for (const auto* list : {&n_prompt, &n_gen, &threads}) {
+    if (!list->ok()) return Fail("bench", list->status());
+  }
+  const std::vector<std::string> backend_names =
+      SplitList(absl::GetFlag(FLAGS_bench_backends));
+  const int reps = absl::GetFlag(FLAGS_repetitions);
+  const std::string output = absl::GetFlag(FLAGS_output);
+  if (output != "md" && output != "json") {
+    return Fail("bench", absl::InvalidArgumentError(
+                             "--output must be md or json, not " + output));
+  }
+  if (reps < 1) {
+    return Fail("bench", absl::InvalidArgumentError("-r must be >= 1"));
+  }
+
+  std::vector<Result> results;
+  if (output == "md") PrintHeader();
+  for (const std::string& path : models) {
+    absl::StatusOr<std::unique_ptr<runtime::Model>> model =
+        runtime::Model::Load(path);
+    if (!model.ok()) return Fail("bench", model.status());
+    const runtime::Architecture& arch = (*model)->arch();
+    const core::DType dtype = (*model)->weight_dtype();
+    std::mt19937 rng(1);
+    for (const std::string& name : backend_names) {
+      absl::StatusOr<const backends::Backend*> backend =
+          backends::Registry::Get(name, dtype);
+      if (!backend.ok()) return Fail("bench", backend.status());
+      if (!(*backend)->Supports(dtype)) {
+        absl::FPrintF(stderr, "bench: skipping %s: no %s support\n",
+                     std::string((*backend)->name()).c_str(),
+                     std::string(core::DTypeName(dtype)).c_str());
+        continue;
+      }
+      absl::StatusOr<std::unique_ptr<runtime::Transformer>> t =
+          runtime::Transformer::Create(**model, **backend);
+      if (!t.ok()) return Fail("bench", t.status());
+      for (int thread_count : *threads) {
+        core::ThreadPool pool(std::max(thread_count, 1));
+        std::vector<std::pair<bool, int>> tests;
+        for (int n : *n_prompt) if (n > 0) tests.push_back({true, n});
+        for (int n : *n_gen) if (n > 0) tests.push_back({false, n});
+        for (const auto& [prompt, n] : tests) {
+          Result r;
+          r.model_path = path;
+          r.model_type = absl::StrCat(arch.name(), " ",
+                                      HumanCount((*model)->num_parameters()),
+                                      " ", core::DTypeName(dtype));
+          r.model_size = (*model)->file().size_bytes();
+          r.n_params = (*model)->num_parameters();
+          r.backend = std::string((*backend)->name());
+          r.threads = pool.num_threads();
+          (prompt ? r.n_prompt : r.n_gen) = n;
+          if (n > arch.context_length()) {
+            absl::FPrintF(stderr,
+                         "bench: skipping %s: the model's context is %u "
+                         "tokens\n",
+                         r.Test().c_str(), arch.context_length());
+            continue;
+          }
+          std::vector<int32_t> tokens(n);
+          for (int32_t& id : tokens) id = rng() % arch.vocab_size();
+          absl::StatusOr<runtime::KvCache> cache =
+              runtime::KvCache::Create(arch, n);
+          absl::StatusOr<core::Arena> arena = core::Arena::Create(
+              (*t)->ScratchBytes(prompt ? n : 1, pool.num_threads()));
+          if (!cache.ok()) return Fail("bench", cache.status());
+          if (!arena.ok()) return Fail("bench", arena.status());
+          std::vector<float> logits(arch.vocab_size());
+          for (int rep = 0; rep <= reps; ++rep) {
+            absl::StatusOr<double> tps =
+                TimeOnce(**t, tokens, prompt, *cache, *arena, pool, logits);
+            if (!tps.ok()) return Fail("bench", tps.status());
+            if (rep > 0) r.samples.push_back(*tps);  // run 0 warms up
+          }
+          if (output == "md") PrintRow(r);
+          results.push_back(std::move(r));
+        }
+      }
+    }
+  }
+  if (output == "json") absl::PrintF("%s", Json(results).c_str());
+  return 0;
+}
+
+}  // namespace
+
+Command BenchCommand() {
+  return {"bench",
+          "smallmind bench -m MODEL.smm[,...] [-p 64,512] [-n 128] [-t 1,2] "
+          "[--backend tiled,blas] [-r 5] [-o md|json]",
+          "time prompt processing and generation, like llama-bench",
+          {{"m", "model", "bench_models"},
+           {"p", "n-prompt", "n_prompt"},
+           {"n", "n-gen", "n_gen"},
+           {"t", "threads", "bench_threads"},
+           {nullptr, "backend", "bench_backends"},
+           {"r", "repetitions", "repetitions"},
+           {"o", "output", "output"}},
+          Run};
+}
+
+}  // namespace smallmind::cli
