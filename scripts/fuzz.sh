@@ -16,7 +16,7 @@ corpus="${TMPDIR:-/tmp}/smallmind-fuzz-corpus-${name}"
 mkdir -p "$corpus"
 case "$name" in
   model_file) cp -n tests/golden/*.smm "$corpus"/ ;;
-  gguf) cp -n tests/fuzz/gguf_seeds/* "$corpus"/ 2>/dev/null || true ;;
+  gguf) cp -n tests/fuzz/gguf_seeds/*.gguf "$corpus"/ ;;
 esac
 exec "$(bazel --output_base="$base" info --config=fuzz bazel-bin)/tests/fuzz/${name}_fuzzer" \
   "$corpus" "$@"

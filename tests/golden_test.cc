@@ -12,7 +12,7 @@
 #include "runtime/transformer.h"
 #include "tests/golden_util.h"
 
-namespace smallmind::testing {
+namespace smallmind::golden {
 namespace {
 
 // The reference works in float64; ours in float32 with different summation
@@ -97,4 +97,4 @@ INSTANTIATE_TEST_SUITE_P(
     });
 
 }  // namespace
-}  // namespace smallmind::testing
+}  // namespace smallmind::golden

@@ -10,7 +10,7 @@
 #include "core/status.h"
 #include "runtime/transformer.h"
 
-namespace smallmind::testing {
+namespace smallmind::golden {
 
 absl::StatusOr<Golden> LoadGolden(const std::string& name) {
   Golden g;
@@ -67,4 +67,4 @@ absl::StatusOr<float> MaxLogitError(const runtime::Model& model,
   return worst;
 }
 
-}  // namespace smallmind::testing
+}  // namespace smallmind::golden

@@ -12,7 +12,7 @@
 #include "absl/status/statusor.h"
 #include "runtime/model.h"
 
-namespace smallmind::testing {
+namespace smallmind::golden {
 
 struct Golden {
   std::unique_ptr<runtime::Model> model;
@@ -30,6 +30,6 @@ absl::StatusOr<float> MaxLogitError(const runtime::Model& model,
                                     const std::string& backend = "tiled",
                                     int threads = 1);
 
-}  // namespace smallmind::testing
+}  // namespace smallmind::golden
 
 #endif  // SMALLMIND_TESTS_GOLDEN_UTIL_H_

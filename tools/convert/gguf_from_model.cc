@@ -62,7 +62,8 @@ absl::StatusOr<std::vector<uint8_t>> GgufFromModel(const runtime::Model& model,
     const std::vector<float> values = runtime::DecodeAll(view);
     const int64_t cols = spec.shape.back();
     // llama's GGUF keeps q, k, v and gate, up as separate tensors.
-    std::vector<std::pair<std::string, int64_t>> parts = {{spec.name, spec.shape[0]}};
+    const int64_t total_rows = spec.shape.size() == 2 ? spec.shape[0] : 1;
+    std::vector<std::pair<std::string, int64_t>> parts = {{spec.name, total_rows}};
     if (arch == "llama" && absl::StrContains(spec.name, "attn_qkv")) {
       const int64_t q = int64_t{a.num_heads()} * a.head_dim();
       const int64_t kv = int64_t{a.num_kv_heads()} * a.head_dim();

@@ -52,7 +52,7 @@ struct RoundTrip {
 class GgufRoundTripTest : public ::testing::TestWithParam<RoundTrip> {};
 
 TEST_P(GgufRoundTripTest, ConvertedModelComputesTheGoldenLogits) {
-  absl::StatusOr<testing::Golden> golden = testing::LoadGolden(GetParam().golden);
+  absl::StatusOr<golden::Golden> golden = golden::LoadGolden(GetParam().golden);
   ASSERT_TRUE(golden.ok()) << golden.status();
   absl::StatusOr<std::vector<uint8_t>> gguf =
       GgufFromModel(*golden->model, GetParam().matrices);
@@ -67,7 +67,7 @@ TEST_P(GgufRoundTripTest, ConvertedModelComputesTheGoldenLogits) {
   EXPECT_EQ(d.tokenizer().tokens(5), golden->model->description().tokenizer().tokens(5));
   EXPECT_EQ(d.tokenizer().eos_id(), 1);
   EXPECT_EQ((*model)->arch().tied_output(), golden->model->arch().tied_output());
-  absl::StatusOr<float> error = testing::MaxLogitError(**model, *golden);
+  absl::StatusOr<float> error = golden::MaxLogitError(**model, *golden);
   ASSERT_TRUE(error.ok()) << error.status();
   EXPECT_LE(*error, GetParam().tolerance);
 }
@@ -80,15 +80,15 @@ INSTANTIATE_TEST_SUITE_P(
                       RoundTrip{"gpt2_tiny", GgmlType::kQ8_0, 0.1f}));
 
 TEST(GgufImportTest, QuantizeOnConvert) {
-  absl::StatusOr<testing::Golden> golden = testing::LoadGolden("gpt2_tiny");
+  absl::StatusOr<golden::Golden> golden = golden::LoadGolden("gpt2_tiny");
   ASSERT_TRUE(golden.ok());
   absl::StatusOr<std::unique_ptr<runtime::Model>> model = Convert(
       *GgufFromModel(*golden->model, GgmlType::kF32), "q8", core::DType::kQ8_0);
   ASSERT_TRUE(model.ok()) << model.status();
   EXPECT_EQ((*model)->weight_dtype(), core::DType::kQ8_0);
-  EXPECT_LT(*testing::MaxLogitError(**model, *golden), 0.1f);
+  EXPECT_LT(*golden::MaxLogitError(**model, *golden), 0.1f);
   // llama_tiny's ffn_down rows are 48 long: not whole Q4_0 blocks.
-  absl::StatusOr<testing::Golden> llama = testing::LoadGolden("llama_tiny");
+  absl::StatusOr<golden::Golden> llama = golden::LoadGolden("llama_tiny");
   EXPECT_THAT(Convert(*GgufFromModel(*llama->model, GgmlType::kF32), "q4",
                       core::DType::kQ4_0)
                   .status()

@@ -1,0 +1,80 @@
+#!/usr/bin/env bash
+# The `smallmind` command end to end: init, inspect, generate, bench and
+# convert succeed on good input; bad input gets a message and exit code 1.
+set -uo pipefail
+SM="$1"
+GGUF_SEED="$2"
+TMP="${TEST_TMPDIR:-$(mktemp -d)}"
+failures=0
+
+pass() { echo "ok: $1"; }
+fail() { echo "FAIL: $1"; failures=$((failures + 1)); }
+
+# expect_ok NAME CMD...: exit 0.
+expect_ok() {
+  local name="$1"; shift
+  if "$@" >"$TMP/out" 2>"$TMP/err"; then pass "$name"; else
+    fail "$name (exit $?)"; cat "$TMP/out" "$TMP/err"; fi
+}
+# expect_error NAME PATTERN CMD...: exit 1 and PATTERN in stderr.
+expect_error() {
+  local name="$1" pattern="$2"; shift 2
+  "$@" >"$TMP/out" 2>"$TMP/err"
+  local code=$?
+  if [ "$code" -eq 1 ] && grep -q -- "$pattern" "$TMP/err"; then pass "$name"; else
+    fail "$name (exit $code, wanted 1 and '$pattern')"; cat "$TMP/err"; fi
+}
+# expect_in NAME PATTERN FILE
+expect_in() {
+  if grep -q -- "$2" "$3"; then pass "$1"; else fail "$1: no '$2' in $3"; cat "$3"; fi
+}
+
+expect_ok "help" "$SM" help
+expect_in "help lists generate" "generate" "$TMP/out"
+expect_ok "generate --help" "$SM" generate --help
+expect_in "generate --help shows -n" "\-n, --n-predict" "$TMP/out"
+
+expect_ok "init small" "$SM" init --preset small "$TMP/small.smm"
+expect_ok "init q8_0" "$SM" init --preset small --dtype q8_0 "$TMP/small_q8.smm"
+expect_ok "inspect" "$SM" inspect "$TMP/small.smm"
+expect_in "inspect shows params" "parameters: 470.53 K (470528)" "$TMP/out"
+expect_in "inspect lists tensors" "blk.1.ffn_down.weight" "$TMP/out"
+expect_ok "inspect textproto" "$SM" inspect --format textproto "$TMP/small.smm"
+expect_in "textproto has the architecture" "embedding_dim: 128" "$TMP/out"
+
+expect_ok "generate greedy" "$SM" generate -m "$TMP/small.smm" -p "Hello" -n 16 --temp 0 -t 2
+expect_in "generate echoes the prompt" "^Hello" "$TMP/out"
+expect_in "generate reports decode speed" "decode: .* tok/s" "$TMP/err"
+cp "$TMP/out" "$TMP/first"
+"$SM" generate -m "$TMP/small.smm" -p "Hello" -n 16 --temp 0 --backend portable >"$TMP/second" 2>/dev/null
+if cmp -s "$TMP/first" "$TMP/second"; then pass "greedy output is the same on tiled and portable"; else
+  fail "greedy output differs between backends"; fi
+expect_ok "generate seeded" "$SM" generate -m "$TMP/small_q8.smm" -p "ab" -n 8 -s 3 --top-k 5 --stop zz
+
+expect_ok "bench md" "$SM" bench -m "$TMP/small.smm" -p 16 -n 8 -t 1 -r 2 --backend tiled,portable
+expect_in "bench table" "| gpt2 470.53 K f32 | .* | portable | 1 | tg8 |" "$TMP/out"
+expect_ok "bench json" "$SM" bench -m "$TMP/small_q8.smm" -p 8 -n 0 -r 1 -o json
+expect_in "bench json" '"test": "pp8"' "$TMP/out"
+
+expect_ok "convert gguf" "$SM" convert "$GGUF_SEED" "$TMP/converted.smm"
+expect_in "convert progress" "\[#*\] " "$TMP/err"
+expect_ok "generate from converted" "$SM" generate -m "$TMP/converted.smm" -p "ABC" -n 4 --temp 0
+expect_ok "convert --quantize" "$SM" convert --quantize q8_0 "$GGUF_SEED" "$TMP/q8.smm"
+expect_in "convert --quantize" "q8_0 weights" "$TMP/out"
+
+# Bad input: a message and exit code 1, never a crash.
+expect_error "missing model" "cannot open" "$SM" generate -m "$TMP/nope.smm" -p x
+head -c 100 "$TMP/small.smm" > "$TMP/truncated.smm"
+expect_error "truncated model" "runs past the end of the file" "$SM" generate -m "$TMP/truncated.smm" -p x
+expect_error "unknown backend" "unknown backend 'cuda'" "$SM" generate -m "$TMP/small.smm" -p x --backend cuda
+expect_error "unsupported dtype" "does not support q8_0" "$SM" generate -m "$TMP/small_q8.smm" -p x --backend blas
+expect_error "prompt too long" "the prompt is 100 tokens, but only 64" "$SM" generate -m "$TMP/small.smm" -p "$(printf 'x%.0s' $(seq 100))"
+expect_error "bad sampler option" "top-p is 2" "$SM" generate -m "$TMP/small.smm" -p x --top-p 2
+expect_error "unknown flag" "unknown flag '--bogus'" "$SM" generate --bogus 1
+expect_error "unknown command" "unknown command" "$SM" frobnicate
+expect_error "unknown preset" "unknown preset 'huge'" "$SM" init --preset huge "$TMP/x.smm"
+expect_error "convert garbage" "cannot tell the input's format" "$SM" convert "$TMP/err" "$TMP/y.smm"
+expect_error "bench bad list" "is not a non-negative integer" "$SM" bench -m "$TMP/small.smm" -p 1,x
+
+if [ "$failures" -gt 0 ]; then echo "$failures failure(s)"; exit 1; fi
+echo "all passed"
