@@ -10,6 +10,8 @@ namespace {
 // About 0.2-1 ms of spinning (PAUSE is ~40-140 cycles): longer than the gap
 // between the kernels of one decode step, far shorter than an idle session.
 constexpr int kSpinIterations = 8192;
+// How long the caller spins for stragglers before yielding its core.
+constexpr int kWaitSpinIterations = 1024;
 
 inline void CpuRelax() {
 #if defined(__x86_64__) || defined(__i386__)
@@ -58,7 +60,16 @@ void ThreadPool::Run(uint64_t num_tasks, TaskFn fn, const void* closure) {
   }
   wake_cv_.notify_all();
   RunTasks(0);
-  while (busy_workers_.load(std::memory_order_acquire) != 0) CpuRelax();
+  // Spin briefly, then yield: when the machine is oversubscribed (another
+  // library's threads, other processes) a descheduled worker needs this
+  // core to finish, and pure spinning would hold it for a whole time slice.
+  for (int i = 0; busy_workers_.load(std::memory_order_acquire) != 0; ++i) {
+    if (i < kWaitSpinIterations) {
+      CpuRelax();
+    } else {
+      std::this_thread::yield();
+    }
+  }
 }
 
 void ThreadPool::RunTasks(int thread) {

@@ -1,0 +1,105 @@
+#include "api/smallmind.h"
+
+#include <utility>
+
+#include "backends/registry.h"
+#include "core/status.h"
+#include "runtime/model.h"
+#include "runtime/session.h"
+#include "runtime/tokenizer.h"
+#include "runtime/transformer.h"
+
+namespace smallmind {
+
+struct Model::Impl {
+  std::unique_ptr<runtime::Model> model;
+  const backends::Backend* backend = nullptr;
+  std::unique_ptr<runtime::Transformer> transformer;
+  std::unique_ptr<runtime::Tokenizer> tokenizer;
+};
+
+struct Session::Impl {
+  std::unique_ptr<runtime::Session> session;
+};
+
+std::vector<std::string> ListBackends() { return backends::Registry::List(); }
+
+Model::Model(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+Model::~Model() = default;
+
+absl::StatusOr<std::unique_ptr<Model>> Model::Load(const std::string& path,
+                                                   const LoadOptions& options) {
+  auto impl = std::make_unique<Impl>();
+  SM_ASSIGN_OR_RETURN(impl->model, runtime::Model::Load(path));
+  SM_ASSIGN_OR_RETURN(impl->backend,
+                      backends::Registry::Select(options.backend,
+                                                 impl->model->weight_dtype()));
+  SM_ASSIGN_OR_RETURN(impl->transformer,
+                      runtime::Transformer::Create(*impl->model, *impl->backend));
+  SM_ASSIGN_OR_RETURN(impl->tokenizer,
+                      runtime::Tokenizer::Create(impl->model->description().tokenizer()));
+  return std::unique_ptr<Model>(new Model(std::move(impl)));
+}
+
+std::string Model::backend() const { return std::string(impl_->backend->name()); }
+std::string Model::architecture() const { return impl_->model->arch().name(); }
+int64_t Model::parameters() const { return impl_->model->num_parameters(); }
+int64_t Model::context_length() const { return impl_->model->arch().context_length(); }
+int64_t Model::vocab_size() const { return impl_->model->arch().vocab_size(); }
+
+absl::StatusOr<std::vector<int32_t>> Model::Tokenize(absl::string_view text,
+                                                     bool add_bos) const {
+  return impl_->tokenizer->Encode(text, add_bos);
+}
+
+std::string Model::Detokenize(absl::Span<const int32_t> ids) const {
+  return impl_->tokenizer->Decode(ids);
+}
+
+absl::StatusOr<std::unique_ptr<Session>> Model::NewSession(
+    const SessionOptions& options) const {
+  runtime::SessionOptions o;
+  o.threads = options.threads;
+  o.context = options.context;
+  o.batch = options.batch;
+  auto impl = std::make_unique<Session::Impl>();
+  SM_ASSIGN_OR_RETURN(impl->session, runtime::Session::Create(
+                                         *impl_->transformer, *impl_->tokenizer, o));
+  return std::unique_ptr<Session>(new Session(std::move(impl)));
+}
+
+Session::Session(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+Session::~Session() = default;
+
+absl::StatusOr<Stats> Session::Generate(absl::string_view prompt,
+                                        const GenerateOptions& options,
+                                        const TextCallback& on_text) {
+  runtime::GenerateOptions o;
+  o.max_tokens = options.max_tokens;
+  o.stop = options.stop;
+  o.sampler.temperature = options.temperature;
+  o.sampler.top_k = options.top_k;
+  o.sampler.top_p = options.top_p;
+  o.sampler.min_p = options.min_p;
+  o.sampler.repeat_penalty = options.repeat_penalty;
+  o.sampler.repeat_last_n = options.repeat_last_n;
+  o.sampler.seed = options.seed;
+  SM_ASSIGN_OR_RETURN(runtime::GenerationStats s,
+                      impl_->session->Generate(prompt, o, on_text));
+  Stats stats;
+  stats.prompt_tokens = s.prompt_tokens;
+  stats.generated_tokens = s.generated_tokens;
+  stats.prefill_tokens_per_second = s.prefill_tokens_per_second();
+  stats.decode_tokens_per_second = s.decode_tokens_per_second();
+  stats.time_to_first_token_seconds = s.ttft_seconds;
+  stats.kv_cache_bytes = s.kv_cache_bytes;
+  stats.scratch_bytes = s.arena_high_water;
+  stats.stop_reason = std::string(runtime::StopReasonName(s.stop_reason));
+  return stats;
+}
+
+int64_t Session::position() const { return impl_->session->position(); }
+int64_t Session::context() const { return impl_->session->context(); }
+void Session::Reset() { impl_->session->Reset(); }
+
+}  // namespace smallmind

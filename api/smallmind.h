@@ -1,0 +1,141 @@
+// SmallMind's public C++ API: load a model, choose a matmul backend by name,
+// open sessions and generate text with a streaming callback.
+//
+//   #include "api/smallmind.h"
+//   absl::StatusOr<std::unique_ptr<smallmind::Model>> model =
+//       smallmind::Model::Load("model.smm", {.backend = "tiled"});
+//   if (!model.ok()) { /* model.status().message() says why */ }
+//   std::unique_ptr<smallmind::Session> session = *(*model)->NewSession({});
+//   absl::StatusOr<smallmind::Stats> stats = session->Generate(
+//       "Once upon a time", {.max_tokens = 32},
+//       [](absl::string_view text) { std::cout << text; return true; });
+//
+// Backends are plugged in by linking them: `@smallmind//backends:all`, or one
+// of `@smallmind//backends/{portable,tiled,blas}`. Errors are absl::Status
+// values whose messages name the problem; nothing here throws or aborts on
+// bad input. A Model is immutable and thread-safe; a Session is used by one
+// thread at a time, and any number of sessions may run concurrently.
+// See docs/api.md for a complete example.
+#ifndef SMALLMIND_API_SMALLMIND_H_
+#define SMALLMIND_API_SMALLMIND_H_
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+#include "absl/types/span.h"
+
+namespace smallmind {
+
+// The names of the backends linked into this binary, best first.
+std::vector<std::string> ListBackends();
+
+struct LoadOptions {
+  // A name from ListBackends() (any case), "auto", or empty for
+  // $SMALLMIND_BACKEND, then "auto": the best backend for the weights.
+  std::string backend;
+};
+
+struct SessionOptions {
+  int threads = 1;        // calling thread included
+  int64_t context = 0;    // KV cache positions; 0: the model's context
+  int64_t batch = 256;    // prompt tokens per forward pass
+};
+
+struct GenerateOptions {
+  int max_tokens = 128;
+  float temperature = 0.8f;  // <= 0: greedy
+  int top_k = 40;            // <= 0: off
+  float top_p = 0.95f;       // 1: off
+  float min_p = 0.05f;       // 0: off
+  float repeat_penalty = 1.0f;
+  int repeat_last_n = 64;
+  uint64_t seed = 0;
+  std::vector<std::string> stop;  // generation ends before any of these
+};
+
+struct Stats {
+  int64_t prompt_tokens = 0;
+  int64_t generated_tokens = 0;
+  double prefill_tokens_per_second = 0;
+  double decode_tokens_per_second = 0;
+  double time_to_first_token_seconds = 0;
+  size_t kv_cache_bytes = 0;
+  size_t scratch_bytes = 0;  // arena high-water mark
+  std::string stop_reason;   // "max tokens", "end of text", "stop string",
+                             // "context full" or "cancelled"
+};
+
+// Receives generated text in whole UTF-8 characters; return false to stop.
+using TextCallback = std::function<bool(absl::string_view text)>;
+
+class Session;
+
+class Model {
+ public:
+  // Maps and validates the .smm file and prepares its weights for the
+  // backend. Errors: the file is missing or malformed (the message names
+  // the problem), the backend name is unknown (the message lists the linked
+  // ones), or the backend cannot multiply by the model's weight dtype.
+  static absl::StatusOr<std::unique_ptr<Model>> Load(
+      const std::string& path, const LoadOptions& options = {});
+  ~Model();
+
+  std::string backend() const;       // the backend chosen
+  std::string architecture() const;  // e.g. "gpt2", "llama"
+  int64_t parameters() const;
+  int64_t context_length() const;
+  int64_t vocab_size() const;
+
+  // Text to token ids (with BOS first when `add_bos` and the vocabulary has
+  // one) and back. Tokenize errors when a character has no token.
+  absl::StatusOr<std::vector<int32_t>> Tokenize(absl::string_view text,
+                                                bool add_bos = true) const;
+  std::string Detokenize(absl::Span<const int32_t> ids) const;
+
+  // A new session with its own KV cache and threads. Errors on threads < 1,
+  // batch < 1 or a context outside [1, context_length()]. The Model must
+  // outlive it.
+  absl::StatusOr<std::unique_ptr<Session>> NewSession(
+      const SessionOptions& options = {}) const;
+
+  struct Impl;
+
+ private:
+  explicit Model(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+class Session {
+ public:
+  ~Session();
+
+  // Appends `prompt` to the conversation and generates up to max_tokens
+  // tokens, streaming their text to `on_text`. Errors (running nothing) when
+  // the prompt does not fit the free context or an option is out of range.
+  absl::StatusOr<Stats> Generate(absl::string_view prompt,
+                                 const GenerateOptions& options,
+                                 const TextCallback& on_text);
+
+  // Positions used so far, out of context().
+  int64_t position() const;
+  int64_t context() const;
+  // Forgets the conversation.
+  void Reset();
+
+  struct Impl;
+
+ private:
+  friend class Model;
+  explicit Session(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace smallmind
+
+#endif  // SMALLMIND_API_SMALLMIND_H_
