@@ -11,6 +11,7 @@ Command BenchCommand();
 Command InitCommand();
 Command InspectCommand();
 Command ConvertCommand();
+Command TrainCommand();
 
 }  // namespace smallmind::cli
 

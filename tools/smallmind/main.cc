@@ -1,4 +1,5 @@
-// `smallmind <command> [flags]`: generate, bench, convert, inspect, init.
+// `smallmind <command> [flags]`: generate, bench, convert, inspect, init,
+// train.
 #include <cstdio>
 #include <string>
 #include <vector>
@@ -12,7 +13,7 @@ namespace {
 
 std::vector<Command> Commands() {
   return {GenerateCommand(), BenchCommand(), ConvertCommand(),
-          InspectCommand(), InitCommand()};
+          InspectCommand(), InitCommand(),    TrainCommand()};
 }
 
 void PrintCommands() {
