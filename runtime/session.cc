@@ -5,6 +5,8 @@
 #include <utility>
 
 #include "absl/strings/str_cat.h"
+#include "core/heap_counter.h"
+#include "core/profiler.h"
 #include "core/status.h"
 
 namespace smallmind::runtime {
@@ -129,9 +131,12 @@ absl::StatusOr<GenerationStats> Session::Generate(
   }
   const Clock::time_point start = Clock::now();
   GenerationStats stats;
-  SM_ASSIGN_OR_RETURN(
-      std::vector<int32_t> prompt_ids,
-      tokenizer_.Encode(prompt, tokenizer_.add_bos() && position() == 0));
+  absl::StatusOr<std::vector<int32_t>> encoded;
+  {
+    SM_PROFILE_SCOPE(core::ProfileOp::kTokenization, -1, 0, prompt.size());
+    encoded = tokenizer_.Encode(prompt, tokenizer_.add_bos() && position() == 0);
+  }
+  SM_ASSIGN_OR_RETURN(std::vector<int32_t> prompt_ids, std::move(encoded));
   if (prompt_ids.empty()) {
     return absl::InvalidArgumentError(
         "the prompt is empty and the vocabulary has no BOS token to start "
@@ -169,8 +174,13 @@ absl::StatusOr<GenerationStats> Session::Generate(
   };
 
   stats.stop_reason = StopReason::kMaxTokens;
+  const int64_t allocations_before = core::HeapAllocations();
   for (int i = 0; i < options.max_tokens; ++i) {
-    const int32_t next = sampler.Sample(logits_.data(), tokens_);
+    int32_t next;
+    {
+      SM_PROFILE_SCOPE(core::ProfileOp::kSampling, -1, 0, 4.0 * logits_.size());
+      next = sampler.Sample(logits_.data(), tokens_);
+    }
     ++stats.generated_tokens;
     if (i == 0) stats.ttft_seconds = Seconds(start, Clock::now());
     if (tokenizer_.eos_id() && next == *tokenizer_.eos_id()) {
@@ -201,6 +211,9 @@ absl::StatusOr<GenerationStats> Session::Generate(
     }
     SM_RETURN_IF_ERROR(Append(absl::MakeConstSpan(&next, 1)));
     ++stats.decode_steps;
+  }
+  if (allocations_before >= 0) {
+    stats.decode_heap_allocations = core::HeapAllocations() - allocations_before;
   }
   if (stats.stop_reason != StopReason::kCancelled) emit(0);
   stats.decode_seconds = Seconds(prefilled, Clock::now());

@@ -50,6 +50,10 @@ struct GenerationStats {
   double ttft_seconds = 0;        // call to first sampled token
   size_t arena_high_water = 0;    // bytes of scratch ever in use
   size_t kv_cache_bytes = 0;
+  // operator new calls during the decode loop (sampling, forward passes,
+  // streaming), or -1 when the binary does not count them
+  // (//core:counting_allocator).
+  int64_t decode_heap_allocations = -1;
   StopReason stop_reason = StopReason::kMaxTokens;
 
   double prefill_tokens_per_second() const {

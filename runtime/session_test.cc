@@ -148,6 +148,27 @@ TEST_F(SessionTest, InvalidOptionsAreErrors) {
                    .ok());
 }
 
+// Generate's decode loop (sampling, forward passes, stop-string checks,
+// streaming) makes no heap allocation; the count includes the callback's, so
+// this one writes into reserved space.
+TEST_F(SessionTest, DecodeLoopAllocatesNothing) {
+  auto session = NewSession({.threads = 2, .context = 0, .batch = 256});
+  GenerateOptions options;
+  options.max_tokens = 40;
+  options.sampler.repeat_penalty = 1.1f;
+  options.stop = {"never appears \x01"};
+  std::string text;
+  text.reserve(1024);
+  absl::StatusOr<GenerationStats> stats =
+      session->Generate("Hello", options, [&](absl::string_view piece) {
+        text.append(piece.data(), piece.size());
+        return true;
+      });
+  ASSERT_TRUE(stats.ok()) << stats.status();
+  EXPECT_EQ(stats->generated_tokens, 40);
+  EXPECT_EQ(stats->decode_heap_allocations, 0);
+}
+
 // Sessions share the Transformer; each has its own cache, arena and pool.
 TEST_F(SessionTest, SessionsRunConcurrently) {
   GenerateOptions options;

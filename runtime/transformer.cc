@@ -1,11 +1,13 @@
 #include "runtime/transformer.h"
 
 #include <algorithm>
+#include <chrono>
 #include <cmath>
 #include <cstring>
 
 #include "absl/cleanup/cleanup.h"
 #include "absl/strings/str_cat.h"
+#include "core/profiler.h"
 #include "core/status.h"
 #include "kernels/activations.h"
 #include "kernels/elementwise.h"
@@ -20,6 +22,8 @@ namespace {
 // Attention work (multiply-adds) below which spreading heads over the pool
 // costs more in wake-ups than it saves.
 constexpr int64_t kParallelAttentionWork = 1 << 15;
+// Threads whose softmax time the profiler can tell apart.
+constexpr int kMaxThreads = 256;
 
 // Bytes the arena gives an allocation of `count` floats, alignment included.
 size_t ArenaFloats(int64_t count) {
@@ -36,6 +40,17 @@ int64_t FfnRows(const Architecture& a) {
 const float* BiasOrNull(const core::TensorView& bias) {
   return bias.data() == nullptr ? nullptr
                                 : static_cast<const float*>(bias.data());
+}
+
+using core::ProfileOp;
+
+// Work of Y[M,N] = X[M,K]·Wᵀ for the profiler: flops and bytes of weights.
+double MatMulFlops(int64_t m, const backends::PreparedWeights& w) {
+  return 2.0 * m * w.rows() * w.cols();
+}
+double WeightBytes(const backends::PreparedWeights& w) {
+  return static_cast<double>(
+      core::BytesFor(w.dtype(), w.rows() * w.cols()).value_or(0));
 }
 
 absl::StatusOr<core::TensorView> F32Matrix(float* data, int64_t rows,
@@ -137,6 +152,11 @@ void Transformer::Attention(int layer, const float* qkv, int64_t rows,
   const int64_t qkv_dim = QDim(a) + 2 * KvDim(a);
   const int64_t context = cache.context();
   const float scale = 1.0f / std::sqrt(static_cast<float>(head_dim));
+  // Softmax time per thread, when profiling: it runs inside the tasks.
+  core::Profiler* profiler = core::CurrentProfiler();
+  int64_t softmax_ns_storage[kMaxThreads] = {};
+  int64_t* softmax_ns =
+      profiler != nullptr && pool.num_threads() <= kMaxThreads ? softmax_ns_storage : nullptr;
 
   // One task per (row, head): scores against every cached key up to the
   // row's own position, softmax, then the weighted sum of values.
@@ -150,7 +170,15 @@ void Transformer::Attention(int layer, const float* qkv, int64_t rows,
     for (int64_t p = 0; p <= last; ++p) {
       s[p] = kernels::Dot(q, cache.keys(layer, p) + kv_offset, head_dim) * scale;
     }
-    kernels::Softmax(s, last + 1);
+    if (softmax_ns != nullptr) {
+      const auto start = std::chrono::steady_clock::now();
+      kernels::Softmax(s, last + 1);
+      softmax_ns[thread] += std::chrono::duration_cast<std::chrono::nanoseconds>(
+                                std::chrono::steady_clock::now() - start)
+                                .count();
+    } else {
+      kernels::Softmax(s, last + 1);
+    }
     float* o = out + row * QDim(a) + head * head_dim;
     std::memset(o, 0, head_dim * sizeof(float));
     for (int64_t p = 0; p <= last; ++p) {
@@ -163,6 +191,11 @@ void Transformer::Attention(int layer, const float* qkv, int64_t rows,
     pool.ParallelFor(tasks, task);
   } else {
     for (int64_t t = 0; t < tasks; ++t) task(t, 0);
+  }
+  if (softmax_ns != nullptr) {
+    int64_t total = 0;
+    for (int i = 0; i < pool.num_threads(); ++i) total += softmax_ns[i];
+    profiler->Record(ProfileOp::kSoftmax, layer, total, 0, 0);
   }
 }
 
@@ -208,6 +241,9 @@ absl::Status Transformer::Forward(absl::Span<const int32_t> tokens, int64_t pos,
   SM_ASSIGN_OR_RETURN(core::TensorView up_view, F32Matrix(up, m, FfnRows(a)));
   SM_ASSIGN_OR_RETURN(core::TensorView act_view, F32Matrix(act, m, hidden));
 
+  const double row_bytes = 4.0 * m * dim;  // one F32 activation matrix
+  {
+  SM_PROFILE_SCOPE(ProfileOp::kEmbedding, -1, 0, row_bytes);
   for (int64_t i = 0; i < m; ++i) {
     DecodeRow(model_.token_embedding(), tokens[i], x + i * dim);
     if (a.positions() == LEARNED) {
@@ -215,59 +251,103 @@ absl::Status Transformer::Forward(absl::Span<const int32_t> tokens, int64_t pos,
       kernels::AddInPlace(xn, x + i * dim, dim);
     }
   }
+  }
 
   for (int l = 0; l < a.num_layers(); ++l) {
     const LayerTensors& w = model_.layers()[l];
     const Layer& p = layers_[l];
 
-    Norm(x, w.attn_norm_weight, w.attn_norm_bias, xn, m);
-    SM_RETURN_IF_ERROR(backend_.MatMul(xn_view, *p.qkv, BiasOrNull(w.qkv_bias),
-                                       qkv_view, pool, arena));
-    for (int64_t i = 0; i < m; ++i) {
-      float* q = qkv + i * qkv_dim;
-      float* k = q + q_dim;
-      if (rope_.has_value()) {
-        auto rope = a.rope_style() == PAIRWISE ? kernels::RopePairwise
-                                               : kernels::RopeRotateHalf;
-        rope(q, a.num_heads(), a.head_dim(), *rope_, pos + i);
-        rope(k, a.num_kv_heads(), a.head_dim(), *rope_, pos + i);
-      }
-      std::memcpy(cache.keys(l, pos + i), k, kv_dim * sizeof(float));
-      std::memcpy(cache.values(l, pos + i), k + kv_dim, kv_dim * sizeof(float));
+    {
+      SM_PROFILE_SCOPE(ProfileOp::kNorm, l, 0, 2 * row_bytes);
+      Norm(x, w.attn_norm_weight, w.attn_norm_bias, xn, m);
     }
-    Attention(l, qkv, m, pos, cache, scores, attn, pool);
-    SM_RETURN_IF_ERROR(backend_.MatMul(attn_view, *p.attn_output,
-                                       BiasOrNull(w.attn_output_bias), xn_view,
-                                       pool, arena));
-    kernels::AddInPlace(xn, x, m * dim);
-
-    Norm(x, w.ffn_norm_weight, w.ffn_norm_bias, xn, m);
-    SM_RETURN_IF_ERROR(backend_.MatMul(xn_view, *p.ffn_up,
-                                       BiasOrNull(w.ffn_up_bias), up_view, pool,
-                                       arena));
-    if (a.mlp() == SWIGLU) {
+    {
+      SM_PROFILE_SCOPE(ProfileOp::kMatMulQkv, l, MatMulFlops(m, *p.qkv), WeightBytes(*p.qkv));
+      SM_RETURN_IF_ERROR(backend_.MatMul(xn_view, *p.qkv, BiasOrNull(w.qkv_bias),
+                                         qkv_view, pool, arena));
+    }
+    {
+      SM_PROFILE_SCOPE(ProfileOp::kRope, l, 0, 0);
       for (int64_t i = 0; i < m; ++i) {
-        const float* gate = up + i * 2 * hidden;
-        kernels::SwiGlu(gate, gate + hidden, act + i * hidden, hidden);
+        float* q = qkv + i * qkv_dim;
+        float* k = q + q_dim;
+        if (rope_.has_value()) {
+          auto rope = a.rope_style() == PAIRWISE ? kernels::RopePairwise
+                                                 : kernels::RopeRotateHalf;
+          rope(q, a.num_heads(), a.head_dim(), *rope_, pos + i);
+          rope(k, a.num_kv_heads(), a.head_dim(), *rope_, pos + i);
+        }
+        std::memcpy(cache.keys(l, pos + i), k, kv_dim * sizeof(float));
+        std::memcpy(cache.values(l, pos + i), k + kv_dim, kv_dim * sizeof(float));
       }
-    } else {
-      kernels::GeluTanh(up, act, m * hidden);
     }
-    SM_RETURN_IF_ERROR(backend_.MatMul(act_view, *p.ffn_down,
-                                       BiasOrNull(w.ffn_down_bias), xn_view,
-                                       pool, arena));
-    kernels::AddInPlace(xn, x, m * dim);
+    {
+      // q·k and p·v over every cached position: 4 flops per head element.
+      SM_PROFILE_SCOPE(ProfileOp::kAttention, l,
+                       4.0 * m * a.num_heads() * a.head_dim() * (pos + (m + 1) / 2.0),
+                       8.0 * kv_dim * (pos + m));
+      Attention(l, qkv, m, pos, cache, scores, attn, pool);
+    }
+    {
+      SM_PROFILE_SCOPE(ProfileOp::kMatMulAttnOut, l, MatMulFlops(m, *p.attn_output),
+                       WeightBytes(*p.attn_output));
+      SM_RETURN_IF_ERROR(backend_.MatMul(attn_view, *p.attn_output,
+                                         BiasOrNull(w.attn_output_bias), xn_view,
+                                         pool, arena));
+    }
+    {
+      SM_PROFILE_SCOPE(ProfileOp::kResidual, l, 0, 3 * row_bytes);
+      kernels::AddInPlace(xn, x, m * dim);
+    }
+    {
+      SM_PROFILE_SCOPE(ProfileOp::kNorm, l, 0, 2 * row_bytes);
+      Norm(x, w.ffn_norm_weight, w.ffn_norm_bias, xn, m);
+    }
+    {
+      SM_PROFILE_SCOPE(ProfileOp::kMatMulFfnUp, l, MatMulFlops(m, *p.ffn_up),
+                       WeightBytes(*p.ffn_up));
+      SM_RETURN_IF_ERROR(backend_.MatMul(xn_view, *p.ffn_up,
+                                         BiasOrNull(w.ffn_up_bias), up_view, pool,
+                                         arena));
+    }
+    {
+      SM_PROFILE_SCOPE(ProfileOp::kActivation, l, 0, 4.0 * m * (FfnRows(a) + hidden));
+      if (a.mlp() == SWIGLU) {
+        for (int64_t i = 0; i < m; ++i) {
+          const float* gate = up + i * 2 * hidden;
+          kernels::SwiGlu(gate, gate + hidden, act + i * hidden, hidden);
+        }
+      } else {
+        kernels::GeluTanh(up, act, m * hidden);
+      }
+    }
+    {
+      SM_PROFILE_SCOPE(ProfileOp::kMatMulFfnDown, l, MatMulFlops(m, *p.ffn_down),
+                       WeightBytes(*p.ffn_down));
+      SM_RETURN_IF_ERROR(backend_.MatMul(act_view, *p.ffn_down,
+                                         BiasOrNull(w.ffn_down_bias), xn_view,
+                                         pool, arena));
+    }
+    {
+      SM_PROFILE_SCOPE(ProfileOp::kResidual, l, 0, 3 * row_bytes);
+      kernels::AddInPlace(xn, x, m * dim);
+    }
   }
 
   // The LM head runs on the last row only unless every row's logits are
   // wanted (scoring a text, training).
   const int64_t first = all_logits ? 0 : m - 1;
   const int64_t out_rows = m - first;
-  Norm(x + first * dim, model_.output_norm_weight(), model_.output_norm_bias(),
-       xn, out_rows);
+  {
+    SM_PROFILE_SCOPE(ProfileOp::kNorm, -1, 0, 8.0 * out_rows * dim);
+    Norm(x + first * dim, model_.output_norm_weight(), model_.output_norm_bias(),
+         xn, out_rows);
+  }
   SM_ASSIGN_OR_RETURN(core::TensorView head_in, F32Matrix(xn, out_rows, dim));
   SM_ASSIGN_OR_RETURN(core::TensorView head_out,
                       F32Matrix(logits, out_rows, a.vocab_size()));
+  SM_PROFILE_SCOPE(ProfileOp::kMatMulLmHead, -1, MatMulFlops(out_rows, *output_),
+                   WeightBytes(*output_));
   return backend_.MatMul(head_in, *output_, nullptr, head_out, pool, arena);
 }
 

@@ -9,57 +9,12 @@
 #include <vector>
 
 #include "backends/registry.h"
+#include "core/heap_counter.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "runtime/presets.h"
 #include "runtime/sampler.h"
 #include "runtime/test_model.h"
-
-// Counts every operator new in this binary, to prove the decode loop makes
-// no heap allocation. Every form is replaced, so each delete frees what the
-// matching new allocated (ASan checks the pairing).
-static std::atomic<int64_t> g_news{0};
-static void* Allocate(size_t n, size_t align) {
-  g_news.fetch_add(1, std::memory_order_relaxed);
-  n = n == 0 ? 1 : n;
-  return align <= alignof(std::max_align_t)
-             ? std::malloc(n)
-             : std::aligned_alloc(align, (n + align - 1) / align * align);
-}
-static void* AllocateOrThrow(size_t n, size_t align) {
-  if (void* p = Allocate(n, align)) return p;
-  throw std::bad_alloc();
-}
-void* operator new(size_t n) { return AllocateOrThrow(n, 0); }
-void* operator new[](size_t n) { return AllocateOrThrow(n, 0); }
-void* operator new(size_t n, std::align_val_t a) {
-  return AllocateOrThrow(n, static_cast<size_t>(a));
-}
-void* operator new[](size_t n, std::align_val_t a) {
-  return AllocateOrThrow(n, static_cast<size_t>(a));
-}
-void* operator new(size_t n, const std::nothrow_t&) noexcept {
-  return Allocate(n, 0);
-}
-void* operator new[](size_t n, const std::nothrow_t&) noexcept {
-  return Allocate(n, 0);
-}
-void operator delete(void* p) noexcept { std::free(p); }
-void operator delete[](void* p) noexcept { std::free(p); }
-void operator delete(void* p, size_t) noexcept { std::free(p); }
-void operator delete[](void* p, size_t) noexcept { std::free(p); }
-void operator delete(void* p, std::align_val_t) noexcept { std::free(p); }
-void operator delete[](void* p, std::align_val_t) noexcept { std::free(p); }
-void operator delete(void* p, size_t, std::align_val_t) noexcept {
-  std::free(p);
-}
-void operator delete[](void* p, size_t, std::align_val_t) noexcept {
-  std::free(p);
-}
-void operator delete(void* p, const std::nothrow_t&) noexcept { std::free(p); }
-void operator delete[](void* p, const std::nothrow_t&) noexcept {
-  std::free(p);
-}
 
 namespace smallmind::runtime {
 namespace {
@@ -160,7 +115,7 @@ TEST_P(TransformerTest, DecodeMakesNoHeapAllocation) {
   // Warm-up: lazily initialised state (BLAS buffers, dispatch) is allowed
   // once, before the measured steps.
   int32_t next = sampler.Sample(logits.data(), history);
-  const int64_t before = g_news.load();
+  const int64_t before = core::HeapAllocations();
   for (int step = 0; step < 100; ++step) {
     history.push_back(next);
     const absl::Status s =
@@ -170,7 +125,7 @@ TEST_P(TransformerTest, DecodeMakesNoHeapAllocation) {
     if (!s.ok()) FAIL() << s;
     next = sampler.Sample(logits.data(), history);
   }
-  EXPECT_EQ(g_news.load() - before, 0);
+  EXPECT_EQ(core::HeapAllocations() - before, 0);
   EXPECT_GT(arena.high_water(), 0u);
   EXPECT_EQ(arena.used(), 0u);
 }

@@ -62,6 +62,35 @@ expect_ok "generate from converted" "$SM" generate -m "$TMP/converted.smm" -p "A
 expect_ok "convert --quantize" "$SM" convert --quantize q8_0 "$GGUF_SEED" "$TMP/q8.smm"
 expect_in "convert --quantize" "q8_0 weights" "$TMP/out"
 
+expect_ok "profile" "$SM" profile -m "$TMP/small.smm" -r 2 -n 8 --out-dir "$TMP"
+expect_in "profile key metrics" "## Key metrics" "$TMP/profile.md"
+expect_in "profile top ops" "| matmul ffn up |" "$TMP/profile.md"
+expect_in "profile counts decode allocations" "heap allocations during decode | 0" "$TMP/profile.md"
+expect_in "profile json" '"decode_tokens_per_second"' "$TMP/profile.json"
+expect_in "profile svg" "<svg" "$TMP/profile.svg"
+printf '{"metrics": {"decode": {"unit": "tok/s", "samples": [100, 101, 99]}}}' > "$TMP/base.json"
+printf '{"metrics": {"decode": {"unit": "tok/s", "samples": [80, 81, 79]}}}' > "$TMP/slow.json"
+printf '{"metrics": {"decode": {"unit": "tok/s", "samples": [102, 99, 100]}}}' > "$TMP/same.json"
+"$SM" profile --compare "$TMP/base.json" "$TMP/slow.json" > "$TMP/out"
+code=$?
+if [ "$code" -eq 1 ] && grep -q "REGRESSED" "$TMP/out"; then pass "compare flags a regression"; else
+  fail "compare regression (exit $code)"; cat "$TMP/out"; fi
+"$SM" profile --compare --regression-exit-code 3 "$TMP/base.json" "$TMP/slow.json" > /dev/null
+code=$?
+if [ "$code" -eq 3 ]; then pass "compare exit code is configurable"; else fail "compare exit $code"; fi
+expect_ok "compare stable" "$SM" profile --compare "$TMP/base.json" "$TMP/same.json"
+expect_in "compare stable verdict" "STABLE" "$TMP/out"
+expect_ok "compare own report" "$SM" profile --compare "$TMP/profile.json" "$TMP/profile.json"
+
+for i in $(seq 200); do echo "the quick brown fox jumps over the lazy dog."; done > "$TMP/corpus.txt"
+expect_ok "train" "$SM" train --data "$TMP/corpus.txt" --steps 30 --batch 4 --seq 32 \
+  --eval-every 10 --eval-batches 2 -t 2 -o "$TMP/trained.smm"
+expect_in "train reports the baseline" "unigram baseline" "$TMP/out"
+expect_ok "generate from the checkpoint" "$SM" generate -m "$TMP/trained.smm" -p "the " -n 20 --temp 0
+expect_ok "resume" "$SM" train --data "$TMP/corpus.txt" --steps 40 --batch 4 --seq 32 \
+  --eval-every 10 --eval-batches 2 --resume "$TMP/trained.smm" -o "$TMP/trained.smm"
+expect_in "resume runs the remaining steps" "10 steps in" "$TMP/out"
+
 # Bad input: a message and exit code 1, never a crash.
 expect_error "missing model" "cannot open" "$SM" generate -m "$TMP/nope.smm" -p x
 head -c 100 "$TMP/small.smm" > "$TMP/truncated.smm"
@@ -75,6 +104,9 @@ expect_error "unknown command" "unknown command" "$SM" frobnicate
 expect_error "unknown preset" "unknown preset 'huge'" "$SM" init --preset huge "$TMP/x.smm"
 expect_error "convert garbage" "cannot tell the input's format" "$SM" convert "$TMP/err" "$TMP/y.smm"
 expect_error "bench bad list" "is not a non-negative integer" "$SM" bench -m "$TMP/small.smm" -p 1,x
+expect_error "train without data" "no data" "$SM" train
+expect_error "train on a missing file" "cannot read" "$SM" train --data "$TMP/missing.txt"
+expect_error "compare garbage" "not a JSON object" "$SM" profile --compare "$TMP/err" "$TMP/base.json"
 
 if [ "$failures" -gt 0 ]; then echo "$failures failure(s)"; exit 1; fi
 echo "all passed"

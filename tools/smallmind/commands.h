@@ -12,6 +12,7 @@ Command InitCommand();
 Command InspectCommand();
 Command ConvertCommand();
 Command TrainCommand();
+Command ProfileCommand();
 
 }  // namespace smallmind::cli
 

@@ -1,5 +1,5 @@
 // `smallmind <command> [flags]`: generate, bench, convert, inspect, init,
-// train.
+// train, profile.
 #include <cstdio>
 #include <string>
 #include <vector>
@@ -13,7 +13,8 @@ namespace {
 
 std::vector<Command> Commands() {
   return {GenerateCommand(), BenchCommand(), ConvertCommand(),
-          InspectCommand(), InitCommand(),    TrainCommand()};
+          InspectCommand(),  InitCommand(),  TrainCommand(),
+          ProfileCommand()};
 }
 
 void PrintCommands() {
