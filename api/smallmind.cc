@@ -77,6 +77,7 @@ absl::StatusOr<Stats> Session::Generate(absl::string_view prompt,
   runtime::GenerateOptions o;
   o.max_tokens = options.max_tokens;
   o.stop = options.stop;
+  o.context_shift = options.context_shift;
   o.sampler.temperature = options.temperature;
   o.sampler.top_k = options.top_k;
   o.sampler.top_p = options.top_p;

@@ -57,6 +57,8 @@ struct GenerateOptions {
   int repeat_last_n = 64;
   uint64_t seed = 0;
   std::vector<std::string> stop;  // generation ends before any of these
+  // When the context fills, keep its last half and go on; false: stop.
+  bool context_shift = true;
 };
 
 struct Stats {

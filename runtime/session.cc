@@ -71,6 +71,7 @@ Session::Session(const Transformer& transformer, const Tokenizer& tokenizer,
       batch_(batch),
       logits_(transformer.model().arch().vocab_size()) {
   tokens_.reserve(cache_.context());
+  kept_.reserve(cache_.context());
 }
 
 absl::StatusOr<std::unique_ptr<Session>> Session::Create(
@@ -206,8 +207,14 @@ absl::StatusOr<GenerationStats> Session::Generate(
     }
     if (i + 1 == options.max_tokens) break;  // the last token is not run
     if (position() == context()) {
-      stats.stop_reason = StopReason::kContextFull;
-      break;
+      if (!options.context_shift || context() < 2) {
+        stats.stop_reason = StopReason::kContextFull;
+        break;
+      }
+      kept_.assign(tokens_.end() - context() / 2, tokens_.end());
+      Reset();
+      SM_RETURN_IF_ERROR(Append(kept_));
+      ++stats.context_shifts;
     }
     SM_RETURN_IF_ERROR(Append(absl::MakeConstSpan(&next, 1)));
     ++stats.decode_steps;

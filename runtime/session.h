@@ -35,6 +35,10 @@ struct GenerateOptions {
                          // context
   SamplerOptions sampler;
   std::vector<std::string> stop;  // generation ends before any of these
+  // When the context fills, keep its last half and go on (re-running those
+  // tokens from position 0), as llama.cpp's context shift does; otherwise
+  // stop with kContextFull.
+  bool context_shift = true;
 };
 
 enum class StopReason { kMaxTokens, kEndOfText, kStopString, kContextFull,
@@ -45,6 +49,7 @@ struct GenerationStats {
   int64_t prompt_tokens = 0;
   int64_t generated_tokens = 0;   // sampled, including the one ending it
   int64_t decode_steps = 0;       // single-token forward passes
+  int64_t context_shifts = 0;
   double prefill_seconds = 0;     // tokenizing and the prompt's forward passes
   double decode_seconds = 0;      // decode forward passes and sampling
   double ttft_seconds = 0;        // call to first sampled token
@@ -115,6 +120,7 @@ class Session {
   std::vector<int32_t> tokens_;  // capacity: the context
   std::vector<float> logits_;
   std::string pending_;  // generated text not yet handed to the callback
+  std::vector<int32_t> kept_;  // the tokens a context shift keeps
 };
 
 }  // namespace smallmind::runtime

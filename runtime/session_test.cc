@@ -107,11 +107,30 @@ TEST_F(SessionTest, StopsWhenTheContextIsFull) {
   auto session = NewSession({.threads = 1, .context = 16, .batch = 8});
   GenerateOptions options;
   options.max_tokens = 100;
+  options.context_shift = false;
   GenerationStats stats;
   Run(*session, "0123456789", options, &stats);
   EXPECT_EQ(stats.stop_reason, StopReason::kContextFull);
   EXPECT_EQ(session->position(), 16);
   EXPECT_EQ(stats.generated_tokens, 7);
+}
+
+TEST_F(SessionTest, ContextShiftKeepsGoing) {
+  auto session = NewSession({.threads = 1, .context = 16, .batch = 8});
+  GenerateOptions options;
+  options.max_tokens = 100;
+  GenerationStats stats;
+  const std::string text = Run(*session, "0123456789", options, &stats);
+  EXPECT_EQ(stats.stop_reason, StopReason::kMaxTokens);
+  EXPECT_EQ(stats.generated_tokens, 100);
+  EXPECT_EQ(text.size(), 100u);
+  // 10 + 99 tokens run through a 16-position window that halves when full.
+  EXPECT_GT(stats.context_shifts, 10);
+  EXPECT_LE(session->position(), 16);
+  // After a shift the session holds the last tokens it generated.
+  const auto tail = session->tokens();
+  EXPECT_EQ(tokenizer_->Decode(tail.subspan(tail.size() - 4)),
+            text.substr(text.size() - 5, 4));
 }
 
 TEST_F(SessionTest, CallbackCancels) {

@@ -27,6 +27,8 @@ ABSL_FLAG(int64_t, seed, -1, "random seed; -1 picks one from the clock");
 ABSL_FLAG(std::string, stop, "",
           "stop before this text; may be given more than once");
 ABSL_FLAG(bool, no_display_prompt, false, "do not echo the prompt");
+ABSL_FLAG(bool, no_context_shift, false,
+          "stop when the context is full instead of keeping its last half");
 
 namespace smallmind::cli {
 namespace {
@@ -64,6 +66,7 @@ int Run(const Args& args) {
   runtime::GenerateOptions options;
   options.max_tokens = absl::GetFlag(FLAGS_n_predict);
   options.stop = args.Values("stop");
+  options.context_shift = !absl::GetFlag(FLAGS_no_context_shift);
   runtime::SamplerOptions& s = options.sampler;
   s.temperature = absl::GetFlag(FLAGS_temp);
   s.top_k = absl::GetFlag(FLAGS_top_k);
@@ -140,7 +143,8 @@ Command GenerateCommand() {
            {"s", "seed", "seed"},
            {nullptr, "backend", "backend"},
            {nullptr, "stop", "stop"},
-           {nullptr, "no-display-prompt", "no_display_prompt"}},
+           {nullptr, "no-display-prompt", "no_display_prompt"},
+           {nullptr, "no-context-shift", "no_context_shift"}},
           Run};
 }
 

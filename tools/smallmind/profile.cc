@@ -121,6 +121,7 @@ int RunProfile(const Args& args) {
     if (!session.ok()) return Fail("profile", session.status());
     runtime::GenerateOptions options;
     options.sampler.seed = 1;
+    options.context_shift = false;  // time plain decode steps only
     options.max_tokens = absl::GetFlag(FLAGS_profile_tokens);
     if (options.max_tokens <= 0) options.max_tokens = (*session)->context();
     profiler.Clear();
