@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
-# The README's first command. Until the runtime and the `smallmind` command
-# land, it builds everything and runs a smoke check of the product's fast
-# path: every registered matmul backend on a 4096×4096 decode-sized
-# matrix-vector product, F32 and quantized.
+# The README's first command: installs what is missing, builds the
+# `smallmind` command and generates text from the bundled model, a small
+# GPT trained on the `fortunes` package's text (see README, "The default
+# model"). Extra arguments go to `smallmind generate`.
+#   bash scripts/demo.sh [-p "prompt"] [-n tokens] [--temp 0.7] ...
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/bootstrap.sh
-bazel build --config=opt //...
-exec bazel run --config=opt //backends:matmul_benchmark -- \
-  --benchmark_filter='BM_MatVec/.*/4096x4096/t1' --benchmark_min_time=0.05
+bazel build --config=opt //tools/smallmind
+exec bazel-bin/tools/smallmind/smallmind generate -m models/fortunes-small.smm \
+  -p "The " -n 300 --temp 0.7 -s 42 "$@"

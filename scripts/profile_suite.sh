@@ -34,7 +34,7 @@ bench() {
 bench tensor_add 'BM_TensorAdd/10000$|BM_BroadcastAdd' kernels/elementwise_benchmark
 bench gelu 'BM_GELU/' kernels/activations_benchmark
 bench softmax 'BM_Softmax/2048' kernels/softmax_benchmark
-bench matmul 'BM_MatMul/tiled/(64|128|256|512)/t1$' backends/matmul_benchmark
+bench matmul 'BM_MatMul/tiled/(64|128|256|512)/t1/' backends/matmul_benchmark
 
 status=0
 if [ -n "$baseline" ]; then
