@@ -78,6 +78,7 @@ absl::StatusOr<Stats> Session::Generate(absl::string_view prompt,
   o.max_tokens = options.max_tokens;
   o.stop = options.stop;
   o.context_shift = options.context_shift;
+  o.truncate_prompt = options.truncate_prompt;
   o.sampler.temperature = options.temperature;
   o.sampler.top_k = options.top_k;
   o.sampler.top_p = options.top_p;

@@ -59,6 +59,9 @@ struct GenerateOptions {
   std::vector<std::string> stop;  // generation ends before any of these
   // When the context fills, keep its last half and go on; false: stop.
   bool context_shift = true;
+  // A prompt longer than the free context: false: an error; true: keep its
+  // tail (and a leading BOS), leaving a quarter of the context to generate.
+  bool truncate_prompt = false;
 };
 
 struct Stats {

@@ -24,8 +24,11 @@ template <class D, class V>
 HWY_INLINE V Sigmoid(D d, V z) {
   const V limit = hn::Set(d, 80.0f);
   const V clamped = hn::Clamp(z, hn::Neg(limit), limit);
-  const V e = hn::Exp(d, hn::Neg(clamped));
-  const V s = hn::Div(hn::Set(d, 1.0f), hn::Add(hn::Set(d, 1.0f), e));
+  const V e = ExpClamped(d, hn::Neg(clamped));
+  const V one = hn::Set(d, 1.0f);
+  const V den = hn::Add(one, e);
+  // Saturated inputs give exactly 1 (a refined estimate can land an ulp low).
+  const V s = hn::IfThenElse(hn::Eq(den, one), one, Reciprocal(d, den));
   return hn::IfThenZeroElse(hn::Lt(z, hn::Neg(limit)), s);
 }
 

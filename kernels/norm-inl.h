@@ -50,6 +50,55 @@ HWY_INLINE double SumSquaredDeviation(const float* x, size_t n, float shift) {
 }
 
 // out = (x - shift) · scale · weight (+ bias when non-null).
+// Σ(x - shift) and Σ(x - shift)² in one pass, in float over one chunk.
+HWY_INLINE void ShiftedSumsFloat(const float* x, size_t n, float shift,
+                                 float* sum, float* squares) {
+  const hn::ScalableTag<float> d;
+  const size_t N = hn::Lanes(d);
+  const auto vs = hn::Set(d, shift);
+  auto s0 = hn::Zero(d), s1 = hn::Zero(d), q0 = hn::Zero(d), q1 = hn::Zero(d);
+  size_t i = 0;
+  for (; i + 2 * N <= n; i += 2 * N) {
+    const auto a = hn::Sub(hn::LoadU(d, x + i), vs);
+    const auto b = hn::Sub(hn::LoadU(d, x + i + N), vs);
+    s0 = hn::Add(s0, a);
+    s1 = hn::Add(s1, b);
+    q0 = hn::MulAdd(a, a, q0);
+    q1 = hn::MulAdd(b, b, q1);
+  }
+  for (; i + N <= n; i += N) {
+    const auto a = hn::Sub(hn::LoadU(d, x + i), vs);
+    s0 = hn::Add(s0, a);
+    q0 = hn::MulAdd(a, a, q0);
+  }
+  if (i < n) {
+    const auto a = hn::Sub(LoadTail(d, x + i, n - i, shift), vs);  // pads add 0
+    s0 = hn::Add(s0, a);
+    q0 = hn::MulAdd(a, a, q0);
+  }
+  *sum = ReduceSum(d, hn::Add(s0, s1));
+  *squares = ReduceSum(d, hn::Add(q0, q1));
+}
+
+// Mean and variance of x in one pass over it. Sums are of x - x[0], so
+// the variance does not cancel catastrophically when |mean| >> stddev, and
+// are carried in double across chunks.
+HWY_INLINE void MeanAndVariance(const float* x, size_t n, float* mean, float* var) {
+  const float shift = x[0];
+  double sum = 0.0, squares = 0.0;
+  for (size_t begin = 0; begin < n; begin += kSumChunk) {
+    float s, q;
+    ShiftedSumsFloat(x + begin, n - begin < kSumChunk ? n - begin : kSumChunk, shift,
+                     &s, &q);
+    sum += s;
+    squares += q;
+  }
+  const double shifted_mean = sum / double(n);
+  *mean = static_cast<float>(shift + shifted_mean);
+  const double v = squares / double(n) - shifted_mean * shifted_mean;
+  *var = static_cast<float>(v > 0.0 ? v : 0.0);
+}
+
 HWY_INLINE void ScaleShift(const float* x, const float* weight,
                            const float* bias, float shift, float scale,
                            float* out, size_t n) {

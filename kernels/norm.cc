@@ -15,8 +15,8 @@ namespace smallmind::kernels::HWY_NAMESPACE {
 void LayerNormImpl(const float* x, const float* weight, const float* bias,
                    float eps, float* out, size_t n) {
   if (n == 0) return;
-  const float mean = static_cast<float>(RowSum(x, n) / double(n));
-  const float var = static_cast<float>(SumSquaredDeviation(x, n, mean) / double(n));
+  float mean, var;
+  MeanAndVariance(x, n, &mean, &var);
   ScaleShift(x, weight, bias, mean, 1.0f / std::sqrt(var + eps), out, n);
 }
 

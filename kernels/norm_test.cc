@@ -20,7 +20,8 @@ double Tolerance(double expected) { return 2e-5 * (1.0 + std::fabs(expected)); }
 TEST_P(NormTest, LayerNormMatchesReference) {
   for (size_t n : kTestSizes) {
     if (n == 0) continue;
-    // An offset mean checks the two-pass variance.
+    // An offset mean checks that the one-pass variance (sums of x - x[0])
+    // does not cancel.
     const std::vector<float> x = RandomFloats(n, 31, 5.0f, 9.0f);
     const std::vector<float> w = RandomFloats(n, 32, 0.5f, 1.5f);
     const std::vector<float> b = RandomFloats(n, 33);
@@ -32,6 +33,20 @@ TEST_P(NormTest, LayerNormMatchesReference) {
     std::vector<float> z = x;
     LayerNorm(z.data(), w.data(), b.data(), 1e-5f, z.data(), n);
     ASSERT_EQ(z, y);
+  }
+}
+
+TEST_P(NormTest, LayerNormOfAFarOffsetRow) {
+  for (size_t n : {size_t{7}, size_t{4096}, size_t{100003}}) {
+    const std::vector<float> x = RandomFloats(n, 34, 999.0f, 1001.0f);
+    const std::vector<float> w(n, 1.0f), b(n, 0.0f);
+    std::vector<float> y(n);
+    LayerNorm(x.data(), w.data(), b.data(), 1e-5f, y.data(), n);
+    const std::vector<double> ref =
+        reference::LayerNorm(x.data(), w.data(), b.data(), 1e-5, n);
+    // The mean, rounded to float near 1000, is off by up to 3e-5: divided by
+    // the stddev (0.58) that is 5e-5 on every output, whatever the variance.
+    for (size_t i = 0; i < n; ++i) ASSERT_NEAR(y[i], ref[i], 1e-4) << n;
   }
 }
 

@@ -26,7 +26,7 @@ template <class D, class V>
 HWY_INLINE V ExpShifted(D d, V v, V max) {
   const V diff = hn::Sub(v, max);
   const auto tiny = hn::Lt(diff, hn::Set(d, -87.0f));
-  return hn::IfThenZeroElse(tiny, hn::Exp(d, hn::Max(diff, hn::Set(d, -87.0f))));
+  return hn::IfThenZeroElse(tiny, ExpClamped(d, hn::Max(diff, hn::Set(d, -87.0f))));
 }
 
 // Pass 1 finds the max; pass 2 writes exp(x - max) and sums it in the same

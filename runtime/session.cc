@@ -143,7 +143,16 @@ absl::StatusOr<GenerationStats> Session::Generate(
         "the prompt is empty and the vocabulary has no BOS token to start "
         "from");
   }
-  if (position() + static_cast<int64_t>(prompt_ids.size()) > context()) {
+  const int64_t free = context() - position();
+  if (options.truncate_prompt && static_cast<int64_t>(prompt_ids.size()) > free) {
+    const int64_t keep = std::max<int64_t>(1, free - free / 4);
+    const bool bos = tokenizer_.bos_id() && prompt_ids[0] == *tokenizer_.bos_id() &&
+                     keep > 1;
+    stats.prompt_tokens_dropped = static_cast<int64_t>(prompt_ids.size()) - keep;
+    prompt_ids.erase(prompt_ids.begin() + (bos ? 1 : 0),
+                     prompt_ids.begin() + (bos ? 1 : 0) + stats.prompt_tokens_dropped);
+  }
+  if (static_cast<int64_t>(prompt_ids.size()) > free) {
     return absl::OutOfRangeError(absl::StrCat(
         "the prompt is ", prompt_ids.size(), " tokens, but only ",
         context() - position(), " of the context's ", context(),

@@ -39,6 +39,10 @@ struct GenerateOptions {
   // tokens from position 0), as llama.cpp's context shift does; otherwise
   // stop with kContextFull.
   bool context_shift = true;
+  // A prompt longer than the free context is an error, unless this is set:
+  // then its first token is kept if it is BOS, and otherwise only its tail,
+  // leaving a quarter of the free context for generation.
+  bool truncate_prompt = false;
 };
 
 enum class StopReason { kMaxTokens, kEndOfText, kStopString, kContextFull,
@@ -46,7 +50,8 @@ enum class StopReason { kMaxTokens, kEndOfText, kStopString, kContextFull,
 absl::string_view StopReasonName(StopReason reason);
 
 struct GenerationStats {
-  int64_t prompt_tokens = 0;
+  int64_t prompt_tokens = 0;       // run, after any truncation
+  int64_t prompt_tokens_dropped = 0;  // by truncate_prompt
   int64_t generated_tokens = 0;   // sampled, including the one ending it
   int64_t decode_steps = 0;       // single-token forward passes
   int64_t context_shifts = 0;

@@ -103,6 +103,19 @@ TEST_F(SessionTest, PromptLongerThanTheContextIsAnError) {
   EXPECT_EQ(session->position(), 0);
 }
 
+TEST_F(SessionTest, LongPromptsAreTruncatedWhenAsked) {
+  auto session = NewSession({.threads = 1, .context = 16, .batch = 8});
+  GenerateOptions options;
+  options.max_tokens = 4;
+  options.truncate_prompt = true;
+  GenerationStats stats;
+  Run(*session, "abcdefghijklmnopqrstuvwxyz", options, &stats);
+  EXPECT_EQ(stats.prompt_tokens, 12);  // 16 - 16/4
+  EXPECT_EQ(stats.prompt_tokens_dropped, 14);
+  // The tail was kept.
+  EXPECT_EQ(tokenizer_->Decode(session->tokens().subspan(0, 12)), "opqrstuvwxyz");
+}
+
 TEST_F(SessionTest, StopsWhenTheContextIsFull) {
   auto session = NewSession({.threads = 1, .context = 16, .batch = 8});
   GenerateOptions options;

@@ -98,12 +98,15 @@ expect_error "truncated model" "runs past the end of the file" "$SM" generate -m
 expect_error "unknown backend" "unknown backend 'cuda'" "$SM" generate -m "$TMP/small.smm" -p x --backend cuda
 expect_error "unsupported dtype" "does not support q8_0" "$SM" generate -m "$TMP/small_q8.smm" -p x --backend blas
 expect_error "prompt too long" "the prompt is 100 tokens, but only 64" "$SM" generate -m "$TMP/small.smm" -p "$(printf 'x%.0s' $(seq 100))"
+expect_ok "prompt truncated on request" "$SM" generate -m "$TMP/small.smm" --truncate-prompt -n 4 -p "$(printf 'x%.0s' $(seq 100))"
 expect_error "bad sampler option" "top-p is 2" "$SM" generate -m "$TMP/small.smm" -p x --top-p 2
 expect_error "unknown flag" "unknown flag '--bogus'" "$SM" generate --bogus 1
 expect_error "unknown command" "unknown command" "$SM" frobnicate
 expect_error "unknown preset" "unknown preset 'huge'" "$SM" init --preset huge "$TMP/x.smm"
 expect_error "convert garbage" "cannot tell the input's format" "$SM" convert "$TMP/err" "$TMP/y.smm"
 expect_error "bench bad list" "is not a non-negative integer" "$SM" bench -m "$TMP/small.smm" -p 1,x
+expect_error "bench past the context" "a prompt of 64 plus 32 generated tokens does not fit the model's context of 64" \
+  "$SM" bench -m "$TMP/small.smm" -p 16,64 -n 32
 expect_error "train without data" "no data" "$SM" train
 expect_error "train on a missing file" "cannot read" "$SM" train --data "$TMP/missing.txt"
 expect_error "compare garbage" "not a JSON object" "$SM" profile --compare "$TMP/err" "$TMP/base.json"

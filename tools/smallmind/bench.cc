@@ -1,6 +1,7 @@
 // smallmind bench: prompt-processing (pp) and text-generation (tg) speed,
 // modelled on llama-bench. Synthetic token ids, no tokenizer or sampling:
 // only forward passes are timed.
+#include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <cstdio>
@@ -147,6 +148,17 @@ int Run(const Args& args) {
     if (!model.ok()) return Fail("bench", model.status());
     const runtime::Architecture& arch = (*model)->arch();
     const core::DType dtype = (*model)->weight_dtype();
+    // As llama-bench's, a test's prompt plus generation must fit the context.
+    const int64_t longest = *std::max_element(n_prompt->begin(), n_prompt->end()) +
+                            *std::max_element(n_gen->begin(), n_gen->end());
+    if (longest > arch.context_length()) {
+      return Fail("bench", absl::InvalidArgumentError(absl::StrFormat(
+                               "%s: a prompt of %d plus %d generated tokens does not "
+                               "fit the model's context of %d; lower -p or -n",
+                               path, *std::max_element(n_prompt->begin(), n_prompt->end()),
+                               *std::max_element(n_gen->begin(), n_gen->end()),
+                               arch.context_length())));
+    }
     std::mt19937 rng(1);
     for (const std::string& name : backend_names) {
       absl::StatusOr<const backends::Backend*> backend =
@@ -177,13 +189,6 @@ int Run(const Args& args) {
           r.backend = std::string((*backend)->name());
           r.threads = pool.num_threads();
           (prompt ? r.n_prompt : r.n_gen) = n;
-          if (n > arch.context_length()) {
-            absl::FPrintF(stderr,
-                         "bench: skipping %s: the model's context is %u "
-                         "tokens\n",
-                         r.Test().c_str(), arch.context_length());
-            continue;
-          }
           std::vector<int32_t> tokens(n);
           for (int32_t& id : tokens) id = rng() % arch.vocab_size();
           absl::StatusOr<runtime::KvCache> cache =

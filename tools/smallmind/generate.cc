@@ -27,6 +27,8 @@ ABSL_FLAG(int64_t, seed, -1, "random seed; -1 picks one from the clock");
 ABSL_FLAG(std::string, stop, "",
           "stop before this text; may be given more than once");
 ABSL_FLAG(bool, no_display_prompt, false, "do not echo the prompt");
+ABSL_FLAG(bool, truncate_prompt, false,
+          "keep the tail of a prompt longer than the context instead of failing");
 ABSL_FLAG(bool, no_context_shift, false,
           "stop when the context is full instead of keeping its last half");
 
@@ -67,6 +69,7 @@ int Run(const Args& args) {
   options.max_tokens = absl::GetFlag(FLAGS_n_predict);
   options.stop = args.Values("stop");
   options.context_shift = !absl::GetFlag(FLAGS_no_context_shift);
+  options.truncate_prompt = absl::GetFlag(FLAGS_truncate_prompt);
   runtime::SamplerOptions& s = options.sampler;
   s.temperature = absl::GetFlag(FLAGS_temp);
   s.top_k = absl::GetFlag(FLAGS_top_k);
@@ -144,7 +147,8 @@ Command GenerateCommand() {
            {nullptr, "backend", "backend"},
            {nullptr, "stop", "stop"},
            {nullptr, "no-display-prompt", "no_display_prompt"},
-           {nullptr, "no-context-shift", "no_context_shift"}},
+           {nullptr, "no-context-shift", "no_context_shift"},
+           {nullptr, "truncate-prompt", "truncate_prompt"}},
           Run};
 }
 
