@@ -20,11 +20,20 @@
 #include <thread>
 #include <vector>
 
+#if defined(__linux__)
+#include <pthread.h>
+#include <sched.h>
+#endif
+
 namespace smallmind::core {
 
 class ThreadPool {
  public:
-  // `num_threads` < 1 is treated as 1 (everything inline).
+  // `num_threads` < 1 is treated as 1 (everything inline). When the process
+  // may use at least `num_threads` cores, workers are pinned to cores of
+  // their own and the constructing thread (which should be the one calling
+  // ParallelFor) to the others, so the scheduler cannot stack them on one;
+  // the constructing thread gets its affinity back when it destroys the pool.
   explicit ThreadPool(int num_threads);
   ~ThreadPool();
   ThreadPool(const ThreadPool&) = delete;
@@ -50,6 +59,15 @@ class ThreadPool {
   }
 
   void Run(uint64_t num_tasks, TaskFn fn, const void* closure);
+  void PinWorkers();
+
+#if defined(__linux__)
+  // The constructing thread's own affinity, restored when it destroys the
+  // pool.
+  bool pinned_creator_ = false;
+  pthread_t creator_{};
+  cpu_set_t creator_affinity_{};
+#endif
   void RunTasks(int thread);
   void WorkerLoop(int thread);
 

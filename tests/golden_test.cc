@@ -1,4 +1,4 @@
-// The forward pass against an independent NumPy implementation
+// The forward pass against PyTorch
 // (tests/reference/make_golden.py): three tiny models that between them
 // cover LayerNorm and RMSNorm, learned and rotary positions (pairwise and
 // rotate-half, full and partial), GELU and SwiGLU, MHA, GQA and MQA, biases
@@ -15,7 +15,7 @@
 namespace smallmind::golden {
 namespace {
 
-// The reference works in float64; ours in float32 with different summation
+// PyTorch worked in float64; ours in float32 with different summation
 // orders. Logits are O(1), so 1e-4 is far below any real error.
 constexpr float kTolerance = 1e-4f;
 

@@ -1,4 +1,4 @@
-// The golden models of tests/golden/ (see tests/reference/make_golden.py):
+// The golden models of tests/golden/ (see tests/reference/make_golden.py, PyTorch):
 // their weights, the token ids they were run on and the reference logits,
 // for tests that rebuild a golden model some other way (converters, the
 // public API) and check it still computes the same thing.

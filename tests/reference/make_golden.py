@@ -1,11 +1,12 @@
 #!/usr/bin/python3
 """Writes the golden models and logits in tests/golden/.
 
-An independent NumPy (float64) implementation of the decoder, written from
-the architecture's definition rather than from runtime/, so the C++ forward
-pass is checked against something that shares none of its code. Run by hand
-when the format or a golden model changes (needs Debian's python3-numpy,
-python3-protobuf and protobuf-compiler):
+The reference forward pass is PyTorch's (torch.nn.functional: layer_norm,
+linear, softmax, gelu, silu; RoPE through complex multiplication for the
+pairwise form and Hugging Face's rotate_half for the other), in float64, so
+the C++ engine is checked against code no one here wrote. Run by hand when
+the format or a golden model changes (needs Debian's python3-torch,
+python3-numpy, python3-protobuf and protobuf-compiler):
 
     /usr/bin/python3 tests/reference/make_golden.py
 
@@ -20,6 +21,8 @@ import sys
 import tempfile
 
 import numpy as np
+import torch
+import torch.nn.functional as F
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 OUT = os.path.join(ROOT, "tests", "golden")
@@ -39,85 +42,77 @@ def load_proto_module():
 pb = load_proto_module()
 
 
-# ---- the reference forward pass -------------------------------------------
-
-def layer_norm(x, w, b, eps):
-    mean = x.mean(-1, keepdims=True)
-    var = ((x - mean) ** 2).mean(-1, keepdims=True)
-    return (x - mean) / np.sqrt(var + eps) * w + b
-
+# ---- the reference forward pass, in PyTorch --------------------------------
 
 def rms_norm(x, w, eps):
-    return x / np.sqrt((x * x).mean(-1, keepdims=True) + eps) * w
+    return x * torch.rsqrt(x.pow(2).mean(-1, keepdim=True) + eps) * w
 
 
-def gelu_tanh(x):
-    return 0.5 * x * (1.0 + np.tanh(np.sqrt(2.0 / np.pi) * (x + 0.044715 * x ** 3)))
+def rope_pairwise(x, positions, rotary_dim, base):
+    """x: [seq, heads, head_dim]; rotates (x[2i], x[2i+1]) as complex numbers."""
+    rot, rest = x[..., :rotary_dim], x[..., rotary_dim:]
+    freqs = 1.0 / (base ** (torch.arange(0, rotary_dim, 2, dtype=torch.float64) / rotary_dim))
+    angles = torch.outer(positions, freqs)                         # [seq, rotary/2]
+    rotation = torch.polar(torch.ones_like(angles), angles)[:, None, :]
+    pairs = torch.view_as_complex(rot.reshape(*rot.shape[:-1], -1, 2).contiguous())
+    rotated = torch.view_as_real(pairs * rotation).flatten(-2)
+    return torch.cat([rotated, rest], dim=-1)
 
 
-def silu(x):
-    return x / (1.0 + np.exp(-x))
-
-
-def rope(x, pos, rotary_dim, base, style):
-    """x: [heads, head_dim] at position pos."""
-    x = x.copy()
+def rope_rotate_half(x, positions, rotary_dim, base):
+    """GPT-NeoX / Hugging Face: x·cos + rotate_half(x)·sin on the first dims."""
+    rot, rest = x[..., :rotary_dim], x[..., rotary_dim:]
+    freqs = 1.0 / (base ** (torch.arange(0, rotary_dim, 2, dtype=torch.float64) / rotary_dim))
+    angles = torch.outer(positions, freqs)
+    emb = torch.cat([angles, angles], dim=-1)[:, None, :]
     half = rotary_dim // 2
-    freq = base ** (-2.0 * np.arange(half) / rotary_dim)
-    c, s = np.cos(pos * freq), np.sin(pos * freq)
-    if style == "pairwise":
-        a, b = x[:, 0:rotary_dim:2].copy(), x[:, 1:rotary_dim:2].copy()
-        x[:, 0:rotary_dim:2] = a * c - b * s
-        x[:, 1:rotary_dim:2] = a * s + b * c
-    else:
-        a, b = x[:, :half].copy(), x[:, half:rotary_dim].copy()
-        x[:, :half] = a * c - b * s
-        x[:, half:rotary_dim] = a * s + b * c
-    return x
+    rotate_half = torch.cat([-rot[..., half:], rot[..., :half]], dim=-1)
+    return torch.cat([rot * emb.cos() + rotate_half * emb.sin(), rest], dim=-1)
 
 
-def forward(cfg, w, tokens):
-    dim, heads, kv_heads, hd = cfg["dim"], cfg["heads"], cfg["kv_heads"], cfg["head_dim"]
+def forward(cfg, weights, tokens):
+    w = {k: torch.from_numpy(v) for k, v in weights.items()}
+    heads, kv_heads, hd = cfg["heads"], cfg["kv_heads"], cfg["head_dim"]
     eps = cfg["eps"]
-    norm = (lambda x, p: layer_norm(x, w[p + ".weight"], w[p + ".bias"], eps)) \
-        if cfg["norm"] == "layer" else (lambda x, p: rms_norm(x, w[p + ".weight"], eps))
+
+    def norm(x, p):
+        if cfg["norm"] == "layer":
+            return F.layer_norm(x, (cfg["dim"],), w[p + ".weight"], w[p + ".bias"], eps)
+        return rms_norm(x, w[p + ".weight"], eps)
 
     def linear(x, p):
-        y = x @ w[p + ".weight"].T
-        return y + w[p + ".bias"] if cfg["biases"] else y
+        return F.linear(x, w[p + ".weight"], w[p + ".bias"] if cfg["biases"] else None)
 
     n = len(tokens)
-    x = w["token_embd.weight"][tokens].copy()
+    ids = torch.tensor(tokens)
+    positions = torch.arange(n, dtype=torch.float64)
+    x = F.embedding(ids, w["token_embd.weight"])
     if cfg["positions"] == "learned":
-        x += w["position_embd.weight"][:n]
+        x = x + w["position_embd.weight"][:n]
+    mask = torch.full((n, n), float("-inf"), dtype=torch.float64).triu(1)
     for l in range(cfg["layers"]):
         p = "blk.%d." % l
-        qkv = linear(norm(x, p + "attn_norm"), p + "attn_qkv")
-        q = qkv[:, :heads * hd].reshape(n, heads, hd)
-        k = qkv[:, heads * hd:(heads + kv_heads) * hd].reshape(n, kv_heads, hd)
-        v = qkv[:, (heads + kv_heads) * hd:].reshape(n, kv_heads, hd)
+        q, k, v = linear(norm(x, p + "attn_norm"), p + "attn_qkv").split(
+            [heads * hd, kv_heads * hd, kv_heads * hd], dim=-1)
+        q, k, v = q.view(n, heads, hd), k.view(n, kv_heads, hd), v.view(n, kv_heads, hd)
         if cfg["positions"] == "rope":
-            q = np.stack([rope(q[i], i, cfg["rotary_dim"], cfg["rope_base"], cfg["rope_style"]) for i in range(n)])
-            k = np.stack([rope(k[i], i, cfg["rotary_dim"], cfg["rope_base"], cfg["rope_style"]) for i in range(n)])
-        out = np.zeros((n, heads, hd))
-        group = heads // kv_heads
-        for h in range(heads):
-            kh, vh = k[:, h // group], v[:, h // group]
-            scores = q[:, h] @ kh.T / np.sqrt(hd)
-            scores[np.triu_indices(n, 1)] = -np.inf
-            probs = np.exp(scores - scores.max(-1, keepdims=True))
-            probs /= probs.sum(-1, keepdims=True)
-            out[:, h] = probs @ vh
+            rope = rope_pairwise if cfg["rope_style"] == "pairwise" else rope_rotate_half
+            q = rope(q, positions, cfg["rotary_dim"], cfg["rope_base"])
+            k = rope(k, positions, cfg["rotary_dim"], cfg["rope_base"])
+        k = k.repeat_interleave(heads // kv_heads, dim=1)
+        v = v.repeat_interleave(heads // kv_heads, dim=1)
+        scores = torch.einsum("qhd,khd->hqk", q, k) / hd ** 0.5 + mask
+        out = torch.einsum("hqk,khd->qhd", torch.softmax(scores, dim=-1), v)
         x = x + linear(out.reshape(n, heads * hd), p + "attn_output")
         xn = norm(x, p + "ffn_norm")
         if cfg["mlp"] == "gelu":
-            act = gelu_tanh(linear(xn, p + "ffn_up"))
+            act = F.gelu(linear(xn, p + "ffn_up"), approximate="tanh")
         else:
-            gu = linear(xn, p + "ffn_gate_up")
-            act = silu(gu[:, :cfg["hidden"]]) * gu[:, cfg["hidden"]:]
+            gate, up = linear(xn, p + "ffn_gate_up").split(cfg["hidden"], dim=-1)
+            act = F.silu(gate) * up
         x = x + linear(act, p + "ffn_down")
     head = w["token_embd.weight"] if cfg["tied"] else w["output.weight"]
-    return norm(x, "output_norm") @ head.T
+    return F.linear(norm(x, "output_norm"), head).numpy()
 
 
 # ---- random weights and the .smm writer ------------------------------------
