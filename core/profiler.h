@@ -21,8 +21,7 @@ enum class ProfileOp : uint8_t {
   kNorm,
   kMatMulQkv,
   kRope,
-  kAttention,
-  kSoftmax,  // inside attention, CPU time summed over threads
+  kAttention,  // scores, softmax and the weighted sum: one fused kernel
   kMatMulAttnOut,
   kMatMulFfnUp,
   kActivation,

@@ -1,7 +1,6 @@
 #include "runtime/transformer.h"
 
 #include <algorithm>
-#include <chrono>
 #include <cmath>
 #include <cstring>
 
@@ -10,10 +9,9 @@
 #include "core/profiler.h"
 #include "core/status.h"
 #include "kernels/activations.h"
+#include "kernels/attention.h"
 #include "kernels/elementwise.h"
 #include "kernels/norm.h"
-#include "kernels/reductions.h"
-#include "kernels/softmax.h"
 #include "runtime/tensor_codec.h"
 
 namespace smallmind::runtime {
@@ -22,8 +20,6 @@ namespace {
 // Attention work (multiply-adds) below which spreading heads over the pool
 // costs more in wake-ups than it saves.
 constexpr int64_t kParallelAttentionWork = 1 << 15;
-// Threads whose softmax time the profiler can tell apart.
-constexpr int kMaxThreads = 256;
 
 // Bytes the arena gives an allocation of `count` floats, alignment included.
 size_t ArenaFloats(int64_t count) {
@@ -152,14 +148,9 @@ void Transformer::Attention(int layer, const float* qkv, int64_t rows,
   const int64_t qkv_dim = QDim(a) + 2 * KvDim(a);
   const int64_t context = cache.context();
   const float scale = 1.0f / std::sqrt(static_cast<float>(head_dim));
-  // Softmax time per thread, when profiling: it runs inside the tasks.
-  core::Profiler* profiler = core::CurrentProfiler();
-  int64_t softmax_ns_storage[kMaxThreads] = {};
-  int64_t* softmax_ns =
-      profiler != nullptr && pool.num_threads() <= kMaxThreads ? softmax_ns_storage : nullptr;
-
   // One task per (row, head): scores against every cached key up to the
-  // row's own position, softmax, then the weighted sum of values.
+  // row's own position, softmax, then the weighted sum of values, fused in
+  // one kernel call.
   auto task = [&](uint64_t t, int thread) {
     const int64_t row = static_cast<int64_t>(t) / heads;
     const int64_t head = static_cast<int64_t>(t) % heads;
@@ -167,23 +158,11 @@ void Transformer::Attention(int layer, const float* qkv, int64_t rows,
     const int64_t kv_offset = (head / group) * head_dim;
     const float* q = qkv + row * qkv_dim + head * head_dim;
     float* s = scores + thread * context;
-    for (int64_t p = 0; p <= last; ++p) {
-      s[p] = kernels::Dot(q, cache.keys(layer, p) + kv_offset, head_dim) * scale;
-    }
-    if (softmax_ns != nullptr) {
-      const auto start = std::chrono::steady_clock::now();
-      kernels::Softmax(s, last + 1);
-      softmax_ns[thread] += std::chrono::duration_cast<std::chrono::nanoseconds>(
-                                std::chrono::steady_clock::now() - start)
-                                .count();
-    } else {
-      kernels::Softmax(s, last + 1);
-    }
     float* o = out + row * QDim(a) + head * head_dim;
-    std::memset(o, 0, head_dim * sizeof(float));
-    for (int64_t p = 0; p <= last; ++p) {
-      kernels::Axpy(s[p], cache.values(layer, p) + kv_offset, o, head_dim);
-    }
+    const float* keys = cache.keys(layer, 0) + kv_offset;
+    const float* values = cache.values(layer, 0) + kv_offset;
+    const size_t stride = cache.keys(layer, 1) - cache.keys(layer, 0);
+    kernels::AttendHead(q, keys, values, stride, last + 1, head_dim, scale, s, o);
   };
   const int64_t tasks = rows * heads;
   const int64_t work = tasks * (pos + rows) * head_dim;
@@ -191,11 +170,6 @@ void Transformer::Attention(int layer, const float* qkv, int64_t rows,
     pool.ParallelFor(tasks, task);
   } else {
     for (int64_t t = 0; t < tasks; ++t) task(t, 0);
-  }
-  if (softmax_ns != nullptr) {
-    int64_t total = 0;
-    for (int i = 0; i < pool.num_threads(); ++i) total += softmax_ns[i];
-    profiler->Record(ProfileOp::kSoftmax, layer, total, 0, 0);
   }
 }
 
