@@ -10,7 +10,7 @@ thread_local Profiler* current_profiler = nullptr;
 const char* ProfileOpName(ProfileOp op) {
   static const char* const kNames[] = {
       "tokenization", "embedding",      "norm",          "matmul qkv",
-      "rope",         "attention",      "matmul attn out",
+      "rope",         "attention",      "softmax",       "matmul attn out",
       "matmul ffn up", "activation",    "matmul ffn down", "residual",
       "matmul lm head", "sampling"};
   const auto i = static_cast<size_t>(op);
@@ -66,7 +66,8 @@ std::vector<double> Profiler::LayerMilliseconds() const {
   std::vector<double> layers;
   for (size_t i = 0; i < used_; ++i) {
     const int l = events_[i].layer;
-    if (l < 0) continue;
+    // Softmax is nested in attention; counting it again would double it.
+    if (l < 0 || events_[i].op == ProfileOp::kSoftmax) continue;
     if (static_cast<size_t>(l) >= layers.size()) layers.resize(l + 1, 0.0);
     layers[l] += events_[i].ns / 1e6;
   }

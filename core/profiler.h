@@ -22,6 +22,7 @@ enum class ProfileOp : uint8_t {
   kMatMulQkv,
   kRope,
   kAttention,  // scores, softmax and the weighted sum: one fused kernel
+  kSoftmax,    // inside attention, CPU time summed over threads
   kMatMulAttnOut,
   kMatMulFfnUp,
   kActivation,

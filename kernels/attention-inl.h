@@ -7,7 +7,9 @@
 #define SMALLMIND_KERNELS_ATTENTION_INL_H_
 #endif
 
+#include <chrono>
 #include <cstddef>
+#include <cstdint>
 #include <cstring>
 
 #include "hwy/highway.h"
@@ -37,11 +39,20 @@ HWY_INLINE void AttendHeadRow(const float* HWY_RESTRICT q,
                               const float* HWY_RESTRICT keys,
                               const float* HWY_RESTRICT values, size_t stride,
                               size_t positions, size_t head_dim, float scale,
-                              float* HWY_RESTRICT scores, float* HWY_RESTRICT out) {
+                              float* HWY_RESTRICT scores, float* HWY_RESTRICT out,
+                              int64_t* softmax_nanoseconds) {
   for (size_t p = 0; p < positions; ++p) {
     scores[p] = DotInline(q, keys + p * stride, head_dim) * scale;
   }
-  SoftmaxRow(scores, positions);
+  if (softmax_nanoseconds != nullptr) {
+    const auto start = std::chrono::steady_clock::now();
+    SoftmaxRow(scores, positions);
+    *softmax_nanoseconds += std::chrono::duration_cast<std::chrono::nanoseconds>(
+                                std::chrono::steady_clock::now() - start)
+                                .count();
+  } else {
+    SoftmaxRow(scores, positions);
+  }
   // out = Σ P_p·v_p, a vector of head_dim at a time (head_dim is small).
   const hn::ScalableTag<float> d;
   const size_t N = hn::Lanes(d);

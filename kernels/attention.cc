@@ -12,8 +12,9 @@ namespace smallmind::kernels::HWY_NAMESPACE {
 
 void AttendHeadImpl(const float* q, const float* keys, const float* values,
                     size_t stride, size_t positions, size_t head_dim, float scale,
-                    float* scores, float* out) {
-  AttendHeadRow(q, keys, values, stride, positions, head_dim, scale, scores, out);
+                    float* scores, float* out, int64_t* softmax_nanoseconds) {
+  AttendHeadRow(q, keys, values, stride, positions, head_dim, scale, scores, out,
+                softmax_nanoseconds);
 }
 
 }  // namespace smallmind::kernels::HWY_NAMESPACE
@@ -26,9 +27,9 @@ HWY_EXPORT(AttendHeadImpl);
 
 void AttendHead(const float* q, const float* keys, const float* values,
                 size_t stride, size_t positions, size_t head_dim, float scale,
-                float* scores, float* out) {
+                float* scores, float* out, int64_t* softmax_nanoseconds) {
   HWY_DYNAMIC_DISPATCH(AttendHeadImpl)(q, keys, values, stride, positions, head_dim,
-                                       scale, scores, out);
+                                       scale, scores, out, softmax_nanoseconds);
 }
 
 }  // namespace smallmind::kernels

@@ -20,6 +20,8 @@ namespace {
 // Attention work (multiply-adds) below which spreading heads over the pool
 // costs more in wake-ups than it saves.
 constexpr int64_t kParallelAttentionWork = 1 << 15;
+// Threads whose softmax time the profiler can tell apart.
+constexpr int kMaxThreads = 256;
 
 // Bytes the arena gives an allocation of `count` floats, alignment included.
 size_t ArenaFloats(int64_t count) {
@@ -148,6 +150,13 @@ void Transformer::Attention(int layer, const float* qkv, int64_t rows,
   const int64_t qkv_dim = QDim(a) + 2 * KvDim(a);
   const int64_t context = cache.context();
   const float scale = 1.0f / std::sqrt(static_cast<float>(head_dim));
+  // Softmax time per thread when profiling: it runs inside the kernel, on
+  // whichever thread has the task.
+  core::Profiler* profiler = core::CurrentProfiler();
+  int64_t softmax_storage[kMaxThreads] = {};
+  int64_t* softmax_ns =
+      profiler != nullptr && pool.num_threads() <= kMaxThreads ? softmax_storage : nullptr;
+
   // One task per (row, head): scores against every cached key up to the
   // row's own position, softmax, then the weighted sum of values, fused in
   // one kernel call.
@@ -162,7 +171,8 @@ void Transformer::Attention(int layer, const float* qkv, int64_t rows,
     const float* keys = cache.keys(layer, 0) + kv_offset;
     const float* values = cache.values(layer, 0) + kv_offset;
     const size_t stride = cache.keys(layer, 1) - cache.keys(layer, 0);
-    kernels::AttendHead(q, keys, values, stride, last + 1, head_dim, scale, s, o);
+    kernels::AttendHead(q, keys, values, stride, last + 1, head_dim, scale, s, o,
+                        softmax_ns != nullptr ? softmax_ns + thread : nullptr);
   };
   const int64_t tasks = rows * heads;
   const int64_t work = tasks * (pos + rows) * head_dim;
@@ -170,6 +180,11 @@ void Transformer::Attention(int layer, const float* qkv, int64_t rows,
     pool.ParallelFor(tasks, task);
   } else {
     for (int64_t t = 0; t < tasks; ++t) task(t, 0);
+  }
+  if (softmax_ns != nullptr) {
+    int64_t total = 0;
+    for (int i = 0; i < pool.num_threads(); ++i) total += softmax_ns[i];
+    profiler->Record(ProfileOp::kSoftmax, layer, total, 0, 0);
   }
 }
 
