@@ -13,27 +13,13 @@
 #include <cstring>
 
 #include "hwy/highway.h"
+#include "kernels/reductions-inl.h"
 #include "kernels/simd_util-inl.h"
 #include "kernels/softmax-inl.h"
 
 HWY_BEFORE_NAMESPACE();
 namespace smallmind::kernels::HWY_NAMESPACE {
 namespace hn = hwy::HWY_NAMESPACE;
-
-HWY_INLINE float DotInline(const float* HWY_RESTRICT a, const float* HWY_RESTRICT b,
-                           size_t n) {
-  const hn::ScalableTag<float> d;
-  const size_t N = hn::Lanes(d);
-  auto s0 = hn::Zero(d), s1 = hn::Zero(d);
-  size_t i = 0;
-  for (; i + 2 * N <= n; i += 2 * N) {
-    s0 = hn::MulAdd(hn::LoadU(d, a + i), hn::LoadU(d, b + i), s0);
-    s1 = hn::MulAdd(hn::LoadU(d, a + i + N), hn::LoadU(d, b + i + N), s1);
-  }
-  for (; i + N <= n; i += N) s0 = hn::MulAdd(hn::LoadU(d, a + i), hn::LoadU(d, b + i), s0);
-  if (i < n) s0 = hn::MulAdd(LoadTail(d, a + i, n - i), LoadTail(d, b + i, n - i), s0);
-  return ReduceSum(d, hn::Add(s0, s1));
-}
 
 HWY_INLINE void AttendHeadRow(const float* HWY_RESTRICT q,
                               const float* HWY_RESTRICT keys,
@@ -42,7 +28,7 @@ HWY_INLINE void AttendHeadRow(const float* HWY_RESTRICT q,
                               float* HWY_RESTRICT scores, float* HWY_RESTRICT out,
                               int64_t* softmax_nanoseconds) {
   for (size_t p = 0; p < positions; ++p) {
-    scores[p] = DotInline(q, keys + p * stride, head_dim) * scale;
+    scores[p] = DotF32(q, keys + p * stride, head_dim) * scale;
   }
   if (softmax_nanoseconds != nullptr) {
     const auto start = std::chrono::steady_clock::now();

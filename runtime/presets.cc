@@ -15,23 +15,7 @@ namespace smallmind::runtime {
 namespace {
 
 Architecture Gpt2Shape(int vocab, int context, int dim, int layers, int heads) {
-  Architecture a;
-  a.set_name("gpt2");
-  a.set_vocab_size(vocab);
-  a.set_context_length(context);
-  a.set_embedding_dim(dim);
-  a.set_num_layers(layers);
-  a.set_num_heads(heads);
-  a.set_num_kv_heads(heads);
-  a.set_head_dim(dim / heads);
-  a.set_hidden_dim(4 * dim);
-  a.set_norm(LAYER_NORM);
-  a.set_norm_eps(1e-5f);
-  a.set_positions(LEARNED);
-  a.set_mlp(GELU);
-  a.set_biases(true);
-  a.set_tied_output(false);
-  return a;
+  return Gpt2Architecture(vocab, context, dim, layers, heads, 4 * dim, 1e-5f);
 }
 
 Architecture LlamaShape(int vocab, int context, int dim, int layers, int heads,
@@ -59,6 +43,28 @@ Architecture LlamaShape(int vocab, int context, int dim, int layers, int heads,
 }
 
 }  // namespace
+
+Architecture Gpt2Architecture(int64_t vocab, int64_t context, int64_t dim,
+                              int64_t layers, int64_t heads, int64_t hidden,
+                              float norm_eps) {
+  Architecture a;
+  a.set_name("gpt2");
+  a.set_vocab_size(vocab);
+  a.set_context_length(context);
+  a.set_embedding_dim(dim);
+  a.set_num_layers(layers);
+  a.set_num_heads(heads);
+  a.set_num_kv_heads(heads);
+  a.set_head_dim(dim / heads);
+  a.set_hidden_dim(hidden);
+  a.set_norm(LAYER_NORM);
+  a.set_norm_eps(norm_eps);
+  a.set_positions(LEARNED);
+  a.set_mlp(GELU);
+  a.set_biases(true);
+  a.set_tied_output(false);
+  return a;
+}
 
 const std::vector<Preset>& Presets() {
   static const std::vector<Preset>* presets = new std::vector<Preset>{

@@ -25,6 +25,12 @@ struct Preset {
 
 const std::vector<Preset>& Presets();
 
+// A GPT-2-style architecture: LayerNorm, learned positions, GELU, biases,
+// as many kv heads as heads, untied output head.
+Architecture Gpt2Architecture(int64_t vocab, int64_t context, int64_t dim,
+                              int64_t layers, int64_t heads, int64_t hidden,
+                              float norm_eps);
+
 // The preset called `name`; the error lists the known names.
 absl::StatusOr<Preset> FindPreset(absl::string_view name);
 

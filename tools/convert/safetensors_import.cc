@@ -10,6 +10,7 @@
 #include "absl/strings/strip.h"
 #include "core/status.h"
 #include "nlohmann/json.hpp"
+#include "runtime/presets.h"
 #include "runtime/tensor_codec.h"
 
 namespace smallmind::convert {
@@ -162,21 +163,9 @@ absl::StatusOr<ConvertedModel> ImportHuggingFaceGpt2(
   if (dim % heads != 0) {
     return absl::InvalidArgumentError("n_embd is not a multiple of n_head");
   }
-  runtime::Architecture a;
-  a.set_name("gpt2");
-  a.set_vocab_size(vocab);
-  a.set_context_length(context);
-  a.set_embedding_dim(dim);
-  a.set_num_layers(layers);
-  a.set_num_heads(heads);
-  a.set_num_kv_heads(heads);
-  a.set_head_dim(dim / heads);
-  a.set_hidden_dim(hidden);
-  a.set_norm(runtime::LAYER_NORM);
-  a.set_norm_eps(config.value("layer_norm_epsilon", 1e-5));
-  a.set_positions(runtime::LEARNED);
-  a.set_mlp(runtime::GELU);
-  a.set_biases(true);
+  runtime::Architecture a = runtime::Gpt2Architecture(
+      vocab, context, dim, layers, heads, hidden,
+      config.value("layer_norm_epsilon", 1e-5f));
 
   // The vocabulary: vocab.json maps token -> id; merges.txt lists merges
   // after a "#version" line.
