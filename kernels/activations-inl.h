@@ -20,30 +20,30 @@ namespace hn = hwy::HWY_NAMESPACE;
 // 1 / (1 + exp(-z)). The argument is clamped so Exp stays finite; past
 // ±80 the sigmoid is 1 in float, or below e^-80, which is returned as an
 // exact 0 so that x·sigmoid(x) is 0 rather than x·e^-80 for huge |x|.
+// 1/(1 + e^m) for m = -z, the logistic sigmoid of z, taking m so callers
+// can fold the negation into their constants. Exactly 0 past m = 80 and
+// exactly 1 once e^m is below float's resolution of 1.
 template <class D, class V>
-HWY_INLINE V Sigmoid(D d, V z) {
+HWY_INLINE V SigmoidOfNegated(D d, V m) {
   const V limit = hn::Set(d, 80.0f);
-  const V clamped = hn::Clamp(z, hn::Neg(limit), limit);
-  const V e = ExpClamped(d, hn::Neg(clamped));
+  const V e = ExpClamped(d, hn::Clamp(m, hn::Neg(limit), limit));
   const V one = hn::Set(d, 1.0f);
-  const V den = hn::Add(one, e);
-  // Saturated inputs give exactly 1 (a refined estimate can land an ulp low).
-  const V s = hn::IfThenElse(hn::Eq(den, one), one, Reciprocal(d, den));
-  return hn::IfThenZeroElse(hn::Lt(z, hn::Neg(limit)), s);
+  // A true division: the divider runs beside the FMA units, so it costs less
+  // here than a refined reciprocal estimate, and 1/1 is exactly 1.
+  const V s = hn::Div(one, hn::Add(one, e));
+  return hn::IfThenZeroElse(hn::Gt(m, limit), s);
 }
 
-// tanh-GELU as x·sigmoid(2u), u = √(2/π)(x + 0.044715x³): one Exp instead
-// of a Tanh.
+// GPT-2's GELU: x·sigmoid(2·sqrt(2/pi)·(x + 0.044715·x³)), which equals
+// 0.5·x·(1 + tanh(...)).
 template <class D, class V>
 HWY_INLINE V GeluTanhVec(D d, V x) {
-  const V k2 = hn::Set(d, 2.0f * 0.7978845608028654f);
-  const V kc = hn::Set(d, 0.044715f);
+  constexpr float k = 2.0f * 0.7978845608028654f;
   const V x2 = hn::Mul(x, x);
-  const V inner = hn::Mul(hn::MulAdd(kc, x2, hn::Set(d, 1.0f)), x);
-  return hn::Mul(x, Sigmoid(d, hn::Mul(k2, inner)));
+  const V m = hn::Mul(hn::MulAdd(hn::Set(d, -k * 0.044715f), x2, hn::Set(d, -k)), x);
+  return hn::Mul(x, SigmoidOfNegated(d, m));
 }
 
-// erf by Abramowitz & Stegun 7.1.26 (|error| ≤ 1.5e-7), odd extension.
 template <class D, class V>
 HWY_INLINE V Erf(D d, V x) {
   const V ax = hn::Abs(x);
@@ -70,7 +70,7 @@ HWY_INLINE V GeluErfVec(D d, V x) {
 
 template <class D, class V>
 HWY_INLINE V SiluVec(D d, V x) {
-  return hn::Mul(x, Sigmoid(d, x));
+  return hn::Mul(x, SigmoidOfNegated(d, hn::Neg(x)));
 }
 
 // out = f(in) lane-wise, with the tail through a stack buffer.

@@ -13,9 +13,9 @@ namespace {
 class ActivationsTest : public KernelTest {};
 HWY_TARGET_INSTANTIATE_TEST_SUITE_P(ActivationsTest);
 
-// Tolerance: Highway's Exp is accurate to a few ulp and the division adds
-// one rounding, so 2e-6 absolute plus 4e-6 relative to the result covers
-// the float path; the erf polynomial adds at most 0.5·|x|·1.5e-7.
+// Tolerance: the exps (ExpClamped, Highway's Exp for erf) are accurate to a
+// few ulp and the division adds one rounding, so 2e-6 absolute plus 4e-6
+// relative to the result covers the float path; the erf polynomial adds at most 0.5·|x|·1.5e-7.
 double Tolerance(double expected, double x) {
   return 2e-6 + 4e-6 * std::fabs(expected) + 1e-7 * std::fabs(x);
 }
