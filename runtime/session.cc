@@ -154,8 +154,8 @@ absl::StatusOr<GenerationStats> Session::Generate(
   }
   if (static_cast<int64_t>(prompt_ids.size()) > free) {
     return absl::OutOfRangeError(absl::StrCat(
-        "the prompt is ", prompt_ids.size(), " tokens, but only ",
-        context() - position(), " of the context's ", context(),
+        "the prompt is ", prompt_ids.size(), " tokens, but only ", free,
+        " of the context's ", context(),
         " positions are free"));
   }
   SM_RETURN_IF_ERROR(Append(prompt_ids));
@@ -169,7 +169,9 @@ absl::StatusOr<GenerationStats> Session::Generate(
   for (const std::string& s : options.stop) {
     longest_stop = std::max(longest_stop, s.size());
   }
-  pending_.reserve(longest_stop + 64);
+  // What may wait: a stop string's prefix or a character's first bytes,
+  // plus the newest token's text; reserved so streaming never allocates.
+  pending_.reserve(longest_stop + tokenizer_.max_piece_bytes() + 4);
 
   // Hands `pending_` to the callback up to where it might still be cut by a
   // stop string or an unfinished character.

@@ -254,6 +254,7 @@ absl::StatusOr<std::unique_ptr<Tokenizer>> Tokenizer::Create(
       default:
         piece = token;
     }
+    t->max_piece_bytes_ = std::max(t->max_piece_bytes_, piece.size());
   }
   for (int r = 0; r < spec.merges_size(); ++r) {
     const std::string& merge = spec.merges(r);

@@ -44,6 +44,8 @@ class Tokenizer {
   absl::string_view Piece(int32_t id) const { return pieces_[id]; }
 
   int32_t vocab_size() const { return static_cast<int32_t>(pieces_.size()); }
+  // The longest Piece(), in bytes.
+  size_t max_piece_bytes() const { return max_piece_bytes_; }
   std::optional<int32_t> bos_id() const { return bos_; }
   std::optional<int32_t> eos_id() const { return eos_; }
   bool add_bos() const { return add_bos_; }
@@ -68,6 +70,7 @@ class Tokenizer {
   int32_t byte_ids_[256];  // SentencePiece <0xXX> tokens, -1 when absent
   std::optional<int32_t> bos_, eos_, unknown_;
   bool add_bos_ = false;
+  size_t max_piece_bytes_ = 0;
 };
 
 // GPT-2's byte <-> code point mapping: printable bytes map to themselves,

@@ -79,24 +79,16 @@ absl::StatusOr<KvCache> KvCache::Create(const Architecture& arch,
 absl::StatusOr<std::unique_ptr<Transformer>> Transformer::Create(
     const Model& model, const backends::Backend& backend) {
   std::unique_ptr<Transformer> t(new Transformer(model, backend));
-  auto prepare = [&](const core::TensorView& w)
-      -> absl::StatusOr<std::unique_ptr<backends::PreparedWeights>> {
-    if (!backend.Supports(w.dtype())) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          "backend '", backend.name(), "' does not support ",
-          core::DTypeName(w.dtype()), " weights"));
-    }
-    return backend.Prepare(w);
-  };
+  // Prepare errors, naming the backend, on a dtype it does not support.
   for (const LayerTensors& lt : model.layers()) {
     Layer layer;
-    SM_ASSIGN_OR_RETURN(layer.qkv, prepare(lt.qkv));
-    SM_ASSIGN_OR_RETURN(layer.attn_output, prepare(lt.attn_output));
-    SM_ASSIGN_OR_RETURN(layer.ffn_up, prepare(lt.ffn_up));
-    SM_ASSIGN_OR_RETURN(layer.ffn_down, prepare(lt.ffn_down));
+    SM_ASSIGN_OR_RETURN(layer.qkv, backend.Prepare(lt.qkv));
+    SM_ASSIGN_OR_RETURN(layer.attn_output, backend.Prepare(lt.attn_output));
+    SM_ASSIGN_OR_RETURN(layer.ffn_up, backend.Prepare(lt.ffn_up));
+    SM_ASSIGN_OR_RETURN(layer.ffn_down, backend.Prepare(lt.ffn_down));
     t->layers_.push_back(std::move(layer));
   }
-  SM_ASSIGN_OR_RETURN(t->output_, prepare(model.output()));
+  SM_ASSIGN_OR_RETURN(t->output_, backend.Prepare(model.output()));
   const Architecture& arch = model.arch();
   if (arch.positions() == ROPE) {
     SM_ASSIGN_OR_RETURN(
@@ -153,9 +145,12 @@ void Transformer::Attention(int layer, const float* qkv, int64_t rows,
   // Softmax time per thread when profiling: it runs inside the kernel, on
   // whichever thread has the task.
   core::Profiler* profiler = core::CurrentProfiler();
-  int64_t softmax_storage[kMaxThreads] = {};
-  int64_t* softmax_ns =
-      profiler != nullptr && pool.num_threads() <= kMaxThreads ? softmax_storage : nullptr;
+  int64_t softmax_storage[kMaxThreads];
+  int64_t* softmax_ns = nullptr;
+  if (profiler != nullptr && pool.num_threads() <= kMaxThreads) {
+    softmax_ns = softmax_storage;
+    std::fill(softmax_ns, softmax_ns + pool.num_threads(), 0);
+  }
 
   // One task per (row, head): scores against every cached key up to the
   // row's own position, softmax, then the weighted sum of values, fused in
@@ -232,15 +227,17 @@ absl::Status Transformer::Forward(absl::Span<const int32_t> tokens, int64_t pos,
 
   const double row_bytes = 4.0 * m * dim;  // one F32 activation matrix
   {
-  SM_PROFILE_SCOPE(ProfileOp::kEmbedding, -1, 0, row_bytes);
-  for (int64_t i = 0; i < m; ++i) {
-    DecodeRow(model_.token_embedding(), tokens[i], x + i * dim);
-    if (a.positions() == LEARNED) {
-      DecodeRow(model_.position_embedding(), pos + i, xn);
-      kernels::AddInPlace(xn, x + i * dim, dim);
+    SM_PROFILE_SCOPE(ProfileOp::kEmbedding, -1, 0, row_bytes);
+    for (int64_t i = 0; i < m; ++i) {
+      DecodeRow(model_.token_embedding(), tokens[i], x + i * dim);
+      if (a.positions() == LEARNED) {
+        DecodeRow(model_.position_embedding(), pos + i, xn);  // xn: scratch row
+        kernels::AddInPlace(xn, x + i * dim, dim);
+      }
     }
   }
-  }
+  auto* const rope = a.rope_style() == PAIRWISE ? kernels::RopePairwise
+                                                : kernels::RopeRotateHalf;
 
   for (int l = 0; l < a.num_layers(); ++l) {
     const LayerTensors& w = model_.layers()[l];
@@ -261,8 +258,6 @@ absl::Status Transformer::Forward(absl::Span<const int32_t> tokens, int64_t pos,
         float* q = qkv + i * qkv_dim;
         float* k = q + q_dim;
         if (rope_.has_value()) {
-          auto rope = a.rope_style() == PAIRWISE ? kernels::RopePairwise
-                                                 : kernels::RopeRotateHalf;
           rope(q, a.num_heads(), a.head_dim(), *rope_, pos + i);
           rope(k, a.num_kv_heads(), a.head_dim(), *rope_, pos + i);
         }
