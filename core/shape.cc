@@ -46,7 +46,11 @@ absl::StatusOr<Shape> Shape::Make(absl::Span<const int64_t> dims) {
 }
 
 std::string Shape::ToString() const {
-  return absl::StrCat("[", absl::StrJoin(dims(), ", "), "]");
+  return DimsToString(dims());
+}
+
+std::string DimsToString(absl::Span<const int64_t> dims) {
+  return absl::StrCat("[", absl::StrJoin(dims, ", "), "]");
 }
 
 }  // namespace smallmind::core

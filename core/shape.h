@@ -40,7 +40,7 @@ class Shape {
   }
 
   // "[2, 3, 4]".
-  std::string ToString() const;
+  std::string ToString() const;  // "[2, 3]"
 
   friend bool operator==(const Shape& a, const Shape& b) {
     return a.dims() == b.dims();
@@ -52,6 +52,10 @@ class Shape {
   int rank_ = 0;
   int64_t num_elements_ = 1;
 };
+
+// Dimensions as Shape::ToString writes them, for shapes not (yet) validated,
+// e.g. in error messages about a file's tensor table.
+std::string DimsToString(absl::Span<const int64_t> dims);
 
 }  // namespace smallmind::core
 

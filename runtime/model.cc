@@ -4,7 +4,7 @@
 
 #include "absl/container/flat_hash_set.h"
 #include "absl/strings/str_cat.h"
-#include "absl/strings/str_join.h"
+#include "core/shape.h"
 #include "core/status.h"
 
 namespace smallmind::runtime {
@@ -170,8 +170,7 @@ absl::Status Model::Resolve() {
     if (std::vector<int64_t>(dims.begin(), dims.end()) != spec.shape) {
       return absl::InvalidArgumentError(absl::StrCat(
           "tensor '", spec.name, "' has shape ", view->shape().ToString(),
-          " but the architecture needs [", absl::StrJoin(spec.shape, ", "),
-          "]"));
+          " but the architecture needs ", core::DimsToString(spec.shape)));
     }
     if (!spec.is_matrix && view->dtype() != core::DType::kF32) {
       return absl::InvalidArgumentError(

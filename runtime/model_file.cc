@@ -7,7 +7,6 @@
 #include <utility>
 
 #include "absl/strings/str_cat.h"
-#include "absl/strings/str_join.h"
 #include "core/shape.h"
 #include "core/status.h"
 
@@ -30,10 +29,6 @@ uint64_t GetLE(const uint8_t* p, int bytes) {
   return v;
 }
 
-std::string ShapeString(absl::Span<const int64_t> shape) {
-  return absl::StrCat("[", absl::StrJoin(shape, ", "), "]");
-}
-
 // Checks a shape and returns the bytes a tensor of it holds.
 absl::StatusOr<size_t> TensorBytes(absl::string_view name, core::DType dtype,
                                    absl::Span<const int64_t> shape) {
@@ -45,17 +40,17 @@ absl::StatusOr<size_t> TensorBytes(absl::string_view name, core::DType dtype,
   absl::StatusOr<core::Shape> s = core::Shape::Make(shape);
   if (!s.ok()) {
     return absl::InvalidArgumentError(absl::StrCat(
-        "tensor '", name, "': bad shape ", ShapeString(shape), ": ",
+        "tensor '", name, "': bad shape ", core::DimsToString(shape), ": ",
         s.status().message()));
   }
   if (s->num_elements() == 0) {
     return absl::InvalidArgumentError(absl::StrCat(
-        "tensor '", name, "': shape ", ShapeString(shape), " is empty"));
+        "tensor '", name, "': shape ", core::DimsToString(shape), " is empty"));
   }
   if (core::IsQuantized(dtype) &&
       s->row_length() % core::BlockElements(dtype) != 0) {
     return absl::InvalidArgumentError(absl::StrCat(
-        "tensor '", name, "': shape ", ShapeString(shape), " has rows of ",
+        "tensor '", name, "': shape ", core::DimsToString(shape), " has rows of ",
         s->row_length(), ", not a whole number of ", core::DTypeName(dtype),
         " blocks of ", core::BlockElements(dtype)));
   }
@@ -79,7 +74,7 @@ absl::Status Emit(ModelDescription description,
     if (bytes != t.bytes.size()) {
       return absl::InvalidArgumentError(absl::StrCat(
           "tensor '", t.name, "': ", t.bytes.size(), " bytes given, ",
-          core::DTypeName(t.dtype), " ", ShapeString(t.shape), " needs ",
+          core::DTypeName(t.dtype), " ", core::DimsToString(t.shape), " needs ",
           bytes));
     }
     TensorInfo* info = description.add_tensors();
@@ -236,7 +231,7 @@ absl::Status ModelFile::Parse() {
     if (t.size() != bytes) {
       return absl::InvalidArgumentError(absl::StrCat(
           "tensor '", t.name(), "': size ", t.size(), " does not match ",
-          DTypeName(DTypeFromProto(t.dtype())), " ", ShapeString(t.shape()),
+          DTypeName(DTypeFromProto(t.dtype())), " ", core::DimsToString(t.shape()),
           " (", bytes, " bytes)"));
     }
     if (t.offset() % kTensorAlignment != 0) {

@@ -3,7 +3,6 @@
 #include <utility>
 
 #include "absl/strings/str_cat.h"
-#include "absl/strings/str_join.h"
 #include "core/shape.h"
 #include "core/status.h"
 #include "core/tensor.h"
@@ -11,19 +10,6 @@
 #include "runtime/tensor_codec.h"
 
 namespace smallmind::convert {
-namespace {
-
-std::string ShapeString(const std::vector<int64_t>& shape) {
-  return absl::StrCat("[", absl::StrJoin(shape, ", "), "]");
-}
-
-absl::StatusOr<std::vector<uint8_t>> Encode(const std::vector<float>& values,
-                                            int64_t row_length,
-                                            core::DType dtype) {
-  return runtime::EncodeF32(values, row_length, dtype);
-}
-
-}  // namespace
 
 absl::StatusOr<std::vector<float>> DecodeSource(const SourceTensor& t) {
   SM_ASSIGN_OR_RETURN(core::Shape shape, core::Shape::Make(t.shape));
@@ -31,7 +17,7 @@ absl::StatusOr<std::vector<float>> DecodeSource(const SourceTensor& t) {
   if (bytes != t.bytes.size()) {
     return absl::InvalidArgumentError(absl::StrCat(
         "tensor '", t.name, "': ", t.bytes.size(), " bytes, but ",
-        core::DTypeName(t.dtype), " ", ShapeString(t.shape), " needs ", bytes));
+        core::DTypeName(t.dtype), " ", core::DimsToString(t.shape), " needs ", bytes));
   }
   SM_ASSIGN_OR_RETURN(
       core::TensorView view,
@@ -56,16 +42,16 @@ absl::Status AddTensor(ConvertedModel& model, const runtime::TensorSpec& spec,
                           : p.shape.size() == 1;
     if (!fits) {
       return absl::InvalidArgumentError(absl::StrCat(
-          "tensor '", p.name, "' has shape ", ShapeString(p.shape),
-          ", which does not fit '", spec.name, "' ", ShapeString(spec.shape)));
+          "tensor '", p.name, "' has shape ", core::DimsToString(p.shape),
+          ", which does not fit '", spec.name, "' ", core::DimsToString(spec.shape)));
     }
     rows += p.shape[0];
   }
   if (rows != spec.shape[0]) {
     return absl::InvalidArgumentError(absl::StrCat(
-        "tensor '", spec.name, "' needs ", ShapeString(spec.shape), " but ",
+        "tensor '", spec.name, "' needs ", core::DimsToString(spec.shape), " but ",
         parts.size() == 1 ? "its source " : "its sources stacked ",
-        parts.size() == 1 ? ShapeString(parts[0].shape) : "",
+        parts.size() == 1 ? core::DimsToString(parts[0].shape) : "",
         parts.size() == 1 ? " has " : "give ", rows,
         matrix_shape ? " rows" : " elements"));
   }
@@ -85,7 +71,7 @@ absl::Status AddTensor(ConvertedModel& model, const runtime::TensorSpec& spec,
     if (total != needed) {
       return absl::InvalidArgumentError(absl::StrCat(
           "tensor '", spec.name, "': its sources hold ", total, " bytes, ",
-          core::DTypeName(out.dtype), " ", ShapeString(spec.shape), " needs ",
+          core::DTypeName(out.dtype), " ", core::DimsToString(spec.shape), " needs ",
           needed));
     }
     if (parts.size() == 1) {
@@ -103,7 +89,7 @@ absl::Status AddTensor(ConvertedModel& model, const runtime::TensorSpec& spec,
       SM_ASSIGN_OR_RETURN(std::vector<float> v, DecodeSource(p));
       values.insert(values.end(), v.begin(), v.end());
     }
-    SM_ASSIGN_OR_RETURN(out.owned, Encode(values, spec.shape.back(),
+    SM_ASSIGN_OR_RETURN(out.owned, runtime::EncodeF32(values, spec.shape.back(),
                                           core::DType::kF32));
   }
   if (!out.owned.empty()) out.bytes = out.owned;

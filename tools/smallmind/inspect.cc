@@ -3,7 +3,7 @@
 #include <string>
 
 #include "absl/flags/flag.h"
-#include "absl/strings/str_join.h"
+#include "core/shape.h"
 #include "google/protobuf/text_format.h"
 #include "runtime/model.h"
 #include "runtime/model_file.h"
@@ -23,7 +23,7 @@ void PrintTensors(const runtime::ModelDescription& d) {
     std::printf("%-32s %-6s %-16s %12llu %10llu\n", t.name().c_str(),
                 std::string(core::DTypeName(runtime::DTypeFromProto(t.dtype())))
                     .c_str(),
-                absl::StrCat("[", absl::StrJoin(t.shape(), ", "), "]").c_str(),
+                core::DimsToString(t.shape()).c_str(),
                 static_cast<unsigned long long>(t.offset()),
                 static_cast<unsigned long long>(t.size()));
   }
