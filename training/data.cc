@@ -3,25 +3,16 @@
 #include <algorithm>
 #include <cmath>
 #include <filesystem>
-#include <fstream>
 #include <set>
-#include <sstream>
 
 #include "absl/strings/str_cat.h"
+#include "core/file_util.h"
 #include "core/status.h"
 
 namespace smallmind::training {
 namespace {
 
 namespace fs = std::filesystem;
-
-absl::StatusOr<std::string> ReadFile(const fs::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return absl::NotFoundError(absl::StrCat("cannot read ", path.string()));
-  std::stringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
 
 size_t CharLength(unsigned char c) {
   return c >= 0xF0 ? 4 : c >= 0xE0 ? 3 : c >= 0xC0 ? 2 : 1;
@@ -31,7 +22,7 @@ size_t CharLength(unsigned char c) {
 
 absl::StatusOr<std::string> ReadCorpus(const std::string& path) {
   std::error_code error;
-  if (!fs::is_directory(path, error)) return ReadFile(path);
+  if (!fs::is_directory(path, error)) return core::ReadFileToString(path);
   std::vector<fs::path> files;
   for (const fs::directory_entry& e : fs::recursive_directory_iterator(path, error)) {
     if (e.is_symlink() || !e.is_regular_file() || e.path().extension() == ".dat") {
@@ -42,7 +33,7 @@ absl::StatusOr<std::string> ReadCorpus(const std::string& path) {
   std::sort(files.begin(), files.end());
   std::string text;
   for (const fs::path& f : files) {
-    SM_ASSIGN_OR_RETURN(std::string contents, ReadFile(f));
+    SM_ASSIGN_OR_RETURN(std::string contents, core::ReadFileToString(f.string()));
     if (contents.find('\0') != std::string::npos) continue;  // binary
     text += contents;
   }

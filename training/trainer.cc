@@ -2,13 +2,12 @@
 
 #include <chrono>
 #include <cstdio>
-#include <fstream>
 #include <random>
-#include <sstream>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "backends/registry.h"
+#include "core/file_util.h"
 #include "core/status.h"
 #include "report/svg.h"
 #include "runtime/model.h"
@@ -21,13 +20,6 @@ namespace smallmind::training {
 namespace {
 
 using Clock = std::chrono::steady_clock;
-
-absl::Status WriteText(const std::string& path, const std::string& text) {
-  std::ofstream out(path, std::ios::binary);
-  out << text;
-  if (!out) return absl::InternalError(absl::StrCat("cannot write ", path));
-  return absl::OkStatus();
-}
 
 // Mean loss over `batches` fixed windows of `data` (the same windows every
 // time, so validation losses are comparable across steps).
@@ -86,12 +78,11 @@ absl::StatusOr<TrainSummary> Train(
   AdamW optimizer(options.optimizer, model->params().size());
   if (resumed != nullptr) {
     SM_RETURN_IF_ERROR(model->LoadWeights(*resumed));
-    std::ifstream state(options.resume + ".optim", std::ios::binary);
-    if (state) {
-      std::stringstream bytes;
-      bytes << state.rdbuf();
-      SM_RETURN_IF_ERROR(optimizer.Deserialize(bytes.str()));
-    }
+    // Without the optimizer state beside it, a checkpoint resumes with
+    // fresh moments at step 0.
+    absl::StatusOr<std::string> state =
+        core::ReadFileToString(options.resume + ".optim");
+    if (state.ok()) SM_RETURN_IF_ERROR(optimizer.Deserialize(*state));
   } else {
     model->InitRandom(options.seed);
   }
@@ -120,9 +111,9 @@ absl::StatusOr<TrainSummary> Train(
         {{"train.steps", absl::StrCat(optimizer.step())},
          {"train.data", options.data},
          {"train.val_loss", absl::StrFormat("%.4f", summary.final_val_loss)}}));
-    SM_RETURN_IF_ERROR(WriteText(options.output + ".optim", optimizer.Serialize()));
-    SM_RETURN_IF_ERROR(WriteText(options.output + ".loss.csv", csv));
-    return WriteText(options.output + ".loss.svg",
+    SM_RETURN_IF_ERROR(core::WriteStringToFile(options.output + ".optim", optimizer.Serialize()));
+    SM_RETURN_IF_ERROR(core::WriteStringToFile(options.output + ".loss.csv", csv));
+    return core::WriteStringToFile(options.output + ".loss.svg",
                      report::LineChartSvg("SmallMind training loss", "step",
                                           "cross-entropy (nats/token)",
                                           {train_curve, val_curve}));

@@ -1,13 +1,12 @@
 #include "tools/convert/safetensors_import.h"
 
 #include <cstring>
-#include <fstream>
-#include <sstream>
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
+#include "core/file_util.h"
 #include "core/status.h"
 #include "nlohmann/json.hpp"
 #include "runtime/presets.h"
@@ -25,14 +24,6 @@ absl::StatusOr<Json> ParseJson(absl::string_view text, absl::string_view what) {
     return absl::InvalidArgumentError(absl::StrCat(what, " is not valid JSON"));
   }
   return j;
-}
-
-absl::StatusOr<std::string> ReadText(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return absl::NotFoundError(absl::StrCat("cannot read ", path));
-  std::stringstream s;
-  s << in.rdbuf();
-  return s.str();
 }
 
 absl::StatusOr<int64_t> Int(const Json& config, const char* key,
@@ -138,7 +129,7 @@ absl::StatusOr<std::map<std::string, SourceTensor>> ParseSafetensors(
 absl::StatusOr<ConvertedModel> ImportHuggingFaceGpt2(
     const std::string& directory) {
   SM_ASSIGN_OR_RETURN(std::string config_text,
-                      ReadText(directory + "/config.json"));
+                      core::ReadFileToString(directory + "/config.json"));
   SM_ASSIGN_OR_RETURN(Json config, ParseJson(config_text, "config.json"));
   if (!config.is_object()) {
     return absl::InvalidArgumentError("config.json is not an object");
@@ -169,7 +160,7 @@ absl::StatusOr<ConvertedModel> ImportHuggingFaceGpt2(
 
   // The vocabulary: vocab.json maps token -> id; merges.txt lists merges
   // after a "#version" line.
-  SM_ASSIGN_OR_RETURN(std::string vocab_text, ReadText(directory + "/vocab.json"));
+  SM_ASSIGN_OR_RETURN(std::string vocab_text, core::ReadFileToString(directory + "/vocab.json"));
   SM_ASSIGN_OR_RETURN(Json vocab_json, ParseJson(vocab_text, "vocab.json"));
   if (!vocab_json.is_object()) {
     return absl::InvalidArgumentError("vocab.json is not an object");
@@ -193,7 +184,7 @@ absl::StatusOr<ConvertedModel> ImportHuggingFaceGpt2(
     tok.add_tokens(seen[id] ? tokens[id] : absl::StrCat("<|unused", id, "|>"));
     tok.add_token_types(seen[id] ? runtime::NORMAL : runtime::UNUSED);
   }
-  SM_ASSIGN_OR_RETURN(std::string merges, ReadText(directory + "/merges.txt"));
+  SM_ASSIGN_OR_RETURN(std::string merges, core::ReadFileToString(directory + "/merges.txt"));
   for (absl::string_view line : absl::StrSplit(merges, '\n')) {
     line = absl::StripTrailingAsciiWhitespace(line);
     if (line.empty() || absl::StartsWith(line, "#version")) continue;

@@ -1,11 +1,10 @@
 // smallmind generate: stream text from a model, llama.cpp's flags.
 #include <chrono>
 #include <cstdio>
-#include <fstream>
-#include <sstream>
 #include <string>
 
 #include "absl/flags/flag.h"
+#include "core/file_util.h"
 #include "absl/strings/str_format.h"
 #include "runtime/session.h"
 #include "tools/smallmind/commands.h"
@@ -43,14 +42,9 @@ int Run(const Args& args) {
   }
   std::string prompt = absl::GetFlag(FLAGS_prompt);
   if (const std::string file = absl::GetFlag(FLAGS_file); !file.empty()) {
-    std::ifstream in(file);
-    if (!in) {
-      return Fail("generate",
-                  absl::NotFoundError("cannot read prompt file " + file));
-    }
-    std::stringstream text;
-    text << in.rdbuf();
-    prompt = text.str();
+    absl::StatusOr<std::string> text = core::ReadFileToString(file);
+    if (!text.ok()) return Fail("generate", text.status());
+    prompt = *std::move(text);
   }
   absl::StatusOr<LoadedModel> loaded =
       LoadModel(absl::GetFlag(FLAGS_model), absl::GetFlag(FLAGS_backend));

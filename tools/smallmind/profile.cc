@@ -4,8 +4,6 @@
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
-#include <fstream>
-#include <sstream>
 #include <string>
 #include <vector>
 
@@ -14,6 +12,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
+#include "core/file_util.h"
 #include "core/profiler.h"
 #include "report/compare.h"
 #include "report/svg.h"
@@ -40,21 +39,6 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
-absl::StatusOr<std::string> ReadFile(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return absl::NotFoundError("cannot read " + path);
-  std::stringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
-
-absl::Status WriteFile(const std::string& path, const std::string& text) {
-  std::ofstream out(path, std::ios::binary);
-  out << text;
-  if (!out) return absl::InternalError("cannot write " + path);
-  return absl::OkStatus();
-}
-
 int RunCompare(const Args& args) {
   if (args.positional.size() != 2) {
     return Fail("profile", absl::InvalidArgumentError(
@@ -62,7 +46,7 @@ int RunCompare(const Args& args) {
   }
   report::MetricSet sets[2];
   for (int i = 0; i < 2; ++i) {
-    absl::StatusOr<std::string> text = ReadFile(args.positional[i]);
+    absl::StatusOr<std::string> text = core::ReadFileToString(args.positional[i]);
     if (!text.ok()) return Fail("profile", text.status());
     absl::StatusOr<report::MetricSet> m = report::ParseMetrics(*text);
     if (!m.ok()) {
@@ -260,7 +244,7 @@ int RunProfile(const Args& args) {
          {std::pair<std::string, std::string>{"profile.json", json},
           {"profile.md", md},
           {"profile.svg", report::BarChartSvg("Time per op: " + title, "ms", bars)}}) {
-      absl::Status s = WriteFile(dir + "/" + name, text);
+      absl::Status s = core::WriteStringToFile(dir + "/" + name, text);
       if (!s.ok()) return Fail("profile", s);
     }
     absl::FPrintF(stderr, "wrote %s/profile.{json,md,svg}\n", dir);
