@@ -4,18 +4,13 @@
 
 #include "backends/registry.h"
 #include "core/status.h"
-#include "runtime/model.h"
+#include "runtime/loaded_model.h"
 #include "runtime/session.h"
-#include "runtime/tokenizer.h"
-#include "runtime/transformer.h"
 
 namespace smallmind {
 
 struct Model::Impl {
-  std::unique_ptr<runtime::Model> model;
-  const backends::Backend* backend = nullptr;
-  std::unique_ptr<runtime::Transformer> transformer;
-  std::unique_ptr<runtime::Tokenizer> tokenizer;
+  runtime::LoadedModel loaded;
 };
 
 struct Session::Impl {
@@ -29,31 +24,24 @@ Model::~Model() = default;
 
 absl::StatusOr<std::unique_ptr<Model>> Model::Load(const std::string& path,
                                                    const LoadOptions& options) {
-  auto impl = std::make_unique<Impl>();
-  SM_ASSIGN_OR_RETURN(impl->model, runtime::Model::Load(path));
-  SM_ASSIGN_OR_RETURN(impl->backend,
-                      backends::Registry::Select(options.backend,
-                                                 impl->model->weight_dtype()));
-  SM_ASSIGN_OR_RETURN(impl->transformer,
-                      runtime::Transformer::Create(*impl->model, *impl->backend));
-  SM_ASSIGN_OR_RETURN(impl->tokenizer,
-                      runtime::Tokenizer::Create(impl->model->description().tokenizer()));
-  return std::unique_ptr<Model>(new Model(std::move(impl)));
+  SM_ASSIGN_OR_RETURN(runtime::LoadedModel loaded,
+                      runtime::LoadedModel::Load(path, options.backend));
+  return std::unique_ptr<Model>(new Model(std::make_unique<Impl>(Impl{std::move(loaded)})));
 }
 
-std::string Model::backend() const { return std::string(impl_->backend->name()); }
-std::string Model::architecture() const { return impl_->model->arch().name(); }
-int64_t Model::parameters() const { return impl_->model->num_parameters(); }
-int64_t Model::context_length() const { return impl_->model->arch().context_length(); }
-int64_t Model::vocab_size() const { return impl_->model->arch().vocab_size(); }
+std::string Model::backend() const { return std::string(impl_->loaded.backend->name()); }
+std::string Model::architecture() const { return impl_->loaded.model->arch().name(); }
+int64_t Model::parameters() const { return impl_->loaded.model->num_parameters(); }
+int64_t Model::context_length() const { return impl_->loaded.model->arch().context_length(); }
+int64_t Model::vocab_size() const { return impl_->loaded.model->arch().vocab_size(); }
 
 absl::StatusOr<std::vector<int32_t>> Model::Tokenize(absl::string_view text,
                                                      bool add_bos) const {
-  return impl_->tokenizer->Encode(text, add_bos);
+  return impl_->loaded.tokenizer->Encode(text, add_bos);
 }
 
 std::string Model::Detokenize(absl::Span<const int32_t> ids) const {
-  return impl_->tokenizer->Decode(ids);
+  return impl_->loaded.tokenizer->Decode(ids);
 }
 
 absl::StatusOr<std::unique_ptr<Session>> Model::NewSession(
@@ -64,7 +52,7 @@ absl::StatusOr<std::unique_ptr<Session>> Model::NewSession(
   o.batch = options.batch;
   auto impl = std::make_unique<Session::Impl>();
   SM_ASSIGN_OR_RETURN(impl->session, runtime::Session::Create(
-                                         *impl_->transformer, *impl_->tokenizer, o));
+                                         *impl_->loaded.transformer, *impl_->loaded.tokenizer, o));
   return std::unique_ptr<Session>(new Session(std::move(impl)));
 }
 

@@ -2,7 +2,6 @@
 
 #include <sys/resource.h>
 
-#include <chrono>
 #include <cstdio>
 #include <cstdlib>
 
@@ -16,8 +15,6 @@
 #include "absl/strings/str_replace.h"
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
-#include "backends/registry.h"
-#include "core/status.h"
 
 ABSL_FLAG(std::string, model, "", "model file (.smm)");
 ABSL_FLAG(std::string, backend, "",
@@ -111,27 +108,6 @@ int Fail(absl::string_view command, const absl::Status& status) {
                static_cast<int>(status.message().size()),
                status.message().data());
   return 1;
-}
-
-absl::StatusOr<LoadedModel> LoadModel(const std::string& path,
-                                      const std::string& backend) {
-  if (path.empty()) {
-    return absl::InvalidArgumentError("no model given; use -m MODEL.smm");
-  }
-  const auto start = std::chrono::steady_clock::now();
-  LoadedModel loaded;
-  loaded.path = path;
-  SM_ASSIGN_OR_RETURN(loaded.model, runtime::Model::Load(path));
-  SM_ASSIGN_OR_RETURN(loaded.backend, backends::Registry::Select(
-                                          backend, loaded.model->weight_dtype()));
-  SM_ASSIGN_OR_RETURN(loaded.transformer, runtime::Transformer::Create(
-                                              *loaded.model, *loaded.backend));
-  SM_ASSIGN_OR_RETURN(loaded.tokenizer, runtime::Tokenizer::Create(
-                                            loaded.model->description().tokenizer()));
-  loaded.load_seconds = std::chrono::duration<double>(
-                            std::chrono::steady_clock::now() - start)
-                            .count();
-  return loaded;
 }
 
 std::vector<std::string> SplitList(absl::string_view value) {

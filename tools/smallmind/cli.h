@@ -1,11 +1,10 @@
 // What the `smallmind` subcommands share: argument normalisation (llama.cpp's
-// short and dashed flag names onto Abseil flags), per-command help, loading a
-// model onto a backend, and number formatting.
+// short and dashed flag names onto Abseil flags), per-command help, errors,
+// and number formatting. Models are loaded with runtime::LoadedModel.
 #ifndef SMALLMIND_TOOLS_SMALLMIND_CLI_H_
 #define SMALLMIND_TOOLS_SMALLMIND_CLI_H_
 
 #include <cstdint>
-#include <memory>
 #include <string>
 #include <utility>
 #include <vector>
@@ -14,10 +13,6 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
-#include "backends/backend.h"
-#include "runtime/model.h"
-#include "runtime/tokenizer.h"
-#include "runtime/transformer.h"
 
 // Flags several commands share (generate, profile).
 ABSL_DECLARE_FLAG(std::string, model);
@@ -69,20 +64,6 @@ void PrintHelp(const Command& command);
 
 // Prints "smallmind <command>: error: <message>" to stderr; returns 1.
 int Fail(absl::string_view command, const absl::Status& status);
-
-// A model on a backend, ready for sessions.
-struct LoadedModel {
-  std::string path;
-  std::unique_ptr<runtime::Model> model;
-  const backends::Backend* backend = nullptr;
-  std::unique_ptr<runtime::Transformer> transformer;
-  std::unique_ptr<runtime::Tokenizer> tokenizer;
-  double load_seconds = 0;  // mapping, validating and preparing weights
-};
-
-// `backend` is a name, "auto", or empty ($SMALLMIND_BACKEND, then auto).
-absl::StatusOr<LoadedModel> LoadModel(const std::string& path,
-                                      const std::string& backend);
 
 // "1,2,4" -> {1, 2, 4}; errors name the flag.
 absl::StatusOr<std::vector<int>> ParseIntList(absl::string_view flag,

@@ -78,11 +78,5 @@ TEST(CliTest, HumanReadableNumbers) {
   EXPECT_GT(PeakRssBytes(), 0u);
 }
 
-TEST(CliTest, LoadModelErrors) {
-  EXPECT_THAT(LoadModel("", "").status().message(), HasSubstr("no model given"));
-  EXPECT_THAT(LoadModel("/no/such.smm", "").status().message(),
-              HasSubstr("cannot open"));
-}
-
 }  // namespace
 }  // namespace smallmind::cli

@@ -7,6 +7,7 @@
 #include "core/file_util.h"
 #include "absl/strings/str_format.h"
 #include "runtime/session.h"
+#include "runtime/loaded_model.h"
 #include "tools/smallmind/commands.h"
 
 ABSL_FLAG(std::string, prompt, "", "prompt text");
@@ -46,8 +47,8 @@ int Run(const Args& args) {
     if (!text.ok()) return Fail("generate", text.status());
     prompt = *std::move(text);
   }
-  absl::StatusOr<LoadedModel> loaded =
-      LoadModel(absl::GetFlag(FLAGS_model), absl::GetFlag(FLAGS_backend));
+  absl::StatusOr<runtime::LoadedModel> loaded = runtime::LoadedModel::Load(
+      absl::GetFlag(FLAGS_model), absl::GetFlag(FLAGS_backend));
   if (!loaded.ok()) return Fail("generate", loaded.status());
 
   runtime::SessionOptions session_options;

@@ -17,6 +17,7 @@
 #include "report/compare.h"
 #include "report/svg.h"
 #include "runtime/session.h"
+#include "runtime/loaded_model.h"
 #include "tools/smallmind/commands.h"
 
 ABSL_FLAG(std::string, profile_prompt, "Once upon a time",
@@ -80,8 +81,8 @@ int RunProfile(const Args& args) {
   }
   const int reps = absl::GetFlag(FLAGS_profile_repetitions);
   if (reps < 1) return Fail("profile", absl::InvalidArgumentError("-r must be >= 1"));
-  absl::StatusOr<LoadedModel> loaded =
-      LoadModel(absl::GetFlag(FLAGS_model), absl::GetFlag(FLAGS_backend));
+  absl::StatusOr<runtime::LoadedModel> loaded = runtime::LoadedModel::Load(
+      absl::GetFlag(FLAGS_model), absl::GetFlag(FLAGS_backend));
   if (!loaded.ok()) return Fail("profile", loaded.status());
   const std::string prompt = absl::GetFlag(FLAGS_profile_prompt);
   const int threads = absl::GetFlag(FLAGS_threads);

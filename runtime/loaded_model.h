@@ -1,0 +1,37 @@
+// A model file on a backend, ready for sessions: the model, the backend
+// chosen for its weights, the prepared Transformer and the tokenizer. What
+// the `smallmind` command and the public API both load.
+#ifndef SMALLMIND_RUNTIME_LOADED_MODEL_H_
+#define SMALLMIND_RUNTIME_LOADED_MODEL_H_
+
+#include <memory>
+#include <string>
+
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+#include "backends/backend.h"
+#include "runtime/model.h"
+#include "runtime/tokenizer.h"
+#include "runtime/transformer.h"
+
+namespace smallmind::runtime {
+
+struct LoadedModel {
+  // `backend` is a registered name (any case), "auto", or empty for
+  // $SMALLMIND_BACKEND, then "auto". Errors: an empty path, a missing or
+  // malformed file, an unknown backend (the message lists the linked
+  // ones), a backend that cannot multiply the weights' dtype.
+  static absl::StatusOr<LoadedModel> Load(const std::string& path,
+                                          absl::string_view backend);
+
+  std::string path;
+  std::unique_ptr<Model> model;
+  const backends::Backend* backend = nullptr;
+  std::unique_ptr<Transformer> transformer;  // refers to *model
+  std::unique_ptr<Tokenizer> tokenizer;
+  double load_seconds = 0;  // mapping, validating and preparing weights
+};
+
+}  // namespace smallmind::runtime
+
+#endif  // SMALLMIND_RUNTIME_LOADED_MODEL_H_
