@@ -1,6 +1,8 @@
 #include "training/gpt.h"
 
+#include <algorithm>
 #include <cmath>
+#include <cstdio>
 #include <cstring>
 #include <random>
 

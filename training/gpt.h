@@ -6,6 +6,7 @@
 #define SMALLMIND_TRAINING_GPT_H_
 
 #include <cstdint>
+#include <map>
 #include <memory>
 #include <string>
 #include <vector>
