@@ -27,6 +27,8 @@ absl::Status Backend::CheckPreparable(const core::TensorView& w) const {
   return absl::OkStatus();
 }
 
+size_t Backend::ScratchBytes(int64_t, const PreparedWeights&) const { return 0; }
+
 absl::StatusOr<std::unique_ptr<PreparedWeights>> Backend::Prepare(
     const core::TensorView& w) const {
   SM_RETURN_IF_ERROR(CheckPreparable(w));

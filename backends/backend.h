@@ -1,11 +1,13 @@
 // The matmul backend interface:
 //   Y[M,N] = X[M,K] · W[N,K]ᵀ (+ bias[N])
-// X and Y are F32; W is F32, F16, BF16, Q8_0 or Q4_0. M = 1 is decode
-// (matrix-vector), M > 1 is prefill; one entry point covers both.
+// X and Y are F32; W is any dtype of core/dtype.h the backend supports.
+// M = 1 is decode (matrix-vector), M > 1 is prefill; one entry point
+// covers both.
 //
 // Weights are prepared once per backend at model load (`Prepare`: repack,
-// convert), never per call. Scratch comes from the caller's arena and is
-// given back before `MatMul` returns; threads come from the caller's pool.
+// convert), never per call. Scratch comes from the caller's arena, sized
+// by `ScratchBytes`, and is given back before `MatMul` returns; threads
+// come from the caller's pool.
 #ifndef SMALLMIND_BACKENDS_BACKEND_H_
 #define SMALLMIND_BACKENDS_BACKEND_H_
 
@@ -32,6 +34,9 @@ class PreparedWeights {
   int64_t rows() const { return original_.num_rows(); }        // N
   int64_t cols() const { return original_.row_length(); }      // K
   core::DType dtype() const { return original_.dtype(); }
+  // Whether MatMul reads a copy (repacked or converted) rather than the
+  // original, whose memory the caller may then give back.
+  virtual bool holds_copy() const { return false; }
 
  protected:
   explicit PreparedWeights(core::TensorView original) : original_(original) {}
@@ -54,6 +59,10 @@ class Backend {
   // backends that repack or convert override this.
   virtual absl::StatusOr<std::unique_ptr<PreparedWeights>> Prepare(
       const core::TensorView& w) const;
+
+  // Arena bytes a MatMul of `m` rows by `w` needs (beyond what the caller
+  // allocates for X and Y). By default none.
+  virtual size_t ScratchBytes(int64_t m, const PreparedWeights& w) const;
 
   // Y = X·Wᵀ (+ bias when non-null; N floats). `x` is F32 [M,K], `y` is F32
   // [M,N]; both may have row strides. Errors (writing nothing) on mismatched

@@ -14,11 +14,11 @@
 #include "backends/registry.h"
 #include "core/arena.h"
 #include "core/dtype.h"
-#include "core/half.h"
 #include "core/tensor.h"
 #include "core/thread_pool.h"
 #include "gtest/gtest.h"
-#include "kernels/quant.h"
+#include "hwy/targets.h"
+#include "kernels/convert.h"
 
 namespace smallmind::backends {
 namespace {
@@ -46,40 +46,18 @@ absl::StatusOr<core::Tensor> MakeWeights(DType dtype, int64_t n, int64_t k,
   const std::vector<float> f = Uniform(size_t(n * k), uint32_t(n * 7919 + k));
   decoded->resize(f.size());
   for (int64_t r = 0; r < n; ++r) {
-    const float* src = f.data() + r * k;
-    float* dec = decoded->data() + r * k;
-    switch (dtype) {
-      case DType::kF32:
-        std::copy(src, src + k, t->row_as<float>(r));
-        std::copy(src, src + k, dec);
-        break;
-      case DType::kF16:
-      case DType::kBF16:
-        for (int64_t i = 0; i < k; ++i) {
-          const uint16_t h = dtype == DType::kF16 ? core::F32ToF16(src[i])
-                                                  : core::F32ToBF16(src[i]);
-          t->row_as<uint16_t>(r)[i] = h;
-          dec[i] = dtype == DType::kF16 ? core::F16ToF32(h) : core::BF16ToF32(h);
-        }
-        break;
-      case DType::kQ8_0:
-        kernels::QuantizeQ8_0(src, t->row_as<core::BlockQ8_0>(r), k);
-        kernels::DequantizeQ8_0(t->row_as<core::BlockQ8_0>(r), dec, k);
-        break;
-      case DType::kQ4_0:
-        kernels::QuantizeQ4_0(src, t->row_as<core::BlockQ4_0>(r), k);
-        kernels::DequantizeQ4_0(t->row_as<core::BlockQ4_0>(r), dec, k);
-        break;
-    }
+    kernels::EncodeRow(dtype, f.data() + r * k, t->view().row(r), size_t(k));
+    kernels::DecodeRow(dtype, t->view().row(r), decoded->data() + r * k, size_t(k));
   }
   return t;
 }
 
 // The exact product in double, and for each output the error budget:
 //  - float accumulation: (2 + √K)·4ε·Σ|x·w|, growing with K and magnitude;
-//  - for quantized weights, a backend may quantize X to Q8_0 (kernels/
-//    quant.h): each x moves by at most amax(block)·(1/254 + 2^-11), which
-//    the budget allows times Σ|w| over the block.
+//  - for quantized weights, a backend may quantize X to 8 bits per block
+//    of 32 (kernels/matmul_int8.h; GGML's Q8_0 also rounds the scale to
+//    f16): each x moves by at most amax(block)·(1/254 + 2^-11), which the
+//    budget allows times Σ|w| over the block.
 struct Reference {
   std::vector<double> y, tolerance;
 };
@@ -124,9 +102,9 @@ using Param = std::tuple<std::string, DType>;
 std::vector<Param> AllBackendsAndDtypes() {
   std::vector<Param> params;
   for (const std::string& name : Registry::List()) {
-    for (DType dtype : core::kAllDTypes) {
-      if ((*Registry::Get(name, DType::kF32))->Supports(dtype)) {
-        params.emplace_back(name, dtype);
+    for (const core::DTypeTraits& t : core::AllDTypes()) {
+      if ((*Registry::Get(name, DType::kF32))->Supports(t.dtype)) {
+        params.emplace_back(name, t.dtype);
       }
     }
   }
@@ -135,18 +113,19 @@ std::vector<Param> AllBackendsAndDtypes() {
 
 class ConformanceTest : public testing::TestWithParam<Param> {};
 
-TEST_P(ConformanceTest, MatchesDoubleReference) {
-  const auto& [name, dtype] = GetParam();
+// Every (K, N) of `ks` × `ns` and M of `ms`, with and without bias, on 1
+// and 2 threads. Scratch is exactly what the backend asks for.
+void CheckSweep(const std::string& name, DType dtype,
+                absl::Span<const int64_t> ms, absl::Span<const int64_t> ks,
+                absl::Span<const int64_t> ns) {
   auto backend = Registry::Get(name, dtype);
   ASSERT_TRUE(backend.ok()) << backend.status();
   core::ThreadPool one(1), two(2);
-  auto scratch = core::Arena::Create(1 << 20);
-  ASSERT_TRUE(scratch.ok());
-  for (int64_t k : kKs) {
-    for (int64_t n : kNs) {
+  for (int64_t k : ks) {
+    for (int64_t n : ns) {
       std::vector<float> w_decoded;
       auto w = MakeWeights(dtype, n, k, &w_decoded);
-      if (core::IsQuantized(dtype) && k % 32 != 0) {
+      if (k % int64_t(core::BlockElements(dtype)) != 0) {
         // Quantized weights cannot have a partial block: refused, clearly.
         ASSERT_FALSE(w.ok());
         EXPECT_NE(w.status().message().find("not a whole number of"),
@@ -158,7 +137,9 @@ TEST_P(ConformanceTest, MatchesDoubleReference) {
       auto prepared = (*backend)->Prepare(w->view());
       ASSERT_TRUE(prepared.ok()) << prepared.status();
       const std::vector<float> bias = Uniform(size_t(n), uint32_t(n + 5));
-      for (int64_t m : kMs) {
+      for (int64_t m : ms) {
+        auto scratch = core::Arena::Create((*backend)->ScratchBytes(m, **prepared));
+        ASSERT_TRUE(scratch.ok());
         const std::vector<float> x = Uniform(size_t(m * k), uint32_t(m * 31 + k));
         const Reference& ref = GetReference(dtype, m, k, n, x, w_decoded);
         auto xv = core::TensorView::Make(const_cast<float*>(x.data()), DType::kF32,
@@ -190,6 +171,24 @@ TEST_P(ConformanceTest, MatchesDoubleReference) {
         }
       }
     }
+  }
+}
+
+TEST_P(ConformanceTest, MatchesDoubleReference) {
+  const auto& [name, dtype] = GetParam();
+  CheckSweep(name, dtype, kMs, kKs, kNs);
+}
+
+// The backends' SIMD code on every target compiled into the binary (the
+// best one runs above), on a smaller sweep: weights are prepared under the
+// forced target, as a CPU with only that target would prepare them.
+TEST_P(ConformanceTest, MatchesOnEverySimdTarget) {
+  const auto& [name, dtype] = GetParam();
+  for (int64_t target : hwy::SupportedAndGeneratedTargets()) {
+    SCOPED_TRACE(hwy::TargetName(target));
+    hwy::SetSupportedTargetsForTest(target);
+    CheckSweep(name, dtype, {1, 7, 16}, {32, 288}, {5, 17, 64});
+    hwy::SetSupportedTargetsForTest(0);
   }
 }
 

@@ -1,7 +1,10 @@
 // Matmul across every registered backend, 1 and 2 threads.
-//   BM_MatMul/<backend>/<N>/t<threads>: square GEMM, GFLOPS counter.
-//   BM_MatVec/<backend>/<dtype>/<rows>x<cols>/t<threads>: decode GEMV, with
-//     GB/s of weights read.
+//   BM_MatMul/<backend>/<N>/t<threads>: square F32 GEMM.
+//   BM_Model/<backend>/<dtype>/<model>.<matrix>/m<M>/t<threads>: the weight
+//     matrices of stories15m and GPT-2 124M at decode (M = 1) and prefill
+//     (M = 64), every dtype the backend takes.
+// Counters: GFLOPS, multiply-adds/s and weightGB/s (weight bytes read per
+// second, as the file stores them).
 // Run: bazel run --config=opt //backends:matmul_benchmark
 //      (add --benchmark_filter=MatVec/tiled to narrow it).
 #include <memory>
@@ -16,7 +19,7 @@
 #include "core/dtype.h"
 #include "core/tensor.h"
 #include "core/thread_pool.h"
-#include "kernels/quant.h"
+#include "kernels/convert.h"
 
 namespace smallmind::backends {
 namespace {
@@ -31,18 +34,28 @@ std::vector<float> Uniform(size_t n) {
   return v;
 }
 
-// W[rows, cols] in `dtype` from uniform floats (F32, Q8_0, Q4_0).
+// W[rows, cols] in `dtype` from uniform floats.
 core::Tensor MakeWeights(DType dtype, int64_t rows, int64_t cols) {
   core::Tensor t = *core::Tensor::Zeros(dtype, *core::Shape::Make({rows, cols}));
   const std::vector<float> f = Uniform(size_t(rows * cols));
   for (int64_t r = 0; r < rows; ++r) {
-    const float* src = f.data() + r * cols;
-    if (dtype == DType::kF32) std::copy(src, src + cols, t.row_as<float>(r));
-    if (dtype == DType::kQ8_0) kernels::QuantizeQ8_0(src, t.row_as<core::BlockQ8_0>(r), cols);
-    if (dtype == DType::kQ4_0) kernels::QuantizeQ4_0(src, t.row_as<core::BlockQ4_0>(r), cols);
+    kernels::EncodeRow(dtype, f.data() + r * cols, t.view().row(r), size_t(cols));
   }
   return t;
 }
+
+// The matrices of a forward pass, [rows, cols] = [N, K].
+struct ModelMatrix {
+  const char* name;
+  int64_t rows, cols;
+};
+constexpr ModelMatrix kModelMatrices[] = {
+    {"stories15m.qkv", 864, 288},      {"stories15m.attn_out", 288, 288},
+    {"stories15m.gate_up", 1536, 288}, {"stories15m.down", 288, 768},
+    {"stories15m.lm_head", 32000, 288}, {"gpt2.qkv", 2304, 768},
+    {"gpt2.attn_out", 768, 768},       {"gpt2.up", 3072, 768},
+    {"gpt2.down", 768, 3072},          {"gpt2.lm_head", 50257, 768},
+};
 
 void RunMatMul(benchmark::State& state, const Backend* backend, DType dtype,
                int64_t m, int64_t n, int64_t k, int threads) {
@@ -56,7 +69,7 @@ void RunMatMul(benchmark::State& state, const Backend* backend, DType dtype,
   const auto xv = *core::TensorView::Make(x.data(), DType::kF32, *core::Shape::Make({m, k}));
   const auto yv = *core::TensorView::Make(y.data(), DType::kF32, *core::Shape::Make({m, n}));
   core::ThreadPool pool(threads);
-  core::Arena scratch = *core::Arena::Create(size_t(m * k) * 2 + 4096);
+  core::Arena scratch = *core::Arena::Create(backend->ScratchBytes(m, **prepared));
   for (auto _ : state) {
     const absl::Status s = backend->MatMul(xv, **prepared, nullptr, yv, pool, scratch);
     if (!s.ok()) {
@@ -65,9 +78,11 @@ void RunMatMul(benchmark::State& state, const Backend* backend, DType dtype,
     }
     benchmark::DoNotOptimize(y.data());
   }
-  const double flops = 2.0 * double(m) * double(n) * double(k);
+  const double macs = double(m) * double(n) * double(k);
   state.counters["GFLOPS"] = benchmark::Counter(
-      flops * state.iterations() / 1e9, benchmark::Counter::kIsRate);
+      2 * macs * state.iterations() / 1e9, benchmark::Counter::kIsRate);
+  state.counters["multiply-adds/s"] = benchmark::Counter(
+      macs * state.iterations(), benchmark::Counter::kIsRate);
   state.counters["weightGB/s"] = benchmark::Counter(
       double(w.size_bytes()) * state.iterations() / 1e9,
       benchmark::Counter::kIsRate);
@@ -86,20 +101,22 @@ void RegisterAll() {
             ->Unit(benchmark::kMillisecond)
             ->UseRealTime();
       }
-      for (DType dtype : {DType::kF32, DType::kQ8_0, DType::kQ4_0}) {
-        auto backend = Registry::Get(name, dtype);
-        if (!backend.ok()) continue;
-        for (auto [rows, cols] : {std::pair<int64_t, int64_t>{4096, 4096},
-                                  {768, 288}, {288, 768}, {32000, 288}}) {
-          benchmark::RegisterBenchmark(
-              absl::StrCat("BM_MatVec/", name, "/", core::DTypeName(dtype), "/",
-                           rows, "x", cols, "/t", threads)
-                  .c_str(),
-              [=](benchmark::State& s) {
-                RunMatMul(s, *backend, dtype, 1, rows, cols, threads);
-              })
-              ->Unit(benchmark::kMicrosecond)
-              ->UseRealTime();
+      if (name == "portable") continue;
+      for (const core::DTypeTraits& t : core::AllDTypes()) {
+        const DType dtype = t.dtype;
+        if (!f32->Supports(dtype)) continue;
+        for (const ModelMatrix& mm : kModelMatrices) {
+          for (int64_t m : {1, 64}) {
+            benchmark::RegisterBenchmark(
+                absl::StrCat("BM_Model/", name, "/", t.name, "/", mm.name, "/m", m,
+                             "/t", threads)
+                    .c_str(),
+                [=](benchmark::State& s) {
+                  RunMatMul(s, f32, dtype, m, mm.rows, mm.cols, threads);
+                })
+                ->Unit(benchmark::kMicrosecond)
+                ->UseRealTime();
+          }
         }
       }
     }

@@ -38,8 +38,8 @@ TEST(RegistryTest, NamedBackendMustSupportTheDtype) {
 }
 
 TEST(RegistryTest, AutoPicksTheBestSupportingBackend) {
-  for (DType dtype : core::kAllDTypes) {
-    auto chosen = Registry::Get("auto", dtype);
+  for (const core::DTypeTraits& t : core::AllDTypes()) {
+    auto chosen = Registry::Get("auto", t.dtype);
     ASSERT_TRUE(chosen.ok());
     EXPECT_EQ((*chosen)->name(), "tiled");
   }

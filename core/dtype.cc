@@ -1,73 +1,88 @@
 #include "core/dtype.h"
 
 #include <limits>
+#include <string>
 
 #include "absl/status/status.h"
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_format.h"
+#include "absl/strings/str_join.h"
 
 namespace smallmind::core {
+namespace {
 
-absl::string_view DTypeName(DType dtype) {
-  switch (dtype) {
-    case DType::kF32:
-      return "f32";
-    case DType::kF16:
-      return "f16";
-    case DType::kBF16:
-      return "bf16";
-    case DType::kQ8_0:
-      return "q8_0";
-    case DType::kQ4_0:
-      return "q4_0";
+// In enum order. ggml ids from ggml.h's `ggml_type`; file ids are
+// `TensorDType` in runtime/model.proto.
+constexpr DTypeTraits kTraits[] = {
+    {DType::kF32, "f32", 1, 4, 0, 1, false},
+    {DType::kF16, "f16", 1, 2, 1, 2, false},
+    {DType::kBF16, "bf16", 1, 2, 30, 3, false},
+    {DType::kQ8_0, "q8_0", 32, sizeof(BlockQ8_0), 8, 4, true},
+    {DType::kQ4_0, "q4_0", 32, sizeof(BlockQ4_0), 2, 5, true},
+};
+
+constexpr bool InEnumOrder() {
+  if (std::size(kTraits) != kNumDTypes) return false;
+  for (size_t i = 0; i < std::size(kTraits); ++i) {
+    if (static_cast<size_t>(kTraits[i].dtype) != i) return false;
+    if (kMaxBlockElements % kTraits[i].block_elements != 0) return false;
   }
-  return "invalid";
+  return true;
+}
+static_assert(InEnumOrder(),
+              "kTraits must list every DType in enum order, with blocks that "
+              "divide kMaxBlockElements");
+
+}  // namespace
+
+absl::Span<const DTypeTraits> AllDTypes() { return kTraits; }
+
+const DTypeTraits& Traits(DType dtype) {
+  return kTraits[static_cast<size_t>(dtype)];
+}
+
+const DTypeTraits* TraitsForGgml(uint32_t ggml_type) {
+  for (const DTypeTraits& t : kTraits) {
+    if (t.ggml_type == ggml_type) return &t;
+  }
+  return nullptr;
+}
+
+const DTypeTraits* TraitsForFileId(uint32_t file_id) {
+  for (const DTypeTraits& t : kTraits) {
+    if (t.file_id == file_id) return &t;
+  }
+  return nullptr;
+}
+
+std::string DTypeNameList() {
+  return absl::StrJoin(kTraits, ", ", [](std::string* out, const DTypeTraits& t) {
+    out->append(t.name);
+  });
 }
 
 absl::StatusOr<DType> DTypeFromName(absl::string_view name) {
   const std::string lower = absl::AsciiStrToLower(name);
-  for (DType dtype : kAllDTypes) {
-    if (DTypeName(dtype) == lower) return dtype;
+  for (const DTypeTraits& t : kTraits) {
+    if (t.name == lower) return t.dtype;
   }
   return absl::InvalidArgumentError(absl::StrFormat(
-      "unknown dtype '%s' (expected f32, f16, bf16, q8_0 or q4_0)", name));
-}
-
-size_t BlockElements(DType dtype) { return IsQuantized(dtype) ? kQuantBlock : 1; }
-
-size_t BlockBytes(DType dtype) {
-  switch (dtype) {
-    case DType::kF32:
-      return 4;
-    case DType::kF16:
-    case DType::kBF16:
-      return 2;
-    case DType::kQ8_0:
-      return sizeof(BlockQ8_0);
-    case DType::kQ4_0:
-      return sizeof(BlockQ4_0);
-  }
-  return 0;
-}
-
-bool IsQuantized(DType dtype) {
-  return dtype == DType::kQ8_0 || dtype == DType::kQ4_0;
+      "unknown dtype '%s' (expected one of %s)", name, DTypeNameList()));
 }
 
 absl::StatusOr<size_t> BytesFor(DType dtype, uint64_t n) {
-  const uint64_t block = BlockElements(dtype);
-  if (n % block != 0) {
+  const DTypeTraits& t = Traits(dtype);
+  if (n % t.block_elements != 0) {
     return absl::InvalidArgumentError(
         absl::StrFormat("%d elements is not a whole number of %s blocks of %d",
-                        n, DTypeName(dtype), block));
+                        n, t.name, t.block_elements));
   }
-  const uint64_t blocks = n / block;
-  const uint64_t per_block = BlockBytes(dtype);
-  if (blocks > std::numeric_limits<size_t>::max() / per_block) {
+  const uint64_t blocks = n / t.block_elements;
+  if (blocks > std::numeric_limits<size_t>::max() / t.block_bytes) {
     return absl::OutOfRangeError(absl::StrFormat(
-        "%d elements of %s overflow a byte count", n, DTypeName(dtype)));
+        "%d elements of %s overflow a byte count", n, t.name));
   }
-  return static_cast<size_t>(blocks * per_block);
+  return static_cast<size_t>(blocks * t.block_bytes);
 }
 
 }  // namespace smallmind::core

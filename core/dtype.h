@@ -1,7 +1,10 @@
-// Element types of tensors, and the byte layout of the block-quantized ones.
+// Element types of tensors: one traits table (ggml's `type_traits`) that says
+// how each dtype is laid out. Everything that sizes, names or identifies a
+// dtype reads it; the kernels that convert and multiply each dtype sit in
+// their own tables in kernels/ (convert.h, qgemm.h), keyed by the same enum.
 //
-// Q8_0 and Q4_0 are laid out exactly as GGML lays them out, so tensors from
-// GGUF files are used in place:
+// The block-quantized types are laid out exactly as GGML lays them out, so
+// tensors from GGUF files are used in place:
 //   Q8_0: 32 elements = f16 scale `d`, then 32 int8 `qs`; x[i] = d * qs[i].
 //   Q4_0: 32 elements = f16 scale `d`, then 16 bytes; byte j holds element j
 //         in its low nibble and element j + 16 in its high nibble;
@@ -14,15 +17,35 @@
 
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
+#include "absl/types/span.h"
 
 namespace smallmind::core {
 
 enum class DType : uint8_t { kF32, kF16, kBF16, kQ8_0, kQ4_0 };
+inline constexpr size_t kNumDTypes = 5;
 
-inline constexpr DType kAllDTypes[] = {DType::kF32, DType::kF16, DType::kBF16,
-                                       DType::kQ8_0, DType::kQ4_0};
+struct DTypeTraits {
+  DType dtype;
+  const char* name;         // lower case: what flags and files say
+  uint32_t block_elements;  // 1 for the float types
+  uint32_t block_bytes;
+  uint32_t ggml_type;       // GGUF's tensor type id
+  uint32_t file_id;         // `TensorDType` in runtime/model.proto
+  bool quantized;
+};
 
-// Elements per quantization block.
+// Every dtype, in enum order.
+absl::Span<const DTypeTraits> AllDTypes();
+const DTypeTraits& Traits(DType dtype);
+// The dtype with GGUF type id `ggml_type`, or null.
+const DTypeTraits* TraitsForGgml(uint32_t ggml_type);
+// The dtype with .smm file id `file_id`, or null.
+const DTypeTraits* TraitsForFileId(uint32_t file_id);
+
+// The most elements any dtype's block has.
+inline constexpr size_t kMaxBlockElements = 256;
+
+// Elements per quantization block of Q8_0 and Q4_0.
 inline constexpr size_t kQuantBlock = 32;
 
 struct BlockQ8_0 {
@@ -37,16 +60,15 @@ struct BlockQ4_0 {
 };
 static_assert(sizeof(BlockQ4_0) == 18, "GGML Q4_0 layout");
 
-// "f32", "f16", "bf16", "q8_0", "q4_0".
-absl::string_view DTypeName(DType dtype);
-// Parses a name as printed by DTypeName (case-insensitive).
-absl::StatusOr<DType> DTypeFromName(absl::string_view name);
+inline absl::string_view DTypeName(DType dtype) { return Traits(dtype).name; }
+inline size_t BlockElements(DType dtype) { return Traits(dtype).block_elements; }
+inline size_t BlockBytes(DType dtype) { return Traits(dtype).block_bytes; }
+inline bool IsQuantized(DType dtype) { return Traits(dtype).quantized; }
 
-// Elements per block: 1 for the float types, 32 for the quantized ones.
-size_t BlockElements(DType dtype);
-// Bytes per block.
-size_t BlockBytes(DType dtype);
-bool IsQuantized(DType dtype);
+// Parses a name as Traits().name has it (case-insensitive).
+absl::StatusOr<DType> DTypeFromName(absl::string_view name);
+// "f32, f16, bf16, q8_0, q4_0": for messages.
+std::string DTypeNameList();
 
 // Bytes that `n` elements occupy. Errors if `n` is not a whole number of
 // blocks or the byte count overflows.

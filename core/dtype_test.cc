@@ -22,15 +22,27 @@ TEST(DTypeTest, BlockGeometryMatchesGgml) {
 }
 
 TEST(DTypeTest, NamesRoundTrip) {
-  for (DType dtype : kAllDTypes) {
-    auto parsed = DTypeFromName(DTypeName(dtype));
+  for (const DTypeTraits& t : AllDTypes()) {
+    auto parsed = DTypeFromName(t.name);
     ASSERT_TRUE(parsed.ok()) << parsed.status();
-    EXPECT_EQ(*parsed, dtype);
+    EXPECT_EQ(*parsed, t.dtype);
   }
   EXPECT_EQ(*DTypeFromName("Q4_0"), DType::kQ4_0);
   auto bad = DTypeFromName("q5_k");
   EXPECT_EQ(bad.status().code(), absl::StatusCode::kInvalidArgument);
   EXPECT_NE(bad.status().message().find("q5_k"), absl::string_view::npos);
+}
+
+TEST(DTypeTest, IdsIdentifyOneDTypeEach) {
+  for (const DTypeTraits& t : AllDTypes()) {
+    ASSERT_NE(TraitsForGgml(t.ggml_type), nullptr) << t.name;
+    EXPECT_EQ(TraitsForGgml(t.ggml_type)->dtype, t.dtype);
+    ASSERT_NE(TraitsForFileId(t.file_id), nullptr) << t.name;
+    EXPECT_EQ(TraitsForFileId(t.file_id)->dtype, t.dtype);
+    EXPECT_EQ(&Traits(t.dtype), &t);
+  }
+  EXPECT_EQ(TraitsForGgml(9999), nullptr);
+  EXPECT_EQ(TraitsForFileId(0), nullptr);
 }
 
 TEST(DTypeTest, BytesForCountsWholeBlocks) {

@@ -26,6 +26,13 @@ class MappedFile {
 
   absl::Span<const uint8_t> bytes() const { return bytes_; }
 
+  // Drops the pages wholly inside [data, data + size) from this process's
+  // memory, for data that was copied elsewhere (weights repacked at load):
+  // the process then holds one copy, not two. They stay readable; a later
+  // read brings them back from the file. Ranges outside the mapping are
+  // ignored.
+  void Release(const void* data, size_t size) const;
+
  private:
   absl::Span<const uint8_t> bytes_;
 };

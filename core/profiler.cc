@@ -9,12 +9,14 @@ thread_local Profiler* current_profiler = nullptr;
 
 const char* ProfileOpName(ProfileOp op) {
   static const char* const kNames[] = {
-      "tokenization", "embedding",      "norm",          "matmul qkv",
-      "rope",         "attention",      "softmax",       "matmul attn out",
-      "matmul ffn up", "activation",    "matmul ffn down", "residual",
+      "tokenization",  "embedding",      "norm",       "matmul qkv",
+      "rope",          "kv cache write", "attention",  "matmul attn out",
+      "matmul ffn up", "activation",     "matmul ffn down", "residual",
       "matmul lm head", "sampling"};
+  static_assert(std::size(kNames) == static_cast<size_t>(ProfileOp::kCount),
+                "one name per ProfileOp");
   const auto i = static_cast<size_t>(op);
-  return i < sizeof(kNames) / sizeof(kNames[0]) ? kNames[i] : "unknown";
+  return i < std::size(kNames) ? kNames[i] : "unknown";
 }
 
 Profiler::Profiler(size_t capacity) : events_(capacity) {}
@@ -66,8 +68,7 @@ std::vector<double> Profiler::LayerMilliseconds() const {
   std::vector<double> layers;
   for (size_t i = 0; i < used_; ++i) {
     const int l = events_[i].layer;
-    // Softmax is nested in attention; counting it again would double it.
-    if (l < 0 || events_[i].op == ProfileOp::kSoftmax) continue;
+    if (l < 0) continue;
     if (static_cast<size_t>(l) >= layers.size()) layers.resize(l + 1, 0.0);
     layers[l] += events_[i].ns / 1e6;
   }

@@ -21,8 +21,8 @@ enum class ProfileOp : uint8_t {
   kNorm,
   kMatMulQkv,
   kRope,
+  kKvWrite,    // keys and values into the KV cache
   kAttention,  // scores, softmax and the weighted sum: one fused kernel
-  kSoftmax,    // inside attention, CPU time summed over threads
   kMatMulAttnOut,
   kMatMulFfnUp,
   kActivation,

@@ -45,30 +45,6 @@ HWY_INLINE V GeluTanhVec(D d, V x) {
 }
 
 template <class D, class V>
-HWY_INLINE V Erf(D d, V x) {
-  const V ax = hn::Abs(x);
-  const V t = hn::Div(hn::Set(d, 1.0f),
-                      hn::MulAdd(hn::Set(d, 0.3275911f), ax, hn::Set(d, 1.0f)));
-  V poly = hn::Set(d, 1.061405429f);
-  poly = hn::MulAdd(poly, t, hn::Set(d, -1.453152027f));
-  poly = hn::MulAdd(poly, t, hn::Set(d, 1.421413741f));
-  poly = hn::MulAdd(poly, t, hn::Set(d, -0.284496736f));
-  poly = hn::MulAdd(poly, t, hn::Set(d, 0.254829592f));
-  poly = hn::Mul(poly, t);
-  // exp(-x²) underflows harmlessly to 0 past |x| ≈ 9.4; clamp for Exp.
-  const V x2 = hn::Min(hn::Mul(ax, ax), hn::Set(d, 80.0f));
-  const V y = hn::NegMulAdd(poly, hn::Exp(d, hn::Neg(x2)), hn::Set(d, 1.0f));
-  return hn::CopySignToAbs(y, x);
-}
-
-template <class D, class V>
-HWY_INLINE V GeluErfVec(D d, V x) {
-  const V half_x = hn::Mul(hn::Set(d, 0.5f), x);
-  const V e = Erf(d, hn::Mul(x, hn::Set(d, 0.7071067811865476f)));
-  return hn::MulAdd(half_x, e, half_x);
-}
-
-template <class D, class V>
 HWY_INLINE V SiluVec(D d, V x) {
   return hn::Mul(x, SigmoidOfNegated(d, hn::Neg(x)));
 }

@@ -15,19 +15,6 @@ void GeluTanhImpl(const float* in, float* out, size_t n) {
   UnaryRow(in, out, n, [](auto d, auto x) HWY_ATTR { return GeluTanhVec(d, x); });
 }
 
-void GeluErfImpl(const float* in, float* out, size_t n) {
-  UnaryRow(in, out, n, [](auto d, auto x) HWY_ATTR { return GeluErfVec(d, x); });
-}
-
-void SiluImpl(const float* in, float* out, size_t n) {
-  UnaryRow(in, out, n, [](auto d, auto x) HWY_ATTR { return SiluVec(d, x); });
-}
-
-void ReluImpl(const float* in, float* out, size_t n) {
-  UnaryRow(in, out, n,
-           [](auto d, auto x) HWY_ATTR { return hn::Max(x, hn::Zero(d)); });
-}
-
 void SwiGluImpl(const float* gate, const float* up, float* out, size_t n) {
   const hn::ScalableTag<float> d;
   const size_t N = hn::Lanes(d);
@@ -50,22 +37,10 @@ HWY_AFTER_NAMESPACE();
 namespace smallmind::kernels {
 
 HWY_EXPORT(GeluTanhImpl);
-HWY_EXPORT(GeluErfImpl);
-HWY_EXPORT(SiluImpl);
-HWY_EXPORT(ReluImpl);
 HWY_EXPORT(SwiGluImpl);
 
 void GeluTanh(const float* in, float* out, size_t n) {
   HWY_DYNAMIC_DISPATCH(GeluTanhImpl)(in, out, n);
-}
-void GeluErf(const float* in, float* out, size_t n) {
-  HWY_DYNAMIC_DISPATCH(GeluErfImpl)(in, out, n);
-}
-void Silu(const float* in, float* out, size_t n) {
-  HWY_DYNAMIC_DISPATCH(SiluImpl)(in, out, n);
-}
-void Relu(const float* in, float* out, size_t n) {
-  HWY_DYNAMIC_DISPATCH(ReluImpl)(in, out, n);
 }
 void SwiGlu(const float* gate, const float* up, float* out, size_t n) {
   HWY_DYNAMIC_DISPATCH(SwiGluImpl)(gate, up, out, n);

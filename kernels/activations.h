@@ -10,15 +10,8 @@ namespace smallmind::kernels {
 // GELU with the tanh approximation GPT-2 uses:
 // 0.5·x·(1 + tanh(√(2/π)·(x + 0.044715·x³))).
 void GeluTanh(const float* in, float* out, size_t n);
-// Exact GELU: 0.5·x·(1 + erf(x/√2)). Differs from GeluTanh by at most
-// ~4.7e-4 in absolute terms (measured in activations_test.cc).
-void GeluErf(const float* in, float* out, size_t n);
-// x·sigmoid(x).
-void Silu(const float* in, float* out, size_t n);
 // out[i] = silu(gate[i]) · up[i]; `out` may equal `gate` or `up`.
 void SwiGlu(const float* gate, const float* up, float* out, size_t n);
-// max(x, 0).
-void Relu(const float* in, float* out, size_t n);
 
 }  // namespace smallmind::kernels
 

@@ -7,7 +7,6 @@
 #define SMALLMIND_KERNELS_ATTENTION_INL_H_
 #endif
 
-#include <chrono>
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
@@ -25,20 +24,11 @@ HWY_INLINE void AttendHeadRow(const float* HWY_RESTRICT q,
                               const float* HWY_RESTRICT keys,
                               const float* HWY_RESTRICT values, size_t stride,
                               size_t positions, size_t head_dim, float scale,
-                              float* HWY_RESTRICT scores, float* HWY_RESTRICT out,
-                              int64_t* softmax_nanoseconds) {
+                              float* HWY_RESTRICT scores, float* HWY_RESTRICT out) {
   for (size_t p = 0; p < positions; ++p) {
     scores[p] = DotF32(q, keys + p * stride, head_dim) * scale;
   }
-  if (softmax_nanoseconds != nullptr) {
-    const auto start = std::chrono::steady_clock::now();
-    SoftmaxRow(scores, positions);
-    *softmax_nanoseconds += std::chrono::duration_cast<std::chrono::nanoseconds>(
-                                std::chrono::steady_clock::now() - start)
-                                .count();
-  } else {
-    SoftmaxRow(scores, positions);
-  }
+  SoftmaxRow(scores, positions);
   // out = Σ P_p·v_p, a vector of head_dim at a time (head_dim is small).
   const hn::ScalableTag<float> d;
   const size_t N = hn::Lanes(d);

@@ -12,9 +12,8 @@ namespace smallmind::kernels::HWY_NAMESPACE {
 
 void AttendHeadImpl(const float* q, const float* keys, const float* values,
                     size_t stride, size_t positions, size_t head_dim, float scale,
-                    float* scores, float* out, int64_t* softmax_nanoseconds) {
-  AttendHeadRow(q, keys, values, stride, positions, head_dim, scale, scores, out,
-                softmax_nanoseconds);
+                    float* scores, float* out) {
+  AttendHeadRow(q, keys, values, stride, positions, head_dim, scale, scores, out);
 }
 
 }  // namespace smallmind::kernels::HWY_NAMESPACE
@@ -27,9 +26,9 @@ HWY_EXPORT(AttendHeadImpl);
 
 void AttendHead(const float* q, const float* keys, const float* values,
                 size_t stride, size_t positions, size_t head_dim, float scale,
-                float* scores, float* out, int64_t* softmax_nanoseconds) {
+                float* scores, float* out) {
   HWY_DYNAMIC_DISPATCH(AttendHeadImpl)(q, keys, values, stride, positions, head_dim,
-                                       scale, scores, out, softmax_nanoseconds);
+                                       scale, scores, out);
 }
 
 }  // namespace smallmind::kernels

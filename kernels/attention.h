@@ -13,13 +13,10 @@ namespace smallmind::kernels {
 // `keys` and `values` hold `positions` rows of `head_dim` floats, `stride`
 // floats apart (a KV cache with heads interleaved). `scores` is scratch for
 // `positions` floats; on return it holds the attention probabilities. `out`
-// receives head_dim floats. Requires positions >= 1. When
-// `softmax_nanoseconds` is non-null, the softmax step's wall time is added to
-// it (for the profiler; the computation is the same either way).
+// receives head_dim floats. Requires positions >= 1.
 void AttendHead(const float* q, const float* keys, const float* values,
                 size_t stride, size_t positions, size_t head_dim, float scale,
-                float* scores, float* out,
-                int64_t* softmax_nanoseconds = nullptr);
+                float* scores, float* out);
 
 }  // namespace smallmind::kernels
 

@@ -33,7 +33,7 @@ void BM_BroadcastAdd(benchmark::State& state) {
   std::vector<float> rows = BenchFloats(n, 3);
   const std::vector<float> bias = BenchFloats(kCols, 4);
   for (auto _ : state) {
-    BiasAdd(bias.data(), rows.data(), n / kCols, kCols);
+    BiasAdd(bias.data(), rows.data(), n / kCols, kCols, kCols);
     benchmark::DoNotOptimize(rows.data());
   }
   SetRates(state, double(n), 2.0 * n * sizeof(float));
@@ -51,18 +51,6 @@ void BM_Axpy(benchmark::State& state) {
   SetRates(state, double(n), 3.0 * n * sizeof(float));
 }
 BENCHMARK(BM_Axpy)->Arg(kSmall)->Arg(kLarge);
-
-void BM_F32ToF16(benchmark::State& state) {
-  const size_t n = static_cast<size_t>(state.range(0));
-  const std::vector<float> x = BenchFloats(n, 7);
-  std::vector<uint16_t> y(n);
-  for (auto _ : state) {
-    F32ToF16(x.data(), y.data(), n);
-    benchmark::DoNotOptimize(y.data());
-  }
-  SetRates(state, double(n), 6.0 * n);
-}
-BENCHMARK(BM_F32ToF16)->Arg(kSmall)->Arg(kLarge);
 
 BENCHMARK(BM_Memcpy)->Arg(kSmall)->Arg(kLarge);
 

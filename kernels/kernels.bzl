@@ -1,7 +1,10 @@
 """A kernel family: its library, scalar-referenced test and benchmark."""
 
-def kernel_family(name, deps = [], test_deps = [], benchmark_deps = []):
+def kernel_family(name, deps = [], test_deps = [], benchmark_deps = [], benchmark = True):
     """Declares `name` (library), `name_test` and `name_benchmark`.
+
+    `benchmark = False` when a family is measured elsewhere (the matmul
+    kernels: by //backends:matmul_benchmark, with the backends' threads).
 
     The library is `name.h` (API), `name-inl.h` (per-target code, also used
     by other dispatch units) and `name.cc` (the Highway dispatch unit, which
@@ -30,6 +33,8 @@ def kernel_family(name, deps = [], test_deps = [], benchmark_deps = []):
             "@system//:hwy_test_util",
         ] + test_deps,
     )
+    if not benchmark:
+        return
     native.cc_binary(
         name = name + "_benchmark",
         testonly = True,

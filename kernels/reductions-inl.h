@@ -54,26 +54,6 @@ HWY_INLINE double ChunkedSum(size_t n, const Partial& partial) {
   return total;
 }
 
-HWY_INLINE float RowSumFloat(const float* x, size_t n) {
-  const hn::ScalableTag<float> d;
-  const size_t N = hn::Lanes(d);
-  auto s0 = hn::Zero(d), s1 = hn::Zero(d);
-  size_t i = 0;
-  for (; i + 2 * N <= n; i += 2 * N) {
-    s0 = hn::Add(s0, hn::LoadU(d, x + i));
-    s1 = hn::Add(s1, hn::LoadU(d, x + i + N));
-  }
-  for (; i + N <= n; i += N) s0 = hn::Add(s0, hn::LoadU(d, x + i));
-  if (i < n) s0 = hn::Add(s0, LoadTail(d, x + i, n - i));
-  return ReduceSum(d, hn::Add(s0, s1));
-}
-
-HWY_INLINE double RowSum(const float* x, size_t n) {
-  return ChunkedSum(n, [x](size_t begin, size_t count) HWY_ATTR {
-    return RowSumFloat(x + begin, count);
-  });
-}
-
 HWY_INLINE float RowMax(const float* x, size_t n) {
   const hn::ScalableTag<float> d;
   const size_t N = hn::Lanes(d);

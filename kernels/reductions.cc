@@ -15,8 +15,6 @@ namespace smallmind::kernels::HWY_NAMESPACE {
 
 float DotImpl(const float* a, const float* b, size_t n) { return DotF32(a, b, n); }
 
-float SumImpl(const float* x, size_t n) { return static_cast<float>(RowSum(x, n)); }
-
 float MaxImpl(const float* x, size_t n) { return RowMax(x, n); }
 
 size_t ArgMaxImpl(const float* x, size_t n) {
@@ -111,7 +109,6 @@ HWY_AFTER_NAMESPACE();
 namespace smallmind::kernels {
 
 HWY_EXPORT(DotImpl);
-HWY_EXPORT(SumImpl);
 HWY_EXPORT(MaxImpl);
 HWY_EXPORT(ArgMaxImpl);
 HWY_EXPORT(TopKImpl);
@@ -119,7 +116,6 @@ HWY_EXPORT(TopKImpl);
 float Dot(const float* a, const float* b, size_t n) {
   return HWY_DYNAMIC_DISPATCH(DotImpl)(a, b, n);
 }
-float Sum(const float* x, size_t n) { return HWY_DYNAMIC_DISPATCH(SumImpl)(x, n); }
 float Max(const float* x, size_t n) { return HWY_DYNAMIC_DISPATCH(MaxImpl)(x, n); }
 size_t ArgMax(const float* x, size_t n) {
   return HWY_DYNAMIC_DISPATCH(ArgMaxImpl)(x, n);

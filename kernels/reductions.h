@@ -9,7 +9,6 @@ namespace smallmind::kernels {
 
 // Σ a[i]·b[i], accumulated in float across several vector lanes.
 float Dot(const float* a, const float* b, size_t n);
-float Sum(const float* x, size_t n);
 // -inf for n = 0.
 float Max(const float* x, size_t n);
 // Index of the first maximum; 0 for n = 0. NaNs are never chosen unless

@@ -33,16 +33,6 @@ TEST_P(ReductionsTest, DotMatchesReference) {
   }
 }
 
-TEST_P(ReductionsTest, SumMatchesReference) {
-  for (size_t n : kTestSizes) {
-    const std::vector<float> x = RandomFloats(n, 53);
-    const std::vector<float> ones(n, 1.0f);
-    const double expected = reference::Dot(x.data(), ones.data(), n);
-    const double magnitude = reference::DotMagnitude(x.data(), ones.data(), n);
-    ASSERT_NEAR(Sum(x.data(), n), expected, SumTolerance(magnitude, n)) << n;
-  }
-}
-
 TEST_P(ReductionsTest, MaxAndArgMaxFindTheFirstMaximum) {
   EXPECT_EQ(Max(nullptr, 0), -std::numeric_limits<float>::infinity());
   EXPECT_EQ(ArgMax(nullptr, 0), 0u);

@@ -1,5 +1,6 @@
 #include "kernels/reference.h"
 
+#include <algorithm>
 #include <cmath>
 #include <cstdint>
 #include <limits>
@@ -16,8 +17,6 @@ double GeluTanh(double x) {
   const double k = std::sqrt(2.0 / M_PI);
   return 0.5 * x * (1.0 + std::tanh(k * (x + 0.044715 * x * x * x)));
 }
-
-double GeluErf(double x) { return 0.5 * x * (1.0 + std::erf(x / std::sqrt(2.0))); }
 
 double Silu(double x) { return x / (1.0 + std::exp(-x)); }
 
@@ -103,6 +102,8 @@ double DotMagnitude(const float* a, const float* b, size_t n) {
   return sum;
 }
 
+namespace {
+
 void QuantizeQ8_0(const float* x, BlockQ8_0* y, size_t n) {
   for (size_t b = 0; b < n / kQuantBlock; ++b) {
     const float* xb = x + b * kQuantBlock;
@@ -155,27 +156,94 @@ void DequantizeQ4_0(const BlockQ4_0* x, float* y, size_t n) {
   }
 }
 
-double DotQ8_0(const BlockQ8_0* a, const BlockQ8_0* b, size_t n) {
-  double sum = 0.0;
-  for (size_t k = 0; k < n / kQuantBlock; ++k) {
-    int64_t dot = 0;
-    for (size_t j = 0; j < kQuantBlock; ++j) dot += int(a[k].qs[j]) * b[k].qs[j];
-    sum += double(core::F16ToF32(a[k].d)) * core::F16ToF32(b[k].d) * double(dot);
-  }
-  return sum;
+struct Codec {
+  void (*decode)(const void* src, float* dst, size_t n);
+  void (*encode)(const float* src, void* dst, size_t n);
+};
+
+// In core::DType order.
+constexpr Codec kCodecs[] = {
+    {[](const void* s, float* d, size_t n) { std::copy_n(static_cast<const float*>(s), n, d); },
+     [](const float* s, void* d, size_t n) { std::copy_n(s, n, static_cast<float*>(d)); }},
+    {[](const void* s, float* d, size_t n) {
+       for (size_t i = 0; i < n; ++i) d[i] = core::F16ToF32(static_cast<const uint16_t*>(s)[i]);
+     },
+     [](const float* s, void* d, size_t n) {
+       for (size_t i = 0; i < n; ++i) static_cast<uint16_t*>(d)[i] = core::F32ToF16(s[i]);
+     }},
+    {[](const void* s, float* d, size_t n) {
+       for (size_t i = 0; i < n; ++i) d[i] = core::BF16ToF32(static_cast<const uint16_t*>(s)[i]);
+     },
+     [](const float* s, void* d, size_t n) {
+       for (size_t i = 0; i < n; ++i) static_cast<uint16_t*>(d)[i] = core::F32ToBF16(s[i]);
+     }},
+    {[](const void* s, float* d, size_t n) { DequantizeQ8_0(static_cast<const BlockQ8_0*>(s), d, n); },
+     [](const float* s, void* d, size_t n) { QuantizeQ8_0(s, static_cast<BlockQ8_0*>(d), n); }},
+    {[](const void* s, float* d, size_t n) { DequantizeQ4_0(static_cast<const BlockQ4_0*>(s), d, n); },
+     [](const float* s, void* d, size_t n) { QuantizeQ4_0(s, static_cast<BlockQ4_0*>(d), n); }},
+};
+static_assert(std::size(kCodecs) == core::kNumDTypes, "one codec per DType");
+
+}  // namespace
+
+void DecodeRow(core::DType dtype, const void* src, float* dst, size_t n) {
+  kCodecs[static_cast<size_t>(dtype)].decode(src, dst, n);
 }
 
-double DotQ4_0Q8_0(const BlockQ4_0* w, const BlockQ8_0* x, size_t n) {
-  double sum = 0.0;
-  for (size_t k = 0; k < n / kQuantBlock; ++k) {
-    int64_t dot = 0;
-    for (size_t j = 0; j < kQuantBlock / 2; ++j) {
-      dot += ((w[k].qs[j] & 0xF) - 8) * int(x[k].qs[j]);
-      dot += ((w[k].qs[j] >> 4) - 8) * int(x[k].qs[j + 16]);
+void EncodeRow(core::DType dtype, const float* src, void* dst, size_t n) {
+  kCodecs[static_cast<size_t>(dtype)].encode(src, dst, n);
+}
+
+void QuantizeActivations(const float* x, size_t cols, int8_t* q, float* scale,
+                         int32_t* sum) {
+  for (size_t b = 0; b < cols / kQuantBlock; ++b) {
+    const float* xb = x + b * kQuantBlock;
+    float amax = 0.0f;
+    for (size_t j = 0; j < kQuantBlock; ++j) amax = std::fmax(amax, std::fabs(xb[j]));
+    scale[b] = amax / 127.0f;
+    const float inv = scale[b] != 0.0f ? 1.0f / scale[b] : 0.0f;
+    sum[b] = 0;
+    for (size_t j = 0; j < kQuantBlock; ++j) {
+      q[b * kQuantBlock + j] = static_cast<int8_t>(std::nearbyint(xb[j] * inv));
+      sum[b] += q[b * kQuantBlock + j];
     }
-    sum += double(core::F16ToF32(w[k].d)) * core::F16ToF32(x[k].d) * double(dot);
   }
-  return sum;
+}
+
+namespace {
+
+// A GGML block's scale and its 32 weights' integer values.
+float BlockInts(core::DType dtype, const uint8_t* block, int* w) {
+  if (dtype == core::DType::kQ8_0) {
+    const auto* b = reinterpret_cast<const BlockQ8_0*>(block);
+    for (size_t j = 0; j < kQuantBlock; ++j) w[j] = b->qs[j];
+    return core::F16ToF32(b->d);
+  }
+  const auto* b = reinterpret_cast<const BlockQ4_0*>(block);
+  for (size_t j = 0; j < kQuantBlock / 2; ++j) {
+    w[j] = (b->qs[j] & 0xF) - 8;
+    w[j + 16] = (b->qs[j] >> 4) - 8;
+  }
+  return core::F16ToF32(b->d);
+}
+
+}  // namespace
+
+double Int8Dot(core::DType dtype, const void* w_row, const int8_t* q,
+               const float* scale, size_t cols, double* magnitude) {
+  double total = 0.0;
+  *magnitude = 0.0;
+  for (size_t b = 0; b < cols / kQuantBlock; ++b) {
+    int w[kQuantBlock];
+    const float d = BlockInts(
+        dtype, static_cast<const uint8_t*>(w_row) + b * core::BlockBytes(dtype), w);
+    int64_t dot = 0;
+    for (size_t j = 0; j < kQuantBlock; ++j) dot += int64_t{w[j]} * q[b * kQuantBlock + j];
+    const double term = double(d) * scale[b] * double(dot);
+    total += term;
+    *magnitude += std::fabs(term);
+  }
+  return total;
 }
 
 }  // namespace smallmind::kernels::reference

@@ -4,6 +4,7 @@
 #define SMALLMIND_KERNELS_REFERENCE_H_
 
 #include <cstddef>
+#include <cstdint>
 #include <vector>
 
 #include "core/dtype.h"
@@ -11,7 +12,6 @@
 namespace smallmind::kernels::reference {
 
 double GeluTanh(double x);
-double GeluErf(double x);
 double Silu(double x);
 
 std::vector<double> Softmax(const float* x, size_t n);
@@ -30,13 +30,23 @@ double Dot(const float* a, const float* b, size_t n);
 // Σ |a[i]·b[i]|: the scale a dot product's rounding error grows with.
 double DotMagnitude(const float* a, const float* b, size_t n);
 
-void QuantizeQ8_0(const float* x, core::BlockQ8_0* y, size_t n);
-void QuantizeQ4_0(const float* x, core::BlockQ4_0* y, size_t n);
-void DequantizeQ8_0(const core::BlockQ8_0* x, float* y, size_t n);
-void DequantizeQ4_0(const core::BlockQ4_0* x, float* y, size_t n);
-// Block products summed exactly in integers, scaled in double.
-double DotQ8_0(const core::BlockQ8_0* a, const core::BlockQ8_0* b, size_t n);
-double DotQ4_0Q8_0(const core::BlockQ4_0* w, const core::BlockQ8_0* x, size_t n);
+// Every dtype's row codec, element by element with core/half.h: what
+// kernels/convert.h must reproduce byte for byte.
+void DecodeRow(core::DType dtype, const void* src, float* dst, size_t n);
+void EncodeRow(core::DType dtype, const float* src, void* dst, size_t n);
+
+// Activations as kernels/matmul_int8.h quantizes them, one row of `cols`:
+// per block of 32, scale = max|x| / 127, q = nearbyint(x · (1 / scale)),
+// sum = Σ q.
+void QuantizeActivations(const float* x, size_t cols, int8_t* q, float* scale,
+                         int32_t* sum);
+
+// One output of the int8 matmul: Σ over blocks of d_w · scale_x · Σ w·q, the
+// block sums in exact integers, with w the weights' integer values (Q8_0:
+// qs; Q4_0: nibble - 8). `magnitude` gets Σ |each block's term|, what the
+// kernels' float rounding grows with.
+double Int8Dot(core::DType dtype, const void* w_row, const int8_t* q,
+               const float* scale, size_t cols, double* magnitude);
 
 }  // namespace smallmind::kernels::reference
 

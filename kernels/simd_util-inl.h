@@ -20,14 +20,11 @@ HWY_BEFORE_NAMESPACE();
 namespace smallmind::kernels::HWY_NAMESPACE {
 namespace hn = hwy::HWY_NAMESPACE;
 
-// Largest vector in bytes over all x86 targets (AVX-512).
-inline constexpr size_t kMaxVectorBytes = 64;
-
 // Loads `count` < Lanes(d) elements, filling the remaining lanes with `fill`.
 template <class D, typename T = hn::TFromD<D>>
 HWY_INLINE hn::Vec<D> LoadTail(D d, const T* HWY_RESTRICT p, size_t count,
                                T fill = T()) {
-  alignas(kMaxVectorBytes) T buf[kMaxVectorBytes / sizeof(T)];
+  alignas(HWY_MAX_BYTES) T buf[HWY_MAX_BYTES / sizeof(T)];
   for (size_t i = 0; i < hn::Lanes(d); ++i) buf[i] = fill;
   std::memcpy(buf, p, count * sizeof(T));
   return hn::Load(d, buf);
@@ -36,7 +33,7 @@ HWY_INLINE hn::Vec<D> LoadTail(D d, const T* HWY_RESTRICT p, size_t count,
 // Stores the first `count` < Lanes(d) lanes of `v`.
 template <class D, typename T = hn::TFromD<D>>
 HWY_INLINE void StoreTail(D d, hn::Vec<D> v, T* HWY_RESTRICT p, size_t count) {
-  alignas(kMaxVectorBytes) T buf[kMaxVectorBytes / sizeof(T)];
+  alignas(HWY_MAX_BYTES) T buf[HWY_MAX_BYTES / sizeof(T)];
   hn::Store(v, d, buf);
   std::memcpy(p, buf, count * sizeof(T));
 }

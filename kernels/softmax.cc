@@ -22,10 +22,5 @@ HWY_EXPORT(SoftmaxImpl);
 
 void Softmax(float* x, size_t n) { HWY_DYNAMIC_DISPATCH(SoftmaxImpl)(x, n); }
 
-void CausalSoftmax(float* x, size_t n, size_t pos) {
-  HWY_DYNAMIC_DISPATCH(SoftmaxImpl)(x, pos + 1);
-  for (size_t i = pos + 1; i < n; ++i) x[i] = 0.0f;
-}
-
 }  // namespace smallmind::kernels
 #endif  // HWY_ONCE

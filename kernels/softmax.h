@@ -11,10 +11,6 @@ namespace smallmind::kernels {
 // no-op.
 void Softmax(float* x, size_t n);
 
-// Softmax over x[0..pos] only; x[pos+1..n) are set to 0, as causal
-// attention wants for the scores of query position `pos`. Requires pos < n.
-void CausalSoftmax(float* x, size_t n, size_t pos);
-
 }  // namespace smallmind::kernels
 
 #endif  // SMALLMIND_KERNELS_SOFTMAX_H_

@@ -47,8 +47,7 @@ absl::StatusOr<size_t> TensorBytes(absl::string_view name, core::DType dtype,
     return absl::InvalidArgumentError(absl::StrCat(
         "tensor '", name, "': shape ", core::DimsToString(shape), " is empty"));
   }
-  if (core::IsQuantized(dtype) &&
-      s->row_length() % core::BlockElements(dtype) != 0) {
+  if (s->row_length() % core::BlockElements(dtype) != 0) {
     return absl::InvalidArgumentError(absl::StrCat(
         "tensor '", name, "': shape ", core::DimsToString(shape), " has rows of ",
         s->row_length(), ", not a whole number of ", core::DTypeName(dtype),
@@ -108,24 +107,12 @@ absl::Status Emit(ModelDescription description,
 }  // namespace
 
 core::DType DTypeFromProto(TensorDType dtype) {
-  switch (dtype) {
-    case F16: return core::DType::kF16;
-    case BF16: return core::DType::kBF16;
-    case Q8_0: return core::DType::kQ8_0;
-    case Q4_0: return core::DType::kQ4_0;
-    default: return core::DType::kF32;
-  }
+  const core::DTypeTraits* t = core::TraitsForFileId(dtype);
+  return t != nullptr ? t->dtype : core::DType::kF32;
 }
 
 TensorDType DTypeToProto(core::DType dtype) {
-  switch (dtype) {
-    case core::DType::kF32: return F32;
-    case core::DType::kF16: return F16;
-    case core::DType::kBF16: return BF16;
-    case core::DType::kQ8_0: return Q8_0;
-    case core::DType::kQ4_0: return Q4_0;
-  }
-  return DTYPE_UNSPECIFIED;
+  return static_cast<TensorDType>(core::Traits(dtype).file_id);
 }
 
 absl::Status WriteModelFile(const std::string& path,
@@ -221,7 +208,7 @@ absl::Status ModelFile::Parse() {
       return absl::InvalidArgumentError(
           absl::StrCat("tensor table row ", i, " has no name"));
     }
-    if (!TensorDType_IsValid(t.dtype()) || t.dtype() == DTYPE_UNSPECIFIED) {
+    if (core::TraitsForFileId(t.dtype()) == nullptr) {
       return absl::InvalidArgumentError(absl::StrCat(
           "tensor '", t.name(), "': unknown dtype ", int{t.dtype()}));
     }
@@ -256,6 +243,10 @@ absl::Status ModelFile::Parse() {
     }
   }
   return absl::OkStatus();
+}
+
+void ModelFile::Release(const core::TensorView& tensor) const {
+  mapping_.Release(tensor.data(), tensor.row_stride() * tensor.num_rows());
 }
 
 absl::StatusOr<core::TensorView> ModelFile::Tensor(

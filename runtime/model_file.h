@@ -35,6 +35,7 @@ inline constexpr uint32_t kModelFileVersion = 1;
 inline constexpr size_t kModelFileHeaderBytes = 24;
 inline constexpr size_t kTensorAlignment = 64;
 
+// Between the file's `TensorDType` and core::DType (core::Traits' file_id).
 core::DType DTypeFromProto(TensorDType dtype);  // caller checks validity
 TensorDType DTypeToProto(core::DType dtype);
 
@@ -84,6 +85,10 @@ class ModelFile {
   bool HasTensor(absl::string_view name) const {
     return index_.contains(name);
   }
+
+  // Drops `tensor`'s pages from memory once a copy of it exists (see
+  // core::MappedFile::Release); a no-op for FromBytes files.
+  void Release(const core::TensorView& tensor) const;
 
  private:
   ModelFile() = default;

@@ -92,7 +92,7 @@ absl::StatusOr<std::unique_ptr<Session>> Session::Create(
   const int64_t batch = std::min(options.batch, context);
   SM_ASSIGN_OR_RETURN(
       core::Arena arena,
-      core::Arena::Create(transformer.ScratchBytes(batch, options.threads)));
+      core::Arena::Create(transformer.ScratchBytes(batch, options.threads, context)));
   return std::unique_ptr<Session>(new Session(transformer, tokenizer,
                                               std::move(cache),
                                               std::move(arena), options.threads,

@@ -1,10 +1,7 @@
 #include "runtime/tensor_codec.h"
 
-#include <cstring>
-
 #include "absl/strings/str_cat.h"
-#include "kernels/elementwise.h"
-#include "kernels/quant.h"
+#include "kernels/convert.h"
 
 namespace smallmind::runtime {
 
@@ -24,48 +21,16 @@ absl::StatusOr<std::vector<uint8_t>> EncodeF32(absl::Span<const float> values,
   absl::StatusOr<size_t> bytes = core::BytesFor(dtype, n);
   if (!bytes.ok()) return bytes.status();
   std::vector<uint8_t> out(*bytes);
-  switch (dtype) {
-    case core::DType::kF32:
-      if (n > 0) std::memcpy(out.data(), values.data(), out.size());
-      break;
-    case core::DType::kF16:
-      kernels::F32ToF16(values.data(), reinterpret_cast<uint16_t*>(out.data()), n);
-      break;
-    case core::DType::kBF16:
-      kernels::F32ToBF16(values.data(), reinterpret_cast<uint16_t*>(out.data()), n);
-      break;
-    case core::DType::kQ8_0:
-      kernels::QuantizeQ8_0(values.data(),
-                            reinterpret_cast<core::BlockQ8_0*>(out.data()), n);
-      break;
-    case core::DType::kQ4_0:
-      kernels::QuantizeQ4_0(values.data(),
-                            reinterpret_cast<core::BlockQ4_0*>(out.data()), n);
-      break;
+  const size_t row_bytes = *core::BytesFor(dtype, row_length);
+  for (size_t r = 0; r < n / row_length; ++r) {
+    kernels::EncodeRow(dtype, values.data() + r * row_length,
+                       out.data() + r * row_bytes, row_length);
   }
   return out;
 }
 
 void DecodeRow(const core::TensorView& t, int64_t row, float* out) {
-  const size_t n = t.row_length();
-  const uint8_t* p = t.row(row);
-  switch (t.dtype()) {
-    case core::DType::kF32:
-      std::memcpy(out, p, n * sizeof(float));
-      break;
-    case core::DType::kF16:
-      kernels::F16ToF32(reinterpret_cast<const uint16_t*>(p), out, n);
-      break;
-    case core::DType::kBF16:
-      kernels::BF16ToF32(reinterpret_cast<const uint16_t*>(p), out, n);
-      break;
-    case core::DType::kQ8_0:
-      kernels::DequantizeQ8_0(reinterpret_cast<const core::BlockQ8_0*>(p), out, n);
-      break;
-    case core::DType::kQ4_0:
-      kernels::DequantizeQ4_0(reinterpret_cast<const core::BlockQ4_0*>(p), out, n);
-      break;
-  }
+  kernels::DecodeRow(t.dtype(), t.row(row), out, t.row_length());
 }
 
 std::vector<float> DecodeAll(const core::TensorView& t) {

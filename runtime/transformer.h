@@ -3,6 +3,11 @@
 // biases, tied head). Matmuls go through a backend, everything else through
 // kernels/. Scratch comes from the caller's arena, so a forward pass does
 // not touch the heap.
+//
+// A pass runs a batch of rows, each a token at a position of a sequence
+// with its own KV cache: one prompt's tokens, or one new token from each of
+// several conversations decoding together. Every weight matrix is read once
+// per pass for all of them.
 #ifndef SMALLMIND_RUNTIME_TRANSFORMER_H_
 #define SMALLMIND_RUNTIME_TRANSFORMER_H_
 
@@ -16,6 +21,7 @@
 #include "backends/backend.h"
 #include "core/aligned_buffer.h"
 #include "core/arena.h"
+#include "core/profiler.h"
 #include "core/thread_pool.h"
 #include "kernels/rope.h"
 #include "runtime/model.h"
@@ -31,6 +37,8 @@ class KvCache {
   size_t bytes() const { return buffer_.size(); }
   float* keys(int layer, int64_t pos) { return At(layer, 0, pos); }
   float* values(int layer, int64_t pos) { return At(layer, 1, pos); }
+  // Floats from one position's keys to the next's.
+  int64_t stride() const { return kv_dim_; }
 
  private:
   float* At(int layer, int kind, int64_t pos) {
@@ -42,24 +50,42 @@ class KvCache {
   int64_t kv_dim_ = 0;
 };
 
+// One row of a forward pass: `token` at `position` of the sequence whose
+// keys and values `cache` holds. Rows of one sequence come in position
+// order; a row attends to its cache's positions [0, position], earlier
+// rows of the same pass included.
+struct BatchRow {
+  int32_t token = 0;
+  int64_t position = 0;
+  KvCache* cache = nullptr;
+  bool logits = false;  // write this row's logits
+};
+
 class Transformer {
  public:
   // Prepares every matmul weight of `model` for `backend` (repacking happens
-  // here, once). Errors when the backend does not support a weight's dtype.
-  // Both must outlive the Transformer.
+  // here, once; the file pages of weights the backend copied are released).
+  // Errors when the backend does not support a weight's dtype. Both must
+  // outlive the Transformer.
   static absl::StatusOr<std::unique_ptr<Transformer>> Create(
       const Model& model, const backends::Backend& backend);
 
-  // Arena bytes a Forward of up to `max_tokens` tokens needs on a pool of
-  // `threads` threads.
-  size_t ScratchBytes(int64_t max_tokens, int threads) const;
+  // Arena bytes a pass of up to `max_rows` rows needs on a pool of
+  // `threads` threads, over caches of up to `context` positions.
+  size_t ScratchBytes(int64_t max_rows, int threads, int64_t context) const;
 
-  // Runs `tokens` at positions pos, pos+1, ... through the model, storing
-  // their keys and values in `cache`. Writes logits for every token
-  // ([tokens.size(), vocab]) when `all_logits`, else for the last token only.
-  // Errors on an empty batch, a token outside the vocabulary, positions past
-  // the cache's context, or an arena too small. Thread-safe for distinct
-  // caches and arenas.
+  // Runs `rows` through the model, storing their keys and values in their
+  // caches, and writes the logits of the rows that ask for them, in order,
+  // to `logits` ([those rows, vocab]). Errors on an empty batch, a token
+  // outside the vocabulary, a missing cache, a position past its cache's
+  // context, or an arena too small. Thread-safe for distinct caches and
+  // arenas.
+  absl::Status Forward(absl::Span<const BatchRow> rows, core::Arena& arena,
+                       core::ThreadPool& pool, float* logits) const;
+
+  // One sequence: `tokens` at positions pos, pos+1, ... of `cache`; logits
+  // for every token ([tokens.size(), vocab]) when `all_logits`, else for the
+  // last token only.
   absl::Status Forward(absl::Span<const int32_t> tokens, int64_t pos,
                        KvCache& cache, core::Arena& arena,
                        core::ThreadPool& pool, float* logits,
@@ -69,22 +95,40 @@ class Transformer {
   const backends::Backend& backend() const { return backend_; }
 
  private:
-  struct Layer {
+  // One layer's matmul weights, prepared for the backend.
+  struct PreparedLayer {
     std::unique_ptr<backends::PreparedWeights> qkv, attn_output, ffn_up,
         ffn_down;
   };
+  struct Scratch;
+  struct Pass;
+
   Transformer(const Model& model, const backends::Backend& backend)
       : model_(model), backend_(backend) {}
+  absl::StatusOr<std::unique_ptr<backends::PreparedWeights>> Prepare(
+      const core::TensorView& weights) const;
 
-  void Norm(const float* x, const core::TensorView& weight,
-            const core::TensorView& bias, float* out, int64_t rows) const;
-  void Attention(int layer, const float* qkv, int64_t rows, int64_t pos,
-                 KvCache& cache, float* scores, float* out,
-                 core::ThreadPool& pool) const;
+  // The steps of a pass, each timing itself for the profiler.
+  void Embed(const Pass& pass) const;
+  void Norm(int layer, const Pass& pass, const float* in,
+            const core::TensorView& weight, const core::TensorView& bias,
+            float* out) const;
+  absl::Status MatMul(core::ProfileOp op, int layer, const Pass& pass,
+                      const float* in, const backends::PreparedWeights& weights,
+                      const core::TensorView& bias, float* out) const;
+  void Rope(int layer, const Pass& pass, float* qkv) const;
+  void WriteKv(int layer, const Pass& pass, const float* qkv) const;
+  void Attention(int layer, const Pass& pass, const float* qkv,
+                 float* out) const;
+  void Activation(int layer, const Pass& pass, const float* up,
+                  float* out) const;
+  void Residual(int layer, const Pass& pass, const float* delta,
+                float* x) const;
+  absl::Status Head(const Pass& pass, float* logits) const;
 
   const Model& model_;
   const backends::Backend& backend_;
-  std::vector<Layer> layers_;
+  std::vector<PreparedLayer> layers_;
   std::unique_ptr<backends::PreparedWeights> output_;
   std::optional<kernels::RopeTable> rope_;
 };

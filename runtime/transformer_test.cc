@@ -62,7 +62,8 @@ class TransformerTest : public ::testing::TestWithParam<Case> {
 
   absl::StatusOr<core::Arena> MakeArena(int64_t max_tokens) {
     return core::Arena::Create(
-        transformer_->ScratchBytes(max_tokens, GetParam().threads));
+        transformer_->ScratchBytes(max_tokens, GetParam().threads,
+                                   model_->arch().context_length()));
   }
 
   std::unique_ptr<Model> model_;

@@ -58,7 +58,7 @@ TEST_P(GoldenTest, DecodeAndChunkedPrefillMatchTheReference) {
   const int64_t n = g->tokens.size();
   const int64_t vocab = model.arch().vocab_size();
   core::Arena arena =
-      *core::Arena::Create(t->ScratchBytes(n, GetParam().threads));
+      *core::Arena::Create(t->ScratchBytes(n, GetParam().threads, n));
   auto check = [&](const std::vector<float>& got, int64_t row,
                    const char* mode) {
     float worst = 0;

@@ -54,7 +54,7 @@ absl::StatusOr<float> MaxLogitError(const runtime::Model& model,
   }
   core::ThreadPool pool(threads);
   SM_ASSIGN_OR_RETURN(core::Arena arena,
-                      core::Arena::Create(t->ScratchBytes(n, threads)));
+                      core::Arena::Create(t->ScratchBytes(n, threads, n)));
   SM_ASSIGN_OR_RETURN(runtime::KvCache cache,
                       runtime::KvCache::Create(model.arch(), n));
   std::vector<float> logits(n * vocab);

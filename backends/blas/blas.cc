@@ -42,9 +42,7 @@ class BlasBackend : public Backend {
                   static_cast<const float*>(x.data()), ldx, wd, ldw, 0.0f, yd,
                   ldy);
     }
-    if (bias != nullptr) {
-      for (int m = 0; m < M; ++m) kernels::AddInPlace(bias, y.row_as<float>(m), N);
-    }
+    if (bias != nullptr) kernels::BiasAdd(bias, yd, M, N, ldy);
     return absl::OkStatus();
   }
 

@@ -12,10 +12,10 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "usage: make_gguf_seeds OUT_DIR\n");
     return 1;
   }
-  using smallmind::convert::GgmlType;
+  using smallmind::core::DType;
   for (const auto& [name, type] :
-       {std::pair<const char*, GgmlType>{"gpt2_tiny", GgmlType::kQ8_0},
-        {"llama_tiny", GgmlType::kF16}}) {
+       {std::pair<const char*, DType>{"gpt2_tiny", DType::kQ8_0},
+        {"llama_tiny", DType::kF16}}) {
     auto golden = smallmind::golden::LoadGolden(name);
     if (!golden.ok()) {
       std::fprintf(stderr, "%s\n", std::string(golden.status().message()).c_str());

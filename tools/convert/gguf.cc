@@ -5,6 +5,7 @@
 #include <set>
 
 #include "absl/strings/str_cat.h"
+#include "core/dtype.h"
 #include "core/status.h"
 
 namespace smallmind::convert {
@@ -168,23 +169,19 @@ absl::StatusOr<GgufValue> ReadValue(Reader& r, const std::string& key) {
   return value;
 }
 
-// Bytes of a tensor of `elements` elements whose rows are `row` long;
-// 0 for types this reader does not size.
+// Bytes of a tensor of `elements` elements; 0 for a ggml type core/dtype.h
+// does not know (the importer names it), an error for rows that are not
+// whole blocks.
 absl::StatusOr<uint64_t> TensorBytes(const GgufTensor& t, uint64_t elements) {
-  uint64_t block = 1, block_bytes;
-  switch (static_cast<GgmlType>(t.type)) {
-    case GgmlType::kF32: block_bytes = 4; break;
-    case GgmlType::kF16: case GgmlType::kBF16: block_bytes = 2; break;
-    case GgmlType::kQ8_0: block = 32; block_bytes = 34; break;
-    case GgmlType::kQ4_0: block = 32; block_bytes = 18; break;
-    default: return uint64_t{0};
-  }
-  if (t.dims[0] % block != 0) {
+  const core::DTypeTraits* traits = core::TraitsForGgml(t.type);
+  if (traits == nullptr) return uint64_t{0};
+  if (t.dims[0] % traits->block_elements != 0) {
     return absl::InvalidArgumentError(absl::StrCat(
         "tensor '", t.name, "': row length ", t.dims[0],
-        " is not a whole number of blocks of ", block));
+        " is not a whole number of blocks of ", traits->block_elements));
   }
-  return elements / block * block_bytes;  // elements < 2^62: no overflow
+  // elements < 2^62 and block_bytes <= 4 * block_elements: no overflow.
+  return elements / traits->block_elements * traits->block_bytes;
 }
 
 }  // namespace

@@ -24,11 +24,6 @@ enum class GgufType : uint32_t {
 };
 absl::string_view GgufTypeName(GgufType type);
 
-// ggml tensor types this converter keeps as they are.
-enum class GgmlType : uint32_t {
-  kF32 = 0, kF16 = 1, kQ4_0 = 2, kQ8_0 = 8, kBF16 = 30,
-};
-
 struct GgufValue {
   GgufType type = GgufType::kUint8;
   GgufType element_type = GgufType::kUint8;  // for arrays
@@ -46,7 +41,7 @@ struct GgufTensor {
   std::vector<uint64_t> dims;  // ggml order: dims[0] is the row length
   uint32_t type = 0;           // ggml type id
   uint64_t offset = 0;         // from the start of the data section
-  uint64_t size = 0;           // bytes (0 for types this reader can't size)
+  uint64_t size = 0;           // bytes (0 for types core/dtype.h lacks)
   absl::Span<const uint8_t> bytes;  // empty for unsized types
 };
 

@@ -10,22 +10,8 @@
 #include "tools/convert/gguf_builder.h"
 
 namespace smallmind::convert {
-namespace {
-
-core::DType ToDType(GgmlType t) {
-  switch (t) {
-    case GgmlType::kF16: return core::DType::kF16;
-    case GgmlType::kQ8_0: return core::DType::kQ8_0;
-    case GgmlType::kQ4_0: return core::DType::kQ4_0;
-    case GgmlType::kBF16: return core::DType::kBF16;
-    default: return core::DType::kF32;
-  }
-}
-
-}  // namespace
-
 absl::StatusOr<std::vector<uint8_t>> GgufFromModel(const runtime::Model& model,
-                                                   GgmlType matrices) {
+                                                   core::DType matrices) {
   const runtime::Architecture& a = model.arch();
   const std::string arch = a.positions() == runtime::ROPE ? "llama" : "gpt2";
   GgufBuilder b;
@@ -82,12 +68,12 @@ absl::StatusOr<std::vector<uint8_t>> GgufFromModel(const runtime::Model& model,
       const std::vector<float> slice(values.begin() + row * cols,
                                      values.begin() + (row + rows) * cols);
       row += rows;
-      const GgmlType type = spec.is_matrix ? matrices : GgmlType::kF32;
+      const core::DType type = spec.is_matrix ? matrices : core::DType::kF32;
       SM_ASSIGN_OR_RETURN(std::vector<uint8_t> bytes,
-                          runtime::EncodeF32(slice, cols, ToDType(type)));
+                          runtime::EncodeF32(slice, cols, type));
       std::vector<uint64_t> dims = {static_cast<uint64_t>(cols)};
       if (spec.shape.size() == 2) dims.push_back(rows);
-      b.Tensor(name, dims, static_cast<uint32_t>(type), bytes);
+      b.Tensor(name, dims, core::Traits(type).ggml_type, bytes);
     }
   }
   return b.Build();

@@ -9,13 +9,13 @@
 
 #include "absl/status/statusor.h"
 #include "runtime/model.h"
-#include "tools/convert/gguf.h"
+#include "core/dtype.h"
 
 namespace smallmind::convert {
 
-// Matrices are stored as `matrices` (F32, F16 or Q8_0); vectors as F32.
+// Matrices are stored as `matrices`; vectors as F32.
 absl::StatusOr<std::vector<uint8_t>> GgufFromModel(const runtime::Model& model,
-                                                   GgmlType matrices);
+                                                   core::DType matrices);
 
 }  // namespace smallmind::convert
 

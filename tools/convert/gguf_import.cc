@@ -11,17 +11,13 @@ namespace smallmind::convert {
 namespace {
 
 absl::StatusOr<core::DType> DTypeOf(const GgufTensor& t) {
-  switch (static_cast<GgmlType>(t.type)) {
-    case GgmlType::kF32: return core::DType::kF32;
-    case GgmlType::kF16: return core::DType::kF16;
-    case GgmlType::kBF16: return core::DType::kBF16;
-    case GgmlType::kQ8_0: return core::DType::kQ8_0;
-    case GgmlType::kQ4_0: return core::DType::kQ4_0;
+  if (const core::DTypeTraits* traits = core::TraitsForGgml(t.type)) {
+    return traits->dtype;
   }
   return absl::UnimplementedError(absl::StrCat(
       "tensor '", t.name, "' has ggml type ", t.type,
-      ", which SmallMind does not read (it reads F32, F16, BF16, Q8_0 and "
-      "Q4_0; re-quantize with llama-quantize)"));
+      ", which SmallMind does not read (it reads ", core::DTypeNameList(),
+      "; re-quantize with llama-quantize)"));
 }
 
 absl::StatusOr<SourceTensor> Source(const GgufFile& file,

@@ -45,7 +45,7 @@ absl::StatusOr<std::unique_ptr<runtime::Model>> Convert(
 
 struct RoundTrip {
   const char* golden;
-  GgmlType matrices;
+  core::DType matrices;
   float tolerance;
 };
 
@@ -74,22 +74,22 @@ TEST_P(GgufRoundTripTest, ConvertedModelComputesTheGoldenLogits) {
 
 INSTANTIATE_TEST_SUITE_P(
     Models, GgufRoundTripTest,
-    ::testing::Values(RoundTrip{"gpt2_tiny", GgmlType::kF32, 1e-4f},
-                      RoundTrip{"llama_tiny", GgmlType::kF32, 1e-4f},
-                      RoundTrip{"llama_tiny", GgmlType::kF16, 2e-2f},
-                      RoundTrip{"gpt2_tiny", GgmlType::kQ8_0, 0.1f}));
+    ::testing::Values(RoundTrip{"gpt2_tiny", core::DType::kF32, 1e-4f},
+                      RoundTrip{"llama_tiny", core::DType::kF32, 1e-4f},
+                      RoundTrip{"llama_tiny", core::DType::kF16, 2e-2f},
+                      RoundTrip{"gpt2_tiny", core::DType::kQ8_0, 0.1f}));
 
 TEST(GgufImportTest, QuantizeOnConvert) {
   absl::StatusOr<golden::Golden> golden = golden::LoadGolden("gpt2_tiny");
   ASSERT_TRUE(golden.ok());
   absl::StatusOr<std::unique_ptr<runtime::Model>> model = Convert(
-      *GgufFromModel(*golden->model, GgmlType::kF32), "q8", core::DType::kQ8_0);
+      *GgufFromModel(*golden->model, core::DType::kF32), "q8", core::DType::kQ8_0);
   ASSERT_TRUE(model.ok()) << model.status();
   EXPECT_EQ((*model)->weight_dtype(), core::DType::kQ8_0);
   EXPECT_LT(*golden::MaxLogitError(**model, *golden), 0.1f);
   // llama_tiny's ffn_down rows are 48 long: not whole Q4_0 blocks.
   absl::StatusOr<golden::Golden> llama = golden::LoadGolden("llama_tiny");
-  EXPECT_THAT(Convert(*GgufFromModel(*llama->model, GgmlType::kF32), "q4",
+  EXPECT_THAT(Convert(*GgufFromModel(*llama->model, core::DType::kF32), "q4",
                       core::DType::kQ4_0)
                   .status()
                   .message(),
@@ -240,7 +240,7 @@ TEST(GgufHostileTest, BadAlignmentKey) {
 
 TEST(GgufHostileTest, QuantizedRowNotWholeBlocks) {
   GgufBuilder b;
-  b.Tensor("t", {40, 2}, static_cast<uint32_t>(GgmlType::kQ8_0),
+  b.Tensor("t", {40, 2}, core::Traits(core::DType::kQ8_0).ggml_type,
            std::vector<uint8_t>(68));
   EXPECT_THAT(Parse(b.Build()).message(),
               HasSubstr("row length 40 is not a whole number of blocks of 32"));

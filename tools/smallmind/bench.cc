@@ -194,7 +194,7 @@ int Run(const Args& args) {
           absl::StatusOr<runtime::KvCache> cache =
               runtime::KvCache::Create(arch, n);
           absl::StatusOr<core::Arena> arena = core::Arena::Create(
-              (*t)->ScratchBytes(prompt ? n : 1, pool.num_threads()));
+              (*t)->ScratchBytes(prompt ? n : 1, pool.num_threads(), n));
           if (!cache.ok()) return Fail("bench", cache.status());
           if (!arena.ok()) return Fail("bench", arena.status());
           std::vector<float> logits(arch.vocab_size());

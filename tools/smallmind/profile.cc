@@ -159,7 +159,7 @@ int RunProfile(const Args& args) {
     row.gflops = Median(gflops);
     row.gbps = Median(gbps);
     metrics.push_back({absl::StrCat("op.", row.name, ".ms"), "ms", false, total});
-    if (s.op != core::ProfileOp::kSoftmax) ops_ms += row.total_ms;  // nested
+    ops_ms += row.total_ms;
     ops.push_back(row);
   }
   std::sort(ops.begin(), ops.end(),
