@@ -16,6 +16,7 @@
 #include <cstdint>
 #include <cstring>
 
+#include "hwy/cache_control.h"
 #include "hwy/highway.h"
 #include "kernels/matmul_int8.h"
 #include "kernels/simd_util-inl.h"
@@ -124,6 +125,10 @@ struct DotOps {
 // register file (32 on AVX-512, 16 below).
 constexpr size_t kInt8TileRows = HWY_LANES(int32_t) >= 16 ? 8 : HWY_LANES(int32_t) >= 8 ? 2 : 1;
 
+// Decode reads each weight once, from DRAM for large models: prefetching
+// this far ahead keeps enough lines in flight to stream at full bandwidth.
+constexpr size_t kPrefetchAhead = 8192;
+
 HWY_INLINE int32_t LoadI32(const int8_t* p) {
   int32_t v;
   std::memcpy(&v, p, sizeof(v));
@@ -165,6 +170,10 @@ HWY_INLINE void Int8GroupTile(const uint8_t* HWY_RESTRICT quants,
   const auto low_nibbles = hn::Set(di, 0x0F0F0F0F);
   for (size_t b = 0; b < blocks; ++b) {
     const uint8_t* block = quants + b * kChunks * 64;
+    if constexpr (kRows == 1) {
+#pragma GCC unroll 16
+      for (size_t c = 0; c < kChunks; ++c) hwy::Prefetch(block + kPrefetchAhead + c * 64);
+    }
     Int8VI dots[kSplit][kRows][kVecs];
 #pragma GCC unroll 16
     for (size_t p = 0; p < kSplit; ++p) {
