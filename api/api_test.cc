@@ -2,6 +2,11 @@
 
 #include <string>
 #include <thread>
+#include <type_traits>
+
+#if defined(__linux__)
+#include <sched.h>
+#endif
 
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
@@ -42,7 +47,7 @@ TEST(ApiTest, TokenizeRoundTrips) {
 TEST(ApiTest, GeneratesTheSameTextOnEveryBackend) {
   GenerateOptions options;
   options.max_tokens = 8;
-  options.temperature = 0;
+  options.sampler.temperature = 0;
   std::string reference;
   for (const std::string& backend : ListBackends()) {
     std::unique_ptr<Model> model = *Model::Load(kModel, {backend});
@@ -80,11 +85,91 @@ TEST(ApiTest, ErrorsSayWhatIsWrong) {
               HasSubstr("the prompt is 17 tokens, but only 16"));
 }
 
+// Every sampling option is the runtime's own field (runtime/options.h), so
+// the penalties the CLI takes reach the sampler through the API as well.
+TEST(ApiTest, EverySamplingOptionReachesTheSampler) {
+  std::unique_ptr<Model> model = *Model::Load(kModel);
+  auto generate = [&](const SamplerOptions& sampler) {
+    GenerateOptions options;
+    options.max_tokens = 12;
+    options.sampler = sampler;
+    std::unique_ptr<Session> session = *model->NewSession({});
+    std::string text;
+    absl::StatusOr<Stats> stats = session->Generate(
+        "AB", options, [&](absl::string_view t) {
+          text.append(t.data(), t.size());
+          return true;
+        });
+    EXPECT_TRUE(stats.ok()) << stats.status();
+    return text;
+  };
+  SamplerOptions greedy;
+  greedy.temperature = 0;
+  const std::string plain = generate(greedy);
+  int changed = 0, fields = 0;
+  SamplerOptions probe = greedy;
+  probe.VisitFields([&](auto& field, const core::FieldInfo& info) {
+    ++fields;
+    const auto saved = field;
+    // A value far from the default: each option must change the text or,
+    // for the ones greedy decoding ignores, at least be accepted.
+    if constexpr (std::is_floating_point_v<std::decay_t<decltype(field)>>) {
+      field = std::string(info.key) == "temperature" ? 1.5f
+              : std::string(info.key) == "top_p"     ? 0.5f
+              : std::string(info.key) == "min_p"     ? 0.5f
+                                                     : 4.0f;
+    } else {
+      field = 3;
+    }
+    changed += generate(probe) != plain;
+    field = saved;
+  });
+  EXPECT_EQ(fields, 9);
+  // temperature, the penalties and the repeat window change greedy text.
+  EXPECT_GE(changed, 3);
+  SamplerOptions penalties = greedy;
+  penalties.presence_penalty = 4.0f;
+  penalties.frequency_penalty = 4.0f;
+  EXPECT_NE(generate(penalties), plain);
+}
+
+#if defined(__linux__)
+// A session does not move the calling thread to other cores unless asked.
+TEST(ApiTest, SessionsPinThreadsOnlyWhenAsked) {
+  cpu_set_t before;
+  CPU_ZERO(&before);
+  sched_getaffinity(0, sizeof(before), &before);
+  auto current = [] {
+    cpu_set_t now;
+    CPU_ZERO(&now);
+    sched_getaffinity(0, sizeof(now), &now);
+    return now;
+  };
+  std::unique_ptr<Model> model = *Model::Load(kModel);
+  SessionOptions options;
+  options.threads = 2;
+  {
+    std::unique_ptr<Session> session = *model->NewSession(options);
+    cpu_set_t now = current();
+    EXPECT_TRUE(CPU_EQUAL(&now, &before));
+  }
+  if (CPU_COUNT(&before) < 2) GTEST_SKIP() << "one core: nothing to pin";
+  options.pin_threads = true;
+  {
+    std::unique_ptr<Session> session = *model->NewSession(options);
+    cpu_set_t now = current();
+    EXPECT_FALSE(CPU_EQUAL(&now, &before));
+  }
+  cpu_set_t after = current();
+  EXPECT_TRUE(CPU_EQUAL(&after, &before));
+}
+#endif
+
 TEST(ApiTest, SessionsOfOneModelRunConcurrently) {
   std::unique_ptr<Model> model = *Model::Load(kModel);
   GenerateOptions options;
   options.max_tokens = 10;
-  options.seed = 5;
+  options.sampler.seed = 5;
   auto run = [&](std::string* out) {
     std::unique_ptr<Session> session = *model->NewSession({});
     session->Generate("AB", options, [&](absl::string_view t) {

@@ -25,7 +25,7 @@ Model::~Model() = default;
 absl::StatusOr<std::unique_ptr<Model>> Model::Load(const std::string& path,
                                                    const LoadOptions& options) {
   SM_ASSIGN_OR_RETURN(runtime::LoadedModel loaded,
-                      runtime::LoadedModel::Load(path, options.backend));
+                      runtime::LoadedModel::Load(path, options));
   return std::unique_ptr<Model>(new Model(std::make_unique<Impl>(Impl{std::move(loaded)})));
 }
 
@@ -46,13 +46,9 @@ std::string Model::Detokenize(absl::Span<const int32_t> ids) const {
 
 absl::StatusOr<std::unique_ptr<Session>> Model::NewSession(
     const SessionOptions& options) const {
-  runtime::SessionOptions o;
-  o.threads = options.threads;
-  o.context = options.context;
-  o.batch = options.batch;
   auto impl = std::make_unique<Session::Impl>();
   SM_ASSIGN_OR_RETURN(impl->session, runtime::Session::Create(
-                                         *impl_->loaded.transformer, *impl_->loaded.tokenizer, o));
+                                         *impl_->loaded.transformer, *impl_->loaded.tokenizer, options));
   return std::unique_ptr<Session>(new Session(std::move(impl)));
 }
 
@@ -62,20 +58,8 @@ Session::~Session() = default;
 absl::StatusOr<Stats> Session::Generate(absl::string_view prompt,
                                         const GenerateOptions& options,
                                         const TextCallback& on_text) {
-  runtime::GenerateOptions o;
-  o.max_tokens = options.max_tokens;
-  o.stop = options.stop;
-  o.context_shift = options.context_shift;
-  o.truncate_prompt = options.truncate_prompt;
-  o.sampler.temperature = options.temperature;
-  o.sampler.top_k = options.top_k;
-  o.sampler.top_p = options.top_p;
-  o.sampler.min_p = options.min_p;
-  o.sampler.repeat_penalty = options.repeat_penalty;
-  o.sampler.repeat_last_n = options.repeat_last_n;
-  o.sampler.seed = options.seed;
   SM_ASSIGN_OR_RETURN(runtime::GenerationStats s,
-                      impl_->session->Generate(prompt, o, on_text));
+                      impl_->session->Generate(prompt, options, on_text));
   Stats stats;
   stats.prompt_tokens = s.prompt_tokens;
   stats.generated_tokens = s.generated_tokens;
@@ -85,6 +69,7 @@ absl::StatusOr<Stats> Session::Generate(absl::string_view prompt,
   stats.kv_cache_bytes = s.kv_cache_bytes;
   stats.scratch_bytes = s.arena_high_water;
   stats.stop_reason = std::string(runtime::StopReasonName(s.stop_reason));
+  stats.seed = s.seed;
   return stats;
 }
 

@@ -7,7 +7,7 @@
 //   if (!model.ok()) { /* model.status().message() says why */ }
 //   std::unique_ptr<smallmind::Session> session = *(*model)->NewSession({});
 //   absl::StatusOr<smallmind::Stats> stats = session->Generate(
-//       "Once upon a time", {.max_tokens = 32},
+//       "Once upon a time", {.max_tokens = 32, .sampler = {.temperature = 0}},
 //       [](absl::string_view text) { std::cout << text; return true; });
 //
 // Backends are plugged in by linking them: `@smallmind//backends:all`, or one
@@ -29,40 +29,25 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "absl/types/span.h"
+#include "runtime/options.h"
 
 namespace smallmind {
 
 // The names of the backends linked into this binary, best first.
 std::vector<std::string> ListBackends();
 
-struct LoadOptions {
-  // A name from ListBackends() (any case), "auto", or empty for
-  // $SMALLMIND_BACKEND, then "auto": the best backend for the weights.
-  std::string backend;
-};
-
-struct SessionOptions {
-  int threads = 1;        // calling thread included
-  int64_t context = 0;    // KV cache positions; 0: the model's context
-  int64_t batch = 256;    // prompt tokens per forward pass
-};
-
-struct GenerateOptions {
-  int max_tokens = 128;
-  float temperature = 0.8f;  // <= 0: greedy
-  int top_k = 40;            // <= 0: off
-  float top_p = 0.95f;       // 1: off
-  float min_p = 0.05f;       // 0: off
-  float repeat_penalty = 1.0f;
-  int repeat_last_n = 64;
-  uint64_t seed = 0;
-  std::vector<std::string> stop;  // generation ends before any of these
-  // When the context fills, keep its last half and go on; false: stop.
-  bool context_shift = true;
-  // A prompt longer than the free context: false: an error; true: keep its
-  // tail (and a leading BOS), leaving a quarter of the context to generate.
-  bool truncate_prompt = false;
-};
+// The options structs are the runtime's own (runtime/options.h), so every
+// option the `smallmind` command and the HTTP server take is settable here:
+//   LoadOptions     backend
+//   SessionOptions  threads, context, batch, pin_threads
+//   GenerateOptions max_tokens, stop, context_shift, truncate_prompt,
+//                   sampler (a SamplerOptions)
+//   SamplerOptions  temperature, top_k, top_p, min_p, repeat_penalty,
+//                   repeat_last_n, presence_penalty, frequency_penalty, seed
+using LoadOptions = runtime::LoadOptions;
+using SessionOptions = runtime::SessionOptions;
+using GenerateOptions = runtime::GenerateOptions;
+using SamplerOptions = runtime::SamplerOptions;
 
 struct Stats {
   int64_t prompt_tokens = 0;
@@ -74,6 +59,7 @@ struct Stats {
   size_t scratch_bytes = 0;  // arena high-water mark
   std::string stop_reason;   // "max tokens", "end of text", "stop string",
                              // "context full" or "cancelled"
+  uint64_t seed = 0;         // the sampler's (a seed of -1 is drawn here)
 };
 
 // Receives generated text in whole UTF-8 characters; return false to stop.

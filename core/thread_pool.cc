@@ -30,13 +30,13 @@ inline void CpuRelax() {
 
 }  // namespace
 
-ThreadPool::ThreadPool(int num_threads) {
+ThreadPool::ThreadPool(int num_threads, bool pin) {
   const int workers = num_threads > 1 ? num_threads - 1 : 0;
   workers_.reserve(workers);
   for (int i = 0; i < workers; ++i) {
     workers_.emplace_back([this, i] { WorkerLoop(i + 1); });
   }
-  PinWorkers();
+  if (pin) PinWorkers();
 }
 
 void ThreadPool::PinWorkers() {

@@ -29,12 +29,14 @@ namespace smallmind::core {
 
 class ThreadPool {
  public:
-  // `num_threads` < 1 is treated as 1 (everything inline). When the process
-  // may use at least `num_threads` cores, workers are pinned to cores of
-  // their own and the constructing thread (which should be the one calling
-  // ParallelFor) to the others, so the scheduler cannot stack them on one;
-  // the constructing thread gets its affinity back when it destroys the pool.
-  explicit ThreadPool(int num_threads);
+  // `num_threads` < 1 is treated as 1 (everything inline). With `pin`, and
+  // when the process may use at least `num_threads` cores, workers are
+  // pinned to cores of their own and the constructing thread (which should
+  // be the one calling ParallelFor) to the others, so the scheduler cannot
+  // stack them on one; the constructing thread gets its affinity back when
+  // it destroys the pool. Without `pin` no thread's affinity changes: what
+  // a library linked into another program must do unless asked.
+  explicit ThreadPool(int num_threads, bool pin = false);
   ~ThreadPool();
   ThreadPool(const ThreadPool&) = delete;
   ThreadPool& operator=(const ThreadPool&) = delete;

@@ -100,5 +100,33 @@ TEST(ThreadPoolStressTest, CreateAndDestroyRepeatedly) {
   }
 }
 
+#if defined(__linux__)
+bool SameAffinity(const cpu_set_t& a, const cpu_set_t& b) { return CPU_EQUAL(&a, &b); }
+
+cpu_set_t CurrentAffinity() {
+  cpu_set_t set;
+  CPU_ZERO(&set);
+  sched_getaffinity(0, sizeof(set), &set);
+  return set;
+}
+
+// A pool created without `pin` leaves the caller's affinity alone; with it
+// (where the cores allow) it narrows it while it lives and restores it.
+TEST(ThreadPoolTest, PinsOnlyWhenAsked) {
+  const cpu_set_t before = CurrentAffinity();
+  {
+    ThreadPool pool(2);
+    pool.ParallelFor(4, [](uint64_t, int) {});
+    EXPECT_TRUE(SameAffinity(CurrentAffinity(), before));
+  }
+  if (CPU_COUNT(&before) < 2) GTEST_SKIP() << "one core: nothing to pin";
+  {
+    ThreadPool pool(2, /*pin=*/true);
+    EXPECT_FALSE(SameAffinity(CurrentAffinity(), before));
+  }
+  EXPECT_TRUE(SameAffinity(CurrentAffinity(), before));
+}
+#endif
+
 }  // namespace
 }  // namespace smallmind::core

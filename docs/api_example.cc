@@ -35,8 +35,8 @@ int main(int argc, char** argv) {
 
   smallmind::GenerateOptions options;
   options.max_tokens = 32;
-  options.temperature = 0.7f;
-  options.seed = 42;
+  options.sampler.temperature = 0.7f;
+  options.sampler.seed = 42;
   options.stop = {"\n\n"};
   absl::StatusOr<smallmind::Stats> stats = (*session)->Generate(
       "ABC", options, [](absl::string_view text) {

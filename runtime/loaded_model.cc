@@ -8,7 +8,7 @@
 namespace smallmind::runtime {
 
 absl::StatusOr<LoadedModel> LoadedModel::Load(const std::string& path,
-                                              absl::string_view backend) {
+                                              const LoadOptions& options) {
   if (path.empty()) {
     return absl::InvalidArgumentError("no model file given");
   }
@@ -17,7 +17,7 @@ absl::StatusOr<LoadedModel> LoadedModel::Load(const std::string& path,
   loaded.path = path;
   SM_ASSIGN_OR_RETURN(loaded.model, Model::Load(path));
   SM_ASSIGN_OR_RETURN(loaded.backend, backends::Registry::Select(
-                                          backend, loaded.model->weight_dtype()));
+                                          options.backend, loaded.model->weight_dtype()));
   SM_ASSIGN_OR_RETURN(loaded.transformer,
                       Transformer::Create(*loaded.model, *loaded.backend));
   SM_ASSIGN_OR_RETURN(loaded.tokenizer,

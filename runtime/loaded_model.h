@@ -11,18 +11,18 @@
 #include "absl/strings/string_view.h"
 #include "backends/backend.h"
 #include "runtime/model.h"
+#include "runtime/options.h"
 #include "runtime/tokenizer.h"
 #include "runtime/transformer.h"
 
 namespace smallmind::runtime {
 
 struct LoadedModel {
-  // `backend` is a registered name (any case), "auto", or empty for
-  // $SMALLMIND_BACKEND, then "auto". Errors: an empty path, a missing or
-  // malformed file, an unknown backend (the message lists the linked
-  // ones), a backend that cannot multiply the weights' dtype.
+  // Errors: an empty path, a missing or malformed file, an unknown backend
+  // (the message lists the linked ones), a backend that cannot multiply the
+  // weights' dtype.
   static absl::StatusOr<LoadedModel> Load(const std::string& path,
-                                          absl::string_view backend);
+                                          const LoadOptions& options);
 
   std::string path;
   std::unique_ptr<Model> model;

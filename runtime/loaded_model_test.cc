@@ -11,7 +11,7 @@ using ::testing::HasSubstr;
 constexpr char kModel[] = "tests/golden/llama_tiny.smm";
 
 TEST(LoadedModelTest, LoadsOntoTheNamedBackend) {
-  absl::StatusOr<LoadedModel> loaded = LoadedModel::Load(kModel, "Portable");
+  absl::StatusOr<LoadedModel> loaded = LoadedModel::Load(kModel, {.backend = "Portable"});
   ASSERT_TRUE(loaded.ok()) << loaded.status();
   EXPECT_EQ(loaded->path, kModel);
   EXPECT_EQ(loaded->backend->name(), "portable");
@@ -21,14 +21,14 @@ TEST(LoadedModelTest, LoadsOntoTheNamedBackend) {
   // Moving the bundle keeps the transformer's model alive and in place.
   LoadedModel moved = std::move(*loaded);
   EXPECT_EQ(&moved.transformer->model(), moved.model.get());
-  EXPECT_EQ(LoadedModel::Load(kModel, "")->backend->name(), "tiled");  // auto
+  EXPECT_EQ(LoadedModel::Load(kModel, {})->backend->name(), "tiled");  // auto
 }
 
 TEST(LoadedModelTest, ErrorsSayWhatIsWrong) {
-  EXPECT_THAT(LoadedModel::Load("", "").status().message(), HasSubstr("no model file given"));
-  EXPECT_THAT(LoadedModel::Load("/no/such.smm", "").status().message(),
+  EXPECT_THAT(LoadedModel::Load("", {}).status().message(), HasSubstr("no model file given"));
+  EXPECT_THAT(LoadedModel::Load("/no/such.smm", {}).status().message(),
               HasSubstr("cannot open /no/such.smm"));
-  EXPECT_THAT(LoadedModel::Load(kModel, "cuda").status().message(),
+  EXPECT_THAT(LoadedModel::Load(kModel, {.backend = "cuda"}).status().message(),
               HasSubstr("unknown backend 'cuda'"));
 }
 

@@ -1,38 +1,58 @@
 #include "runtime/sampler.h"
 
 #include <algorithm>
+#include <chrono>
 #include <cmath>
 #include <numeric>
 
 #include "absl/strings/str_cat.h"
 #include "kernels/reductions.h"
+#include "kernels/softmax.h"
 
 namespace smallmind::runtime {
 
-absl::Status ValidateSamplerOptions(const SamplerOptions& o) {
-  auto bad = [](absl::string_view what, double v, absl::string_view range) {
+absl::Status ValidateSamplerOptions(const SamplerOptions& options) {
+  SamplerOptions o = options;
+  // Names a field as both its users know it: "top_p (--top-p)".
+  auto bad = [&o](const auto& field, absl::string_view range) {
+    std::string name;
+    o.VisitFields([&](const auto& f, const core::FieldInfo& info) {
+      if (static_cast<const void*>(&f) == &field) {
+        name = absl::StrCat(info.key, " (--", info.flag, ")");
+      }
+    });
     return absl::InvalidArgumentError(
-        absl::StrCat(what, " is ", v, "; expected ", range));
+        absl::StrCat(name, " is ", field, "; expected ", range));
   };
-  if (!(o.temperature >= 0.0f)) return bad("--temp", o.temperature, ">= 0");
-  if (!(o.top_p >= 0.0f && o.top_p <= 1.0f)) return bad("--top-p", o.top_p, "0..1");
-  if (!(o.min_p >= 0.0f && o.min_p <= 1.0f)) return bad("--min-p", o.min_p, "0..1");
-  if (!(o.repeat_penalty > 0.0f)) {
-    return bad("--repeat-penalty", o.repeat_penalty, "> 0");
-  }
-  if (o.repeat_last_n < 0) return bad("--repeat-last-n", o.repeat_last_n, ">= 0");
-  if (!std::isfinite(o.presence_penalty) || !std::isfinite(o.frequency_penalty)) {
-    return absl::InvalidArgumentError("penalties must be finite");
-  }
+  if (!(o.temperature >= 0.0f)) return bad(o.temperature, ">= 0");
+  if (!(o.top_p >= 0.0f && o.top_p <= 1.0f)) return bad(o.top_p, "0..1");
+  if (!(o.min_p >= 0.0f && o.min_p <= 1.0f)) return bad(o.min_p, "0..1");
+  if (!(o.repeat_penalty > 0.0f)) return bad(o.repeat_penalty, "> 0");
+  if (o.repeat_last_n < 0) return bad(o.repeat_last_n, ">= 0");
+  if (!std::isfinite(o.presence_penalty)) return bad(o.presence_penalty, "a finite number");
+  if (!std::isfinite(o.frequency_penalty)) return bad(o.frequency_penalty, "a finite number");
+  if (o.seed < -1) return bad(o.seed, "-1 (random) or >= 0");
   return absl::OkStatus();
 }
+
+namespace {
+
+uint64_t ResolveSeed(int64_t seed) {
+  if (seed >= 0) return static_cast<uint64_t>(seed);
+  return static_cast<uint64_t>(
+      std::chrono::system_clock::now().time_since_epoch().count());
+}
+
+}  // namespace
 
 Sampler::Sampler(int vocab_size, const SamplerOptions& options)
     : options_(options),
       vocab_size_(vocab_size),
-      rng_(options.seed),
+      seed_(ResolveSeed(options.seed)),
+      rng_(seed_),
       counts_(vocab_size, 0),
       values_(vocab_size),
+      probs_(vocab_size),
       ids_(vocab_size) {}
 
 void Sampler::ApplyPenalties(float* logits, absl::Span<const int32_t> history) {
@@ -78,15 +98,15 @@ int32_t Sampler::Sample(float* logits, absl::Span<const int32_t> history) {
     }
   }
   if (count == 0) return static_cast<int32_t>(kernels::ArgMax(logits, n));
-  // Probabilities at temperature 1 decide top-p and min-p, as in llama.cpp.
+  // Probabilities at temperature 1 decide top-p, as in llama.cpp.
   const float max = values_[0];
-  double total = 0;
-  for (size_t i = 0; i < count; ++i) total += std::exp(values_[i] - max);
   if (options_.top_p < 1.0f) {
+    std::copy_n(values_.begin(), count, probs_.begin());
+    kernels::Softmax(probs_.data(), count);
     double cumulative = 0;
     size_t keep = count;
     for (size_t i = 0; i < count; ++i) {
-      cumulative += std::exp(values_[i] - max) / total;
+      cumulative += probs_[i];
       if (cumulative >= options_.top_p) {
         keep = i + 1;
         break;
@@ -101,15 +121,13 @@ int32_t Sampler::Sample(float* logits, absl::Span<const int32_t> history) {
     while (keep < count && values_[keep] >= threshold) ++keep;
     count = keep;
   }
-  double sum = 0;
-  for (size_t i = 0; i < count; ++i) {
-    values_[i] = std::exp((values_[i] - max) / options_.temperature);
-    sum += values_[i];
-  }
-  const double r = std::uniform_real_distribution<double>(0.0, sum)(rng_);
+  // The draw, at the temperature.
+  for (size_t i = 0; i < count; ++i) probs_[i] = values_[i] / options_.temperature;
+  kernels::Softmax(probs_.data(), count);
+  const double r = std::uniform_real_distribution<double>(0.0, 1.0)(rng_);
   double acc = 0;
   for (size_t i = 0; i < count; ++i) {
-    acc += values_[i];
+    acc += probs_[i];
     if (r < acc) return ids_[i];
   }
   return ids_[count - 1];

@@ -12,21 +12,9 @@
 
 #include "absl/status/status.h"
 #include "absl/types/span.h"
+#include "runtime/options.h"
 
 namespace smallmind::runtime {
-
-// Defaults are llama.cpp's.
-struct SamplerOptions {
-  float temperature = 0.8f;
-  int top_k = 40;        // <= 0: off
-  float top_p = 0.95f;   // >= 1: off
-  float min_p = 0.05f;   // <= 0: off
-  float repeat_penalty = 1.0f;  // 1: off; > 1 discourages repeats
-  int repeat_last_n = 64;       // window of recent tokens penalised
-  float presence_penalty = 0.0f;
-  float frequency_penalty = 0.0f;
-  uint64_t seed = 0;  // same seed, same logits -> same tokens
-};
 
 // Errors on a negative temperature or penalty, top_p or min_p outside
 // [0, 1], or a negative repeat window.
@@ -34,7 +22,9 @@ absl::Status ValidateSamplerOptions(const SamplerOptions& options);
 
 class Sampler {
  public:
+  // A seed of -1 is replaced by one from the clock; seed() says which.
   Sampler(int vocab_size, const SamplerOptions& options);
+  uint64_t seed() const { return seed_; }
 
   // The next token. `logits` (vocab_size floats) is modified in place;
   // `history` is every token so far (the penalty window is its tail).
@@ -45,9 +35,11 @@ class Sampler {
 
   SamplerOptions options_;
   int vocab_size_;
+  uint64_t seed_;
   std::mt19937_64 rng_;
   std::vector<int32_t> counts_;  // per token, within the penalty window
   std::vector<float> values_;    // candidate logits, best first
+  std::vector<float> probs_;     // their probabilities
   std::vector<int32_t> ids_;     // candidate ids, parallel to values_
 };
 

@@ -62,12 +62,13 @@ absl::string_view StopReasonName(StopReason reason) {
 }
 
 Session::Session(const Transformer& transformer, const Tokenizer& tokenizer,
-                 KvCache cache, core::Arena arena, int threads, int64_t batch)
+                 KvCache cache, core::Arena arena, int threads,
+                 bool pin_threads, int64_t batch)
     : transformer_(transformer),
       tokenizer_(tokenizer),
       cache_(std::move(cache)),
       arena_(std::move(arena)),
-      pool_(std::make_unique<core::ThreadPool>(threads)),
+      pool_(std::make_unique<core::ThreadPool>(threads, pin_threads)),
       batch_(batch),
       logits_(transformer.model().arch().vocab_size()) {
   tokens_.reserve(cache_.context());
@@ -96,7 +97,7 @@ absl::StatusOr<std::unique_ptr<Session>> Session::Create(
   return std::unique_ptr<Session>(new Session(transformer, tokenizer,
                                               std::move(cache),
                                               std::move(arena), options.threads,
-                                              batch));
+                                              options.pin_threads, batch));
 }
 
 absl::Status Session::Append(absl::Span<const int32_t> tokens) {
@@ -164,6 +165,7 @@ absl::StatusOr<GenerationStats> Session::Generate(
   stats.prefill_seconds = Seconds(start, prefilled);
 
   Sampler sampler(tokenizer_.vocab_size(), options.sampler);
+  stats.seed = sampler.seed();
   pending_.clear();
   size_t longest_stop = 0;
   for (const std::string& s : options.stop) {

@@ -18,32 +18,12 @@
 #include "absl/types/span.h"
 #include "core/arena.h"
 #include "core/thread_pool.h"
+#include "runtime/options.h"
 #include "runtime/sampler.h"
 #include "runtime/tokenizer.h"
 #include "runtime/transformer.h"
 
 namespace smallmind::runtime {
-
-struct SessionOptions {
-  int threads = 1;        // pool size, the calling thread included
-  int64_t context = 0;    // KV cache positions; 0: the model's context
-  int64_t batch = 256;    // prefill rows per forward pass
-};
-
-struct GenerateOptions {
-  int max_tokens = 128;  // -n; stops earlier at EOS, a stop string or a full
-                         // context
-  SamplerOptions sampler;
-  std::vector<std::string> stop;  // generation ends before any of these
-  // When the context fills, keep its last half and go on (re-running those
-  // tokens from position 0), as llama.cpp's context shift does; otherwise
-  // stop with kContextFull.
-  bool context_shift = true;
-  // A prompt longer than the free context is an error, unless this is set:
-  // then its first token is kept if it is BOS, and otherwise only its tail,
-  // leaving a quarter of the free context for generation.
-  bool truncate_prompt = false;
-};
 
 enum class StopReason { kMaxTokens, kEndOfText, kStopString, kContextFull,
                         kCancelled };
@@ -65,6 +45,7 @@ struct GenerationStats {
   // (//core:counting_allocator).
   int64_t decode_heap_allocations = -1;
   StopReason stop_reason = StopReason::kMaxTokens;
+  uint64_t seed = 0;  // the sampler's, after -1 is resolved
 
   double prefill_tokens_per_second() const {
     return prefill_seconds > 0 ? prompt_tokens / prefill_seconds : 0;
@@ -114,7 +95,8 @@ class Session {
 
  private:
   Session(const Transformer& transformer, const Tokenizer& tokenizer,
-          KvCache cache, core::Arena arena, int threads, int64_t batch);
+          KvCache cache, core::Arena arena, int threads, bool pin_threads,
+          int64_t batch);
 
   const Transformer& transformer_;
   const Tokenizer& tokenizer_;

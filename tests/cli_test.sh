@@ -69,6 +69,8 @@ expect_in "profile times the KV cache write" "| kv cache write |" "$TMP/profile.
 expect_in "profile counts decode allocations" "heap allocations during decode | 0" "$TMP/profile.md"
 expect_in "profile json" '"decode_tokens_per_second"' "$TMP/profile.json"
 expect_in "profile svg" "<svg" "$TMP/profile.svg"
+expect_ok "profile creates its directory" "$SM" profile -m "$TMP/small.smm" -r 1 -n 4 --out-dir "$TMP/new/dir"
+expect_in "profile wrote into the new directory" '"ops"' "$TMP/new/dir/profile.json"
 printf '{"metrics": {"decode": {"unit": "tok/s", "samples": [100, 101, 99]}}}' > "$TMP/base.json"
 printf '{"metrics": {"decode": {"unit": "tok/s", "samples": [80, 81, 79]}}}' > "$TMP/slow.json"
 printf '{"metrics": {"decode": {"unit": "tok/s", "samples": [102, 99, 100]}}}' > "$TMP/same.json"
@@ -87,6 +89,7 @@ for i in $(seq 200); do echo "the quick brown fox jumps over the lazy dog."; don
 expect_ok "train" "$SM" train --data "$TMP/corpus.txt" --steps 30 --batch 4 --seq 32 \
   --eval-every 10 --eval-batches 2 -t 2 -o "$TMP/trained.smm"
 expect_in "train reports the baseline" "unigram baseline" "$TMP/out"
+expect_in "train draws the loss curve" "<svg" "$TMP/trained.smm.loss.svg"
 expect_ok "generate from the checkpoint" "$SM" generate -m "$TMP/trained.smm" -p "the " -n 20 --temp 0
 expect_ok "resume" "$SM" train --data "$TMP/corpus.txt" --steps 40 --batch 4 --seq 32 \
   --eval-every 10 --eval-batches 2 --resume "$TMP/trained.smm" -o "$TMP/trained.smm"
@@ -100,7 +103,7 @@ expect_error "unknown backend" "unknown backend 'cuda'" "$SM" generate -m "$TMP/
 expect_error "unsupported dtype" "does not support q8_0" "$SM" generate -m "$TMP/small_q8.smm" -p x --backend blas
 expect_error "prompt too long" "the prompt is 100 tokens, but only 64" "$SM" generate -m "$TMP/small.smm" -p "$(printf 'x%.0s' $(seq 100))"
 expect_ok "prompt truncated on request" "$SM" generate -m "$TMP/small.smm" --truncate-prompt -n 4 -p "$(printf 'x%.0s' $(seq 100))"
-expect_error "bad sampler option" "top-p is 2" "$SM" generate -m "$TMP/small.smm" -p x --top-p 2
+expect_error "bad sampler option" "top_p (--top-p) is 2" "$SM" generate -m "$TMP/small.smm" -p x --top-p 2
 expect_error "unknown flag" "unknown flag '--bogus'" "$SM" generate --bogus 1
 expect_error "unknown command" "unknown command" "$SM" frobnicate
 expect_error "unknown preset" "unknown preset 'huge'" "$SM" init --preset huge "$TMP/x.smm"

@@ -207,8 +207,6 @@ TEST(TrainerTest, LearnsAPatternAndResumes) {
   EXPECT_EQ(model->description().metadata().at("train.steps"), "60");
   std::ifstream csv(o.output + ".loss.csv");
   EXPECT_TRUE(csv.good());
-  std::ifstream svg(o.output + ".loss.svg");
-  EXPECT_TRUE(svg.good());
 
   o.resume = o.output;
   o.steps = 80;

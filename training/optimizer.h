@@ -5,6 +5,8 @@
 #define SMALLMIND_TRAINING_OPTIMIZER_H_
 
 #include <cstdint>
+
+#include "core/field_info.h"
 #include <string>
 #include <vector>
 
@@ -24,6 +26,16 @@ struct OptimizerOptions {
   int64_t warmup_steps = 100;
   int64_t total_steps = 2000;
   float min_lr_fraction = 0.1f;
+
+  // The fields a user sets (core/field_info.h); total_steps follows the
+  // trainer's steps.
+  template <class Visitor>
+  void VisitFields(Visitor&& v) {
+    v(learning_rate, {"lr", 0, "learning_rate", "peak learning rate"});
+    v(warmup_steps, {"warmup", 0, "warmup_steps", "learning-rate warmup steps"});
+    v(weight_decay, {"weight-decay", 0, "weight_decay", "AdamW weight decay"});
+    v(clip_norm, {"clip-norm", 0, "clip_norm", "gradient norm clip; 0 is off"});
+  }
 };
 
 // The learning rate at `step` (0-based).

@@ -9,7 +9,6 @@
 #include "backends/registry.h"
 #include "core/file_util.h"
 #include "core/status.h"
-#include "report/svg.h"
 #include "runtime/model.h"
 #include "runtime/presets.h"
 #include "runtime/tokenizer.h"
@@ -95,7 +94,6 @@ absl::StatusOr<TrainSummary> Train(
   summary.unigram_loss = UnigramLoss(data.train, data.validation, arch.vocab_size());
 
   std::string csv = "step,train_loss,val_loss,learning_rate\n";
-  report::Series train_curve{"train loss", {}}, val_curve{"validation loss", {}};
   std::mt19937_64 rng(options.seed + optimizer.step());
   std::vector<int32_t> tokens, targets;
   const int64_t first_step = optimizer.step();
@@ -112,11 +110,7 @@ absl::StatusOr<TrainSummary> Train(
          {"train.data", options.data},
          {"train.val_loss", absl::StrFormat("%.4f", summary.final_val_loss)}}));
     SM_RETURN_IF_ERROR(core::WriteStringToFile(options.output + ".optim", optimizer.Serialize()));
-    SM_RETURN_IF_ERROR(core::WriteStringToFile(options.output + ".loss.csv", csv));
-    return core::WriteStringToFile(options.output + ".loss.svg",
-                     report::LineChartSvg("SmallMind training loss", "step",
-                                          "cross-entropy (nats/token)",
-                                          {train_curve, val_curve}));
+    return core::WriteStringToFile(options.output + ".loss.csv", csv);
   };
 
   for (int64_t step = first_step; step < options.steps; ++step) {
@@ -134,13 +128,11 @@ absl::StatusOr<TrainSummary> Train(
     const double elapsed = std::chrono::duration<double>(Clock::now() - start).count();
     p.tokens_per_second = tokens_seen / elapsed;
     p.eta_seconds = elapsed / (step + 1 - first_step) * (options.steps - step - 1);
-    train_curve.points.push_back({static_cast<double>(p.step), loss});
     summary.final_train_loss = loss;
     if (p.step % options.eval_every == 0 || p.step == options.steps) {
       SM_ASSIGN_OR_RETURN(double val, Evaluate(*model, data.validation, options.eval_batches));
       p.val_loss = val;
       summary.final_val_loss = val;
-      val_curve.points.push_back({static_cast<double>(p.step), val});
     }
     absl::StrAppendFormat(&csv, "%d,%.5f,%s,%.6g\n", p.step, loss,
                           p.val_loss ? absl::StrFormat("%.5f", *p.val_loss) : "", lr);

@@ -10,6 +10,7 @@
 #include <string>
 
 #include "absl/status/statusor.h"
+#include "core/field_info.h"
 #include "training/optimizer.h"
 
 namespace smallmind::training {
@@ -29,6 +30,26 @@ struct TrainOptions {
   int threads = 1;
   std::string backend;           // for the matmuls; empty: auto
   OptimizerOptions optimizer;
+
+  template <class Visitor>
+  void VisitFields(Visitor&& v) {
+    v(data, {"data", 0, nullptr, "a text file, or a directory of text files"});
+    v(preset, {"preset", 0, nullptr,
+               "architecture (small, medium); the vocabulary comes from the data"});
+    v(output, {"output", 'o', nullptr, "checkpoint to write"});
+    v(resume, {"resume", 0, nullptr, "checkpoint to continue from"});
+    v(steps, {"steps", 0, nullptr, "total optimizer steps"});
+    v(batch, {"batch", 0, nullptr, "sequences per step"});
+    v(seq, {"seq", 0, nullptr, "tokens per sequence; 0: the context length"});
+    v(eval_every, {"eval-every", 0, nullptr, "steps between validation losses"});
+    v(eval_batches, {"eval-batches", 0, nullptr, "batches per validation loss"});
+    v(validation_fraction, {"validation-fraction", 0, nullptr,
+                            "share of the data held out for validation"});
+    v(seed, {"seed", 's', nullptr, "seed for initialisation and batches"});
+    v(threads, {"threads", 't', nullptr, "threads, the calling thread included"});
+    v(backend, {"backend", 0, nullptr, "matmul backend; empty: auto"});
+    optimizer.VisitFields(v);
+  }
 };
 
 struct TrainProgress {

@@ -38,7 +38,7 @@ int main(int argc, char** argv) {
   }
   smallmind::GenerateOptions options;
   options.max_tokens = 24;
-  options.temperature = 0;  // greedy: the same text every run
+  options.sampler.temperature = 0;  // greedy: the same text every run
   const std::string prompt = argc > 3 ? argv[3] : "The";
   std::printf("text: %s", prompt.c_str());
   absl::StatusOr<smallmind::Stats> stats = (*session)->Generate(

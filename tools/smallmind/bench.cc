@@ -10,7 +10,6 @@
 #include <string>
 #include <vector>
 
-#include "absl/flags/flag.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
@@ -21,16 +20,31 @@
 #include "runtime/transformer.h"
 #include "tools/smallmind/commands.h"
 
-ABSL_FLAG(std::string, bench_models, "", "model files, comma-separated");
-ABSL_FLAG(std::string, n_prompt, "512", "prompt lengths to time (pp tests)");
-ABSL_FLAG(std::string, n_gen, "128", "tokens to generate (tg tests)");
-ABSL_FLAG(std::string, bench_threads, "1,2", "thread counts");
-ABSL_FLAG(std::string, bench_backends, "auto", "backends, comma-separated");
-ABSL_FLAG(int, repetitions, 5, "timed runs per test, after one warm-up run");
-ABSL_FLAG(std::string, output, "md", "md (a table) or json");
 
 namespace smallmind::cli {
 namespace {
+
+// llama-bench's flags; lists are comma-separated.
+struct BenchArgs {
+  std::string models;
+  std::string n_prompt = "512";
+  std::string n_gen = "128";
+  std::string threads = "1,2";
+  std::string backends = "auto";
+  int32_t repetitions = 5;
+  std::string output = "md";
+
+  template <class Visitor>
+  void VisitFields(Visitor&& v) {
+    v(models, {"model", 'm', nullptr, "model files, comma-separated"});
+    v(n_prompt, {"n-prompt", 'p', nullptr, "prompt lengths to time (pp tests)"});
+    v(n_gen, {"n-gen", 'n', nullptr, "tokens to generate (tg tests)"});
+    v(threads, {"threads", 't', nullptr, "thread counts"});
+    v(backends, {"backend", 0, nullptr, "backends, comma-separated"});
+    v(repetitions, {"repetitions", 'r', nullptr, "timed runs per test, after one warm-up run"});
+    v(output, {"output", 'o', nullptr, "md (a table) or json"});
+  }
+};
 
 struct Result {
   std::string model_path, model_type, backend;
@@ -113,25 +127,29 @@ std::string Json(const std::vector<Result>& results) {
   return out + "]\n";
 }
 
-int Run(const Args& args) {
-  std::vector<std::string> models = SplitList(absl::GetFlag(FLAGS_bench_models));
-  models.insert(models.end(), args.positional.begin(), args.positional.end());
+int Run(const std::vector<std::string>& argv) {
+  BenchArgs args;
+  Flags flags;
+  flags.Add(args);
+  std::vector<std::string> positional;
+  if (int code; !ParseFlags(BenchCommand(), flags, argv, &positional, &code)) return code;
+  std::vector<std::string> models = SplitList(args.models);
+  models.insert(models.end(), positional.begin(), positional.end());
   if (models.empty()) {
     return Fail("bench", absl::InvalidArgumentError("no model; use -m MODEL.smm"));
   }
   absl::StatusOr<std::vector<int>> n_prompt =
-      ParseIntList("n-prompt", absl::GetFlag(FLAGS_n_prompt));
+      ParseIntList("n-prompt", args.n_prompt);
   absl::StatusOr<std::vector<int>> n_gen =
-      ParseIntList("n-gen", absl::GetFlag(FLAGS_n_gen));
+      ParseIntList("n-gen", args.n_gen);
   absl::StatusOr<std::vector<int>> threads =
-      ParseIntList("threads", absl::GetFlag(FLAGS_bench_threads));
+      ParseIntList("threads", args.threads);
   for (const auto* list : {&n_prompt, &n_gen, &threads}) {
     if (!list->ok()) return Fail("bench", list->status());
   }
-  const std::vector<std::string> backend_names =
-      SplitList(absl::GetFlag(FLAGS_bench_backends));
-  const int reps = absl::GetFlag(FLAGS_repetitions);
-  const std::string output = absl::GetFlag(FLAGS_output);
+  const std::vector<std::string> backend_names = SplitList(args.backends);
+  const int reps = args.repetitions;
+  const std::string& output = args.output;
   if (output != "md" && output != "json") {
     return Fail("bench", absl::InvalidArgumentError(
                              "--output must be md or json, not " + output));
@@ -174,7 +192,7 @@ int Run(const Args& args) {
           runtime::Transformer::Create(**model, **backend);
       if (!t.ok()) return Fail("bench", t.status());
       for (int thread_count : *threads) {
-        core::ThreadPool pool(std::max(thread_count, 1));
+        core::ThreadPool pool(std::max(thread_count, 1), /*pin=*/true);
         std::vector<std::pair<bool, int>> tests;
         for (int n : *n_prompt) if (n > 0) tests.push_back({true, n});
         for (int n : *n_gen) if (n > 0) tests.push_back({false, n});
@@ -220,15 +238,7 @@ Command BenchCommand() {
   return {"bench",
           "smallmind bench -m MODEL.smm[,...] [-p 64,512] [-n 128] [-t 1,2] "
           "[--backend tiled,blas] [-r 5] [-o md|json]",
-          "time prompt processing and generation, like llama-bench",
-          {{"m", "model", "bench_models"},
-           {"p", "n-prompt", "n_prompt"},
-           {"n", "n-gen", "n_gen"},
-           {"t", "threads", "bench_threads"},
-           {nullptr, "backend", "bench_backends"},
-           {"r", "repetitions", "repetitions"},
-           {"o", "output", "output"}},
-          Run};
+          "time prompt processing and generation, like llama-bench", Run};
 }
 
 }  // namespace smallmind::cli

@@ -3,103 +3,30 @@
 #include <sys/resource.h>
 
 #include <cstdio>
-#include <cstdlib>
 
-#include "absl/flags/commandlineflag.h"
-#include "absl/flags/flag.h"
-#include "absl/flags/reflection.h"
-#include "absl/strings/ascii.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
-#include "absl/strings/str_replace.h"
 #include "absl/strings/str_split.h"
-#include "absl/strings/strip.h"
-
-ABSL_FLAG(std::string, model, "", "model file (.smm)");
-ABSL_FLAG(std::string, backend, "",
-          "matmul backend: a registered name or auto "
-          "(default: $SMALLMIND_BACKEND, else auto)");
-ABSL_FLAG(int, threads, 1, "threads, the calling thread included");
 
 namespace smallmind::cli {
 
-absl::StatusOr<std::vector<std::string>> NormalizeArgs(
-    const Command& command, const std::vector<std::string>& argv,
-    const std::vector<std::string>& repeated_flags,
-    std::vector<std::pair<std::string, std::string>>* repeated) {
-  std::vector<std::string> out;
-  bool positional_only = false;
-  for (size_t i = 0; i < argv.size(); ++i) {
-    const std::string& arg = argv[i];
-    if (positional_only || arg.size() < 2 || arg[0] != '-') {
-      out.push_back(arg);
-      continue;
-    }
-    if (arg == "--") {
-      positional_only = true;
-      out.push_back(arg);
-      continue;
-    }
-    const bool is_long = arg[1] == '-';
-    absl::string_view body = absl::string_view(arg).substr(is_long ? 2 : 1);
-    std::string name(body.substr(0, body.find('=')));
-    std::optional<std::string> value;
-    if (body.find('=') != absl::string_view::npos) {
-      value = std::string(body.substr(body.find('=') + 1));
-    }
-    if (name == "help" || name == "h") {
-      out.push_back("--help");
-      continue;
-    }
-    const FlagSpec* spec = nullptr;
-    for (const FlagSpec& f : command.flags) {
-      const bool match =
-          is_long ? absl::StrReplaceAll(f.long_name, {{"_", "-"}}) ==
-                        absl::StrReplaceAll(name, {{"_", "-"}})
-                  : (f.short_name != nullptr && name == f.short_name);
-      if (match) spec = &f;
-    }
-    if (spec == nullptr) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          "unknown flag '", arg, "' for '", command.name,
-          "'; see smallmind ", command.name, " --help"));
-    }
-    const absl::CommandLineFlag* flag = absl::FindCommandLineFlag(spec->flag);
-    const bool is_bool = flag != nullptr && flag->IsOfType<bool>();
-    if (!value && !is_bool) {
-      if (i + 1 >= argv.size()) {
-        return absl::InvalidArgumentError(
-            absl::StrCat("flag '", arg, "' needs a value"));
-      }
-      value = argv[++i];
-    }
-    if (std::find(repeated_flags.begin(), repeated_flags.end(), spec->flag) !=
-        repeated_flags.end()) {
-      repeated->emplace_back(spec->flag, *value);
-      continue;
-    }
-    out.push_back(value ? absl::StrCat("--", spec->flag, "=", *value)
-                        : absl::StrCat("--", spec->flag));
+bool ParseFlags(const Command& command, Flags& flags,
+                const std::vector<std::string>& args,
+                std::vector<std::string>* positional, int* exit_code) {
+  absl::StatusOr<std::vector<std::string>> parsed = flags.Parse(args);
+  if (!parsed.ok()) {
+    *exit_code = Fail(command.name, parsed.status());
+    return false;
   }
-  return out;
-}
-
-void PrintHelp(const Command& command) {
-  std::printf("usage: %s\n\n%s\n\nflags:\n", command.usage, command.summary);
-  for (const FlagSpec& f : command.flags) {
-    const absl::CommandLineFlag* flag = absl::FindCommandLineFlag(f.flag);
-    const std::string names =
-        f.short_name != nullptr
-            ? absl::StrCat("-", f.short_name, ", --", f.long_name)
-            : absl::StrCat("    --", f.long_name);
-    std::printf("  %-24s %s", names.c_str(),
-                flag != nullptr ? flag->Help().c_str() : "");
-    if (flag != nullptr && !flag->DefaultValue().empty()) {
-      std::printf(" (default: %s)", flag->DefaultValue().c_str());
-    }
-    std::printf("\n");
+  if (flags.help_requested()) {
+    std::printf("usage: %s\n\n%s\n\nflags:\n%s", command.usage, command.summary,
+                flags.Help().c_str());
+    *exit_code = 0;
+    return false;
   }
+  *positional = *std::move(parsed);
+  return true;
 }
 
 int Fail(absl::string_view command, const absl::Status& status) {

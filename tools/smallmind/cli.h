@@ -1,6 +1,6 @@
-// What the `smallmind` subcommands share: argument normalisation (llama.cpp's
-// short and dashed flag names onto Abseil flags), per-command help, errors,
-// and number formatting. Models are loaded with runtime::LoadedModel.
+// What the `smallmind` subcommands share: the command table entry, flag
+// parsing with per-command help (flags.h), errors, and number formatting.
+// Models are loaded with runtime::LoadedModel.
 #ifndef SMALLMIND_TOOLS_SMALLMIND_CLI_H_
 #define SMALLMIND_TOOLS_SMALLMIND_CLI_H_
 
@@ -9,58 +9,48 @@
 #include <utility>
 #include <vector>
 
-#include "absl/flags/declare.h"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
-
-// Flags several commands share (generate, profile).
-ABSL_DECLARE_FLAG(std::string, model);
-ABSL_DECLARE_FLAG(std::string, backend);
-ABSL_DECLARE_FLAG(int, threads);
+#include "runtime/options.h"
+#include "tools/smallmind/flags.h"
 
 namespace smallmind::cli {
 
-// A flag as users type it, and the Abseil flag that holds it.
-struct FlagSpec {
-  const char* short_name;  // "m" for -m, or nullptr
-  const char* long_name;   // "model" for --model; dashes allowed
-  const char* flag;        // the ABSL_FLAG's name
-};
+// -m MODEL and --backend, as every command that runs one model takes them.
+struct ModelArgs {
+  std::string path;
+  runtime::LoadOptions load;
 
-// What a command receives once its flags are parsed into the ABSL_FLAGs.
-struct Args {
-  std::vector<std::string> positional;
-  // Values of flags given more than once (e.g. --stop), in order.
-  std::vector<std::pair<std::string, std::string>> repeated;
-  std::vector<std::string> Values(absl::string_view flag) const {
-    std::vector<std::string> out;
-    for (const auto& [name, value] : repeated) {
-      if (name == flag) out.push_back(value);
-    }
-    return out;
+  template <class Visitor>
+  void VisitFields(Visitor&& v) {
+    v(path, {"model", 'm', nullptr, "model file (.smm)"});
+    load.VisitFields(v);
   }
 };
+
+// The session options as the commands take them: threads pinned to cores,
+// which measurably steadies decode on small machines (core/thread_pool.h).
+inline runtime::SessionOptions CommandSessionOptions() {
+  runtime::SessionOptions options;
+  options.pin_threads = true;
+  return options;
+}
 
 struct Command {
   const char* name;
   const char* usage;    // e.g. "smallmind generate -m MODEL -p PROMPT"
   const char* summary;  // one line for `smallmind help`
-  std::vector<FlagSpec> flags;
-  int (*run)(const Args& args);
+  // Runs the command on the arguments after its name; returns the exit code.
+  int (*run)(const std::vector<std::string>& args);
 };
 
-// Rewrites `argv` (after the command name) into Abseil's syntax: -m X and
-// --n-predict=X become --model=X and --n_predict=X. Flags the command does
-// not take are an error naming the command. `repeated` collects every value
-// of flags that may be given more than once (e.g. --stop).
-absl::StatusOr<std::vector<std::string>> NormalizeArgs(
-    const Command& command, const std::vector<std::string>& argv,
-    const std::vector<std::string>& repeated_flags,
-    std::vector<std::pair<std::string, std::string>>* repeated);
-
-// Prints the command's usage and flags, with help text and defaults.
-void PrintHelp(const Command& command);
+// What every command's run starts with: parses `args` into `flags`. True
+// with the positional arguments in `positional`; false with `exit_code`
+// set after printing the help (0) or the error (1).
+bool ParseFlags(const Command& command, Flags& flags,
+                const std::vector<std::string>& args,
+                std::vector<std::string>* positional, int* exit_code);
 
 // Prints "smallmind <command>: error: <message>" to stderr; returns 1.
 int Fail(absl::string_view command, const absl::Status& status);

@@ -1,12 +1,12 @@
 #include "tools/smallmind/cli.h"
 
-#include "absl/flags/flag.h"
+#include <string>
+#include <vector>
+
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
-
-ABSL_FLAG(int, test_count, 1, "a number");
-ABSL_FLAG(bool, test_switch, false, "a switch");
-ABSL_FLAG(std::string, test_word, "", "a word");
+#include "runtime/options.h"
+#include "tools/smallmind/flags.h"
 
 namespace smallmind::cli {
 namespace {
@@ -14,51 +14,123 @@ namespace {
 using ::testing::ElementsAre;
 using ::testing::HasSubstr;
 
-Command TestCommand() {
-  return {"test", "smallmind test", "a test command",
-          {{"n", "n-count", "test_count"},
-           {nullptr, "switch", "test_switch"},
-           {"w", "word", "test_word"}},
-          nullptr};
+struct TestArgs {
+  int32_t count = 1;
+  bool enabled = true;
+  std::vector<std::string> words;
+  double ratio = 0.5;
+  uint64_t seed = 0;
+
+  template <class Visitor>
+  void VisitFields(Visitor&& v) {
+    v(count, {"n-count", 'n', nullptr, "a number"});
+    v(enabled, {"enabled", 0, nullptr, "a switch"});
+    v(words, {"word", 'w', nullptr, "a word; may be repeated"});
+    v(ratio, {"ratio", 0, nullptr, "a fraction"});
+    v(seed, {"seed", 's', nullptr, "a seed"});
+  }
+};
+
+absl::StatusOr<std::vector<std::string>> Parse(TestArgs& args,
+                                               std::vector<std::string> argv) {
+  Flags flags;
+  flags.Add(args);
+  return flags.Parse(argv);
 }
 
-absl::StatusOr<std::vector<std::string>> Normalize(
-    std::vector<std::string> argv,
-    std::vector<std::pair<std::string, std::string>>* repeated = nullptr) {
-  std::vector<std::pair<std::string, std::string>> ignored;
-  return NormalizeArgs(TestCommand(), argv, {"test_word"},
-                       repeated != nullptr ? repeated : &ignored);
+TEST(FlagsTest, ShortLongEqualsAndUnderscoreFormsAllSetTheField) {
+  for (const std::vector<std::string>& argv :
+       std::vector<std::vector<std::string>>{{"-n", "3"}, {"--n-count=3"}, {"--n_count", "3"},
+                                             {"-n=3"}}) {
+    TestArgs args;
+    ASSERT_TRUE(Parse(args, argv).ok());
+    EXPECT_EQ(args.count, 3);
+  }
 }
 
-TEST(NormalizeArgsTest, ShortDashedAndEqualsFormsMapToAbseilFlags) {
-  EXPECT_THAT(*Normalize({"-n", "3", "pos", "--n-count=4", "--n_count", "5"}),
-              ElementsAre("--test_count=3", "pos", "--test_count=4", "--test_count=5"));
+TEST(FlagsTest, BooleansTakeNoValueAndHaveANoForm) {
+  TestArgs args;
+  EXPECT_THAT(*Parse(args, {"--no-enabled", "pos"}), ElementsAre("pos"));
+  EXPECT_FALSE(args.enabled);
+  EXPECT_TRUE(Parse(args, {"--enabled"}).ok());
+  EXPECT_TRUE(args.enabled);
+  EXPECT_TRUE(Parse(args, {"--enabled=false"}).ok());
+  EXPECT_FALSE(args.enabled);
+  EXPECT_THAT(Parse(args, {"--no-enabled=true"}).status().message(),
+              HasSubstr("takes no value"));
 }
 
-TEST(NormalizeArgsTest, BoolFlagsTakeNoValue) {
-  EXPECT_THAT(*Normalize({"--switch", "pos"}), ElementsAre("--test_switch", "pos"));
-  EXPECT_THAT(*Normalize({"--switch=false"}), ElementsAre("--test_switch=false"));
+TEST(FlagsTest, ListsCollectEveryValueInOrder) {
+  TestArgs args;
+  EXPECT_THAT(*Parse(args, {"-w", "a,b", "--word=c", "x", "--", "-n"}),
+              ElementsAre("x", "-n"));
+  EXPECT_THAT(args.words, ElementsAre("a,b", "c"));
 }
 
-TEST(NormalizeArgsTest, RepeatedFlagsAreCollectedInOrder) {
-  std::vector<std::pair<std::string, std::string>> repeated;
-  EXPECT_THAT(*Normalize({"-w", "a", "--word=b", "-n", "1"}, &repeated),
-              ElementsAre("--test_count=1"));
-  EXPECT_THAT(repeated, ElementsAre(std::pair<std::string, std::string>{"test_word", "a"},
-                                    std::pair<std::string, std::string>{"test_word", "b"}));
+TEST(FlagsTest, ErrorsNameTheFlagAndTheValue) {
+  TestArgs args;
+  EXPECT_THAT(Parse(args, {"--bogus"}).status().message(), HasSubstr("unknown flag '--bogus'"));
+  EXPECT_THAT(Parse(args, {"-x"}).status().message(), HasSubstr("unknown flag '-x'"));
+  EXPECT_THAT(Parse(args, {"-n"}).status().message(), HasSubstr("flag '-n' needs a value"));
+  EXPECT_THAT(Parse(args, {"-n", "many"}).status().message(),
+              HasSubstr("--n-count: 'many' is not an integer"));
+  EXPECT_THAT(Parse(args, {"--ratio", "nan"}).status().message(),
+              HasSubstr("--ratio: 'nan' is not a finite number"));
+  EXPECT_THAT(Parse(args, {"-s", "-3"}).status().message(), HasSubstr("--seed: '-3'"));
+  EXPECT_THAT(Parse(args, {"--no-ratio"}).status().message(), HasSubstr("unknown flag"));
 }
 
-TEST(NormalizeArgsTest, HelpAndPositionalAfterDoubleDash) {
-  EXPECT_THAT(*Normalize({"-h"}), ElementsAre("--help"));
-  EXPECT_THAT(*Normalize({"--", "-n"}), ElementsAre("--", "-n"));
-  EXPECT_THAT(*Normalize({"-"}), ElementsAre("-"));
+TEST(FlagsTest, HelpListsEveryFieldWithItsDefault) {
+  TestArgs args;
+  Flags flags;
+  flags.Add(args);
+  ASSERT_TRUE(flags.Parse({"-h"}).ok());
+  EXPECT_TRUE(flags.help_requested());
+  const std::string help = flags.Help();
+  EXPECT_THAT(help, HasSubstr("-n, --n-count"));
+  EXPECT_THAT(help, HasSubstr("a number (default: 1)"));
+  EXPECT_THAT(help, HasSubstr("--enabled"));
+  EXPECT_THAT(help, HasSubstr("(default: true)"));
+  EXPECT_THAT(help, HasSubstr("--ratio"));
 }
 
-TEST(NormalizeArgsTest, Errors) {
-  EXPECT_THAT(Normalize({"--bogus"}).status().message(),
-              HasSubstr("unknown flag '--bogus' for 'test'"));
-  EXPECT_THAT(Normalize({"-x"}).status().message(), HasSubstr("unknown flag '-x'"));
-  EXPECT_THAT(Normalize({"-n"}).status().message(), HasSubstr("flag '-n' needs a value"));
+// Every sampling option is one field of runtime::SamplerOptions, which the
+// CLI, the public API and the server all take: visiting it must reach every
+// byte of the struct (a field added without a VisitFields line fails here),
+// and every field must have a flag and a request key.
+TEST(OptionsTest, EverySamplerFieldIsVisitedWithAFlagAndAKey) {
+  runtime::SamplerOptions sampler;
+  size_t bytes = 0;
+  std::vector<std::string> keys;
+  sampler.VisitFields([&](auto& field, const core::FieldInfo& info) {
+    bytes += sizeof(field);
+    ASSERT_NE(info.flag, nullptr);
+    ASSERT_NE(info.key, nullptr);
+    keys.push_back(info.key);
+  });
+  EXPECT_EQ(bytes, sizeof(runtime::SamplerOptions));
+  EXPECT_THAT(keys, ElementsAre("temperature", "top_k", "top_p", "min_p", "repeat_penalty",
+                                "repeat_last_n", "presence_penalty", "frequency_penalty",
+                                "seed"));
+}
+
+// The commands parse the same struct: its flags set its fields.
+TEST(OptionsTest, SamplerFlagsSetTheirFields) {
+  runtime::GenerateOptions options;
+  Flags flags;
+  flags.Add(options);
+  ASSERT_TRUE(flags.Parse({"--temp", "0.25", "--top-k", "7", "--presence-penalty", "0.5",
+                           "--frequency-penalty=1.5", "-s", "42", "-n", "9", "--stop", "x",
+                           "--no-context-shift"})
+                  .ok());
+  EXPECT_EQ(options.sampler.temperature, 0.25f);
+  EXPECT_EQ(options.sampler.top_k, 7);
+  EXPECT_EQ(options.sampler.presence_penalty, 0.5f);
+  EXPECT_EQ(options.sampler.frequency_penalty, 1.5f);
+  EXPECT_EQ(options.sampler.seed, 42);
+  EXPECT_EQ(options.max_tokens, 9);
+  EXPECT_THAT(options.stop, ElementsAre("x"));
+  EXPECT_FALSE(options.context_shift);
 }
 
 TEST(CliTest, ParseIntList) {

@@ -6,7 +6,6 @@
 #include <optional>
 #include <string>
 
-#include "absl/flags/flag.h"
 #include "absl/strings/match.h"
 #include "core/dtype.h"
 #include "core/mapped_file.h"
@@ -17,15 +16,25 @@
 #include "tools/convert/safetensors_import.h"
 #include "tools/smallmind/commands.h"
 
-ABSL_FLAG(std::string, quantize, "",
-          "re-quantize the matmul weights: q8_0, q4_0 (or f32, f16, bf16)");
-ABSL_FLAG(std::string, from, "auto",
-          "input format: auto, gguf, safetensors (a directory) or llama2c");
-ABSL_FLAG(std::string, tokenizer, "",
-          "llama2.c only: tokenizer.bin (default: beside the checkpoint)");
 
 namespace smallmind::cli {
 namespace {
+
+struct ConvertArgs {
+  std::string quantize;
+  std::string from = "auto";
+  std::string tokenizer;
+
+  template <class Visitor>
+  void VisitFields(Visitor&& v) {
+    v(quantize, {"quantize", 0, nullptr,
+                 "re-quantize the matmul weights: q8_0, q4_0 (or f32, f16, bf16)"});
+    v(from, {"from", 0, nullptr,
+             "input format: auto, gguf, safetensors (a directory) or llama2c"});
+    v(tokenizer, {"tokenizer", 0, nullptr,
+                  "llama2.c only: tokenizer.bin (default: beside the checkpoint)"});
+  }
+};
 
 absl::StatusOr<std::string> DetectFormat(const std::string& in) {
   std::error_code error;
@@ -50,21 +59,26 @@ void ShowProgress(size_t done, size_t total, absl::string_view name) {
   if (done == total) std::fprintf(stderr, "\n");
 }
 
-int Run(const Args& args) {
-  if (args.positional.size() != 2) {
+int Run(const std::vector<std::string>& argv) {
+  ConvertArgs args;
+  Flags flags;
+  flags.Add(args);
+  std::vector<std::string> positional;
+  if (int code; !ParseFlags(ConvertCommand(), flags, argv, &positional, &code)) return code;
+  if (positional.size() != 2) {
     return Fail("convert", absl::InvalidArgumentError(
                                "expected IN and OUT: smallmind convert "
                                "model.gguf model.smm"));
   }
-  const std::string& in = args.positional[0];
-  const std::string& out = args.positional[1];
+  const std::string& in = positional[0];
+  const std::string& out = positional[1];
   std::optional<core::DType> quantize;
-  if (const std::string q = absl::GetFlag(FLAGS_quantize); !q.empty()) {
-    absl::StatusOr<core::DType> dtype = core::DTypeFromName(q);
+  if (!args.quantize.empty()) {
+    absl::StatusOr<core::DType> dtype = core::DTypeFromName(args.quantize);
     if (!dtype.ok()) return Fail("convert", dtype.status());
     quantize = *dtype;
   }
-  std::string format = absl::GetFlag(FLAGS_from);
+  std::string format = args.from;
   if (format == "auto") {
     absl::StatusOr<std::string> detected = DetectFormat(in);
     if (!detected.ok()) return Fail("convert", detected.status());
@@ -76,7 +90,7 @@ int Run(const Args& args) {
   } else if (format == "safetensors") {
     model = convert::ImportHuggingFaceGpt2(in);
   } else if (format == "llama2c") {
-    std::string tokenizer = absl::GetFlag(FLAGS_tokenizer);
+    std::string tokenizer = args.tokenizer;
     if (tokenizer.empty()) {
       tokenizer = (std::filesystem::path(in).parent_path() / "tokenizer.bin").string();
     }
@@ -107,9 +121,6 @@ Command ConvertCommand() {
           "smallmind convert [--quantize q8_0|q4_0] IN OUT.smm",
           "convert a GGUF file, a Hugging Face GPT-2 directory or a llama2.c "
           "checkpoint",
-          {{nullptr, "quantize", "quantize"},
-           {nullptr, "from", "from"},
-           {nullptr, "tokenizer", "tokenizer"}},
           Run};
 }
 

@@ -2,41 +2,52 @@
 #include <cstdio>
 #include <string>
 
-#include "absl/flags/flag.h"
 #include "absl/strings/str_cat.h"
 #include "core/dtype.h"
 #include "runtime/model.h"
 #include "runtime/presets.h"
 #include "tools/smallmind/commands.h"
 
-ABSL_FLAG(std::string, preset, "small",
-          "architecture: small, medium or stories15m");
-ABSL_FLAG(std::string, dtype, "f32",
-          "dtype of the matmul weights: f32, f16, bf16, q8_0 or q4_0");
-ABSL_FLAG(uint64_t, init_seed, 0, "seed of the random weights");
 
 namespace smallmind::cli {
 namespace {
 
-int Run(const Args& args) {
-  if (args.positional.size() != 1) {
+struct InitArgs {
+  std::string preset = "small";
+  std::string dtype = "f32";
+  uint64_t seed = 0;
+
+  template <class Visitor>
+  void VisitFields(Visitor&& v) {
+    v(preset, {"preset", 0, nullptr, "architecture: small, medium or stories15m"});
+    v(dtype, {"dtype", 0, nullptr, "dtype of the matmul weights"});
+    v(seed, {"seed", 's', nullptr, "seed of the random weights"});
+  }
+};
+
+int Run(const std::vector<std::string>& argv) {
+  InitArgs args;
+  Flags flags;
+  flags.Add(args);
+  std::vector<std::string> positional;
+  if (int code; !ParseFlags(InitCommand(), flags, argv, &positional, &code)) return code;
+  if (positional.size() != 1) {
     return Fail("init", absl::InvalidArgumentError(
                             "expected one output path, e.g. "
                             "`smallmind init --preset small small.smm`"));
   }
   absl::StatusOr<runtime::Preset> preset =
-      runtime::FindPreset(absl::GetFlag(FLAGS_preset));
+      runtime::FindPreset(args.preset);
   if (!preset.ok()) return Fail("init", preset.status());
-  absl::StatusOr<core::DType> dtype =
-      core::DTypeFromName(absl::GetFlag(FLAGS_dtype));
+  absl::StatusOr<core::DType> dtype = core::DTypeFromName(args.dtype);
   if (!dtype.ok()) return Fail("init", dtype.status());
   absl::StatusOr<runtime::TokenizerSpec> tokenizer =
       runtime::ByteTokenizer(preset->arch.vocab_size());
   if (!tokenizer.ok()) return Fail("init", tokenizer.status());
   runtime::RandomModelOptions options;
   options.dtype = *dtype;
-  options.seed = absl::GetFlag(FLAGS_init_seed);
-  const std::string& path = args.positional[0];
+  options.seed = args.seed;
+  const std::string& path = positional[0];
   absl::Status status = runtime::WriteRandomModel(
       path,
       runtime::DescribeModel(preset->arch, *tokenizer, "random",
@@ -61,11 +72,7 @@ Command InitCommand() {
   return {"init",
           "smallmind init --preset small|medium|stories15m [--dtype q8_0] "
           "OUT.smm",
-          "write a model of a preset shape with random weights",
-          {{nullptr, "preset", "preset"},
-           {nullptr, "dtype", "dtype"},
-           {"s", "seed", "init_seed"}},
-          Run};
+          "write a model of a preset shape with random weights", Run};
 }
 
 }  // namespace smallmind::cli

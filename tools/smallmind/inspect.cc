@@ -2,19 +2,27 @@
 #include <cstdio>
 #include <string>
 
-#include "absl/flags/flag.h"
 #include "core/shape.h"
 #include "google/protobuf/text_format.h"
 #include "runtime/model.h"
 #include "runtime/model_file.h"
 #include "tools/smallmind/commands.h"
 
-ABSL_FLAG(std::string, format, "summary",
-          "summary, or textproto (the whole description, vocabulary included)");
-ABSL_FLAG(bool, tensors, true, "list the tensor table");
 
 namespace smallmind::cli {
 namespace {
+
+struct InspectArgs {
+  std::string format = "summary";
+  bool tensors = true;
+
+  template <class Visitor>
+  void VisitFields(Visitor&& v) {
+    v(format, {"format", 0, nullptr,
+               "summary, or textproto (the whole description, vocabulary included)"});
+    v(tensors, {"tensors", 0, nullptr, "list the tensor table"});
+  }
+};
 
 void PrintTensors(const runtime::ModelDescription& d) {
   std::printf("\n%-32s %-6s %-16s %12s %10s\n", "tensor", "dtype", "shape",
@@ -29,24 +37,29 @@ void PrintTensors(const runtime::ModelDescription& d) {
   }
 }
 
-int Run(const Args& args) {
-  if (args.positional.size() != 1) {
+int Run(const std::vector<std::string>& argv) {
+  InspectArgs args;
+  Flags flags;
+  flags.Add(args);
+  std::vector<std::string> positional;
+  if (int code; !ParseFlags(InspectCommand(), flags, argv, &positional, &code)) return code;
+  if (positional.size() != 1) {
     return Fail("inspect", absl::InvalidArgumentError(
                                "expected one model file: smallmind inspect "
                                "MODEL.smm"));
   }
-  const std::string& path = args.positional[0];
+  const std::string& path = positional[0];
   // The file alone first, so a model whose tensors disagree with its
   // architecture can still be inspected; then the model's own checks.
   absl::StatusOr<std::unique_ptr<runtime::ModelFile>> file =
       runtime::ModelFile::Open(path);
   if (!file.ok()) return Fail("inspect", file.status());
   const runtime::ModelDescription& d = (*file)->description();
-  const std::string format = absl::GetFlag(FLAGS_format);
+  const std::string& format = args.format;
   if (format == "textproto") {
     std::string text;
     runtime::ModelDescription shown = d;
-    if (absl::GetFlag(FLAGS_tensors) == false) shown.clear_tensors();
+    if (!args.tensors) shown.clear_tensors();
     google::protobuf::TextFormat::PrintToString(shown, &text);
     std::fwrite(text.data(), 1, text.size(), stdout);
     return 0;
@@ -77,7 +90,7 @@ int Run(const Args& args) {
                 HumanCount((*model)->num_parameters()).c_str(),
                 static_cast<long long>((*model)->num_parameters()),
                 std::string(core::DTypeName((*model)->weight_dtype())).c_str());
-    if (absl::GetFlag(FLAGS_tensors)) PrintTensors((*model)->description());
+    if (args.tensors) PrintTensors((*model)->description());
     return 0;
   }
   std::printf("# NOT LOADABLE: %s\n",
@@ -90,9 +103,7 @@ int Run(const Args& args) {
 Command InspectCommand() {
   return {"inspect",
           "smallmind inspect [--format summary|textproto] MODEL.smm",
-          "print a model's description and tensor table",
-          {{nullptr, "format", "format"}, {nullptr, "tensors", "tensors"}},
-          Run};
+          "print a model's description and tensor table", Run};
 }
 
 }  // namespace smallmind::cli

@@ -1,27 +1,13 @@
 // smallmind train: train a GPT-2-style model on text, writing checkpoints
-// that `generate` loads directly.
+// that `generate` loads directly, and the loss curve as an SVG chart.
 #include <cstdio>
 #include <string>
 
-#include "absl/flags/flag.h"
 #include "absl/strings/str_format.h"
+#include "core/file_util.h"
+#include "report/svg.h"
 #include "tools/smallmind/commands.h"
 #include "training/trainer.h"
-
-ABSL_FLAG(std::string, data, "", "a text file, or a directory of text files");
-ABSL_FLAG(std::string, train_preset, "small",
-          "architecture (small, medium); the vocabulary comes from the data");
-ABSL_FLAG(std::string, train_output, "model.smm", "checkpoint to write");
-ABSL_FLAG(std::string, resume, "", "checkpoint to continue from");
-ABSL_FLAG(int64_t, steps, 2000, "total optimizer steps");
-ABSL_FLAG(int64_t, batch, 16, "sequences per step");
-ABSL_FLAG(int64_t, seq, 0, "tokens per sequence; 0: the context length");
-ABSL_FLAG(float, lr, 1e-3f, "peak learning rate");
-ABSL_FLAG(int64_t, warmup, 100, "learning-rate warmup steps");
-ABSL_FLAG(float, weight_decay, 0.1f, "AdamW weight decay");
-ABSL_FLAG(int64_t, eval_every, 200, "steps between validation losses");
-ABSL_FLAG(int64_t, eval_batches, 8, "batches per validation loss");
-ABSL_FLAG(uint64_t, train_seed, 1, "seed for initialisation and batches");
 
 namespace smallmind::cli {
 namespace {
@@ -31,36 +17,30 @@ std::string Duration(double seconds) {
   return s >= 60 ? absl::StrFormat("%dm%02ds", s / 60, s % 60) : absl::StrFormat("%ds", s);
 }
 
-int Run(const Args& args) {
-  if (!args.positional.empty()) {
-    return Fail("train", absl::InvalidArgumentError("unexpected argument " +
-                                                    args.positional[0]));
-  }
+int Run(const std::vector<std::string>& argv) {
   training::TrainOptions o;
-  o.data = absl::GetFlag(FLAGS_data);
+  o.output = "model.smm";
+  Flags flags;
+  flags.Add(o);
+  std::vector<std::string> positional;
+  if (int code; !ParseFlags(TrainCommand(), flags, argv, &positional, &code)) return code;
+  if (!positional.empty()) {
+    return Fail("train", absl::InvalidArgumentError("unexpected argument " + positional[0]));
+  }
   if (o.data.empty()) {
     return Fail("train", absl::InvalidArgumentError("no data; use --data PATH"));
   }
-  o.preset = absl::GetFlag(FLAGS_train_preset);
-  o.output = absl::GetFlag(FLAGS_train_output);
-  o.resume = absl::GetFlag(FLAGS_resume);
-  o.steps = absl::GetFlag(FLAGS_steps);
-  o.batch = absl::GetFlag(FLAGS_batch);
-  o.seq = absl::GetFlag(FLAGS_seq);
-  o.eval_every = absl::GetFlag(FLAGS_eval_every);
-  o.eval_batches = absl::GetFlag(FLAGS_eval_batches);
-  o.seed = absl::GetFlag(FLAGS_train_seed);
-  o.threads = absl::GetFlag(FLAGS_threads);
-  o.backend = absl::GetFlag(FLAGS_backend);
-  o.optimizer.learning_rate = absl::GetFlag(FLAGS_lr);
-  o.optimizer.warmup_steps = absl::GetFlag(FLAGS_warmup);
-  o.optimizer.weight_decay = absl::GetFlag(FLAGS_weight_decay);
   o.optimizer.total_steps = o.steps;
 
   double last_val = 0;
+  report::Series train_curve{"train loss", {}}, val_curve{"validation loss", {}};
   absl::StatusOr<training::TrainSummary> s =
       training::Train(o, [&](const training::TrainProgress& p) {
-        if (p.val_loss) last_val = *p.val_loss;
+        train_curve.points.push_back({static_cast<double>(p.step), p.loss});
+        if (p.val_loss) {
+          last_val = *p.val_loss;
+          val_curve.points.push_back({static_cast<double>(p.step), *p.val_loss});
+        }
         constexpr int kWidth = 24;
         const int filled = static_cast<int>(kWidth * p.step / p.steps);
         absl::FPrintF(stderr,
@@ -73,6 +53,11 @@ int Run(const Args& args) {
       });
   absl::FPrintF(stderr, "\n");
   if (!s.ok()) return Fail("train", s.status());
+  const absl::Status chart = core::WriteStringToFile(
+      o.output + ".loss.svg",
+      report::LineChartSvg("SmallMind training loss", "step", "cross-entropy (nats/token)",
+                           {train_curve, val_curve}));
+  if (!chart.ok()) return Fail("train", chart);
   absl::PrintF(
       "trained %s: %d parameters, vocabulary of %d characters\n"
       "data: %d training tokens, %d validation tokens\n"
@@ -92,23 +77,7 @@ Command TrainCommand() {
   return {"train",
           "smallmind train --data PATH [--preset small] [--steps 2000] "
           "[--batch 16] [-o model.smm] [--resume CKPT]",
-          "train a GPT-2-style model on text (character vocabulary)",
-          {{nullptr, "data", "data"},
-           {nullptr, "preset", "train_preset"},
-           {"o", "output", "train_output"},
-           {nullptr, "resume", "resume"},
-           {nullptr, "steps", "steps"},
-           {nullptr, "batch", "batch"},
-           {nullptr, "seq", "seq"},
-           {nullptr, "lr", "lr"},
-           {nullptr, "warmup", "warmup"},
-           {nullptr, "weight-decay", "weight_decay"},
-           {nullptr, "eval-every", "eval_every"},
-           {nullptr, "eval-batches", "eval_batches"},
-           {"s", "seed", "train_seed"},
-           {"t", "threads", "threads"},
-           {nullptr, "backend", "backend"}},
-          Run};
+          "train a GPT-2-style model on text (character vocabulary)", Run};
 }
 
 }  // namespace smallmind::cli
