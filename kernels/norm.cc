@@ -10,8 +10,8 @@
 HWY_BEFORE_NAMESPACE();
 namespace smallmind::kernels::HWY_NAMESPACE {
 
-// Two passes (mean, then squared deviations): stabler than Σx² - n·mean²
-// when the mean is large, and the row is in L1 for the second pass.
+// One pass for the statistics (sums of x - x[0], so a large mean does not
+// cancel the variance's precision), one to scale and shift.
 void LayerNormImpl(const float* x, const float* weight, const float* bias,
                    float eps, float* out, size_t n) {
   if (n == 0) return;

@@ -13,15 +13,15 @@ struct Header {
   int32_t dim, hidden_dim, n_layers, n_heads, n_kv_heads, vocab_size, seq_len;
 };
 
-absl::StatusOr<runtime::TokenizerSpec> ReadTokenizer(const std::string& path,
-                                                     int32_t vocab) {
-  SM_ASSIGN_OR_RETURN(core::MappedFile file, core::MappedFile::Open(path));
-  absl::Span<const uint8_t> b = file.bytes();
+}  // namespace
+
+absl::StatusOr<runtime::TokenizerSpec> ParseLlama2cTokenizer(
+    absl::Span<const uint8_t> b, int64_t vocab) {
   size_t pos = 0;
   auto read = [&](void* out, size_t n) -> absl::Status {
     if (n > b.size() - pos) {
       return absl::InvalidArgumentError(absl::StrCat(
-          path, ": truncated at byte ", pos, " (", b.size(), " bytes)"));
+          "tokenizer: truncated at byte ", pos, " (", b.size(), " bytes)"));
     }
     std::memcpy(out, b.data() + pos, n);
     pos += n;
@@ -31,14 +31,14 @@ absl::StatusOr<runtime::TokenizerSpec> ReadTokenizer(const std::string& path,
   SM_RETURN_IF_ERROR(read(&max_length, 4));
   runtime::TokenizerSpec spec;
   spec.set_kind(runtime::SENTENCEPIECE_BPE);
-  for (int32_t id = 0; id < vocab; ++id) {
+  for (int64_t id = 0; id < vocab; ++id) {
     float score;
     int32_t length;
     SM_RETURN_IF_ERROR(read(&score, 4));
     SM_RETURN_IF_ERROR(read(&length, 4));
     if (length < 0 || length > max_length) {
       return absl::InvalidArgumentError(absl::StrCat(
-          path, ": token ", id, " has length ", length, " (max_token_length ",
+          "tokenizer: token ", id, " has length ", length, " (max_token_length ",
           max_length, ")"));
     }
     std::string piece(length, '\0');
@@ -63,8 +63,12 @@ absl::StatusOr<runtime::TokenizerSpec> ReadTokenizer(const std::string& path,
   }
   if (pos != b.size()) {
     return absl::InvalidArgumentError(absl::StrCat(
-        path, ": ", b.size() - pos, " bytes after the ", vocab,
+        "tokenizer: ", b.size() - pos, " bytes after the ", vocab,
         " tokens the checkpoint's vocab_size asks for"));
+  }
+  if (vocab < 3) {
+    return absl::InvalidArgumentError(
+        "tokenizer: fewer than 3 tokens (llama2.c's <unk>, <s>, </s>)");
   }
   spec.set_unknown_id(0);
   spec.set_bos_id(1);
@@ -73,17 +77,13 @@ absl::StatusOr<runtime::TokenizerSpec> ReadTokenizer(const std::string& path,
   return spec;
 }
 
-}  // namespace
-
-absl::StatusOr<ConvertedModel> ImportLlama2c(const std::string& checkpoint,
-                                             const std::string& tokenizer) {
-  SM_ASSIGN_OR_RETURN(core::MappedFile file, core::MappedFile::Open(checkpoint));
-  const absl::Span<const uint8_t> bytes = file.bytes();
+absl::StatusOr<ConvertedModel> ImportLlama2c(absl::Span<const uint8_t> bytes,
+                                             absl::Span<const uint8_t> tokenizer,
+                                             const std::string& source) {
   Header h;
   if (bytes.size() < sizeof(h)) {
     return absl::InvalidArgumentError(absl::StrCat(
-        checkpoint, ": ", bytes.size(), " bytes is too short for a llama2.c "
-        "header"));
+        bytes.size(), " bytes is too short for a llama2.c header"));
   }
   std::memcpy(&h, bytes.data(), sizeof(h));
   const bool shared = h.vocab_size > 0;
@@ -95,14 +95,13 @@ absl::StatusOr<ConvertedModel> ImportLlama2c(const std::string& checkpoint,
         {"vocab_size", vocab}, {"seq_len", h.seq_len}}) {
     if (v <= 0 || v > (1 << 20)) {
       return absl::InvalidArgumentError(absl::StrCat(
-          checkpoint, ": header field ", name, " is ", v,
-          "; not a llama2.c checkpoint?"));
+          "header field ", name, " is ", v, "; not a llama2.c checkpoint?"));
     }
   }
   if (h.dim % h.n_heads != 0 || h.n_heads % h.n_kv_heads != 0) {
     return absl::InvalidArgumentError(absl::StrCat(
-        checkpoint, ": dim ", h.dim, ", n_heads ", h.n_heads, ", n_kv_heads ",
-        h.n_kv_heads, " do not divide"));
+        "dim ", h.dim, ", n_heads ", h.n_heads, ", n_kv_heads ", h.n_kv_heads,
+        " do not divide"));
   }
   const int64_t dim = h.dim, hidden = h.hidden_dim, layers = h.n_layers;
   const int64_t head = dim / h.n_heads, kv_dim = head * h.n_kv_heads;
@@ -143,15 +142,23 @@ absl::StatusOr<ConvertedModel> ImportLlama2c(const std::string& checkpoint,
       {"freq_cis_real", 1, h.seq_len, head / 2},
       {"freq_cis_imag", 1, h.seq_len, head / 2}};
   if (!shared) blocks.push_back({"wcls", 1, vocab, dim});
-  size_t offset = sizeof(Header);
+  // Each block is at most 2^60 floats (three fields of at most 2^20), so
+  // sizes are checked against the file one block at a time: a sum of such
+  // blocks could wrap 64 bits.
+  uint64_t offset = sizeof(Header);
   for (Block& b : blocks) {
     b.offset = offset;
-    offset += static_cast<size_t>(b.count * b.rows * b.cols) * 4;
+    const uint64_t size = static_cast<uint64_t>(b.count * b.rows * b.cols) * 4;
+    if (size > bytes.size() - offset) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "the header describes more weights than the ", bytes.size(),
+          "-byte file holds (", b.name, " runs past its end)"));
+    }
+    offset += size;
   }
   if (offset != bytes.size()) {
     return absl::InvalidArgumentError(absl::StrCat(
-        checkpoint, ": the header describes ", offset, " bytes but the file "
-        "has ", bytes.size()));
+        "the header describes ", offset, " bytes but the file has ", bytes.size()));
   }
   auto part = [&](const char* name, int64_t layer) -> SourceTensor {
     for (const Block& b : blocks) {
@@ -170,9 +177,9 @@ absl::StatusOr<ConvertedModel> ImportLlama2c(const std::string& checkpoint,
   ConvertedModel out;
   *out.description.mutable_architecture() = a;
   SM_ASSIGN_OR_RETURN(*out.description.mutable_tokenizer(),
-                      ReadTokenizer(tokenizer, vocab));
+                      ParseLlama2cTokenizer(tokenizer, vocab));
   out.description.mutable_provenance()->set_source_format("llama2.c");
-  out.description.mutable_provenance()->set_source(checkpoint);
+  out.description.mutable_provenance()->set_source(source);
   for (const runtime::TensorSpec& spec : runtime::ExpectedTensors(a)) {
     int layer = 0;
     std::string role = spec.name;
@@ -193,7 +200,20 @@ absl::StatusOr<ConvertedModel> ImportLlama2c(const std::string& checkpoint,
     else if (role == "output.weight") parts = {part("wcls", 0)};
     SM_RETURN_IF_ERROR(AddTensor(out, spec, parts));
   }
-  out.sources.push_back(std::move(file));
+  return out;
+}
+
+absl::StatusOr<ConvertedModel> ImportLlama2c(const std::string& checkpoint,
+                                             const std::string& tokenizer) {
+  SM_ASSIGN_OR_RETURN(core::MappedFile file, core::MappedFile::Open(checkpoint));
+  SM_ASSIGN_OR_RETURN(core::MappedFile tokens, core::MappedFile::Open(tokenizer));
+  absl::StatusOr<ConvertedModel> out =
+      ImportLlama2c(file.bytes(), tokens.bytes(), checkpoint);
+  if (!out.ok()) {
+    return absl::Status(out.status().code(),
+                        absl::StrCat(checkpoint, ": ", out.status().message()));
+  }
+  out->sources.push_back(std::move(file));
   return out;
 }
 

@@ -8,6 +8,8 @@
 #include <string>
 
 #include "absl/status/statusor.h"
+#include "absl/types/span.h"
+#include "runtime/model.pb.h"
 #include "tools/convert/converted.h"
 
 namespace smallmind::convert {
@@ -17,6 +19,18 @@ namespace smallmind::convert {
 // vocabulary size.
 absl::StatusOr<ConvertedModel> ImportLlama2c(const std::string& checkpoint,
                                              const std::string& tokenizer);
+
+// The same from bytes (`checkpoint` must outlive the result); `source` is
+// what the provenance names.
+absl::StatusOr<ConvertedModel> ImportLlama2c(absl::Span<const uint8_t> checkpoint,
+                                             absl::Span<const uint8_t> tokenizer,
+                                             const std::string& source);
+
+// tokenizer.bin: max_token_length, then per token a float score, an int32
+// length and the bytes. Errors on truncation, lengths past the maximum, or
+// bytes left over after `vocab` tokens.
+absl::StatusOr<runtime::TokenizerSpec> ParseLlama2cTokenizer(
+    absl::Span<const uint8_t> bytes, int64_t vocab);
 
 }  // namespace smallmind::convert
 

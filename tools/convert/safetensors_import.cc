@@ -42,6 +42,19 @@ absl::StatusOr<int64_t> Int(const Json& config, const char* key,
   return it->get<int64_t>();
 }
 
+// config[key] as a string, `fallback` when absent; an error (not
+// nlohmann's exception) when it is something else.
+absl::StatusOr<std::string> String(const Json& config, const char* key,
+                                   const std::string& fallback) {
+  auto it = config.find(key);
+  if (it == config.end() || it->is_null()) return fallback;
+  if (!it->is_string()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("config.json: '", key, "' is not a string"));
+  }
+  return it->get<std::string>();
+}
+
 // A [rows, cols] F32 tensor of `t` ([cols, rows] in any dtype) transposed.
 absl::StatusOr<std::vector<uint8_t>> Transposed(const SourceTensor& t) {
   SM_ASSIGN_OR_RETURN(std::vector<float> v, DecodeSource(t));
@@ -126,20 +139,19 @@ absl::StatusOr<std::map<std::string, SourceTensor>> ParseSafetensors(
   return tensors;
 }
 
-absl::StatusOr<ConvertedModel> ImportHuggingFaceGpt2(
-    const std::string& directory) {
-  SM_ASSIGN_OR_RETURN(std::string config_text,
-                      core::ReadFileToString(directory + "/config.json"));
+absl::StatusOr<runtime::Architecture> ArchitectureFromHfConfig(
+    absl::string_view config_text) {
   SM_ASSIGN_OR_RETURN(Json config, ParseJson(config_text, "config.json"));
   if (!config.is_object()) {
     return absl::InvalidArgumentError("config.json is not an object");
   }
-  const std::string model_type = config.value("model_type", "");
+  SM_ASSIGN_OR_RETURN(const std::string model_type, String(config, "model_type", ""));
   if (model_type != "gpt2") {
     return absl::UnimplementedError(absl::StrCat(
         "config.json model_type is '", model_type, "'; only gpt2 is supported"));
   }
-  const std::string activation = config.value("activation_function", "gelu_new");
+  SM_ASSIGN_OR_RETURN(const std::string activation,
+                      String(config, "activation_function", "gelu_new"));
   if (activation != "gelu_new" && activation != "gelu_pytorch_tanh") {
     return absl::UnimplementedError(absl::StrCat(
         "activation_function '", activation,
@@ -154,13 +166,22 @@ absl::StatusOr<ConvertedModel> ImportHuggingFaceGpt2(
   if (dim % heads != 0) {
     return absl::InvalidArgumentError("n_embd is not a multiple of n_head");
   }
-  runtime::Architecture a = runtime::Gpt2Architecture(
-      vocab, context, dim, layers, heads, hidden,
-      config.value("layer_norm_epsilon", 1e-5f));
+  const Json& eps = config.contains("layer_norm_epsilon") ? config["layer_norm_epsilon"]
+                                                          : Json(1e-5);
+  if (!eps.is_number()) {
+    return absl::InvalidArgumentError("config.json: 'layer_norm_epsilon' is not a number");
+  }
+  runtime::Architecture a = runtime::Gpt2Architecture(vocab, context, dim, layers, heads,
+                                                      hidden, eps.get<float>());
+  SM_RETURN_IF_ERROR(runtime::ValidateArchitecture(a));
+  return a;
+}
 
-  // The vocabulary: vocab.json maps token -> id; merges.txt lists merges
-  // after a "#version" line.
-  SM_ASSIGN_OR_RETURN(std::string vocab_text, core::ReadFileToString(directory + "/vocab.json"));
+absl::StatusOr<runtime::TokenizerSpec> TokenizerFromGpt2Files(absl::string_view vocab_text,
+                                                              absl::string_view merges,
+                                                              int64_t vocab) {
+  // vocab.json maps token -> id; merges.txt lists merges after a "#version"
+  // line.
   SM_ASSIGN_OR_RETURN(Json vocab_json, ParseJson(vocab_text, "vocab.json"));
   if (!vocab_json.is_object()) {
     return absl::InvalidArgumentError("vocab.json is not an object");
@@ -184,7 +205,6 @@ absl::StatusOr<ConvertedModel> ImportHuggingFaceGpt2(
     tok.add_tokens(seen[id] ? tokens[id] : absl::StrCat("<|unused", id, "|>"));
     tok.add_token_types(seen[id] ? runtime::NORMAL : runtime::UNUSED);
   }
-  SM_ASSIGN_OR_RETURN(std::string merges, core::ReadFileToString(directory + "/merges.txt"));
   for (absl::string_view line : absl::StrSplit(merges, '\n')) {
     line = absl::StripTrailingAsciiWhitespace(line);
     if (line.empty() || absl::StartsWith(line, "#version")) continue;
@@ -195,6 +215,18 @@ absl::StatusOr<ConvertedModel> ImportHuggingFaceGpt2(
     tok.set_bos_id(it->get<int>());
   }
   tok.set_add_bos(false);
+  return tok;
+}
+
+absl::StatusOr<ConvertedModel> ImportHuggingFaceGpt2(
+    const std::string& directory) {
+  SM_ASSIGN_OR_RETURN(std::string config_text,
+                      core::ReadFileToString(directory + "/config.json"));
+  SM_ASSIGN_OR_RETURN(runtime::Architecture a, ArchitectureFromHfConfig(config_text));
+  SM_ASSIGN_OR_RETURN(std::string vocab_text, core::ReadFileToString(directory + "/vocab.json"));
+  SM_ASSIGN_OR_RETURN(std::string merges, core::ReadFileToString(directory + "/merges.txt"));
+  SM_ASSIGN_OR_RETURN(runtime::TokenizerSpec tok,
+                      TokenizerFromGpt2Files(vocab_text, merges, a.vocab_size()));
 
   SM_ASSIGN_OR_RETURN(core::MappedFile file,
                       core::MappedFile::Open(directory + "/model.safetensors"));

@@ -23,6 +23,16 @@ absl::StatusOr<std::map<std::string, SourceTensor>> ParseSafetensors(
 absl::StatusOr<ConvertedModel> ImportHuggingFaceGpt2(
     const std::string& directory);
 
+// config.json of a GPT-2 checkpoint (tied_output is left for the tensors to
+// decide). Errors name the key.
+absl::StatusOr<runtime::Architecture> ArchitectureFromHfConfig(
+    absl::string_view config_json);
+
+// vocab.json (token -> id) and merges.txt as a GPT-2 byte-level BPE
+// vocabulary of `vocab_size` tokens.
+absl::StatusOr<runtime::TokenizerSpec> TokenizerFromGpt2Files(
+    absl::string_view vocab_json, absl::string_view merges, int64_t vocab_size);
+
 }  // namespace smallmind::convert
 
 #endif  // SMALLMIND_TOOLS_CONVERT_SAFETENSORS_IMPORT_H_

@@ -1,0 +1,62 @@
+// Writes the generated part of the fuzzers' seed corpora from the golden
+// models, under tests/fuzz/seeds/<target>/:
+//   bazel run //tests/fuzz:make_seeds -- $PWD/tests/fuzz/seeds
+// (the tokenizer's text seeds are written by hand).
+#include <cstdint>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <string>
+
+#include "tests/golden_util.h"
+#include "tools/convert/gguf_from_model.h"
+#include "tools/convert/test_formats.h"
+
+namespace {
+
+bool Write(const std::string& path, const void* data, size_t size) {
+  std::filesystem::create_directories(std::filesystem::path(path).parent_path());
+  std::ofstream out(path, std::ios::binary);
+  out.write(static_cast<const char*>(data), size);
+  return out.good();
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  if (argc != 2) {
+    std::fprintf(stderr, "usage: make_seeds SEEDS_DIR\n");
+    return 1;
+  }
+  namespace convert = smallmind::convert;
+  const std::string dir = argv[1];
+  auto gpt2 = smallmind::golden::LoadGolden("gpt2_tiny");
+  auto llama = smallmind::golden::LoadGolden("llama_tiny");
+  if (!gpt2.ok() || !llama.ok()) {
+    std::fprintf(stderr, "cannot load the golden models\n");
+    return 1;
+  }
+  bool ok = true;
+  for (const auto& [name, golden, dtype] :
+       {std::tuple<const char*, const smallmind::golden::Golden*, smallmind::core::DType>{
+            "gpt2_tiny", &*gpt2, smallmind::core::DType::kQ8_0},
+        {"llama_tiny", &*llama, smallmind::core::DType::kF16}}) {
+    auto bytes = convert::GgufFromModel(*golden->model, dtype);
+    ok &= bytes.ok() && Write(dir + "/gguf/" + name + ".gguf", bytes->data(), bytes->size());
+  }
+  const convert::HfGpt2Files hf = convert::HfGpt2FromModel(*gpt2->model);
+  ok &= Write(dir + "/safetensors/gpt2_tiny.safetensors", hf.safetensors.data(),
+              hf.safetensors.size());
+  // The hf_gpt2 target's input: config.json, vocab.json, merges.txt, split
+  // by NUL bytes.
+  const std::string joined = hf.config + '\0' + hf.vocab + '\0' + hf.merges;
+  ok &= Write(dir + "/hf_gpt2/gpt2_tiny", joined.data(), joined.size());
+  // The llama2c target's input: the checkpoint's length (4 bytes, little-
+  // endian), the checkpoint, then tokenizer.bin.
+  const convert::Llama2cFiles l2c = convert::Llama2cFromModel(*llama->model);
+  const uint32_t length = static_cast<uint32_t>(l2c.checkpoint.size());
+  std::string input(reinterpret_cast<const char*>(&length), 4);
+  input += l2c.checkpoint + l2c.tokenizer;
+  ok &= Write(dir + "/llama2c/llama_tiny", input.data(), input.size());
+  return ok ? 0 : 1;
+}

@@ -1,0 +1,89 @@
+// Fuzzes every tokenizer kind with arbitrary bytes: the first byte picks
+// the vocabulary, the rest is text to encode and, read as token ids
+// (in range or not), ids to decode. Encoding gives ids in the vocabulary or
+// a Status; decoding never reads outside the vocabulary.
+#include <cstdint>
+#include <cstdlib>
+#include <cstring>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "runtime/tokenizer.h"
+
+namespace {
+
+using smallmind::runtime::Tokenizer;
+using smallmind::runtime::TokenizerSpec;
+
+// Small vocabularies of each kind, with the special tokens and byte
+// fallbacks real ones have.
+std::vector<std::unique_ptr<Tokenizer>> MakeTokenizers() {
+  std::vector<TokenizerSpec> specs(3);
+  specs[0].set_kind(smallmind::runtime::CHAR);
+  for (const char* t : {"a", "b", "c", " ", "\n", "\xc3\xa9", "\xe2\x82\xac"}) specs[0].add_tokens(t);
+  for (int b = 0; b < 256; ++b) specs[0].add_tokens(std::string(1, char(b)) + "#");
+
+  specs[1].set_kind(smallmind::runtime::GPT2_BPE);
+  for (int b = 0; b < 256; ++b) {
+    specs[1].add_tokens(smallmind::runtime::Gpt2EncodeBytes(std::string(1, char(b))));
+  }
+  for (const char* m : {"h e", "l l", "he ll", "hell o", "\xc4\xa0 t", "\xc4\xa0t h"}) {
+    specs[1].add_merges(m);
+  }
+  for (const char* t : {"he", "ll", "hell", "hello", "\xc4\xa0t", "\xc4\xa0th", "<|endoftext|>"}) {
+    specs[1].add_tokens(t);
+  }
+  specs[1].set_eos_id(specs[1].tokens_size() - 1);
+
+  specs[2].set_kind(smallmind::runtime::SENTENCEPIECE_BPE);
+  for (const char* t : {"<unk>", "<s>", "</s>"}) specs[2].add_tokens(t);
+  specs[2].add_token_types(smallmind::runtime::UNKNOWN);
+  specs[2].add_token_types(smallmind::runtime::CONTROL);
+  specs[2].add_token_types(smallmind::runtime::CONTROL);
+  for (int b = 0; b < 256; ++b) {
+    char name[8];
+    std::snprintf(name, sizeof(name), "<0x%02X>", b);
+    specs[2].add_tokens(name);
+    specs[2].add_token_types(smallmind::runtime::BYTE);
+  }
+  for (const char* t : {"\xe2\x96\x81", "\xe2\x96\x81t", "he", "\xe2\x96\x81the", "ll", "o"}) {
+    specs[2].add_tokens(t);
+  }
+  for (int i = 0; i < specs[2].tokens_size(); ++i) specs[2].add_scores(-i);
+  specs[2].set_unknown_id(0);
+  specs[2].set_bos_id(1);
+  specs[2].set_eos_id(2);
+  specs[2].set_add_bos(true);
+
+  std::vector<std::unique_ptr<Tokenizer>> out;
+  for (const TokenizerSpec& spec : specs) {
+    auto t = Tokenizer::Create(spec);
+    if (!t.ok()) std::abort();  // the specs above are valid
+    out.push_back(std::move(*t));
+  }
+  return out;
+}
+
+}  // namespace
+
+extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
+  static const auto* tokenizers = new std::vector<std::unique_ptr<Tokenizer>>(MakeTokenizers());
+  if (size == 0) return 0;
+  const Tokenizer& t = *(*tokenizers)[data[0] % tokenizers->size()];
+  const absl::string_view text(reinterpret_cast<const char*>(data + 1), size - 1);
+  auto ids = t.Encode(text, data[0] & 0x80);
+  if (ids.ok()) {
+    for (int32_t id : *ids) {
+      if (id < 0 || id >= t.vocab_size()) std::abort();
+    }
+    t.Decode(*ids);
+  }
+  std::vector<int32_t> raw((size - 1) / 4);
+  if (!raw.empty()) std::memcpy(raw.data(), data + 1, raw.size() * 4);
+  t.Decode(raw);
+  for (int32_t id : raw) {
+    if (id >= 0 && id < t.vocab_size()) t.Piece(id);
+  }
+  return 0;
+}

@@ -1,0 +1,29 @@
+// Models written out in other programs' formats, for the importers' round-
+// trip tests and the fuzz targets' seeds (test-only).
+#ifndef SMALLMIND_TOOLS_CONVERT_TEST_FORMATS_H_
+#define SMALLMIND_TOOLS_CONVERT_TEST_FORMATS_H_
+
+#include <string>
+
+#include "runtime/model.h"
+
+namespace smallmind::convert {
+
+// A llama-architecture model as llama2.c's run.c reads it: model.bin and
+// tokenizer.bin (as export.py wrote them: a space for ▁, BOS and EOS wrapped
+// in newlines).
+struct Llama2cFiles {
+  std::string checkpoint, tokenizer;
+};
+Llama2cFiles Llama2cFromModel(const runtime::Model& m);
+
+// A GPT-2 model as a Hugging Face GPT2LMHeadModel directory's files, the
+// matrices stored as `dtype` ("F32" or "F16").
+struct HfGpt2Files {
+  std::string safetensors, config, vocab, merges;
+};
+HfGpt2Files HfGpt2FromModel(const runtime::Model& m, const std::string& dtype = "F32");
+
+}  // namespace smallmind::convert
+
+#endif  // SMALLMIND_TOOLS_CONVERT_TEST_FORMATS_H_
