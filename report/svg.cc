@@ -1,6 +1,7 @@
 #include "report/svg.h"
 
 #include <algorithm>
+#include <cmath>
 #include <limits>
 
 #include "absl/strings/str_cat.h"
@@ -99,6 +100,39 @@ std::string BarChartSvg(const std::string& title, const std::string& unit,
                           kLabel - 6, y + 14, Escape(bars[i].first), kLabel, y + 3, w,
                           kRow - 6, kColors[0], kLabel + w + 4, y + 14, bars[i].second,
                           Escape(unit));
+  }
+  return svg + "</svg>\n";
+}
+
+std::string SignedBarChartSvg(const std::string& title, const std::string& unit,
+                              const std::vector<std::pair<std::string, double>>& bars) {
+  constexpr double kW = 720, kLabel = 260, kRow = 20, kTop = 40;
+  const double h = kTop + kRow * bars.size() + 20;
+  double max = 0;
+  for (const auto& [label, v] : bars) max = std::max(max, std::abs(v));
+  if (max <= 0) max = 1;
+  const double half = (kW - kLabel - 20) / 2 - 50, zero = kLabel + 60 + half;
+  std::string svg = absl::StrFormat(
+      "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"%.0f\" height=\"%.0f\" "
+      "font-family=\"sans-serif\" font-size=\"12\">\n"
+      "<rect width=\"100%%\" height=\"100%%\" fill=\"white\"/>\n"
+      "<text x=\"10\" y=\"24\" font-size=\"15\">%s</text>\n"
+      "<line x1=\"%.1f\" y1=\"%.0f\" x2=\"%.1f\" y2=\"%.0f\" stroke=\"#888\"/>\n",
+      kW, h, Escape(title), zero, kTop, zero, h - 16);
+  for (size_t i = 0; i < bars.size(); ++i) {
+    const double y = kTop + kRow * i;
+    const double v = bars[i].second;
+    const double w = std::abs(v) / max * half;
+    const double x = v >= 0 ? zero : zero - w;
+    const double tx = v >= 0 ? zero + w + 4 : zero - w - 4;
+    absl::StrAppendFormat(&svg,
+                          "<text x=\"%.0f\" y=\"%.0f\" text-anchor=\"end\">%s</text>\n"
+                          "<rect x=\"%.1f\" y=\"%.0f\" width=\"%.1f\" height=\"%.0f\" "
+                          "fill=\"%s\"/>\n"
+                          "<text x=\"%.1f\" y=\"%.0f\" text-anchor=\"%s\">%+.3g%s</text>\n",
+                          kLabel - 6, y + 13, Escape(bars[i].first), x, y + 3, w, kRow - 6,
+                          v >= 0 ? "#2ca02c" : "#d62728", tx, y + 13,
+                          v >= 0 ? "start" : "end", v, Escape(unit));
   }
   return svg + "</svg>\n";
 }

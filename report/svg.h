@@ -1,5 +1,6 @@
 // Small, dependency-free SVG charts for reports: a line chart (training loss
-// curves) and a horizontal bar chart (time per op).
+// curves), a horizontal bar chart (time per op) and a signed one (changes
+// between two runs).
 #ifndef SMALLMIND_REPORT_SVG_H_
 #define SMALLMIND_REPORT_SVG_H_
 
@@ -23,6 +24,12 @@ std::string LineChartSvg(const std::string& title, const std::string& x_label,
 // `unit`.
 std::string BarChartSvg(const std::string& title, const std::string& unit,
                         const std::vector<std::pair<std::string, double>>& bars);
+
+// One bar per (label, value) around a zero line: positive values to the
+// right in green, negative to the left in red (e.g. % change, signed so
+// that better is positive). Values labelled with `unit`.
+std::string SignedBarChartSvg(const std::string& title, const std::string& unit,
+                              const std::vector<std::pair<std::string, double>>& bars);
 
 }  // namespace smallmind::report
 

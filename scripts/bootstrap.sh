@@ -20,6 +20,7 @@ PACKAGES=(
   fortunes-min          # training text for the bundled default model
   fortunes
   clang                 # libFuzzer for the fuzz targets
+  valgrind              # callgrind for the instruction-count gate
 )
 
 missing=()
