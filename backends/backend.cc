@@ -14,7 +14,8 @@ class InPlaceWeights : public PreparedWeights {
 
 }  // namespace
 
-absl::Status Backend::CheckPreparable(const core::TensorView& w) const {
+absl::StatusOr<std::unique_ptr<PreparedWeights>> Backend::Prepare(
+    const core::TensorView& w, const ReleaseFn& release) const {
   if (!Supports(w.dtype())) {
     return absl::InvalidArgumentError(
         absl::StrFormat("backend '%s' does not support %s weights", name(),
@@ -24,16 +25,15 @@ absl::Status Backend::CheckPreparable(const core::TensorView& w) const {
     return absl::InvalidArgumentError(absl::StrFormat(
         "weights must be a matrix [N, K], got %s", w.ToString()));
   }
-  return absl::OkStatus();
+  return DoPrepare(w, release);
+}
+
+absl::StatusOr<std::unique_ptr<PreparedWeights>> Backend::DoPrepare(
+    const core::TensorView& w, const ReleaseFn&) const {
+  return std::unique_ptr<PreparedWeights>(new InPlaceWeights(w));
 }
 
 size_t Backend::ScratchBytes(int64_t, const PreparedWeights&) const { return 0; }
-
-absl::StatusOr<std::unique_ptr<PreparedWeights>> Backend::Prepare(
-    const core::TensorView& w) const {
-  SM_RETURN_IF_ERROR(CheckPreparable(w));
-  return std::unique_ptr<PreparedWeights>(new InPlaceWeights(w));
-}
 
 absl::Status Backend::MatMul(const core::TensorView& x,
                              const PreparedWeights& w, const float* bias,

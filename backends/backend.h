@@ -12,6 +12,7 @@
 #define SMALLMIND_BACKENDS_BACKEND_H_
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 
 #include "absl/status/status.h"
@@ -34,9 +35,6 @@ class PreparedWeights {
   int64_t rows() const { return original_.num_rows(); }        // N
   int64_t cols() const { return original_.row_length(); }      // K
   core::DType dtype() const { return original_.dtype(); }
-  // Whether MatMul reads a copy (repacked or converted) rather than the
-  // original, whose memory the caller may then give back.
-  virtual bool holds_copy() const { return false; }
 
  protected:
   explicit PreparedWeights(core::TensorView original) : original_(original) {}
@@ -54,11 +52,15 @@ class Backend {
   // Whether this backend can multiply by weights of `dtype`.
   virtual bool Supports(core::DType dtype) const = 0;
 
+  // Called by Prepare with each span of the original it has copied and will
+  // not read again, as it goes: the caller can give that memory back (the
+  // pages of a mapped file), so a model never sits in memory twice.
+  using ReleaseFn = std::function<void(const void* data, size_t bytes)>;
+
   // Prepares a rank-2 weight matrix W[N,K]. Errors on an unsupported dtype
-  // or a rank other than 2. Thread-safe. By default W is read in place;
-  // backends that repack or convert override this.
-  virtual absl::StatusOr<std::unique_ptr<PreparedWeights>> Prepare(
-      const core::TensorView& w) const;
+  // or a rank other than 2. Thread-safe. `release` may be empty.
+  absl::StatusOr<std::unique_ptr<PreparedWeights>> Prepare(
+      const core::TensorView& w, const ReleaseFn& release = nullptr) const;
 
   // Arena bytes a MatMul of `m` rows by `w` needs (beyond what the caller
   // allocates for X and Y). By default none.
@@ -73,6 +75,11 @@ class Backend {
                       core::ThreadPool& pool, core::Arena& scratch) const;
 
  protected:
+  // Called by Prepare after the dtype and rank are checked. By default W is
+  // read in place; backends that repack or convert override this.
+  virtual absl::StatusOr<std::unique_ptr<PreparedWeights>> DoPrepare(
+      const core::TensorView& w, const ReleaseFn& release) const;
+
   // Called by MatMul after the shapes are checked.
   virtual absl::Status DoMatMul(const core::TensorView& x,
                                 const PreparedWeights& w, const float* bias,
@@ -80,9 +87,6 @@ class Backend {
                                 core::ThreadPool& pool,
                                 core::Arena& scratch) const = 0;
 
-  // The error Prepare returns for a dtype the backend does not support, or a
-  // weight tensor that is not rank 2.
-  absl::Status CheckPreparable(const core::TensorView& w) const;
 };
 
 }  // namespace smallmind::backends

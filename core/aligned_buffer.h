@@ -1,4 +1,7 @@
 // An owned, zero-initialised block of memory aligned to kAlignment bytes.
+// Large blocks come straight from the kernel as zero pages that take memory
+// only once written, so a KV cache or arena sized for the whole context
+// costs only what is used.
 #ifndef SMALLMIND_CORE_ALIGNED_BUFFER_H_
 #define SMALLMIND_CORE_ALIGNED_BUFFER_H_
 
@@ -27,7 +30,10 @@ class AlignedBuffer {
 
  private:
   struct Free {
+    Free() : mapped_bytes(0) {}
+    explicit Free(size_t mapped) : mapped_bytes(mapped) {}
     void operator()(uint8_t* p) const;
+    size_t mapped_bytes;  // an mmap's length; 0 for the C heap
   };
   std::unique_ptr<uint8_t, Free> data_;
   size_t size_ = 0;

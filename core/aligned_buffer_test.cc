@@ -9,7 +9,9 @@ namespace smallmind::core {
 namespace {
 
 TEST(AlignedBufferTest, IsAlignedAndZeroed) {
-  for (size_t bytes : {size_t{0}, size_t{1}, size_t{63}, size_t{64}, size_t{1000}}) {
+  // Small blocks from the heap, large ones (>= 1 MiB) mapped: both zeroed.
+  for (size_t bytes : {size_t{0}, size_t{1}, size_t{63}, size_t{64}, size_t{1000},
+                       size_t{1} << 20, (size_t{3} << 20) + 5}) {
     auto buffer = AlignedBuffer::Allocate(bytes);
     ASSERT_TRUE(buffer.ok()) << buffer.status();
     EXPECT_EQ(buffer->size(), bytes);

@@ -245,8 +245,8 @@ absl::Status ModelFile::Parse() {
   return absl::OkStatus();
 }
 
-void ModelFile::Release(const core::TensorView& tensor) const {
-  mapping_.Release(tensor.data(), tensor.row_stride() * tensor.num_rows());
+void ModelFile::Release(const void* data, size_t bytes) const {
+  mapping_.Release(data, bytes);
 }
 
 absl::StatusOr<core::TensorView> ModelFile::Tensor(

@@ -86,9 +86,10 @@ class ModelFile {
     return index_.contains(name);
   }
 
-  // Drops `tensor`'s pages from memory once a copy of it exists (see
-  // core::MappedFile::Release); a no-op for FromBytes files.
-  void Release(const core::TensorView& tensor) const;
+  // Drops the file's pages wholly inside [data, data + bytes) from memory
+  // once a copy of them exists (see core::MappedFile::Release); a no-op for
+  // FromBytes files.
+  void Release(const void* data, size_t bytes) const;
 
  private:
   ModelFile() = default;

@@ -96,12 +96,11 @@ absl::StatusOr<KvCache> KvCache::Create(const Architecture& arch,
 
 absl::StatusOr<std::unique_ptr<backends::PreparedWeights>> Transformer::Prepare(
     const core::TensorView& weights) const {
-  SM_ASSIGN_OR_RETURN(std::unique_ptr<backends::PreparedWeights> prepared,
-                      backend_.Prepare(weights));
-  // The file's copy is no longer read; a tied embedding's rows come back
-  // from the file as tokens look them up.
-  if (prepared->holds_copy()) model_.file().Release(weights);
-  return prepared;
+  // What the backend has copied is no longer read from the file; a tied
+  // embedding's rows come back from it as tokens look them up.
+  return backend_.Prepare(weights, [this](const void* data, size_t bytes) {
+    model_.file().Release(data, bytes);
+  });
 }
 
 absl::StatusOr<std::unique_ptr<Transformer>> Transformer::Create(

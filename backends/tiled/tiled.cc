@@ -7,8 +7,8 @@
 // kernels (Q8_0, Q4_0) are repacked into groups of 16 rows for
 // kernels/matmul_int8.h; X is quantized once per call into arena scratch
 // and threads take ranges of groups, so no two threads write one cache line
-// of Y. Either way the prepared copy replaces the original, which the
-// caller may release (holds_copy()).
+// of Y. Either way the prepared copy replaces the original, which Prepare
+// hands back to the caller chunk by chunk as it goes.
 
 #include <algorithm>
 #include <cstddef>
@@ -34,6 +34,17 @@ using core::DType;
 // Multiply-adds below which a matmul stays on the calling thread: waking a
 // worker and joining it costs about as much as this much work.
 constexpr int64_t kMinParallelWork = 1 << 17;
+// Bytes of the original Prepare packs before releasing them: the most the
+// process holds of a matrix in two copies.
+constexpr size_t kPackChunkBytes = 1 << 20;
+
+// Rows per packing chunk: about kPackChunkBytes, a multiple of `unit` (a
+// panel's or group's rows) so chunks pack independently.
+size_t ChunkRows(size_t row_bytes, size_t unit) {
+  const size_t rows = std::max<size_t>(1, kPackChunkBytes / std::max<size_t>(row_bytes, 1));
+  return std::max(unit, rows / unit * unit);
+}
+
 // Tasks per thread for int8 matmuls: enough to even out uneven progress,
 // few enough that each task streams a long run of weights.
 constexpr size_t kTasksPerThread = 4;
@@ -43,7 +54,6 @@ class TiledWeights : public PreparedWeights {
   // `panel_width`: F32 panels' width, 0 for int8 groups.
   TiledWeights(core::TensorView w, core::AlignedBuffer packed, size_t panel_width)
       : PreparedWeights(w), packed_(std::move(packed)), panel_width_(panel_width) {}
-  bool holds_copy() const override { return true; }
   const uint8_t* packed() const { return packed_.data(); }
   size_t panel_width() const { return panel_width_; }
 
@@ -66,40 +76,57 @@ class TiledBackend : public Backend {
            core::kAlignment;
   }
 
-  absl::StatusOr<std::unique_ptr<PreparedWeights>> Prepare(
-      const core::TensorView& w) const override {
-    SM_RETURN_IF_ERROR(CheckPreparable(w));
+ protected:
+  // Packs in chunks of about kPackChunkBytes of the original, releasing each
+  // chunk as soon as it is packed.
+  absl::StatusOr<std::unique_ptr<PreparedWeights>> DoPrepare(
+      const core::TensorView& w, const ReleaseFn& release) const override {
     const size_t n = static_cast<size_t>(w.num_rows());
     const size_t k = static_cast<size_t>(w.row_length());
+    const size_t row_bytes = w.row_stride();
+    auto done = [&](size_t first_row, size_t rows) {
+      if (release) release(w.row(static_cast<int64_t>(first_row)), rows * row_bytes);
+    };
     if (core::IsQuantized(w.dtype())) {
       SM_ASSIGN_OR_RETURN(core::AlignedBuffer packed,
                           core::AlignedBuffer::Allocate(
                               kernels::Int8PackedBytes(w.dtype(), n, k)));
-      kernels::PackInt8(w.dtype(), w.data(), w.row_stride(), n, k, packed.data());
-      return std::unique_ptr<PreparedWeights>(new TiledWeights(w, std::move(packed), 0));
-    }
-    // F16/BF16 rows are widened to F32 once, here.
-    const float* source = static_cast<const float*>(w.data());
-    size_t ld = w.row_stride() / sizeof(float);
-    core::AlignedBuffer widened;
-    if (w.dtype() != DType::kF32) {
-      SM_ASSIGN_OR_RETURN(widened, core::AlignedBuffer::Allocate(n * k * sizeof(float)));
-      float* out = reinterpret_cast<float*>(widened.data());
-      for (size_t r = 0; r < n; ++r) {
-        kernels::DecodeRow(w.dtype(), w.row(static_cast<int64_t>(r)), out + r * k, k);
+      const size_t group_rows = kernels::kInt8GroupRows;
+      const size_t step = ChunkRows(row_bytes, group_rows);
+      for (size_t r = 0; r < n; r += step) {
+        const size_t rows = std::min(step, n - r);
+        kernels::PackInt8(w.dtype(), w.row(static_cast<int64_t>(r)), row_bytes, rows, k,
+                          packed.data() + r / group_rows * kernels::Int8GroupBytes(w.dtype(), k));
+        done(r, rows);
       }
-      source = out;
-      ld = k;
+      return std::unique_ptr<PreparedWeights>(new TiledWeights(w, std::move(packed), 0));
     }
     const size_t nr = kernels::F32PanelWidth();
     const size_t panels = (n + nr - 1) / nr;
     SM_ASSIGN_OR_RETURN(core::AlignedBuffer packed,
                         core::AlignedBuffer::Allocate(panels * nr * k * sizeof(float)));
-    kernels::PackF32Panels(source, ld, n, k, reinterpret_cast<float*>(packed.data()));
+    float* out = reinterpret_cast<float*>(packed.data());
+    // F16/BF16 rows are widened to F32 a chunk at a time, then packed.
+    std::vector<float> widened;
+    const size_t step = ChunkRows(row_bytes, nr);
+    for (size_t r = 0; r < n; r += step) {
+      const size_t rows = std::min(step, n - r);
+      const float* source = w.row_as<float>(static_cast<int64_t>(r));
+      size_t ld = row_bytes / sizeof(float);
+      if (w.dtype() != DType::kF32) {
+        widened.resize(rows * k);
+        for (size_t i = 0; i < rows; ++i) {
+          kernels::DecodeRow(w.dtype(), w.row(static_cast<int64_t>(r + i)), widened.data() + i * k, k);
+        }
+        source = widened.data();
+        ld = k;
+      }
+      kernels::PackF32Panels(source, ld, rows, k, out + r * k);
+      done(r, rows);
+    }
     return std::unique_ptr<PreparedWeights>(new TiledWeights(w, std::move(packed), nr));
   }
 
- protected:
   absl::Status DoMatMul(const core::TensorView& x, const PreparedWeights& pw,
                         const float* bias, const core::TensorView& y,
                         core::ThreadPool& pool,
