@@ -12,6 +12,8 @@ namespace smallmind::kernels {
 void GeluTanh(const float* in, float* out, size_t n);
 // out[i] = silu(gate[i]) · up[i]; `out` may equal `gate` or `up`.
 void SwiGlu(const float* gate, const float* up, float* out, size_t n);
+// out[i] = gelu_tanh(gate[i]) · up[i] (Gemma's MLP); `out` may equal either.
+void GeGlu(const float* gate, const float* up, float* out, size_t n);
 
 }  // namespace smallmind::kernels
 

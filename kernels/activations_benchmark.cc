@@ -33,6 +33,18 @@ void BM_SwiGLU(benchmark::State& state) {
 }
 BENCHMARK(BM_SwiGLU)->Arg(1000000);
 
+void BM_GeGLU(benchmark::State& state) {
+  const size_t n = static_cast<size_t>(state.range(0));
+  const std::vector<float> gate = BenchFloats(n, 1), up = BenchFloats(n, 2);
+  std::vector<float> out(n);
+  for (auto _ : state) {
+    GeGlu(gate.data(), up.data(), out.data(), n);
+    benchmark::DoNotOptimize(out.data());
+  }
+  SetRates(state, double(n), 3.0 * n * sizeof(float));
+}
+BENCHMARK(BM_GeGLU)->Arg(1000000);
+
 BENCHMARK(BM_Memcpy)->Arg(1000)->Arg(10000)->Arg(100000)->Arg(1000000);
 
 }  // namespace

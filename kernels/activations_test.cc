@@ -53,6 +53,19 @@ TEST_P(ActivationsTest, SwiGlu) {
   }
 }
 
+TEST_P(ActivationsTest, GeGlu) {
+  for (size_t n : kTestSizes) {
+    const std::vector<float> gate = RandomFloats(n, 14, -8, 8);
+    const std::vector<float> up = RandomFloats(n, 15, -2, 2);
+    std::vector<float> out(n);
+    GeGlu(gate.data(), up.data(), out.data(), n);
+    for (size_t i = 0; i < n; ++i) {
+      const double expected = reference::GeluTanh(gate[i]) * up[i];
+      ASSERT_NEAR(out[i], expected, 2 * Tolerance(expected));
+    }
+  }
+}
+
 TEST_P(ActivationsTest, ExtremeInputsStayFinite) {
   const float x[] = {-1e30f, -100.0f, 0.0f, 100.0f, 1e30f};
   float y[5];

@@ -56,18 +56,20 @@ std::vector<double> RmsNorm(const float* x, const float* w, double eps, size_t n
 
 namespace {
 
-double Angle(size_t i, size_t rotary_dim, double base, size_t pos) {
-  return double(pos) * std::pow(base, -2.0 * double(i) / double(rotary_dim));
+double Angle(size_t i, size_t rotary_dim, double base, size_t pos, const float* factors) {
+  const double freq = std::pow(base, -2.0 * double(i) / double(rotary_dim));
+  return double(pos) * (factors != nullptr ? freq / factors[i] : freq);
 }
 
 // Rotates pair i, whose members are at indices first(i) and second(i).
 template <class First, class Second>
 std::vector<double> Rotate(const float* x, size_t head_dim, size_t rotary_dim,
-                           double base, size_t pos, First first, Second second) {
+                           double base, size_t pos, const float* factors, First first,
+                           Second second) {
   std::vector<double> y(x, x + head_dim);
   for (size_t i = 0; i < rotary_dim / 2; ++i) {
-    const double c = std::cos(Angle(i, rotary_dim, base, pos));
-    const double s = std::sin(Angle(i, rotary_dim, base, pos));
+    const double c = std::cos(Angle(i, rotary_dim, base, pos, factors));
+    const double s = std::sin(Angle(i, rotary_dim, base, pos, factors));
     const double a = x[first(i)], b = x[second(i)];
     y[first(i)] = a * c - b * s;
     y[second(i)] = a * s + b * c;
@@ -78,15 +80,17 @@ std::vector<double> Rotate(const float* x, size_t head_dim, size_t rotary_dim,
 }  // namespace
 
 std::vector<double> RopePairwise(const float* x, size_t head_dim,
-                                 size_t rotary_dim, double base, size_t pos) {
-  return Rotate(x, head_dim, rotary_dim, base, pos,
+                                 size_t rotary_dim, double base, size_t pos,
+                                 const float* factors) {
+  return Rotate(x, head_dim, rotary_dim, base, pos, factors,
                 [](size_t i) { return 2 * i; }, [](size_t i) { return 2 * i + 1; });
 }
 
 std::vector<double> RopeRotateHalf(const float* x, size_t head_dim,
-                                   size_t rotary_dim, double base, size_t pos) {
+                                   size_t rotary_dim, double base, size_t pos,
+                                   const float* factors) {
   const size_t half = rotary_dim / 2;
-  return Rotate(x, head_dim, rotary_dim, base, pos, [](size_t i) { return i; },
+  return Rotate(x, head_dim, rotary_dim, base, pos, factors, [](size_t i) { return i; },
                 [half](size_t i) { return i + half; });
 }
 

@@ -20,11 +20,14 @@ std::vector<double> LayerNorm(const float* x, const float* w, const float* b,
 std::vector<double> RmsNorm(const float* x, const float* w, double eps, size_t n);
 
 // One head of `head_dim`, rotated as the kernels' header describes, with
-// angles computed directly (no table).
+// angles computed directly (no table); `factors` (rotary_dim/2 of them, or
+// null) divide each pair's frequency.
 std::vector<double> RopePairwise(const float* x, size_t head_dim,
-                                 size_t rotary_dim, double base, size_t pos);
+                                 size_t rotary_dim, double base, size_t pos,
+                                 const float* factors = nullptr);
 std::vector<double> RopeRotateHalf(const float* x, size_t head_dim,
-                                   size_t rotary_dim, double base, size_t pos);
+                                   size_t rotary_dim, double base, size_t pos,
+                                   const float* factors = nullptr);
 
 double Dot(const float* a, const float* b, size_t n);
 // Σ |a[i]·b[i]|: the scale a dot product's rounding error grows with.

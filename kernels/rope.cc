@@ -35,7 +35,8 @@ HWY_EXPORT(RopePairwiseImpl);
 HWY_EXPORT(RopeRotateHalfImpl);
 
 absl::StatusOr<RopeTable> RopeTable::Make(size_t rotary_dim,
-                                          size_t max_positions, double base) {
+                                          size_t max_positions, double base,
+                                          absl::Span<const float> freq_factors) {
   if (rotary_dim == 0 || rotary_dim % 2 != 0) {
     return absl::InvalidArgumentError(absl::StrFormat(
         "RoPE rotary dimension must be even and positive, got %d", rotary_dim));
@@ -47,6 +48,17 @@ absl::StatusOr<RopeTable> RopeTable::Make(size_t rotary_dim,
     return absl::InvalidArgumentError(
         absl::StrFormat("RoPE base must exceed 1, got %g", base));
   }
+  if (!freq_factors.empty() && freq_factors.size() != rotary_dim / 2) {
+    return absl::InvalidArgumentError(absl::StrFormat(
+        "RoPE frequency factors: %d of them for %d rotated pairs",
+        freq_factors.size(), rotary_dim / 2));
+  }
+  for (float f : freq_factors) {
+    if (!(f > 0) || !std::isfinite(f)) {
+      return absl::InvalidArgumentError(
+          absl::StrFormat("RoPE frequency factor %g is not a positive number", f));
+    }
+  }
   RopeTable table;
   table.rotary_dim_ = rotary_dim;
   table.max_positions_ = max_positions;
@@ -54,7 +66,8 @@ absl::StatusOr<RopeTable> RopeTable::Make(size_t rotary_dim,
   table.cos_.resize(max_positions * half);
   table.sin_.resize(max_positions * half);
   for (size_t i = 0; i < half; ++i) {
-    const double freq = std::pow(base, -2.0 * double(i) / double(rotary_dim));
+    double freq = std::pow(base, -2.0 * double(i) / double(rotary_dim));
+    if (!freq_factors.empty()) freq /= freq_factors[i];
     for (size_t pos = 0; pos < max_positions; ++pos) {
       const double angle = double(pos) * freq;
       table.cos_[pos * half + i] = static_cast<float>(std::cos(angle));

@@ -10,16 +10,19 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "absl/types/span.h"
 
 namespace smallmind::kernels {
 
 // cos/sin of every (position, pair), computed once in double precision.
 class RopeTable {
  public:
-  // Errors unless rotary_dim is even and positive, max_positions > 0 and
-  // base > 1.
+  // Errors unless rotary_dim is even and positive, max_positions > 0,
+  // base > 1, and `freq_factors` is empty or one positive divisor per pair
+  // (Llama 3's frequency scaling: pair i turns at base^(-2i/d) / factor).
   static absl::StatusOr<RopeTable> Make(size_t rotary_dim, size_t max_positions,
-                                        double base);
+                                        double base,
+                                        absl::Span<const float> freq_factors = {});
 
   size_t rotary_dim() const { return rotary_dim_; }
   size_t max_positions() const { return max_positions_; }

@@ -27,10 +27,16 @@ constexpr Geometry kGeometries[] = {
 // within a few float roundings of the double reference.
 constexpr double kTolerance = 2e-6;
 
+// With `scaled`, each pair's frequency is divided by a factor of its own
+// (Llama 3's scaling), from 1 to 8.
 template <class Kernel, class Reference>
-void Check(Kernel kernel, Reference ref) {
+void Check(Kernel kernel, Reference ref, bool scaled = false) {
   for (const Geometry& g : kGeometries) {
-    auto table = RopeTable::Make(g.rotary_dim, 300, 10000.0);
+    std::vector<float> factors;
+    if (scaled) {
+      for (size_t i = 0; i < g.rotary_dim / 2; ++i) factors.push_back(1.0f + 7.0f * i / g.rotary_dim);
+    }
+    auto table = RopeTable::Make(g.rotary_dim, 300, 10000.0, factors);
     ASSERT_TRUE(table.ok()) << table.status();
     for (size_t pos : {0, 1, 17, 299}) {
       const std::vector<float> x = RandomFloats(g.heads * g.head_dim, 41 + pos);
@@ -38,7 +44,8 @@ void Check(Kernel kernel, Reference ref) {
       kernel(y.data(), g.heads, g.head_dim, *table, pos);
       for (size_t h = 0; h < g.heads; ++h) {
         const std::vector<double> expected =
-            ref(x.data() + h * g.head_dim, g.head_dim, g.rotary_dim, 10000.0, pos);
+            ref(x.data() + h * g.head_dim, g.head_dim, g.rotary_dim, 10000.0, pos,
+                factors.empty() ? nullptr : factors.data());
         for (size_t i = 0; i < g.head_dim; ++i) {
           ASSERT_NEAR(y[h * g.head_dim + i], expected[i], kTolerance)
               << "head_dim=" << g.head_dim << " pos=" << pos << " i=" << i;
@@ -56,7 +63,15 @@ TEST_P(RopeTest, RotateHalfMatchesReference) {
   Check(RopeRotateHalf, reference::RopeRotateHalf);
 }
 
+TEST_P(RopeTest, FrequencyFactorsDivideEachPairsFrequency) {
+  Check(RopePairwise, reference::RopePairwise, /*scaled=*/true);
+  Check(RopeRotateHalf, reference::RopeRotateHalf, /*scaled=*/true);
+}
+
 TEST(RopeTableTest, RejectsBadParameters) {
+  const float one[] = {1.0f}, negative[] = {1.0f, -2.0f};
+  EXPECT_FALSE(RopeTable::Make(4, 10, 10000.0, one).ok());       // 1 factor, 2 pairs
+  EXPECT_FALSE(RopeTable::Make(4, 10, 10000.0, negative).ok());
   EXPECT_FALSE(RopeTable::Make(0, 10, 10000.0).ok());
   EXPECT_FALSE(RopeTable::Make(7, 10, 10000.0).ok());
   EXPECT_FALSE(RopeTable::Make(8, 0, 10000.0).ok());

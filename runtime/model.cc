@@ -1,5 +1,6 @@
 #include "runtime/model.h"
 
+#include <cmath>
 #include <utility>
 
 #include "absl/container/flat_hash_set.h"
@@ -50,8 +51,31 @@ absl::Status ValidateArchitecture(const Architecture& a) {
         absl::StrCat("architecture: norm_eps is ", a.norm_eps(),
                      ", expected > 0"));
   }
-  if (a.mlp() != GELU && a.mlp() != SWIGLU) {
+  if (a.mlp() != GELU && a.mlp() != SWIGLU && a.mlp() != GEGLU) {
     return absl::InvalidArgumentError("architecture: mlp is not set");
+  }
+  for (const auto& [knob, value] :
+       {std::pair<const char*, float>{"norm_eps", a.norm_eps()},
+        {"embedding_scale", a.embedding_scale()},
+        {"attention_scale", a.attention_scale()}}) {
+    if (!std::isfinite(value) || value < 0) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "architecture: ", knob, " is ", value, ", expected a finite number >= 0"));
+    }
+  }
+  if (a.sliding_window() > 0) {
+    if (a.sliding_window_pattern() == 0) {
+      return absl::InvalidArgumentError(
+          "architecture: sliding_window is set but sliding_window_pattern is 0");
+    }
+    if (a.positions() == ROPE && !(a.rope_local_base() > 1.0f && std::isfinite(a.rope_local_base()))) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "architecture: rope_local_base is ", a.rope_local_base(), ", expected > 1"));
+    }
+  }
+  if (a.rope_freq_factors() && a.positions() != ROPE) {
+    return absl::InvalidArgumentError(
+        "architecture: rope_freq_factors without rotary positions");
   }
   if (a.positions() == ROPE) {
     if (a.rope_style() != PAIRWISE && a.rope_style() != ROTATE_HALF) {
@@ -64,7 +88,7 @@ absl::Status ValidateArchitecture(const Architecture& a) {
           "architecture: rotary_dim ", a.rotary_dim(),
           " must be even and in 2..head_dim (", a.head_dim(), ")"));
     }
-    if (!(a.rope_base() > 1.0f)) {
+    if (!(a.rope_base() > 1.0f) || !std::isfinite(a.rope_base())) {
       return absl::InvalidArgumentError(absl::StrCat(
           "architecture: rope_base is ", a.rope_base(), ", expected > 1"));
     }
@@ -84,9 +108,9 @@ std::vector<TensorSpec> ExpectedTensors(const Architecture& a) {
   auto add = [&](std::string name, std::vector<int64_t> shape, bool matrix) {
     specs.push_back({std::move(name), std::move(shape), matrix});
   };
-  auto add_norm = [&](const std::string& prefix) {
-    add(prefix + ".weight", {dim}, false);
-    if (layer_norm) add(prefix + ".bias", {dim}, false);
+  auto add_norm = [&](const std::string& prefix, int64_t size) {
+    add(prefix + ".weight", {size}, false);
+    if (layer_norm) add(prefix + ".bias", {size}, false);
   };
   auto add_linear = [&](const std::string& prefix, int64_t rows, int64_t cols,
                         bool bias) {
@@ -97,19 +121,26 @@ std::vector<TensorSpec> ExpectedTensors(const Architecture& a) {
   if (a.positions() == LEARNED) {
     add("position_embd.weight", {a.context_length(), dim}, false);
   }
+  if (a.rope_freq_factors()) add("rope_freqs.weight", {a.rotary_dim() / 2}, false);
   for (int i = 0; i < static_cast<int>(a.num_layers()); ++i) {
-    add_norm(Layer(i, "attn_norm"));
-    add_linear(Layer(i, "attn_qkv"), q_dim + 2 * kv_dim, dim, a.biases());
+    add_norm(Layer(i, "attn_norm"), dim);
+    add_linear(Layer(i, "attn_qkv"), q_dim + 2 * kv_dim, dim, a.biases() || a.qkv_bias());
+    if (a.qk_norm()) {
+      add_norm(Layer(i, "attn_q_norm"), a.head_dim());
+      add_norm(Layer(i, "attn_k_norm"), a.head_dim());
+    }
     add_linear(Layer(i, "attn_output"), dim, q_dim, a.biases());
-    add_norm(Layer(i, "ffn_norm"));
+    if (a.post_norms()) add_norm(Layer(i, "attn_post_norm"), dim);
+    add_norm(Layer(i, "ffn_norm"), dim);
     if (a.mlp() == GELU) {
       add_linear(Layer(i, "ffn_up"), hidden, dim, a.biases());
     } else {
       add_linear(Layer(i, "ffn_gate_up"), 2 * hidden, dim, a.biases());
     }
     add_linear(Layer(i, "ffn_down"), dim, hidden, a.biases());
+    if (a.post_norms()) add_norm(Layer(i, "ffn_post_norm"), dim);
   }
-  add_norm("output_norm");
+  add_norm("output_norm", dim);
   if (!a.tied_output()) add("output.weight", {a.vocab_size(), dim}, true);
   return specs;
 }
@@ -188,6 +219,7 @@ absl::Status Model::Resolve() {
   out_norm_w_ = get("output_norm.weight");
   out_norm_b_ = get("output_norm.bias");
   output_ = a.tied_output() ? token_embd_ : get("output.weight");
+  rope_freqs_ = get("rope_freqs.weight");
   layers_.resize(a.num_layers());
   for (int i = 0; i < static_cast<int>(a.num_layers()); ++i) {
     LayerTensors& l = layers_[i];
@@ -204,6 +236,12 @@ absl::Status Model::Resolve() {
     l.ffn_up_bias = get(Layer(i, absl::StrCat(up, ".bias")));
     l.ffn_down = get(Layer(i, "ffn_down.weight"));
     l.ffn_down_bias = get(Layer(i, "ffn_down.bias"));
+    l.q_norm_weight = get(Layer(i, "attn_q_norm.weight"));
+    l.k_norm_weight = get(Layer(i, "attn_k_norm.weight"));
+    l.attn_post_norm_weight = get(Layer(i, "attn_post_norm.weight"));
+    l.attn_post_norm_bias = get(Layer(i, "attn_post_norm.bias"));
+    l.ffn_post_norm_weight = get(Layer(i, "ffn_post_norm.weight"));
+    l.ffn_post_norm_bias = get(Layer(i, "ffn_post_norm.bias"));
   }
   return absl::OkStatus();
 }

@@ -33,22 +33,28 @@ absl::Status ValidateArchitecture(const Architecture& arch);
 //   token_embd.weight [vocab, dim]          position_embd.weight [ctx, dim]
 //   blk.N.attn_norm.{weight,bias} [dim]     blk.N.attn_qkv.{weight,bias}
 //   blk.N.attn_output.{weight,bias}         blk.N.ffn_norm.{weight,bias}
-//   blk.N.ffn_up.{weight,bias}  (GELU)      blk.N.ffn_gate_up.weight (SwiGLU:
-//   blk.N.ffn_down.{weight,bias}             gate rows, then up rows)
+//   blk.N.ffn_up.{weight,bias}  (GELU)      blk.N.ffn_gate_up.weight (SwiGLU,
+//   blk.N.ffn_down.{weight,bias}             GeGLU: gate rows, then up rows)
 //   output_norm.{weight,bias} [dim]         output.weight [vocab, dim]
+//   rope_freqs.weight [rotary_dim/2]        blk.N.attn_{q,k}_norm.weight [head_dim]
+//   blk.N.{attn,ffn}_post_norm.weight [dim]
 // q/k/v rows are fused: q (heads·head_dim), then k, then v (kv_heads·head_dim).
 std::vector<TensorSpec> ExpectedTensors(const Architecture& arch);
 
 // Parameters of a description's tensors (elements, whatever the dtype).
 int64_t CountParameters(const ModelDescription& description);
 
+// One layer's tensors; absent ones (a knob that is off) are empty views.
 struct LayerTensors {
   core::TensorView attn_norm_weight, attn_norm_bias;  // bias: LayerNorm only
   core::TensorView qkv, qkv_bias;
+  core::TensorView q_norm_weight, k_norm_weight;      // qk_norm
   core::TensorView attn_output, attn_output_bias;
+  core::TensorView attn_post_norm_weight, attn_post_norm_bias;  // post_norms
   core::TensorView ffn_norm_weight, ffn_norm_bias;
   core::TensorView ffn_up, ffn_up_bias;  // [hidden or 2·hidden, dim]
   core::TensorView ffn_down, ffn_down_bias;
+  core::TensorView ffn_post_norm_weight, ffn_post_norm_bias;    // post_norms
 };
 
 class Model {
@@ -72,6 +78,8 @@ class Model {
   const core::TensorView& output_norm_bias() const { return out_norm_b_; }
   // The LM head: `output.weight`, or the token embedding when tied.
   const core::TensorView& output() const { return output_; }
+  // rope_freqs.weight (rope_freq_factors), else empty.
+  const core::TensorView& rope_freqs() const { return rope_freqs_; }
 
   // The dtype of the matmul weights (the first layer's q/k/v).
   core::DType weight_dtype() const { return layers_[0].qkv.dtype(); }
@@ -83,7 +91,7 @@ class Model {
 
   std::unique_ptr<ModelFile> file_;
   core::TensorView token_embd_, position_embd_, out_norm_w_, out_norm_b_,
-      output_;
+      output_, rope_freqs_;
   std::vector<LayerTensors> layers_;
 };
 

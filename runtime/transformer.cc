@@ -26,7 +26,12 @@ int64_t QDim(const Architecture& a) { return a.num_heads() * a.head_dim(); }
 int64_t KvDim(const Architecture& a) { return a.num_kv_heads() * a.head_dim(); }
 int64_t QkvDim(const Architecture& a) { return QDim(a) + 2 * KvDim(a); }
 int64_t FfnRows(const Architecture& a) {
-  return a.mlp() == SWIGLU ? 2 * a.hidden_dim() : a.hidden_dim();
+  return a.mlp() == GELU ? a.hidden_dim() : 2 * a.hidden_dim();  // gated: gate|up
+}
+
+// Sliding-window layers (Gemma 3): all but every pattern-th.
+bool IsLocalLayer(const Architecture& a, int layer) {
+  return a.sliding_window() > 0 && (layer + 1) % a.sliding_window_pattern() != 0;
 }
 
 // Bytes the arena gives an allocation of `count` floats, alignment included.
@@ -118,11 +123,19 @@ absl::StatusOr<std::unique_ptr<Transformer>> Transformer::Create(
   SM_ASSIGN_OR_RETURN(t->output_, t->Prepare(model.output()));
   const Architecture& arch = model.arch();
   if (arch.positions() == ROPE) {
-    SM_ASSIGN_OR_RETURN(
-        kernels::RopeTable table,
-        kernels::RopeTable::Make(arch.rotary_dim(), arch.context_length(),
-                                 arch.rope_base()));
-    t->rope_ = std::move(table);
+    absl::Span<const float> factors;
+    if (arch.rope_freq_factors()) {
+      factors = absl::MakeConstSpan(model.rope_freqs().row_as<float>(0),
+                                    model.rope_freqs().row_length());
+    }
+    SM_ASSIGN_OR_RETURN(t->rope_, kernels::RopeTable::Make(
+                                      arch.rotary_dim(), arch.context_length(),
+                                      arch.rope_base(), factors));
+    if (arch.sliding_window() > 0) {
+      SM_ASSIGN_OR_RETURN(t->rope_local_,
+                          kernels::RopeTable::Make(arch.rotary_dim(), arch.context_length(),
+                                                   arch.rope_local_base(), factors));
+    }
   }
   return t;
 }
@@ -154,6 +167,9 @@ void Transformer::Embed(const Pass& pass) const {
   for (int64_t i = 0; i < pass.m; ++i) {
     float* x = pass.s.x + i * dim;
     DecodeRow(model_.token_embedding(), pass.rows[i].token, x);
+    if (a.embedding_scale() != 0) {
+      for (int64_t j = 0; j < dim; ++j) x[j] *= a.embedding_scale();
+    }
     if (a.positions() == LEARNED) {
       float* position = pass.s.xn + i * dim;  // xn is free until the first norm
       DecodeRow(model_.position_embedding(), pass.rows[i].position, position);
@@ -198,16 +214,36 @@ absl::Status Transformer::MatMul(ProfileOp op, int layer, const Pass& pass,
                          pass.pool, pass.arena);
 }
 
+void Transformer::QkNorm(int layer, const Pass& pass, const LayerTensors& weights,
+                         float* qkv) const {
+  const Architecture& a = model_.arch();
+  const int64_t hd = a.head_dim();
+  SM_PROFILE_SCOPE(ProfileOp::kNorm, layer, 0, 8.0 * pass.m * (QDim(a) + KvDim(a)));
+  const float* q_weight = weights.q_norm_weight.row_as<float>(0);
+  const float* k_weight = weights.k_norm_weight.row_as<float>(0);
+  for (int64_t i = 0; i < pass.m; ++i) {
+    float* q = qkv + i * QkvDim(a);
+    for (int64_t h = 0; h < a.num_heads(); ++h) {
+      kernels::RmsNorm(q + h * hd, q_weight, a.norm_eps(), q + h * hd, hd);
+    }
+    float* k = q + QDim(a);
+    for (int64_t h = 0; h < a.num_kv_heads(); ++h) {
+      kernels::RmsNorm(k + h * hd, k_weight, a.norm_eps(), k + h * hd, hd);
+    }
+  }
+}
+
 void Transformer::Rope(int layer, const Pass& pass, float* qkv) const {
   if (!rope_.has_value()) return;
   const Architecture& a = model_.arch();
   SM_PROFILE_SCOPE(ProfileOp::kRope, layer, 0, 8.0 * pass.m * (QDim(a) + KvDim(a)));
   auto* const rotate = a.rope_style() == PAIRWISE ? kernels::RopePairwise
                                                   : kernels::RopeRotateHalf;
+  const kernels::RopeTable& table = IsLocalLayer(a, layer) ? *rope_local_ : *rope_;
   for (int64_t i = 0; i < pass.m; ++i) {
     float* q = qkv + i * QkvDim(a);
-    rotate(q, a.num_heads(), a.head_dim(), *rope_, pass.rows[i].position);
-    rotate(q + QDim(a), a.num_kv_heads(), a.head_dim(), *rope_, pass.rows[i].position);
+    rotate(q, a.num_heads(), a.head_dim(), table, pass.rows[i].position);
+    rotate(q + QDim(a), a.num_kv_heads(), a.head_dim(), table, pass.rows[i].position);
   }
 }
 
@@ -230,9 +266,16 @@ void Transformer::Attention(int layer, const Pass& pass, const float* qkv,
   const int64_t head_dim = a.head_dim();
   const int64_t heads = a.num_heads();
   const int64_t group = heads / a.num_kv_heads();  // query heads per kv head
-  const float scale = 1.0f / std::sqrt(static_cast<float>(head_dim));
+  const float scale = a.attention_scale() != 0
+                          ? a.attention_scale()
+                          : 1.0f / std::sqrt(static_cast<float>(head_dim));
+  // A row attends to positions [first(row), row.position] of its cache.
+  const int64_t window = IsLocalLayer(a, layer) ? a.sliding_window() : 0;
+  auto first = [window](const BatchRow& row) {
+    return window > 0 ? std::max<int64_t>(0, row.position + 1 - window) : 0;
+  };
   int64_t positions = 0;  // keys attended to, over all rows
-  for (const BatchRow& row : pass.rows) positions += row.position + 1;
+  for (const BatchRow& row : pass.rows) positions += row.position + 1 - first(row);
   // q·k and p·v over every attended position: 4 flops per head element;
   // keys and values read once per kv head.
   SM_PROFILE_SCOPE(ProfileOp::kAttention, layer, 4.0 * heads * head_dim * positions,
@@ -246,10 +289,11 @@ void Transformer::Attention(int layer, const Pass& pass, const float* qkv,
     const int64_t head = static_cast<int64_t>(t) % heads;
     const int64_t kv_offset = (head / group) * head_dim;
     KvCache& cache = *row.cache;
+    const int64_t from = first(row);
     kernels::AttendHead(qkv + i * QkvDim(a) + head * head_dim,
-                        cache.keys(layer, 0) + kv_offset,
-                        cache.values(layer, 0) + kv_offset, cache.stride(),
-                        row.position + 1, head_dim, scale,
+                        cache.keys(layer, from) + kv_offset,
+                        cache.values(layer, from) + kv_offset, cache.stride(),
+                        row.position + 1 - from, head_dim, scale,
                         pass.s.scores + thread * pass.context,
                         out + i * QDim(a) + head * head_dim);
   };
@@ -267,13 +311,14 @@ void Transformer::Activation(int layer, const Pass& pass, const float* up,
   const int64_t hidden = a.hidden_dim();
   SM_PROFILE_SCOPE(ProfileOp::kActivation, layer, 0,
                    4.0 * pass.m * (FfnRows(a) + hidden));
-  if (a.mlp() == SWIGLU) {
-    for (int64_t i = 0; i < pass.m; ++i) {
-      const float* gate = up + i * 2 * hidden;
-      kernels::SwiGlu(gate, gate + hidden, out + i * hidden, hidden);
-    }
-  } else {
+  if (a.mlp() == GELU) {
     kernels::GeluTanh(up, out, pass.m * hidden);
+    return;
+  }
+  auto* const gated = a.mlp() == SWIGLU ? kernels::SwiGlu : kernels::GeGlu;
+  for (int64_t i = 0; i < pass.m; ++i) {
+    const float* gate = up + i * 2 * hidden;
+    gated(gate, gate + hidden, out + i * hidden, hidden);
   }
 }
 
@@ -335,23 +380,30 @@ absl::Status Transformer::Forward(absl::Span<const BatchRow> rows,
   for (int l = 0; l < a.num_layers(); ++l) {
     const LayerTensors& weights = model_.layers()[l];
     const PreparedLayer& prepared = layers_[l];
-    // Attention: x += out(attend(rope(qkv(norm(x))))).
+    // Attention: x += [post_norm](out(attend(rope([qk_norm](qkv(norm(x))))))).
     Norm(l, pass, s.x, weights.attn_norm_weight, weights.attn_norm_bias, s.xn);
     SM_RETURN_IF_ERROR(MatMul(ProfileOp::kMatMulQkv, l, pass, s.xn, *prepared.qkv,
                               weights.qkv_bias, s.qkv));
+    if (a.qk_norm()) QkNorm(l, pass, weights, s.qkv);
     Rope(l, pass, s.qkv);
     WriteKv(l, pass, s.qkv);
     Attention(l, pass, s.qkv, s.attn);
     SM_RETURN_IF_ERROR(MatMul(ProfileOp::kMatMulAttnOut, l, pass, s.attn,
                               *prepared.attn_output, weights.attn_output_bias, s.xn));
+    if (a.post_norms()) {
+      Norm(l, pass, s.xn, weights.attn_post_norm_weight, weights.attn_post_norm_bias, s.xn);
+    }
     Residual(l, pass, s.xn, s.x);
-    // MLP: x += down(act(up(norm(x)))).
+    // MLP: x += [post_norm](down(act(up(norm(x))))).
     Norm(l, pass, s.x, weights.ffn_norm_weight, weights.ffn_norm_bias, s.xn);
     SM_RETURN_IF_ERROR(MatMul(ProfileOp::kMatMulFfnUp, l, pass, s.xn, *prepared.ffn_up,
                               weights.ffn_up_bias, s.up));
     Activation(l, pass, s.up, s.act);
     SM_RETURN_IF_ERROR(MatMul(ProfileOp::kMatMulFfnDown, l, pass, s.act,
                               *prepared.ffn_down, weights.ffn_down_bias, s.xn));
+    if (a.post_norms()) {
+      Norm(l, pass, s.xn, weights.ffn_post_norm_weight, weights.ffn_post_norm_bias, s.xn);
+    }
     Residual(l, pass, s.xn, s.x);
   }
   return logit_rows > 0 ? Head(pass, logits) : absl::OkStatus();

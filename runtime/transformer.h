@@ -116,6 +116,8 @@ class Transformer {
   absl::Status MatMul(core::ProfileOp op, int layer, const Pass& pass,
                       const float* in, const backends::PreparedWeights& weights,
                       const core::TensorView& bias, float* out) const;
+  void QkNorm(int layer, const Pass& pass, const LayerTensors& weights,
+              float* qkv) const;
   void Rope(int layer, const Pass& pass, float* qkv) const;
   void WriteKv(int layer, const Pass& pass, const float* qkv) const;
   void Attention(int layer, const Pass& pass, const float* qkv,
@@ -131,6 +133,7 @@ class Transformer {
   std::vector<PreparedLayer> layers_;
   std::unique_ptr<backends::PreparedWeights> output_;
   std::optional<kernels::RopeTable> rope_;
+  std::optional<kernels::RopeTable> rope_local_;  // sliding-window layers'
 };
 
 }  // namespace smallmind::runtime

@@ -21,13 +21,21 @@ absl::StatusOr<Golden> LoadGolden(const std::string& name) {
   if (it == metadata.end()) {
     return absl::InvalidArgumentError(base + ".smm has no golden.tokens");
   }
-  for (absl::string_view t : absl::StrSplit(it->second, ',')) {
-    int32_t id;
-    if (!absl::SimpleAtoi(t, &id)) {
-      return absl::InvalidArgumentError(absl::StrCat("bad token id ", t));
+  auto ids = [&](const std::string& key, std::vector<int32_t>* out) -> absl::Status {
+    auto found = metadata.find(key);
+    if (found == metadata.end()) return absl::OkStatus();
+    for (absl::string_view t : absl::StrSplit(found->second, ',')) {
+      int32_t id;
+      if (!absl::SimpleAtoi(t, &id)) {
+        return absl::InvalidArgumentError(absl::StrCat(key, ": bad token id ", t));
+      }
+      out->push_back(id);
     }
-    g.tokens.push_back(id);
-  }
+    return absl::OkStatus();
+  };
+  SM_RETURN_IF_ERROR(ids("golden.tokens", &g.tokens));
+  SM_RETURN_IF_ERROR(ids("golden.prompt", &g.prompt));
+  SM_RETURN_IF_ERROR(ids("golden.continuation", &g.continuation));
   g.logits.resize(g.tokens.size() * g.model->arch().vocab_size());
   std::FILE* f = std::fopen((base + ".logits").c_str(), "rb");
   if (f == nullptr) return absl::NotFoundError("no " + base + ".logits");

@@ -18,9 +18,17 @@ struct Golden {
   std::unique_ptr<runtime::Model> model;
   std::vector<int32_t> tokens;
   std::vector<float> logits;  // [tokens, vocab], float64 reference rounded
+  // The families' models also carry the reference's greedy continuation
+  // of `prompt` (empty for the others).
+  std::vector<int32_t> prompt, continuation;
 };
 
-// `name` is gpt2_tiny, llama_tiny or neox_tiny.
+// The golden models, by name.
+inline constexpr const char* kGoldenModels[] = {
+    "gpt2_tiny",  "llama_tiny",  "neox_tiny",   "llama3_tiny",
+    "qwen2_tiny", "qwen3_tiny",  "gemma3_tiny", "phi3_tiny"};
+
+// `name` is one of kGoldenModels.
 absl::StatusOr<Golden> LoadGolden(const std::string& name);
 
 // The largest |logit - reference| over every position when `model` runs the
