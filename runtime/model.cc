@@ -124,7 +124,14 @@ std::vector<TensorSpec> ExpectedTensors(const Architecture& a) {
   if (a.rope_freq_factors()) add("rope_freqs.weight", {a.rotary_dim() / 2}, false);
   for (int i = 0; i < static_cast<int>(a.num_layers()); ++i) {
     add_norm(Layer(i, "attn_norm"), dim);
-    add_linear(Layer(i, "attn_qkv"), q_dim + 2 * kv_dim, dim, a.biases() || a.qkv_bias());
+    const bool qkv_bias = a.biases() || a.qkv_bias();
+    if (a.split_projections()) {
+      add_linear(Layer(i, "attn_q"), q_dim, dim, qkv_bias);
+      add_linear(Layer(i, "attn_k"), kv_dim, dim, qkv_bias);
+      add_linear(Layer(i, "attn_v"), kv_dim, dim, qkv_bias);
+    } else {
+      add_linear(Layer(i, "attn_qkv"), q_dim + 2 * kv_dim, dim, qkv_bias);
+    }
     if (a.qk_norm()) {
       add_norm(Layer(i, "attn_q_norm"), a.head_dim());
       add_norm(Layer(i, "attn_k_norm"), a.head_dim());
@@ -133,6 +140,9 @@ std::vector<TensorSpec> ExpectedTensors(const Architecture& a) {
     if (a.post_norms()) add_norm(Layer(i, "attn_post_norm"), dim);
     add_norm(Layer(i, "ffn_norm"), dim);
     if (a.mlp() == GELU) {
+      add_linear(Layer(i, "ffn_up"), hidden, dim, a.biases());
+    } else if (a.split_projections()) {
+      add_linear(Layer(i, "ffn_gate"), hidden, dim, a.biases());
       add_linear(Layer(i, "ffn_up"), hidden, dim, a.biases());
     } else {
       add_linear(Layer(i, "ffn_gate_up"), 2 * hidden, dim, a.biases());
@@ -225,15 +235,23 @@ absl::Status Model::Resolve() {
     LayerTensors& l = layers_[i];
     l.attn_norm_weight = get(Layer(i, "attn_norm.weight"));
     l.attn_norm_bias = get(Layer(i, "attn_norm.bias"));
-    l.qkv = get(Layer(i, "attn_qkv.weight"));
-    l.qkv_bias = get(Layer(i, "attn_qkv.bias"));
+    auto projection = [&](std::initializer_list<const char*> parts) {
+      Projection p;
+      for (const char* part : parts) {
+        p.parts.push_back(get(Layer(i, absl::StrCat(part, ".weight"))));
+        p.biases.push_back(get(Layer(i, absl::StrCat(part, ".bias"))));
+      }
+      return p;
+    };
+    const bool split = a.split_projections();
+    l.qkv = split ? projection({"attn_q", "attn_k", "attn_v"}) : projection({"attn_qkv"});
     l.attn_output = get(Layer(i, "attn_output.weight"));
     l.attn_output_bias = get(Layer(i, "attn_output.bias"));
     l.ffn_norm_weight = get(Layer(i, "ffn_norm.weight"));
     l.ffn_norm_bias = get(Layer(i, "ffn_norm.bias"));
-    const char* up = a.mlp() == GELU ? "ffn_up" : "ffn_gate_up";
-    l.ffn_up = get(Layer(i, absl::StrCat(up, ".weight")));
-    l.ffn_up_bias = get(Layer(i, absl::StrCat(up, ".bias")));
+    l.ffn_up = a.mlp() == GELU ? projection({"ffn_up"})
+               : split         ? projection({"ffn_gate", "ffn_up"})
+                               : projection({"ffn_gate_up"});
     l.ffn_down = get(Layer(i, "ffn_down.weight"));
     l.ffn_down_bias = get(Layer(i, "ffn_down.bias"));
     l.q_norm_weight = get(Layer(i, "attn_q_norm.weight"));

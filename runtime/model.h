@@ -38,21 +38,31 @@ absl::Status ValidateArchitecture(const Architecture& arch);
 //   output_norm.{weight,bias} [dim]         output.weight [vocab, dim]
 //   rope_freqs.weight [rotary_dim/2]        blk.N.attn_{q,k}_norm.weight [head_dim]
 //   blk.N.{attn,ffn}_post_norm.weight [dim]
-// q/k/v rows are fused: q (heads·head_dim), then k, then v (kv_heads·head_dim).
+// q/k/v rows are fused: q (heads·head_dim), then k, then v (kv_heads·head_dim);
+// with split_projections, blk.N.attn_{q,k,v}.{weight,bias} and
+// blk.N.ffn_{gate,up}.weight instead.
 std::vector<TensorSpec> ExpectedTensors(const Architecture& arch);
 
 // Parameters of a description's tensors (elements, whatever the dtype).
 int64_t CountParameters(const ModelDescription& description);
 
+// A matmul's weights stacked by rows: one fused tensor, or its parts (q|k|v,
+// gate|up) when the file keeps them apart. `biases` parallels `parts`, with
+// empty views where there is none.
+struct Projection {
+  std::vector<core::TensorView> parts, biases;
+  core::DType dtype() const { return parts[0].dtype(); }
+};
+
 // One layer's tensors; absent ones (a knob that is off) are empty views.
 struct LayerTensors {
   core::TensorView attn_norm_weight, attn_norm_bias;  // bias: LayerNorm only
-  core::TensorView qkv, qkv_bias;
+  Projection qkv;                                     // [q_dim + 2·kv_dim, dim]
   core::TensorView q_norm_weight, k_norm_weight;      // qk_norm
   core::TensorView attn_output, attn_output_bias;
   core::TensorView attn_post_norm_weight, attn_post_norm_bias;  // post_norms
   core::TensorView ffn_norm_weight, ffn_norm_bias;
-  core::TensorView ffn_up, ffn_up_bias;  // [hidden or 2·hidden, dim]
+  Projection ffn_up;  // [hidden, dim], or gate|up [2·hidden, dim]
   core::TensorView ffn_down, ffn_down_bias;
   core::TensorView ffn_post_norm_weight, ffn_post_norm_bias;    // post_norms
 };

@@ -57,7 +57,7 @@ TEST(ModelTest, LoadsARandomModelWrittenToDisk) {
   EXPECT_EQ((*model)->output().num_rows(), 256);
   // Norm weights are ones; biases zeros.
   EXPECT_EQ(DecodeAll((*model)->output_norm_weight())[5], 1.0f);
-  EXPECT_EQ(DecodeAll((*model)->layers()[1].qkv_bias)[7], 0.0f);
+  EXPECT_EQ(DecodeAll((*model)->layers()[1].qkv.biases[0])[7], 0.0f);
 }
 
 // Builds a model of a tiny llama shape, letting `edit` change the tensor

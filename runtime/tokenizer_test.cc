@@ -1,5 +1,6 @@
 #include "runtime/tokenizer.h"
 
+#include <algorithm>
 #include <string>
 #include <vector>
 
@@ -73,16 +74,35 @@ TEST(Gpt2Test, ByteMappingIsGpt2s) {
   EXPECT_EQ(Gpt2EncodeBytes(std::string(1, '\0')), "Ā");
 }
 
+std::vector<std::string> Split(const std::string& name, const std::string& text) {
+  return *PreTokenize(text, *PreTokenizerPatterns(name));
+}
+
 TEST(Gpt2Test, PreTokenizerSplitsLikeGpt2) {
-  EXPECT_THAT(Gpt2PreTokenize("Hello, world! It's 2024."),
+  EXPECT_THAT(Split("gpt-2", "Hello, world! It's 2024."),
               ElementsAre("Hello", ",", " world", "!", " It", "'s", " 2024",
                           "."));
-  EXPECT_THAT(Gpt2PreTokenize("a  b\n\nc"),
+  EXPECT_THAT(Split("gpt-2", "a  b\n\nc"),
               ElementsAre("a", " ", " b", "\n", "\n", "c"));
-  EXPECT_THAT(Gpt2PreTokenize("they'll we've I'M"),
+  EXPECT_THAT(Split("gpt-2", "they'll we've I'M"),
               ElementsAre("they", "'ll", " we", "'ve", " I", "'", "M"));
-  EXPECT_THAT(Gpt2PreTokenize("naïve über"), ElementsAre("naïve", " über"));
-  EXPECT_THAT(Gpt2PreTokenize("x  "), ElementsAre("x", "  "));
+  EXPECT_THAT(Split("gpt-2", "naïve über"), ElementsAre("naïve", " über"));
+  EXPECT_THAT(Split("gpt-2", "x  "), ElementsAre("x", "  "));
+}
+
+// Llama 3's split: case-insensitive contractions, digits in threes, a
+// punctuation run keeps its newlines, a letter run takes one leading
+// non-letter.
+TEST(PreTokenizerTest, Llama3Qwen2AndSmolLmSplits) {
+  EXPECT_THAT(Split("llama-bpe", "I'M 12345 fine!!\n\n$x"),
+              ElementsAre("I", "'M", " ", "123", "45", " fine", "!!\n\n", "$x"));
+  EXPECT_THAT(Split("qwen2", "ab 12345"), ElementsAre("ab", " ", "1", "2", "3", "4", "5"));
+  EXPECT_THAT(Split("smollm", "x 2024 y"),
+              ElementsAre("x", " ", "2", "0", "2", "4", " y"));
+  EXPECT_THAT(PreTokenizerPatterns("falcon-9000").status().message(),
+              HasSubstr("pre-tokenizer 'falcon-9000' is not supported (gpt-2,"));
+  EXPECT_THAT(PreTokenize("x", {"(unclosed"}).status().message(),
+              HasSubstr("does not compile"));
 }
 
 TokenizerSpec Gpt2Spec() {
@@ -121,6 +141,58 @@ TEST(Gpt2Test, RoundTripsAnyBytes) {
     ASSERT_TRUE(ids.ok());
     EXPECT_EQ(t->Decode(*ids), text);
   }
+}
+
+// Added tokens: user-defined ones always, control ones only when the text
+// is allowed to hold them.
+TEST(Gpt2Test, SpecialTokensOnlyWhenAsked) {
+  TokenizerSpec spec = Gpt2Spec();
+  spec.add_tokens("<|im_start|>");
+  spec.add_tokens("<tool>");
+  for (int i = spec.token_types_size(); i < spec.tokens_size(); ++i) spec.add_token_types(NORMAL);
+  const int32_t im_start = spec.tokens_size() - 2, tool = spec.tokens_size() - 1;
+  spec.set_token_types(im_start, CONTROL);
+  spec.set_token_types(tool, USER_DEFINED);
+  spec.add_end_of_generation_ids(im_start);
+  auto t = Make(spec);
+  const std::vector<int32_t> parsed = *t->Encode("<|im_start|>hello<tool>", false, true);
+  EXPECT_THAT(parsed, ElementsAre(im_start, Id(spec, "hello"), tool));
+  const std::vector<int32_t> plain = *t->Encode("<|im_start|>hello<tool>", false, false);
+  EXPECT_EQ(plain.back(), tool);
+  EXPECT_EQ(std::count(plain.begin(), plain.end(), im_start), 0);
+  EXPECT_EQ(t->Decode(plain), "<|im_start|>hello<tool>");
+  EXPECT_TRUE(t->IsEndOfGeneration(im_start));
+  EXPECT_TRUE(t->IsEndOfGeneration(*t->eos_id()));
+  EXPECT_FALSE(t->IsEndOfGeneration(tool));
+}
+
+// Llama 3's ignore_merges: a word in the vocabulary is one token even when
+// the merges would not build it.
+TEST(Gpt2Test, IgnoreMergesTakesWholeWords) {
+  TokenizerSpec spec = Gpt2Spec();
+  spec.add_tokens("lo");  // no merge makes "lo"
+  auto without = Make(spec);
+  EXPECT_THAT(*without->Encode("lo", false), ElementsAre('l', 'o'));
+  spec.mutable_pre_tokenizer()->set_ignore_merges(true);
+  auto with = Make(spec);
+  EXPECT_THAT(*with->Encode("lo", false), ElementsAre(Id(spec, "lo")));
+}
+
+TEST(Gpt2Test, NfcNormalisesComposableText) {
+  TokenizerSpec spec = Gpt2Spec();
+  spec.mutable_pre_tokenizer()->set_nfc(true);
+  auto t = Make(spec);
+  // e + combining acute accent becomes é (C3 A9) before encoding.
+  EXPECT_EQ(t->Decode(*t->Encode("e\xCC\x81", false)), "\xC3\xA9");
+  // Invalid UTF-8 is left as it is.
+  EXPECT_EQ(t->Decode(*t->Encode("\xff\xfe", false)), "\xff\xfe");
+}
+
+TEST(Gpt2Test, LongWordsMergeInLinearithmicTime) {
+  auto t = Make(Gpt2Spec());
+  std::string text;
+  for (int i = 0; i < 20000; ++i) text += "hell";  // one 80,000-byte word
+  EXPECT_EQ(t->Decode(*t->Encode(text, false)), text);
 }
 
 TEST(Gpt2Test, MalformedMergeIsAnError) {
@@ -179,6 +251,26 @@ TEST(SentencePieceTest, ByteFallbackForUnknownCharacters) {
   EXPECT_THAT(*t->Encode("h€", false),
               ElementsAre(Id(spec, "▁"), Id(spec, "h"), Id(spec, "<0xE2>"),
                           Id(spec, "<0x82>"), Id(spec, "<0xAC>")));
+}
+
+TEST(SentencePieceTest, NoSpacePrefixWhenTheFileSaysSo) {
+  TokenizerSpec spec = SpmSpec();
+  spec.mutable_pre_tokenizer()->set_add_space_prefix(false);
+  auto t = Make(spec);
+  EXPECT_THAT(*t->Encode("he", false), ElementsAre(Id(spec, "he")));
+  EXPECT_EQ(t->Decode(*t->Encode(" he", true)), " he");
+}
+
+// Hugging Face's BPE form of a SentencePiece vocabulary: ranked merges
+// decide, not scores.
+TEST(SentencePieceTest, RankedMergesWinOverScores) {
+  TokenizerSpec spec = SpmSpec();
+  spec.add_merges("l l");    // rank 0: first, though "he" scores higher
+  spec.add_merges("h e");
+  spec.add_merges("ll o");
+  auto t = Make(spec);
+  EXPECT_THAT(*t->Encode("hello", false),
+              ElementsAre(Id(spec, "▁"), Id(spec, "he"), Id(spec, "llo")));
 }
 
 TEST(SentencePieceTest, DecodeDropsTheLeadingSpaceAfterBos) {

@@ -114,9 +114,13 @@ absl::StatusOr<std::unique_ptr<Transformer>> Transformer::Create(
   // Prepare errors, naming the backend, on a dtype it does not support.
   for (const LayerTensors& lt : model.layers()) {
     PreparedLayer layer;
-    SM_ASSIGN_OR_RETURN(layer.qkv, t->Prepare(lt.qkv));
+    for (const core::TensorView& part : lt.qkv.parts) {
+      SM_ASSIGN_OR_RETURN(layer.qkv.emplace_back(), t->Prepare(part));
+    }
     SM_ASSIGN_OR_RETURN(layer.attn_output, t->Prepare(lt.attn_output));
-    SM_ASSIGN_OR_RETURN(layer.ffn_up, t->Prepare(lt.ffn_up));
+    for (const core::TensorView& part : lt.ffn_up.parts) {
+      SM_ASSIGN_OR_RETURN(layer.ffn_up.emplace_back(), t->Prepare(part));
+    }
     SM_ASSIGN_OR_RETURN(layer.ffn_down, t->Prepare(lt.ffn_down));
     t->layers_.push_back(std::move(layer));
   }
@@ -150,8 +154,11 @@ size_t Transformer::ScratchBytes(int64_t max_rows, int threads,
   }
   size_t matmul = backend_.ScratchBytes(size.rows, *output_);
   for (const PreparedLayer& l : layers_) {
-    for (const auto* w : {&l.qkv, &l.attn_output, &l.ffn_up, &l.ffn_down}) {
+    for (const auto* w : {&l.attn_output, &l.ffn_down}) {
       matmul = std::max(matmul, backend_.ScratchBytes(size.rows, **w));
+    }
+    for (const auto* parts : {&l.qkv, &l.ffn_up}) {
+      for (const auto& w : *parts) matmul = std::max(matmul, backend_.ScratchBytes(size.rows, *w));
     }
   }
   // The rows of the BatchRow table the one-sequence Forward builds.
@@ -200,18 +207,44 @@ absl::Status Transformer::MatMul(ProfileOp op, int layer, const Pass& pass,
                                  const float* in,
                                  const backends::PreparedWeights& weights,
                                  const core::TensorView& bias, float* out) const {
+  const WeightPart part{&weights, bias};
+  return MatMul(op, layer, pass, in, absl::MakeConstSpan(&part, 1), out);
+}
+
+absl::Status Transformer::MatMul(ProfileOp op, int layer, const Pass& pass,
+                                 const float* in, absl::Span<const WeightPart> parts,
+                                 float* out) const {
   const int64_t rows = op == ProfileOp::kMatMulLmHead ? pass.logit_rows : pass.m;
-  SM_PROFILE_SCOPE(op, layer, 2.0 * rows * weights.rows() * weights.cols(),
-                   core::BytesFor(weights.dtype(), weights.rows() * weights.cols())
-                       .value_or(0));
-  SM_ASSIGN_OR_RETURN(core::Shape x_shape, core::Shape::Make({rows, weights.cols()}));
-  SM_ASSIGN_OR_RETURN(core::Shape y_shape, core::Shape::Make({rows, weights.rows()}));
+  const int64_t cols = parts[0].weights->cols();
+  int64_t width = 0;  // Y's row: every part's outputs side by side
+  double bytes = 0;
+  for (const WeightPart& p : parts) {
+    width += p.weights->rows();
+    bytes += core::BytesFor(p.weights->dtype(), p.weights->rows() * cols).value_or(0);
+  }
+  SM_PROFILE_SCOPE(op, layer, 2.0 * rows * width * cols, bytes);
+  SM_ASSIGN_OR_RETURN(core::Shape x_shape, core::Shape::Make({rows, cols}));
   SM_ASSIGN_OR_RETURN(core::TensorView x, core::TensorView::Make(
                                               const_cast<float*>(in), core::DType::kF32, x_shape));
-  SM_ASSIGN_OR_RETURN(core::TensorView y,
-                      core::TensorView::Make(out, core::DType::kF32, y_shape));
-  return backend_.MatMul(x, weights, static_cast<const float*>(bias.data()), y,
-                         pass.pool, pass.arena);
+  int64_t offset = 0;
+  for (const WeightPart& p : parts) {
+    SM_ASSIGN_OR_RETURN(core::Shape y_shape, core::Shape::Make({rows, p.weights->rows()}));
+    SM_ASSIGN_OR_RETURN(core::TensorView y,
+                        core::TensorView::Make(out + offset, core::DType::kF32, y_shape,
+                                               width * sizeof(float)));
+    SM_RETURN_IF_ERROR(backend_.MatMul(x, *p.weights, static_cast<const float*>(p.bias.data()),
+                                       y, pass.pool, pass.arena));
+    offset += p.weights->rows();
+  }
+  return absl::OkStatus();
+}
+
+Transformer::WeightParts Transformer::Parts(
+    const std::vector<std::unique_ptr<backends::PreparedWeights>>& prepared,
+    const Projection& projection) {
+  WeightParts parts;
+  for (size_t i = 0; i < prepared.size(); ++i) parts.push_back({prepared[i].get(), projection.biases[i]});
+  return parts;
 }
 
 void Transformer::QkNorm(int layer, const Pass& pass, const LayerTensors& weights,
@@ -382,8 +415,8 @@ absl::Status Transformer::Forward(absl::Span<const BatchRow> rows,
     const PreparedLayer& prepared = layers_[l];
     // Attention: x += [post_norm](out(attend(rope([qk_norm](qkv(norm(x))))))).
     Norm(l, pass, s.x, weights.attn_norm_weight, weights.attn_norm_bias, s.xn);
-    SM_RETURN_IF_ERROR(MatMul(ProfileOp::kMatMulQkv, l, pass, s.xn, *prepared.qkv,
-                              weights.qkv_bias, s.qkv));
+    SM_RETURN_IF_ERROR(MatMul(ProfileOp::kMatMulQkv, l, pass, s.xn,
+                              Parts(prepared.qkv, weights.qkv), s.qkv));
     if (a.qk_norm()) QkNorm(l, pass, weights, s.qkv);
     Rope(l, pass, s.qkv);
     WriteKv(l, pass, s.qkv);
@@ -396,8 +429,8 @@ absl::Status Transformer::Forward(absl::Span<const BatchRow> rows,
     Residual(l, pass, s.xn, s.x);
     // MLP: x += [post_norm](down(act(up(norm(x))))).
     Norm(l, pass, s.x, weights.ffn_norm_weight, weights.ffn_norm_bias, s.xn);
-    SM_RETURN_IF_ERROR(MatMul(ProfileOp::kMatMulFfnUp, l, pass, s.xn, *prepared.ffn_up,
-                              weights.ffn_up_bias, s.up));
+    SM_RETURN_IF_ERROR(MatMul(ProfileOp::kMatMulFfnUp, l, pass, s.xn,
+                              Parts(prepared.ffn_up, weights.ffn_up), s.up));
     Activation(l, pass, s.up, s.act);
     SM_RETURN_IF_ERROR(MatMul(ProfileOp::kMatMulFfnDown, l, pass, s.act,
                               *prepared.ffn_down, weights.ffn_down_bias, s.xn));

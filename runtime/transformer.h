@@ -16,6 +16,7 @@
 #include <optional>
 #include <vector>
 
+#include "absl/container/inlined_vector.h"
 #include "absl/status/statusor.h"
 #include "absl/types/span.h"
 #include "backends/backend.h"
@@ -95,11 +96,22 @@ class Transformer {
   const backends::Backend& backend() const { return backend_; }
 
  private:
-  // One layer's matmul weights, prepared for the backend.
+  // One layer's matmul weights, prepared for the backend; q|k|v and
+  // gate|up in one part each, or in the file's separate parts.
   struct PreparedLayer {
-    std::unique_ptr<backends::PreparedWeights> qkv, attn_output, ffn_up,
-        ffn_down;
+    std::vector<std::unique_ptr<backends::PreparedWeights>> qkv, ffn_up;
+    std::unique_ptr<backends::PreparedWeights> attn_output, ffn_down;
   };
+  // One part of a matmul whose outputs sit side by side in Y's rows.
+  struct WeightPart {
+    const backends::PreparedWeights* weights;
+    core::TensorView bias;
+  };
+  // At most three parts (q, k, v): kept inline, so a pass allocates nothing.
+  using WeightParts = absl::InlinedVector<WeightPart, 3>;
+  static WeightParts Parts(
+      const std::vector<std::unique_ptr<backends::PreparedWeights>>& prepared,
+      const Projection& projection);
   struct Scratch;
   struct Pass;
 
@@ -116,6 +128,9 @@ class Transformer {
   absl::Status MatMul(core::ProfileOp op, int layer, const Pass& pass,
                       const float* in, const backends::PreparedWeights& weights,
                       const core::TensorView& bias, float* out) const;
+  absl::Status MatMul(core::ProfileOp op, int layer, const Pass& pass,
+                      const float* in, absl::Span<const WeightPart> parts,
+                      float* out) const;
   void QkNorm(int layer, const Pass& pass, const LayerTensors& weights,
               float* qkv) const;
   void Rope(int layer, const Pass& pass, float* qkv) const;

@@ -17,6 +17,7 @@ PACKAGES=(
   protobuf-compiler
   libopenblas-dev
   nlohmann-json3-dev    # JSON for `smallmind convert` (safetensors, config.json)
+  libicu-dev            # Unicode regular expressions for the tokenizers
   fortunes-min          # training text for the bundled default model
   fortunes
   clang                 # libFuzzer for the fuzz targets
