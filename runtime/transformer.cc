@@ -138,7 +138,7 @@ absl::StatusOr<std::unique_ptr<Transformer>> Transformer::Create(
     if (arch.sliding_window() > 0) {
       SM_ASSIGN_OR_RETURN(t->rope_local_,
                           kernels::RopeTable::Make(arch.rotary_dim(), arch.context_length(),
-                                                   arch.rope_local_base(), factors));
+                                                   arch.rope_local_base(), {}));
     }
   }
   return t;

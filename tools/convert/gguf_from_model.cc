@@ -1,6 +1,8 @@
 #include "tools/convert/gguf_from_model.h"
 
+#include <cmath>
 #include <string>
+#include <utility>
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
@@ -10,28 +12,101 @@
 #include "tools/convert/gguf_builder.h"
 
 namespace smallmind::convert {
+namespace {
+
+// The GGUF architecture whose forward pass `a` is, or "" for none.
+std::string GgufArchitecture(const runtime::Architecture& a) {
+  if (a.positions() == runtime::LEARNED && a.norm() == runtime::LAYER_NORM &&
+      a.mlp() == runtime::GELU) {
+    return "gpt2";
+  }
+  if (a.positions() != runtime::ROPE || a.norm() != runtime::RMS_NORM ||
+      a.biases() || a.rotary_dim() != a.head_dim()) {
+    return "";
+  }
+  if (a.mlp() == runtime::GEGLU && a.qk_norm() && a.post_norms()) return "gemma3";
+  if (a.mlp() != runtime::SWIGLU || a.post_norms() || a.sliding_window() > 0) return "";
+  if (a.rope_style() == runtime::PAIRWISE && !a.qkv_bias() && !a.qk_norm()) return "llama";
+  if (a.rope_style() != runtime::ROTATE_HALF) return "";
+  if (a.qkv_bias() && !a.qk_norm()) return "qwen2";
+  if (a.qk_norm() && !a.qkv_bias()) return "qwen3";
+  if (!a.qkv_bias() && !a.qk_norm() && !a.rope_freq_factors()) return "phi3";
+  return "";
+}
+
+// How one of our tensors is stored in `arch`'s GGUF: its pieces (name and
+// leading-dimension length), in order.
+std::vector<std::pair<std::string, int64_t>> GgufPieces(const runtime::Architecture& a,
+                                                        const std::string& arch,
+                                                        const runtime::TensorSpec& spec) {
+  const auto renamed = [&](const char* ours, const char* theirs) {
+    return absl::StrReplaceAll(spec.name, {{ours, theirs}});
+  };
+  const int64_t q = int64_t{a.num_heads()} * a.head_dim();
+  const int64_t kv = int64_t{a.num_kv_heads()} * a.head_dim();
+  // Phi-3 keeps q|k|v and gate|up fused (the latter named ffn_up); the
+  // others keep them apart.
+  if (absl::StrContains(spec.name, "attn_qkv.") && arch != "phi3") {
+    return {{renamed("attn_qkv.", "attn_q."), q},
+            {renamed("attn_qkv.", "attn_k."), kv},
+            {renamed("attn_qkv.", "attn_v."), kv}};
+  }
+  if (absl::StrContains(spec.name, "ffn_gate_up.")) {
+    if (arch == "phi3") return {{renamed("ffn_gate_up.", "ffn_up."), spec.shape[0]}};
+    return {{renamed("ffn_gate_up.", "ffn_gate."), a.hidden_dim()},
+            {renamed("ffn_gate_up.", "ffn_up."), a.hidden_dim()}};
+  }
+  if (absl::StrContains(spec.name, "attn_post_norm.")) {
+    return {{renamed("attn_post_norm.", "post_attention_norm."), spec.shape[0]}};
+  }
+  if (absl::StrContains(spec.name, "ffn_post_norm.")) {
+    return {{renamed("ffn_post_norm.", "post_ffw_norm."), spec.shape[0]}};
+  }
+  return {{spec.name, spec.shape[0]}};
+}
+
+}  // namespace
+
 absl::StatusOr<std::vector<uint8_t>> GgufFromModel(const runtime::Model& model,
                                                    core::DType matrices) {
   const runtime::Architecture& a = model.arch();
-  const std::string arch = a.positions() == runtime::ROPE ? "llama" : "gpt2";
+  const std::string arch = GgufArchitecture(a);
+  if (arch.empty()) {
+    return absl::UnimplementedError(
+        absl::StrCat("'", a.name(), "' is no GGUF architecture SmallMind reads"));
+  }
   GgufBuilder b;
+  const auto key = [&](const char* k) { return absl::StrCat(arch, ".", k); };
   b.String("general.architecture", arch);
   b.String("general.name", "round trip");
-  b.Uint32(arch + ".context_length", a.context_length());
-  b.Uint32(arch + ".embedding_length", a.embedding_dim());
-  b.Uint32(arch + ".block_count", a.num_layers());
-  b.Uint32(arch + ".feed_forward_length", a.hidden_dim());
-  b.Uint32(arch + ".attention.head_count", a.num_heads());
-  b.Uint32(arch + ".attention.head_count_kv", a.num_kv_heads());
-  if (arch == "llama") {
-    b.Float32("llama.attention.layer_norm_rms_epsilon", a.norm_eps());
-    b.Float32("llama.rope.freq_base", a.rope_base());
-    b.Uint32("llama.rope.dimension_count", a.rotary_dim());
+  b.Uint32(key("context_length"), a.context_length());
+  b.Uint32(key("embedding_length"), a.embedding_dim());
+  b.Uint32(key("block_count"), a.num_layers());
+  b.Uint32(key("feed_forward_length"), a.hidden_dim());
+  b.Uint32(key("attention.head_count"), a.num_heads());
+  b.Uint32(key("attention.head_count_kv"), a.num_kv_heads());
+  if (arch == "gpt2") {
+    b.Float32(key("attention.layer_norm_epsilon"), a.norm_eps());
   } else {
-    b.Float32("gpt2.attention.layer_norm_epsilon", a.norm_eps());
+    b.Float32(key("attention.layer_norm_rms_epsilon"), a.norm_eps());
+    b.Float32(key("rope.freq_base"), a.rope_base());
+    b.Uint32(key("rope.dimension_count"), a.rotary_dim());
+    b.Uint32(key("attention.key_length"), a.head_dim());
+    b.Uint32(key("attention.value_length"), a.head_dim());
+  }
+  if (arch == "gemma3") {
+    if (a.sliding_window() > 0) {
+      b.Uint32(key("attention.sliding_window"), a.sliding_window());
+      b.Uint32(key("attention.sliding_window_pattern"), a.sliding_window_pattern());
+      b.Float32(key("rope.freq_base_swa"), a.rope_local_base());
+    }
+    if (a.attention_scale() != 0 &&
+        a.attention_scale() != 1.0f / std::sqrt(static_cast<float>(a.head_dim()))) {
+      b.Float32(key("attention.scale"), a.attention_scale());
+    }
   }
   const runtime::TokenizerSpec& tok = model.description().tokenizer();
-  b.String("tokenizer.ggml.model", arch);
+  b.String("tokenizer.ggml.model", arch == "gpt2" ? "gpt2" : "llama");
   b.Strings("tokenizer.ggml.tokens", {tok.tokens().begin(), tok.tokens().end()});
   std::vector<float> scores(tok.tokens_size());
   for (int i = 0; i < tok.scores_size() && i < tok.tokens_size(); ++i) {
@@ -46,33 +121,22 @@ absl::StatusOr<std::vector<uint8_t>> GgufFromModel(const runtime::Model& model,
   for (const runtime::TensorSpec& spec : runtime::ExpectedTensors(a)) {
     SM_ASSIGN_OR_RETURN(core::TensorView view, model.file().Tensor(spec.name));
     const std::vector<float> values = runtime::DecodeAll(view);
-    const int64_t cols = spec.shape.back();
-    // llama's GGUF keeps q, k, v and gate, up as separate tensors.
-    const int64_t total_rows = spec.shape.size() == 2 ? spec.shape[0] : 1;
-    std::vector<std::pair<std::string, int64_t>> parts = {{spec.name, total_rows}};
-    if (arch == "llama" && absl::StrContains(spec.name, "attn_qkv")) {
-      const int64_t q = int64_t{a.num_heads()} * a.head_dim();
-      const int64_t kv = int64_t{a.num_kv_heads()} * a.head_dim();
-      auto name = [&](const char* p) {
-        return absl::StrReplaceAll(spec.name, {{"attn_qkv", p}});
-      };
-      parts = {{name("attn_q"), q}, {name("attn_k"), kv}, {name("attn_v"), kv}};
-    } else if (absl::StrContains(spec.name, "ffn_gate_up")) {
-      auto name = [&](const char* p) {
-        return absl::StrReplaceAll(spec.name, {{"ffn_gate_up", p}});
-      };
-      parts = {{name("ffn_gate"), a.hidden_dim()}, {name("ffn_up"), a.hidden_dim()}};
-    }
+    // A vector is split like a one-column matrix.
+    const int64_t cols = spec.shape.size() == 2 ? spec.shape[1] : 1;
     int64_t row = 0;
-    for (const auto& [name, rows] : parts) {
+    for (const auto& [name, rows] : GgufPieces(a, arch, spec)) {
       const std::vector<float> slice(values.begin() + row * cols,
                                      values.begin() + (row + rows) * cols);
       row += rows;
       const core::DType type = spec.is_matrix ? matrices : core::DType::kF32;
       SM_ASSIGN_OR_RETURN(std::vector<uint8_t> bytes,
-                          runtime::EncodeF32(slice, cols, type));
-      std::vector<uint64_t> dims = {static_cast<uint64_t>(cols)};
-      if (spec.shape.size() == 2) dims.push_back(rows);
+                          runtime::EncodeF32(slice, spec.shape.size() == 2 ? cols : rows, type));
+      std::vector<uint64_t> dims;
+      if (spec.shape.size() == 2) {
+        dims = {static_cast<uint64_t>(cols), static_cast<uint64_t>(rows)};
+      } else {
+        dims = {static_cast<uint64_t>(rows)};
+      }
       b.Tensor(name, dims, core::Traits(type).ggml_type, bytes);
     }
   }

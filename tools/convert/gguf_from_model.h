@@ -1,5 +1,6 @@
-// Writes a loaded model back out as GGUF in llama.cpp's layout (q/k/v and
-// gate/up split, ggml dimension order, tokenizer.ggml.* metadata), for the
+// Writes a loaded model back out as GGUF in llama.cpp's layout for its family
+// (gpt2, llama, qwen2, qwen3, gemma3, phi3: their tensor names and fusions,
+// ggml dimension order, tokenizer.ggml.* metadata), for the
 // converter's round-trip tests and the GGUF fuzzer's seeds.
 #ifndef SMALLMIND_TOOLS_CONVERT_GGUF_FROM_MODEL_H_
 #define SMALLMIND_TOOLS_CONVERT_GGUF_FROM_MODEL_H_

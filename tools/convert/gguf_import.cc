@@ -1,11 +1,15 @@
 #include "tools/convert/gguf_import.h"
 
+#include <cmath>
+#include <cstring>
 #include <set>
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 #include "absl/strings/str_replace.h"
 #include "core/status.h"
+#include "runtime/tokenizer.h"
 
 namespace smallmind::convert {
 namespace {
@@ -46,13 +50,37 @@ absl::StatusOr<uint32_t> GetDim(const GgufFile& f, const std::string& key) {
   return static_cast<uint32_t>(v);
 }
 
+// The tokens that end a turn in the vocabularies of the supported families,
+// besides the ids the file names (llama.cpp treats the same texts so).
+constexpr const char* kEndOfTurnTexts[] = {
+    "<|eot_id|>", "<|eom_id|>", "<|im_end|>", "<|end|>", "<end_of_turn>",
+    "<|endoftext|>", "<|end_of_text|>"};
+
 absl::StatusOr<runtime::TokenizerSpec> ImportTokenizer(const GgufFile& f) {
   runtime::TokenizerSpec spec;
   SM_ASSIGN_OR_RETURN(std::string model, f.GetString("tokenizer.ggml.model"));
   if (model == "llama") {
     spec.set_kind(runtime::SENTENCEPIECE_BPE);
+    if (f.Has("tokenizer.ggml.add_space_prefix")) {
+      SM_ASSIGN_OR_RETURN(bool prefix, f.GetBool("tokenizer.ggml.add_space_prefix"));
+      spec.mutable_pre_tokenizer()->set_add_space_prefix(prefix);
+    }
   } else if (model == "gpt2") {
     spec.set_kind(runtime::GPT2_BPE);
+    std::string pre = "default";
+    if (f.Has("tokenizer.ggml.pre")) {
+      SM_ASSIGN_OR_RETURN(pre, f.GetString("tokenizer.ggml.pre"));
+    }
+    absl::StatusOr<std::vector<std::string>> patterns = runtime::PreTokenizerPatterns(pre);
+    if (!patterns.ok()) {
+      return absl::Status(patterns.status().code(),
+                          absl::StrCat("tokenizer.ggml.pre: ", patterns.status().message()));
+    }
+    for (const std::string& p : *patterns) spec.mutable_pre_tokenizer()->add_split_patterns(p);
+    // Llama 3's and Qwen's tokenizer.json: NFC (Qwen), ignore_merges (Llama 3).
+    spec.mutable_pre_tokenizer()->set_nfc(pre == "qwen2");
+    spec.mutable_pre_tokenizer()->set_ignore_merges(pre == "llama-bpe" || pre == "llama3" ||
+                                                    pre == "llama-v3");
   } else {
     return absl::UnimplementedError(absl::StrCat(
         "tokenizer.ggml.model '", model, "' is not supported (llama, gpt2)"));
@@ -97,10 +125,9 @@ absl::StatusOr<runtime::TokenizerSpec> ImportTokenizer(const GgufFile& f) {
   for (const Special& s :
        {Special{"tokenizer.ggml.bos_token_id", &runtime::TokenizerSpec::set_bos_id},
         Special{"tokenizer.ggml.eos_token_id", &runtime::TokenizerSpec::set_eos_id},
-        Special{"tokenizer.ggml.unknown_token_id",
-                &runtime::TokenizerSpec::set_unknown_id},
-        Special{"tokenizer.ggml.padding_token_id",
-                &runtime::TokenizerSpec::set_padding_id}}) {
+        Special{"tokenizer.ggml.unknown_token_id", &runtime::TokenizerSpec::set_unknown_id},
+        Special{"tokenizer.ggml.eot_token_id", &runtime::TokenizerSpec::add_end_of_generation_ids},
+        Special{"tokenizer.ggml.eom_token_id", &runtime::TokenizerSpec::add_end_of_generation_ids}}) {
     if (!f.Has(s.key)) continue;
     SM_ASSIGN_OR_RETURN(uint64_t id, f.GetUint(s.key));
     if (id >= tokens->size()) {
@@ -109,12 +136,136 @@ absl::StatusOr<runtime::TokenizerSpec> ImportTokenizer(const GgufFile& f) {
     }
     (spec.*s.set)(static_cast<int32_t>(id));
   }
+  // The padding id is not used; one outside the vocabulary is ignored.
+  if (f.Has("tokenizer.ggml.padding_token_id")) {
+    absl::StatusOr<uint64_t> id = f.GetUint("tokenizer.ggml.padding_token_id");
+    if (id.ok() && *id < tokens->size()) spec.set_padding_id(static_cast<int32_t>(*id));
+  }
+  for (int id = 0; id < spec.tokens_size(); ++id) {
+    const bool control = id < spec.token_types_size() && spec.token_types(id) == runtime::CONTROL;
+    for (const char* text : kEndOfTurnTexts) {
+      if (control && spec.tokens(id) == text) spec.add_end_of_generation_ids(id);
+    }
+  }
   bool add_bos = model == "llama";
   if (f.Has("tokenizer.ggml.add_bos_token")) {
     SM_ASSIGN_OR_RETURN(add_bos, f.GetBool("tokenizer.ggml.add_bos_token"));
   }
   spec.set_add_bos(add_bos);
+  if (f.Has("tokenizer.chat_template")) {
+    SM_ASSIGN_OR_RETURN(*spec.mutable_chat_template(), f.GetString("tokenizer.chat_template"));
+  }
   return spec;
+}
+
+// The architectures SmallMind runs, as GGUF names them, and how each is a
+// description of the one forward pass.
+struct Family {
+  const char* name;
+  runtime::NormKind norm;
+  runtime::PositionKind positions;
+  runtime::RopeStyle rope_style;  // llama's GGUF q/k rows are permuted for
+                                  // the pairwise form; the others are NeoX
+  runtime::MlpKind mlp;
+  bool biases, qkv_bias, qk_norm, post_norms;
+};
+
+constexpr Family kFamilies[] = {
+    {"llama", runtime::RMS_NORM, runtime::ROPE, runtime::PAIRWISE, runtime::SWIGLU, false,
+     false, false, false},
+    {"gpt2", runtime::LAYER_NORM, runtime::LEARNED, runtime::ROPE_STYLE_UNSPECIFIED,
+     runtime::GELU, true, false, false, false},
+    {"qwen2", runtime::RMS_NORM, runtime::ROPE, runtime::ROTATE_HALF, runtime::SWIGLU, false,
+     true, false, false},
+    {"qwen3", runtime::RMS_NORM, runtime::ROPE, runtime::ROTATE_HALF, runtime::SWIGLU, false,
+     false, true, false},
+    {"gemma3", runtime::RMS_NORM, runtime::ROPE, runtime::ROTATE_HALF, runtime::GEGLU, false,
+     false, true, true},
+    {"phi3", runtime::RMS_NORM, runtime::ROPE, runtime::ROTATE_HALF, runtime::SWIGLU, false,
+     false, false, false},
+};
+
+// Keys and tensors of features the forward pass does not have: refused by
+// name rather than run wrong.
+absl::Status RefuseUnsupported(const GgufFile& f, const std::string& arch) {
+  for (const char* key : {"attn_logit_softcapping", "final_logit_softcapping",
+                          "attention.logit_softcapping", "expert_count"}) {
+    const std::string full = absl::StrCat(arch, ".", key);
+    if (f.Has(full)) {
+      return absl::UnimplementedError(absl::StrCat(full, " is not supported"));
+    }
+  }
+  for (const char* tensor : {"rope_factors_long.weight", "rope_factors_short.weight"}) {
+    if (f.FindTensor(tensor)) {
+      return absl::UnimplementedError(
+          absl::StrCat("tensor '", tensor, "' (LongRoPE) is not supported"));
+    }
+  }
+  const std::string scaling = absl::StrCat(arch, ".rope.scaling.type");
+  if (f.Has(scaling)) {
+    SM_ASSIGN_OR_RETURN(std::string type, f.GetString(scaling));
+    if (type != "none" && type != "linear") {
+      return absl::UnimplementedError(
+          absl::StrCat(scaling, " '", type, "' is not supported (linear, none)"));
+    }
+  }
+  return absl::OkStatus();
+}
+
+// Where each of our tensors comes from: the GGUF names, stacked by rows.
+// llama.cpp keeps q, k, v and gate, up apart (phi3 fuses them, with the
+// gate|up matrix called ffn_up), and names Gemma's post-norms its way.
+std::vector<std::string> SourceNames(const GgufFile& f, const std::string& name) {
+  const auto renamed = [&](const char* ours, const char* theirs) {
+    return absl::StrReplaceAll(name, {{ours, theirs}});
+  };
+  if (absl::StrContains(name, "attn_qkv.") && f.FindTensor(name) == nullptr) {
+    return {renamed("attn_qkv.", "attn_q."), renamed("attn_qkv.", "attn_k."),
+            renamed("attn_qkv.", "attn_v.")};
+  }
+  if (absl::StrContains(name, "ffn_gate_up.")) {
+    const std::string gate = renamed("ffn_gate_up.", "ffn_gate.");
+    const std::string up = renamed("ffn_gate_up.", "ffn_up.");
+    if (f.FindTensor(gate) != nullptr) return {gate, up};
+    return {up};
+  }
+  if (absl::StrContains(name, "attn_post_norm.")) {
+    return {renamed("attn_post_norm.", "post_attention_norm.")};
+  }
+  if (absl::StrContains(name, "ffn_post_norm.")) {
+    return {renamed("ffn_post_norm.", "post_ffw_norm.")};
+  }
+  return {name};
+}
+
+// Whether some layer's q, k, v (or gate, up) have different dtypes: then
+// they are kept as separate tensors rather than fused.
+bool MixedProjections(const GgufFile& f, uint32_t layers) {
+  for (uint32_t l = 0; l < layers; ++l) {
+    for (const auto& group : {std::vector<const char*>{"attn_q", "attn_k", "attn_v"},
+                              std::vector<const char*>{"ffn_gate", "ffn_up"}}) {
+      std::set<uint32_t> types;
+      for (const char* part : group) {
+        if (const GgufTensor* t = f.FindTensor(absl::StrCat("blk.", l, ".", part, ".weight"))) {
+          types.insert(t->type);
+        }
+      }
+      if (types.size() > 1) return true;
+    }
+  }
+  return false;
+}
+
+// A constant RoPE frequency divisor (linear scaling) as rope_freqs.weight.
+void AddLinearRopeFactors(ConvertedModel& out, float factor, uint32_t pairs) {
+  ConvertedTensor t;
+  t.name = "rope_freqs.weight";
+  t.dtype = core::DType::kF32;
+  t.shape = {pairs};
+  t.owned.resize(pairs * sizeof(float));
+  for (uint32_t i = 0; i < pairs; ++i) std::memcpy(t.owned.data() + i * sizeof(float), &factor, 4);
+  t.bytes = t.owned;
+  out.tensors.push_back(std::move(t));
 }
 
 }  // namespace
@@ -122,11 +273,18 @@ absl::StatusOr<runtime::TokenizerSpec> ImportTokenizer(const GgufFile& f) {
 absl::StatusOr<ConvertedModel> ImportGguf(const GgufFile& f,
                                           const std::string& source) {
   SM_ASSIGN_OR_RETURN(std::string name, f.GetString("general.architecture"));
-  const bool llama = name == "llama";
-  if (!llama && name != "gpt2") {
-    return absl::UnimplementedError(absl::StrCat(
-        "GGUF architecture '", name, "' is not supported (llama, gpt2)"));
+  const Family* family = nullptr;
+  std::vector<std::string> names;
+  for (const Family& fam : kFamilies) {
+    if (name == fam.name) family = &fam;
+    names.push_back(fam.name);
   }
+  if (family == nullptr) {
+    return absl::UnimplementedError(absl::StrCat("GGUF architecture '", name,
+                                                 "' is not supported (",
+                                                 absl::StrJoin(names, ", "), ")"));
+  }
+  SM_RETURN_IF_ERROR(RefuseUnsupported(f, name));
   auto key = [&](absl::string_view k) { return absl::StrCat(name, ".", k); };
   runtime::Architecture a;
   a.set_name(name);
@@ -139,7 +297,10 @@ absl::StatusOr<ConvertedModel> ImportGguf(const GgufFile& f,
   if (f.Has(key("attention.head_count_kv"))) {
     SM_ASSIGN_OR_RETURN(kv_heads, GetDim(f, key("attention.head_count_kv")));
   }
-  if (dim % heads != 0) {
+  uint32_t head_dim = dim / heads;
+  if (f.Has(key("attention.key_length"))) {
+    SM_ASSIGN_OR_RETURN(head_dim, GetDim(f, key("attention.key_length")));
+  } else if (dim % heads != 0) {
     return absl::InvalidArgumentError(absl::StrCat(
         "embedding_length ", dim, " is not a multiple of head_count ", heads));
   }
@@ -149,39 +310,79 @@ absl::StatusOr<ConvertedModel> ImportGguf(const GgufFile& f,
   a.set_hidden_dim(hidden);
   a.set_num_heads(heads);
   a.set_num_kv_heads(kv_heads);
-  a.set_head_dim(dim / heads);
+  a.set_head_dim(head_dim);
   SM_ASSIGN_OR_RETURN(runtime::TokenizerSpec tokenizer, ImportTokenizer(f));
   a.set_vocab_size(tokenizer.tokens_size());
   a.set_tied_output(f.FindTensor("output.weight") == nullptr);
-  if (llama) {
-    a.set_norm(runtime::RMS_NORM);
-    SM_ASSIGN_OR_RETURN(double eps, f.GetFloat(key("attention.layer_norm_rms_epsilon")));
-    a.set_norm_eps(static_cast<float>(eps));
-    a.set_positions(runtime::ROPE);
-    a.set_rope_style(runtime::PAIRWISE);  // llama.cpp's "normal" rope
+  a.set_norm(family->norm);
+  a.set_positions(family->positions);
+  a.set_mlp(family->mlp);
+  a.set_biases(family->biases);
+  a.set_qkv_bias(family->qkv_bias);
+  a.set_qk_norm(family->qk_norm);
+  a.set_post_norms(family->post_norms);
+  a.set_split_projections(MixedProjections(f, layers));
+  const char* eps_key = family->norm == runtime::RMS_NORM
+                            ? "attention.layer_norm_rms_epsilon"
+                            : "attention.layer_norm_epsilon";
+  SM_ASSIGN_OR_RETURN(double eps, f.GetFloat(key(eps_key)));
+  a.set_norm_eps(static_cast<float>(eps));
+  float linear_scale = 0;
+  if (family->positions == runtime::ROPE) {
+    a.set_rope_style(family->rope_style);
     double base = 10000.0;
     if (f.Has(key("rope.freq_base"))) {
       SM_ASSIGN_OR_RETURN(base, f.GetFloat(key("rope.freq_base")));
     }
     a.set_rope_base(static_cast<float>(base));
-    uint32_t rotary = dim / heads;
+    uint32_t rotary = head_dim;
     if (f.Has(key("rope.dimension_count"))) {
       SM_ASSIGN_OR_RETURN(rotary, GetDim(f, key("rope.dimension_count")));
     }
     a.set_rotary_dim(rotary);
-    a.set_mlp(runtime::SWIGLU);
-    a.set_biases(false);
-    if (f.Has(key("rope.scaling.type")) || f.FindTensor("rope_freqs.weight")) {
-      return absl::UnimplementedError(
-          "RoPE scaling (rope.scaling.*, rope_freqs) is not supported");
+    a.set_rope_freq_factors(f.FindTensor("rope_freqs.weight") != nullptr);
+    if (f.Has(key("rope.scaling.type")) && *f.GetString(key("rope.scaling.type")) == "linear") {
+      SM_ASSIGN_OR_RETURN(double factor, f.GetFloat(key("rope.scaling.factor")));
+      if (!(factor > 0) || !std::isfinite(factor) || a.rope_freq_factors()) {
+        return absl::InvalidArgumentError(absl::StrCat(key("rope.scaling.factor"), " is ",
+                                                       factor, " (or rope_freqs too)"));
+      }
+      linear_scale = static_cast<float>(factor);
+      a.set_rope_freq_factors(true);
+      a.mutable_rope_scaling()->set_factor(linear_scale);
     }
-  } else {
-    a.set_norm(runtime::LAYER_NORM);
-    SM_ASSIGN_OR_RETURN(double eps, f.GetFloat(key("attention.layer_norm_epsilon")));
-    a.set_norm_eps(static_cast<float>(eps));
-    a.set_positions(runtime::LEARNED);
-    a.set_mlp(runtime::GELU);
-    a.set_biases(true);
+  }
+  // Gemma 3's local layers: five, then a global one, unless the file says
+  // otherwise, turning at 10000 (llama.cpp's defaults, which its GGUF files
+  // leave out). Phi-3 files name a window too, which llama.cpp ignores (it
+  // is longer than the trained context); so does SmallMind.
+  if (name == "gemma3" && f.Has(key("attention.sliding_window"))) {
+    SM_ASSIGN_OR_RETURN(uint32_t window, GetDim(f, key("attention.sliding_window")));
+    a.set_sliding_window(window);
+    a.set_sliding_window_pattern(6);
+    if (f.Has(key("attention.sliding_window_pattern"))) {
+      SM_ASSIGN_OR_RETURN(uint32_t pattern, GetDim(f, key("attention.sliding_window_pattern")));
+      a.set_sliding_window_pattern(pattern);
+    }
+    double local_base = 10000.0;
+    if (f.Has(key("rope.freq_base_swa"))) {
+      SM_ASSIGN_OR_RETURN(local_base, f.GetFloat(key("rope.freq_base_swa")));
+    }
+    a.set_rope_local_base(static_cast<float>(local_base));
+  }
+  if (name == "gemma3") {
+    a.set_embedding_scale(std::sqrt(static_cast<float>(dim)));
+    a.set_attention_scale(1.0f / std::sqrt(static_cast<float>(head_dim)));
+  }
+  // A scale other than 1/√head_dim, where the file names one (llama.cpp's
+  // key; its Gemma 3 files leave it out).
+  if (f.Has(key("attention.scale"))) {
+    SM_ASSIGN_OR_RETURN(double scale, f.GetFloat(key("attention.scale")));
+    if (!(scale > 0) || !std::isfinite(scale)) {
+      return absl::InvalidArgumentError(
+          absl::StrCat(key("attention.scale"), " is ", scale, ", expected > 0"));
+    }
+    a.set_attention_scale(static_cast<float>(scale));
   }
   SM_RETURN_IF_ERROR(runtime::ValidateArchitecture(a));
 
@@ -198,20 +399,12 @@ absl::StatusOr<ConvertedModel> ImportGguf(const GgufFile& f,
 
   std::set<std::string> used;
   for (const runtime::TensorSpec& spec : runtime::ExpectedTensors(a)) {
-    // Where each of our tensors comes from: llama's GGUF keeps q, k, v and
-    // gate, up apart; we fuse them by rows.
-    std::vector<std::string> names = {spec.name};
-    if (llama && absl::StrContains(spec.name, "attn_qkv.")) {
-      names.clear();
-      for (const char* part : {"attn_q.", "attn_k.", "attn_v."}) {
-        names.push_back(absl::StrReplaceAll(spec.name, {{"attn_qkv.", part}}));
-      }
-    } else if (absl::StrContains(spec.name, "ffn_gate_up.")) {
-      names = {absl::StrReplaceAll(spec.name, {{"ffn_gate_up.", "ffn_gate."}}),
-               absl::StrReplaceAll(spec.name, {{"ffn_gate_up.", "ffn_up."}})};
+    if (spec.name == "rope_freqs.weight" && linear_scale > 0) {
+      AddLinearRopeFactors(out, linear_scale, a.rotary_dim() / 2);
+      continue;
     }
     std::vector<SourceTensor> parts;
-    for (const std::string& n : names) {
+    for (const std::string& n : SourceNames(f, spec.name)) {
       SM_ASSIGN_OR_RETURN(SourceTensor s, Source(f, n));
       parts.push_back(std::move(s));
       used.insert(n);

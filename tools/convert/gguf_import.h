@@ -1,7 +1,10 @@
-// GGUF (llama.cpp) models of the `llama` and `gpt2` architectures into the
-// .smm description: hyper-parameters from metadata, the tokenizer from
-// tokenizer.ggml.*, tensors kept in their dtype (F32, F16, BF16, Q8_0,
-// Q4_0), llama's q/k/v and gate/up fused by rows.
+// GGUF (llama.cpp) models of the llama (Llama 1-3, SmolLM), gpt2, qwen2,
+// qwen3, gemma3 and phi3 architectures into the .smm description:
+// hyper-parameters from metadata, the tokenizer from tokenizer.ggml.* (with
+// its pre-tokenizer, end-of-turn tokens and chat template), tensors kept in
+// their dtype, q/k/v and gate/up fused by rows unless their dtypes differ.
+// Features the forward pass lacks (soft-capping, LongRoPE, experts, YaRN)
+// are refused by name.
 #ifndef SMALLMIND_TOOLS_CONVERT_GGUF_IMPORT_H_
 #define SMALLMIND_TOOLS_CONVERT_GGUF_IMPORT_H_
 

@@ -76,6 +76,11 @@ INSTANTIATE_TEST_SUITE_P(
     Models, GgufRoundTripTest,
     ::testing::Values(RoundTrip{"gpt2_tiny", core::DType::kF32, 1e-4f},
                       RoundTrip{"llama_tiny", core::DType::kF32, 1e-4f},
+                      RoundTrip{"llama3_tiny", core::DType::kF32, 1e-4f},
+                      RoundTrip{"qwen2_tiny", core::DType::kF32, 1e-4f},
+                      RoundTrip{"qwen3_tiny", core::DType::kF32, 1e-4f},
+                      RoundTrip{"gemma3_tiny", core::DType::kF32, 1e-4f},
+                      RoundTrip{"phi3_tiny", core::DType::kF32, 1e-4f},
                       RoundTrip{"llama_tiny", core::DType::kF16, 2e-2f},
                       RoundTrip{"gpt2_tiny", core::DType::kQ8_0, 0.1f}));
 
