@@ -187,7 +187,7 @@ TEST_P(ConformanceTest, MatchesOnEverySimdTarget) {
   for (int64_t target : hwy::SupportedAndGeneratedTargets()) {
     SCOPED_TRACE(hwy::TargetName(target));
     hwy::SetSupportedTargetsForTest(target);
-    CheckSweep(name, dtype, {1, 7, 16}, {32, 288}, {5, 17, 64});
+    CheckSweep(name, dtype, {1, 7, 16}, {32, 256, 288}, {5, 17, 64});
     hwy::SetSupportedTargetsForTest(0);
   }
 }
@@ -197,12 +197,13 @@ TEST_P(ConformanceTest, RejectsMismatchedShapes) {
   auto backend = Registry::Get(name, dtype);
   ASSERT_TRUE(backend.ok());
   std::vector<float> unused;
-  auto w = MakeWeights(dtype, 8, 64, &unused);
+  const int64_t k = std::max<int64_t>(64, core::BlockElements(dtype));
+  auto w = MakeWeights(dtype, 8, k, &unused);
   ASSERT_TRUE(w.ok());
   auto prepared = (*backend)->Prepare(w->view());
   ASSERT_TRUE(prepared.ok());
-  std::vector<float> x(3 * 32), y(3 * 8, 7.0f);
-  auto xv = core::TensorView::Make(x.data(), DType::kF32, *core::Shape::Make({3, 32}));
+  std::vector<float> x(3 * k / 2), y(3 * 8, 7.0f);
+  auto xv = core::TensorView::Make(x.data(), DType::kF32, *core::Shape::Make({3, k / 2}));
   auto yv = core::TensorView::Make(y.data(), DType::kF32, *core::Shape::Make({3, 8}));
   core::ThreadPool pool(1);
   auto scratch = core::Arena::Create(4096);
@@ -216,7 +217,8 @@ TEST_P(ConformanceTest, RejectsNonMatrixWeights) {
   const auto& [name, dtype] = GetParam();
   auto backend = Registry::Get(name, dtype);
   ASSERT_TRUE(backend.ok());
-  auto w = core::Tensor::Zeros(dtype, *core::Shape::Make({2, 4, 64}));
+  const int64_t k = std::max<int64_t>(64, core::BlockElements(dtype));
+  auto w = core::Tensor::Zeros(dtype, *core::Shape::Make({2, 4, k}));
   ASSERT_TRUE(w.ok());
   EXPECT_EQ((*backend)->Prepare(w->view()).status().code(),
             absl::StatusCode::kInvalidArgument);

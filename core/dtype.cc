@@ -19,6 +19,15 @@ constexpr DTypeTraits kTraits[] = {
     {DType::kBF16, "bf16", 1, 2, 30, 3, false},
     {DType::kQ8_0, "q8_0", 32, sizeof(BlockQ8_0), 8, 4, true},
     {DType::kQ4_0, "q4_0", 32, sizeof(BlockQ4_0), 2, 5, true},
+    {DType::kQ4_1, "q4_1", 32, 20, 3, 6, true},
+    {DType::kQ5_0, "q5_0", 32, 22, 6, 7, true},
+    {DType::kQ5_1, "q5_1", 32, 24, 7, 8, true},
+    {DType::kIQ4_NL, "iq4_nl", 32, 18, 20, 9, true},
+    {DType::kQ2_K, "q2_k", 256, 84, 10, 10, true},
+    {DType::kQ3_K, "q3_k", 256, 110, 11, 11, true},
+    {DType::kQ4_K, "q4_k", 256, 144, 12, 12, true},
+    {DType::kQ5_K, "q5_k", 256, 176, 13, 13, true},
+    {DType::kQ6_K, "q6_k", 256, 210, 14, 14, true},
 };
 
 constexpr bool InEnumOrder() {

@@ -3,12 +3,14 @@
 // dtype reads it; the kernels that convert and multiply each dtype sit in
 // their own tables in kernels/ (convert.h, qgemm.h), keyed by the same enum.
 //
-// The block-quantized types are laid out exactly as GGML lays them out, so
-// tensors from GGUF files are used in place:
+// The block-quantized types are laid out exactly as GGML lays them out
+// (ggml-common.h), so tensors from GGUF files are used in place:
 //   Q8_0: 32 elements = f16 scale `d`, then 32 int8 `qs`; x[i] = d * qs[i].
 //   Q4_0: 32 elements = f16 scale `d`, then 16 bytes; byte j holds element j
 //         in its low nibble and element j + 16 in its high nibble;
 //         x = d * (nibble - 8).
+// The other types (Q4_1, Q5_0, Q5_1, IQ4_NL; the K-quants Q2_K..Q6_K on
+// blocks of 256) are described, and unpacked, in kernels/quant_blocks.h.
 #ifndef SMALLMIND_CORE_DTYPE_H_
 #define SMALLMIND_CORE_DTYPE_H_
 
@@ -21,8 +23,11 @@
 
 namespace smallmind::core {
 
-enum class DType : uint8_t { kF32, kF16, kBF16, kQ8_0, kQ4_0 };
-inline constexpr size_t kNumDTypes = 5;
+enum class DType : uint8_t {
+  kF32, kF16, kBF16, kQ8_0, kQ4_0,
+  kQ4_1, kQ5_0, kQ5_1, kIQ4_NL, kQ2_K, kQ3_K, kQ4_K, kQ5_K, kQ6_K,
+};
+inline constexpr size_t kNumDTypes = 14;
 
 struct DTypeTraits {
   DType dtype;
@@ -45,7 +50,8 @@ const DTypeTraits* TraitsForFileId(uint32_t file_id);
 // The most elements any dtype's block has.
 inline constexpr size_t kMaxBlockElements = 256;
 
-// Elements per quantization block of Q8_0 and Q4_0.
+// Elements per quantization block of Q8_0, Q4_0 and the other 32-element
+// types; the K-quants' super-blocks hold kMaxBlockElements.
 inline constexpr size_t kQuantBlock = 32;
 
 struct BlockQ8_0 {

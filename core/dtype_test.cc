@@ -17,6 +17,13 @@ TEST(DTypeTest, BlockGeometryMatchesGgml) {
   EXPECT_EQ(BlockBytes(DType::kQ8_0), 34u);
   EXPECT_EQ(BlockElements(DType::kQ4_0), 32u);
   EXPECT_EQ(BlockBytes(DType::kQ4_0), 18u);
+  // ggml-common.h's sizes: Q4_K 144, Q5_K 176, Q6_K 210 bytes per 256.
+  EXPECT_EQ(BlockBytes(DType::kQ4_K), 144u);
+  EXPECT_EQ(BlockBytes(DType::kQ5_K), 176u);
+  EXPECT_EQ(BlockBytes(DType::kQ6_K), 210u);
+  EXPECT_EQ(BlockBytes(DType::kQ2_K), 84u);
+  EXPECT_EQ(BlockBytes(DType::kQ3_K), 110u);
+  EXPECT_EQ(BlockElements(DType::kQ4_K), 256u);
   EXPECT_EQ(offsetof(BlockQ8_0, qs), 2u);
   EXPECT_EQ(offsetof(BlockQ4_0, qs), 2u);
 }
@@ -28,9 +35,10 @@ TEST(DTypeTest, NamesRoundTrip) {
     EXPECT_EQ(*parsed, t.dtype);
   }
   EXPECT_EQ(*DTypeFromName("Q4_0"), DType::kQ4_0);
-  auto bad = DTypeFromName("q5_k");
+  EXPECT_EQ(*DTypeFromName("Q4_K"), DType::kQ4_K);
+  auto bad = DTypeFromName("q7_k");
   EXPECT_EQ(bad.status().code(), absl::StatusCode::kInvalidArgument);
-  EXPECT_NE(bad.status().message().find("q5_k"), absl::string_view::npos);
+  EXPECT_NE(bad.status().message().find("q7_k"), absl::string_view::npos);
 }
 
 TEST(DTypeTest, IdsIdentifyOneDTypeEach) {

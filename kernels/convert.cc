@@ -12,11 +12,18 @@
 
 #ifndef SMALLMIND_KERNELS_CONVERT_CODEC_
 #define SMALLMIND_KERNELS_CONVERT_CODEC_
+#include "kernels/quant_blocks.h"
 namespace smallmind::kernels {
 struct RowCodec {
   void (*decode)(const void* src, float* dst, size_t n);
   void (*encode)(const float* src, void* dst, size_t n);
 };
+
+// The types without SIMD codecs go through quant_blocks.h's scalar ones.
+template <core::DType kType>
+constexpr RowCodec kScalarCodec = {
+    [](const void* src, float* dst, size_t n) { DecodeQuantBlocks(kType, src, dst, n); },
+    [](const float* src, void* dst, size_t n) { EncodeQuantBlocks(kType, src, dst, n); }};
 }  // namespace smallmind::kernels
 #endif
 
@@ -72,6 +79,11 @@ const RowCodec* CodecTable() {
       {DecodeF32, EncodeF32},   {DecodeF16, EncodeF16},
       {DecodeBF16, EncodeBF16}, {DecodeQ8_0, EncodeQ8_0},
       {DecodeQ4_0, EncodeQ4_0},
+      kScalarCodec<core::DType::kQ4_1>,   kScalarCodec<core::DType::kQ5_0>,
+      kScalarCodec<core::DType::kQ5_1>,   kScalarCodec<core::DType::kIQ4_NL>,
+      kScalarCodec<core::DType::kQ2_K>,   kScalarCodec<core::DType::kQ3_K>,
+      kScalarCodec<core::DType::kQ4_K>,   kScalarCodec<core::DType::kQ5_K>,
+      kScalarCodec<core::DType::kQ6_K>,
   };
   static_assert(std::size(kCodecs) == core::kNumDTypes, "one codec per DType");
   return kCodecs;

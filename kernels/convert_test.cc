@@ -70,7 +70,22 @@ TEST_P(ConvertTest, EveryDTypeMatchesTheReference) {
 // 16-bit floats round once (F16 2^-11, BF16 2^-8 relative).
 TEST_P(ConvertTest, RoundTripsWithinHalfAStep) {
   const double max = 2.0, f16 = max / 2048;
-  const double tolerance[] = {0.0, f16, max / 256, max / 254 + f16, max / 8 + f16};
+  // The other quantized types: as quant_blocks_test's bounds, scaled to
+  // the range [-2, 2].
+  const double tolerance[] = {0.0,
+                              f16,
+                              max / 256,
+                              max / 254 + f16,
+                              max / 8 + f16,
+                              2 * max / 15 * 0.6,
+                              max / 16 * 1.1,
+                              2 * max / 31 * 0.6,
+                              max * 0.15,
+                              2 * max / 3 * 0.75,
+                              max / 4 * 1.2,
+                              2 * max / 15 * 0.75,
+                              2 * max / 31 * 0.75,
+                              max / 32 * 1.2};
   static_assert(std::size(tolerance) == core::kNumDTypes, "one per DType");
   for (const core::DTypeTraits& t : core::AllDTypes()) {
     for (size_t n : SizesFor(t.dtype)) {

@@ -121,13 +121,26 @@ struct DotOps {
 #endif
 
 // Rows of X per tile: the int32 and float accumulators of a tile
-// (2 · rows · 16 / lanes registers) plus weights and broadcasts fit the
-// register file (32 on AVX-512, 16 below).
+// (2 · rows · 16 / lanes registers, more with two scales per block) plus
+// weights and broadcasts fit the register file (32 on AVX-512, 16 below).
 constexpr size_t kInt8TileRows = HWY_LANES(int32_t) >= 16 ? 8 : HWY_LANES(int32_t) >= 8 ? 2 : 1;
 
-// Decode reads each weight once, from DRAM for large models: prefetching
-// this far ahead keeps enough lines in flight to stream at full bandwidth.
-constexpr size_t kPrefetchAhead = 8192;
+// Decode reads each weight once, from DRAM for large models. While it
+// works on one group, it prefetches the next (quants, scales and mins
+// alike), a slice per block: one group (several KiB) ahead keeps enough
+// lines in flight to stream at full bandwidth.
+
+// A packed form (see the header) as compile-time constants.
+template <int kBits_, bool kSignedBytes_, size_t kSubs_, bool kMins_, int32_t kBias_>
+struct Int8Form {
+  static constexpr int kBits = kBits_;               // 4, 5, 6 or 8
+  static constexpr bool kSignedBytes = kSignedBytes_;  // u = v + 128 (DotOps::Q8)
+  static constexpr size_t kSubs = kSubs_;            // scales per block: 1 or 2
+  static constexpr bool kMins = kMins_;
+  static constexpr int32_t kBias = kBias_;           // u = v + kBias (nibble forms)
+  static constexpr size_t kChunks = kBits == 8 ? 8 : kBits;  // 64-byte chunks per block
+  static constexpr size_t kDotChunks = kBits == 8 ? 8 : 4;   // chunks with dots
+};
 
 HWY_INLINE int32_t LoadI32(const int8_t* p) {
   int32_t v;
@@ -135,12 +148,25 @@ HWY_INLINE int32_t LoadI32(const int8_t* p) {
   return v;
 }
 
+// Bits 4.. of each byte of a plane, moved from bit `from` of the same byte
+// (shifts within 32-bit lanes never carry across bytes here).
+template <class V>
+HWY_INLINE V PlaneBits(V plane, int from, int32_t mask) {
+  const Int8DI di;
+  const V moved = from <= 4 ? hn::ShiftLeftSame(plane, 4 - from)
+                            : hn::ShiftRightSame(plane, from - 4);
+  return hn::And(moved, hn::Set(di, mask));
+}
+
 // Y[row0 : row0 + kRows, 0:out_rows] = X rows · one packed group (+ bias).
-// kQ4: Q4_0's 4 chunks of nibble pairs; else Q8_0's 8 chunks. The fixed-
-// count loops are unrolled so that the accumulators live in registers.
-template <class Ops, bool kQ4, size_t kRows>
+// The fixed-count loops are unrolled so that the accumulators live in
+// registers.
+// `next_group`, `prefetch_stride`: what to prefetch per block (kRows == 1).
+template <class Ops, class Form, size_t kRows>
 HWY_INLINE void Int8GroupTile(const uint8_t* HWY_RESTRICT quants,
                               const hwy::float16_t* HWY_RESTRICT scales,
+                              const hwy::float16_t* HWY_RESTRICT mins,
+                              const uint8_t* next_group, size_t prefetch_stride,
                               const Int8Activations& x, size_t row0,
                               const float* HWY_RESTRICT bias, float* HWY_RESTRICT y,
                               size_t ldy, size_t out_rows) {
@@ -151,14 +177,13 @@ HWY_INLINE void Int8GroupTile(const uint8_t* HWY_RESTRICT quants,
   using VF = hn::Vec<decltype(df)>;
   constexpr size_t kLanes = HWY_LANES(int32_t);
   constexpr size_t kVecs = kInt8GroupRows / kLanes;  // registers per row of Y
-  constexpr size_t kChunks = kQ4 ? 4 : 8;
+  constexpr size_t kSubs = Form::kSubs;
   // Chunks alternate between kSplit partial dots, so that a tile of few
   // rows still has independent chains to overlap (the dot instruction's
   // latency is several times its throughput).
-  constexpr size_t kSplit = kRows >= 4 ? 1 : 4 / kRows;
-  // What the integer dot adds per unit of the activation sum: Q4_0's
-  // nibbles are q + 8, and Q8_0's bias is the target's (see DotOps).
-  constexpr int32_t kOffset = kQ4 ? 8 : Ops::kQ8Bias;
+  constexpr size_t kSplit = kRows >= 4 ? 1 : (kSubs == 2 ? 2 : 4) / kRows;
+  // What the integer dot adds per unit of the activation sum.
+  constexpr int32_t kOffset = Form::kSignedBytes ? Ops::kQ8Bias : Form::kBias;
   const size_t blocks = x.cols / kInt8Block;
 
   VF acc[kRows][kVecs];
@@ -169,69 +194,109 @@ HWY_INLINE void Int8GroupTile(const uint8_t* HWY_RESTRICT quants,
   }
   const auto low_nibbles = hn::Set(di, 0x0F0F0F0F);
   for (size_t b = 0; b < blocks; ++b) {
-    const uint8_t* block = quants + b * kChunks * 64;
+    const uint8_t* block = quants + b * Form::kChunks * 64;
     if constexpr (kRows == 1) {
+      // The stride is at most one line more than the block's chunks.
+      const uint8_t* ahead = next_group + b * prefetch_stride;
 #pragma GCC unroll 16
-      for (size_t c = 0; c < kChunks; ++c) hwy::Prefetch(block + kPrefetchAhead + c * 64);
+      for (size_t c = 0; c <= Form::kChunks; ++c) hwy::Prefetch(ahead + c * 64);
     }
-    Int8VI dots[kSplit][kRows][kVecs];
+    Int8VI dots[kSubs][kSplit][kRows][kVecs];
 #pragma GCC unroll 16
-    for (size_t p = 0; p < kSplit; ++p) {
+    for (size_t s = 0; s < kSubs; ++s) {
 #pragma GCC unroll 16
-      for (size_t r = 0; r < kRows; ++r) {
+      for (size_t p = 0; p < kSplit; ++p) {
 #pragma GCC unroll 16
-        for (size_t v = 0; v < kVecs; ++v) dots[p][r][v] = hn::Zero(di);
+        for (size_t r = 0; r < kRows; ++r) {
+#pragma GCC unroll 16
+          for (size_t v = 0; v < kVecs; ++v) dots[s][p][r][v] = hn::Zero(di);
+        }
+      }
+    }
+    Int8VI planes[2][kVecs];
+    if constexpr (Form::kBits == 5 || Form::kBits == 6) {
+#pragma GCC unroll 16
+      for (size_t v = 0; v < kVecs; ++v) {
+        planes[0][v] = hn::Load(di, reinterpret_cast<const int32_t*>(block + 4 * 64) + v * kLanes);
+        planes[1][v] = Form::kBits == 6
+            ? hn::Load(di, reinterpret_cast<const int32_t*>(block + 5 * 64) + v * kLanes)
+            : planes[0][v];
       }
     }
 #pragma GCC unroll 16
-    for (size_t c = 0; c < kChunks; ++c) {
+    for (size_t c = 0; c < Form::kDotChunks; ++c) {
       Int8VI w[kVecs], w_high[kVecs];
 #pragma GCC unroll 16
       for (size_t v = 0; v < kVecs; ++v) {
         w[v] = hn::Load(di, reinterpret_cast<const int32_t*>(block + c * 64) + v * kLanes);
-        if constexpr (kQ4) {
+        if constexpr (Form::kBits != 8) {
           w_high[v] = hn::And(hn::BitCast(di, hn::ShiftRight<4>(hn::BitCast(du, w[v]))),
                               low_nibbles);
           w[v] = hn::And(w[v], low_nibbles);
+        }
+        if constexpr (Form::kBits == 5) {
+          w[v] = hn::Or(w[v], PlaneBits(planes[0][v], static_cast<int>(c), 0x10101010));
+          w_high[v] = hn::Or(w_high[v], PlaneBits(planes[0][v], static_cast<int>(4 + c), 0x10101010));
+        } else if constexpr (Form::kBits == 6) {
+          w[v] = hn::Or(w[v], PlaneBits(planes[0][v], static_cast<int>(2 * c), 0x30303030));
+          w_high[v] = hn::Or(w_high[v], PlaneBits(planes[1][v], static_cast<int>(2 * c), 0x30303030));
         }
       }
 #pragma GCC unroll 16
       for (size_t r = 0; r < kRows; ++r) {
         const int8_t* xq = x.q + (row0 + r) * x.cols + b * kInt8Block;
         const Int8VI x4 = hn::Set(di, LoadI32(xq + 4 * c));
-        if constexpr (kQ4) {
+        if constexpr (Form::kBits != 8) {
           const Int8VI x4_high = hn::Set(di, LoadI32(xq + 16 + 4 * c));
 #pragma GCC unroll 16
           for (size_t v = 0; v < kVecs; ++v) {
-            Int8VI& d = dots[c % kSplit][r][v];
-            d = Ops::U8(Ops::U8(d, w[v], x4), w_high[v], x4_high);
+            Int8VI& low = dots[0][c % kSplit][r][v];
+            if constexpr (kSubs == 2) {
+              Int8VI& high = dots[1][c % kSplit][r][v];
+              low = Ops::U8(low, w[v], x4);
+              high = Ops::U8(high, w_high[v], x4_high);
+            } else {
+              low = Ops::U8(Ops::U8(low, w[v], x4), w_high[v], x4_high);
+            }
           }
         } else {
+          constexpr size_t kSub = 0;
 #pragma GCC unroll 16
           for (size_t v = 0; v < kVecs; ++v) {
-            Int8VI& d = dots[c % kSplit][r][v];
-            d = Ops::Q8(d, w[v], x4);
+            Int8VI& d = dots[kSubs == 2 ? c / 4 : kSub][c % kSplit][r][v];
+            d = Form::kSignedBytes ? Ops::Q8(d, w[v], x4) : Ops::U8(d, w[v], x4);
           }
         }
       }
     }
-    VF w_scale[kVecs];
+    VF w_scale[kSubs][kVecs], w_min[kSubs][kVecs];
 #pragma GCC unroll 16
-    for (size_t v = 0; v < kVecs; ++v) {
-      w_scale[v] = hn::PromoteTo(df, hn::LoadU(dh, scales + b * kInt8GroupRows + v * kLanes));
+    for (size_t s = 0; s < kSubs; ++s) {
+#pragma GCC unroll 16
+      for (size_t v = 0; v < kVecs; ++v) {
+        const size_t at = (b * kSubs + s) * kInt8GroupRows + v * kLanes;
+        w_scale[s][v] = hn::PromoteTo(df, hn::LoadU(dh, scales + at));
+        if constexpr (Form::kMins) w_min[s][v] = hn::PromoteTo(df, hn::LoadU(dh, mins + at));
+      }
     }
 #pragma GCC unroll 16
     for (size_t r = 0; r < kRows; ++r) {
       const size_t i = (row0 + r) * blocks + b;
-      const Int8VI offset = hn::Set(di, kOffset * x.sum[i]);
       const VF x_scale = hn::Set(df, x.scale[i]);
 #pragma GCC unroll 16
-      for (size_t v = 0; v < kVecs; ++v) {
-        Int8VI dot = dots[0][r][v];
+      for (size_t s = 0; s < kSubs; ++s) {
+        const int32_t sum = kSubs == 2 ? x.sum[2 * i + s] : x.sum[2 * i] + x.sum[2 * i + 1];
+        const Int8VI offset = hn::Set(di, kOffset * sum);
+        const VF x_sum = hn::Set(df, x.scale[i] * static_cast<float>(sum));
 #pragma GCC unroll 16
-        for (size_t p = 1; p < kSplit; ++p) dot = hn::Add(dot, dots[p][r][v]);
-        acc[r][v] = hn::MulAdd(hn::ConvertTo(df, hn::Sub(dot, offset)),
-                               hn::Mul(w_scale[v], x_scale), acc[r][v]);
+        for (size_t v = 0; v < kVecs; ++v) {
+          Int8VI dot = dots[s][0][r][v];
+#pragma GCC unroll 16
+          for (size_t p = 1; p < kSplit; ++p) dot = hn::Add(dot, dots[s][p][r][v]);
+          acc[r][v] = hn::MulAdd(hn::ConvertTo(df, hn::Sub(dot, offset)),
+                                 hn::Mul(w_scale[s][v], x_scale), acc[r][v]);
+          if constexpr (Form::kMins) acc[r][v] = hn::NegMulAdd(w_min[s][v], x_sum, acc[r][v]);
+        }
       }
     }
   }
@@ -258,22 +323,28 @@ HWY_INLINE void Int8GroupTile(const uint8_t* HWY_RESTRICT quants,
 }
 
 // Every row of X against one group, in tiles of kInt8TileRows.
-template <class Ops, bool kQ4>
+template <class Ops, class Form>
 HWY_INLINE void Int8GroupRows(const uint8_t* group, const Int8Activations& x,
                               const float* bias, float* y, size_t ldy,
                               size_t out_rows) {
   const size_t blocks = x.cols / kInt8Block;
-  const size_t chunks = kQ4 ? 4 : 8;
+  const size_t scale_bytes = (blocks * Form::kSubs * kInt8GroupRows * 2 + 63) / 64 * 64;
   const uint8_t* quants = group;
-  const auto* scales =
-      reinterpret_cast<const hwy::float16_t*>(group + blocks * chunks * 64);
+  const auto* scales = reinterpret_cast<const hwy::float16_t*>(group + blocks * Form::kChunks * 64);
+  const auto* mins = reinterpret_cast<const hwy::float16_t*>(
+      group + blocks * Form::kChunks * 64 + scale_bytes);
+  const size_t group_bytes =
+      blocks * Form::kChunks * 64 + (Form::kMins ? 2 : 1) * scale_bytes;
+  const size_t stride = (group_bytes + blocks - 1) / blocks;
   size_t row0 = 0;
   for (; row0 + kInt8TileRows <= x.rows; row0 += kInt8TileRows) {
-    Int8GroupTile<Ops, kQ4, kInt8TileRows>(quants, scales, x, row0, bias, y, ldy, out_rows);
+    Int8GroupTile<Ops, Form, kInt8TileRows>(quants, scales, mins, nullptr, 0, x, row0, bias,
+                                            y, ldy, out_rows);
   }
   // The last rows, one at a time (prefill's tail, and decode).
   for (; row0 < x.rows; ++row0) {
-    Int8GroupTile<Ops, kQ4, 1>(quants, scales, x, row0, bias, y, ldy, out_rows);
+    Int8GroupTile<Ops, Form, 1>(quants, scales, mins, group + group_bytes, stride, x, row0,
+                                bias, y, ldy, out_rows);
   }
 }
 
@@ -282,7 +353,8 @@ HWY_INLINE void QuantizeActivationRow(const float* HWY_RESTRICT x, size_t cols,
                                       int8_t* HWY_RESTRICT q,
                                       float* HWY_RESTRICT scale,
                                       int32_t* HWY_RESTRICT sum) {
-  const hn::CappedTag<float, kInt8Block> d;
+  // At most 16 lanes, so that each vector lies within one half block.
+  const hn::CappedTag<float, kInt8Block / 2> d;
   const hn::RebindToSigned<decltype(d)> di;
   const hn::Rebind<int8_t, decltype(d)> d8;
   const size_t N = hn::Lanes(d);
@@ -294,14 +366,16 @@ HWY_INLINE void QuantizeActivationRow(const float* HWY_RESTRICT x, size_t cols,
     }
     const float s = ReduceMax(d, amax) / 127.0f;
     const auto inv = hn::Set(d, s != 0.0f ? 1.0f / s : 0.0f);
-    auto total = hn::Zero(di);
-    for (size_t j = 0; j < kInt8Block; j += N) {
-      const auto qi = hn::NearestInt(hn::Mul(hn::LoadU(d, xb + j), inv));
-      total = hn::Add(total, qi);
-      hn::StoreU(hn::DemoteTo(d8, qi), d8, q + b * kInt8Block + j);
+    for (size_t half = 0; half < 2; ++half) {
+      auto total = hn::Zero(di);
+      for (size_t j = half * kInt8Block / 2; j < (half + 1) * kInt8Block / 2; j += N) {
+        const auto qi = hn::NearestInt(hn::Mul(hn::LoadU(d, xb + j), inv));
+        total = hn::Add(total, qi);
+        hn::StoreU(hn::DemoteTo(d8, qi), d8, q + b * kInt8Block + j);
+      }
+      sum[2 * b + half] = ReduceSum(di, total);
     }
     scale[b] = s;
-    sum[b] = ReduceSum(di, total);
   }
 }
 

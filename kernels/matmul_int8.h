@@ -9,21 +9,32 @@
 // + `pmaddwd` without VNNI; plain loops on the scalar target). The layout is
 // the same on every target, so packed weights never depend on the CPU.
 //
-// A group of `cols` columns is blocks = cols / 32 blocks:
-//   quants: blocks × chunks × 64 bytes; chunk c of block b holds 4 bytes of
-//           each of the 16 rows, row r at bytes 4r..4r+3:
-//             Q8_0 (8 chunks): row bytes 4c..4c+3 of its 32 int8 quants,
-//                              stored as q + 128 (unsigned);
-//             Q4_0 (4 chunks): row bytes 4c..4c+3 of its 16 nibble pairs,
-//                              as GGML packs them (low nibble: column 4c+j,
-//                              high nibble: column 16+4c+j);
-//   scales: blocks × 16 f16 (each row's block scale), padded to 64 bytes.
-// So a packed matrix is as large as the original plus the padding of its
-// last group (rows past N are zero).
+// Every dtype is first unpacked (quant_blocks.h) to integers v with a scale
+// and a min per 16 columns, x = scale·v − min; the packed weight is the
+// unsigned u = v + bias, for a bias that makes every u ≥ 0. A group of
+// `cols` columns is blocks = cols / 32 blocks:
+//   quants: blocks × chunks × 64 bytes, in one of four forms:
+//     bytes   (8 chunks; Q8_0, IQ4_NL): chunk c holds columns 4c..4c+3 of
+//             each of the 16 rows, row r at bytes 4r..4r+3;
+//     nibbles (4 chunks; Q4_0, Q4_1, Q4_K, and Q2_K, Q3_K): chunk c holds
+//             columns 4c+j in the low and 16+4c+j in the high nibble of
+//             byte 4r+j (GGML's Q4_0 order);
+//     nibbles + 1 plane (5 chunks; Q5_0, Q5_1, Q5_K): the fifth bits in
+//             chunk 4, byte 4r+j bit c for column 4c+j, bit 4+c for 16+4c+j;
+//     nibbles + 2 planes (6 chunks; Q6_K): bits 4-5 in chunks 4 (columns
+//             0..15) and 5 (16..31), byte 4r+j bits 2c..2c+1 for column
+//             4c+j (resp. 16+4c+j);
+//   scales: blocks × subs × 16 f16 (subs = 2 where scales change every 16
+//           columns: Q2_K, Q3_K, Q6_K; else 1), padded to 64 bytes;
+//   mins:   the same, for dtypes with mins (Q4_1, Q5_1, Q2_K, Q4_K, Q5_K).
+// Scales and mins are rounded to f16 (relative error 2^-11, far below any
+// of these types' quantization step).
 //
-// The integer dot of a block uses unsigned weight bytes: Q4_0's nibbles q
-// stand for q - 8 and Q8_0's stored bytes for q - 128 (on VNNI targets),
-// which the kernel takes back out with the activation block's sum.
+// A block's integer dot Σ u·q is taken back to Σ v·q with the activation
+// sums (bias · Σ q), and the min term is min · Σ q: the activations carry
+// their sum per 16 columns. u ≤ 63 for all but the byte forms, so the
+// 16-bit pair sums of pmaddubsw cannot saturate; the byte forms use a sign
+// trick there (see DotOps).
 // Thread-safe; threading is the caller's (groups are independent).
 #ifndef SMALLMIND_KERNELS_MATMUL_INT8_H_
 #define SMALLMIND_KERNELS_MATMUL_INT8_H_
@@ -47,17 +58,18 @@ bool HasInt8MatMul(core::DType dtype);
 size_t Int8GroupBytes(core::DType dtype, size_t cols);
 size_t Int8PackedBytes(core::DType dtype, size_t rows, size_t cols);
 
-// Packs W[rows, cols] in GGML's layout (rows `row_stride` bytes apart) into
-// `packed` (Int8PackedBytes, 64-byte aligned).
+// Packs W[rows, cols] in GGML's layout (rows `row_stride` bytes apart; cols
+// a whole number of the dtype's blocks) into `packed` (Int8PackedBytes,
+// 64-byte aligned).
 void PackInt8(core::DType dtype, const void* w, size_t row_stride, size_t rows,
               size_t cols, void* packed);
 
 // X quantized per block of 32: q = round-to-nearest-even(x / scale) with
-// scale = max|x| / 127, and sum = Σ q over the block.
+// scale = max|x| / 127, and sum = Σ q over each half block of 16.
 struct Int8Activations {
   int8_t* q = nullptr;      // rows × cols
   float* scale = nullptr;   // rows × cols / 32
-  int32_t* sum = nullptr;   // rows × cols / 32
+  int32_t* sum = nullptr;   // rows × cols / 16
   size_t rows = 0, cols = 0;
 };
 

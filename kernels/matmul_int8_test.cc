@@ -34,6 +34,49 @@ std::vector<core::DType> Int8DTypes() {
   return out;
 }
 
+// Byte offsets of each dtype's f16 fields within its block.
+std::vector<size_t> HalfFields(core::DType dtype) {
+  switch (dtype) {
+    case core::DType::kQ4_1:
+    case core::DType::kQ5_1:
+    case core::DType::kQ4_K:
+    case core::DType::kQ5_K:
+      return {0, 2};
+    case core::DType::kQ2_K:
+      return {80, 82};
+    case core::DType::kQ3_K:
+      return {108};
+    case core::DType::kQ6_K:
+      return {208};
+    default:
+      return {0};
+  }
+}
+
+// Random blocks whose f16 fields are 1 and whose integer scales are small
+// enough that every sum stays an exactly representable integer.
+std::vector<uint8_t> IntegerBlocks(core::DType dtype, size_t blocks, std::mt19937& rng) {
+  const size_t bytes = core::BlockBytes(dtype);
+  std::vector<uint8_t> w(blocks * bytes);
+  for (size_t blk = 0; blk < blocks; ++blk) {
+    uint8_t* b = w.data() + blk * bytes;
+    for (size_t j = 0; j < bytes; ++j) b[j] = static_cast<uint8_t>(rng());
+    if (dtype == core::DType::kQ6_K) {  // int8 scales in [-15, 15]
+      for (size_t j = 192; j < 208; ++j) b[j] = static_cast<uint8_t>(int(rng() % 31) - 15);
+    }
+    const uint16_t one = 0x3C00;  // f16 1.0
+    for (size_t at : HalfFields(dtype)) std::memcpy(b + at, &one, 2);
+  }
+  return w;
+}
+
+// Column counts: odd numbers of 32-blocks, and whole super-blocks for the
+// K-quants.
+std::vector<size_t> ColumnCounts(core::DType dtype, std::vector<size_t> small) {
+  if (core::BlockElements(dtype) == 32) return small;
+  return {256, 768};
+}
+
 struct Activations {
   hwy::AlignedFreeUniquePtr<uint8_t[]> storage;
   Int8Activations view;
@@ -53,7 +96,8 @@ std::vector<float> MatMul(core::DType dtype, const std::vector<uint8_t>& w,
                           size_t n, size_t k, const Int8Activations& x,
                           const float* bias) {
   auto packed = hwy::AllocateAligned<uint8_t>(Int8PackedBytes(dtype, n, k));
-  PackInt8(dtype, w.data(), k / 32 * core::BlockBytes(dtype), n, k, packed.get());
+  PackInt8(dtype, w.data(), k / core::BlockElements(dtype) * core::BlockBytes(dtype), n, k,
+           packed.get());
   const size_t ldy = n + 1;
   std::vector<float> y(x.rows * ldy, -7.0f);
   for (size_t g = 0; g * kInt8GroupRows < n; ++g) {
@@ -75,25 +119,16 @@ TEST_P(MatMulInt8Test, IntegerInputsGiveExactSums) {
     for (core::DType dtype : Int8DTypes()) {
       std::mt19937 rng(7);
       for (size_t m : {1, 3, 8, 9, 17}) {
-        for (size_t k : {32, 96, 512}) {
+        for (size_t k : ColumnCounts(dtype, {32, 96, 512})) {
           for (size_t n : {1, 15, 16, 33}) {
             // Each block holds 127 (scale 1) and integers in [-127, 127].
             std::vector<float> x(m * k);
             for (size_t i = 0; i < x.size(); ++i) {
               x[i] = i % 32 == 5 ? 127.0f : float(int(rng() % 255) - 127);
             }
-            // Weights with scale 1: Q8_0 in [-127, 127], Q4_0 in [-8, 7].
             const size_t block_bytes = core::BlockBytes(dtype);
-            std::vector<uint8_t> w(n * k / 32 * block_bytes);
-            for (size_t blk = 0; blk < w.size() / block_bytes; ++blk) {
-              uint8_t* b = w.data() + blk * block_bytes;
-              const uint16_t one = 0x3C00;  // f16 1.0
-              std::memcpy(b, &one, 2);
-              for (size_t j = 2; j < block_bytes; ++j) {
-                b[j] = dtype == core::DType::kQ8_0 ? uint8_t(int(rng() % 255) - 127)
-                                                   : uint8_t(rng());
-              }
-            }
+            const std::vector<uint8_t> w =
+                IntegerBlocks(dtype, n * k / core::BlockElements(dtype), rng);
             const Activations a = Quantize(x, m, k);
             const std::vector<float> y = MatMul(dtype, w, n, k, a.view, nullptr);
             for (size_t i = 0; i < m; ++i) {
@@ -101,7 +136,8 @@ TEST_P(MatMulInt8Test, IntegerInputsGiveExactSums) {
               for (size_t j = 0; j < n; ++j) {
                 double magnitude;
                 const double expected = reference::Int8Dot(
-                    dtype, w.data() + j * k / 32 * block_bytes, a.view.q + i * k,
+                    dtype, w.data() + j * k / core::BlockElements(dtype) * block_bytes,
+                    a.view.q + i * k,
                     a.view.scale + i * k / 32, k, &magnitude);
                 ASSERT_EQ(y[i * (n + 1) + j], expected)
                     << core::DTypeName(dtype) << " vnni=" << vnni << " m=" << m
@@ -123,7 +159,7 @@ TEST_P(MatMulInt8Test, RandomInputsMatchTheReference) {
     SetAvxVnniAllowed(vnni);
     for (core::DType dtype : Int8DTypes()) {
       for (size_t m : {1, 2, 7, 8, 16, 33}) {
-        for (size_t k : {32, 288, 800}) {
+        for (size_t k : ColumnCounts(dtype, {32, 288, 800})) {
           for (size_t n : {1, 5, 16, 17, 64}) {
             const std::vector<float> x = RandomFloats(m * k, 11, -3.0f, 3.0f);
             const std::vector<float> wf = RandomFloats(n * k, 12);
@@ -135,17 +171,19 @@ TEST_P(MatMulInt8Test, RandomInputsMatchTheReference) {
             // The kernels' activation quantization matches the reference's.
             std::vector<int8_t> q(k);
             std::vector<float> scale(k / 32);
-            std::vector<int32_t> sum(k / 32);
+            std::vector<int32_t> sum(k / 16);
             for (size_t i = 0; i < m; ++i) {
               reference::QuantizeActivations(x.data() + i * k, k, q.data(), scale.data(),
                                              sum.data());
               ASSERT_EQ(std::memcmp(q.data(), a.view.q + i * k, k), 0);
               ASSERT_EQ(std::memcmp(scale.data(), a.view.scale + i * k / 32, k / 8), 0);
-              ASSERT_EQ(std::memcmp(sum.data(), a.view.sum + i * k / 32, k / 8), 0);
+              ASSERT_EQ(std::memcmp(sum.data(), a.view.sum + i * k / 16, k / 4), 0);
               for (size_t j = 0; j < n; ++j) {
                 double magnitude;
                 const double expected =
-                    bias[j] + reference::Int8Dot(dtype, w.data() + j * k / 32 * core::BlockBytes(dtype),
+                    bias[j] + reference::Int8Dot(dtype,
+                                                 w.data() + j * k / core::BlockElements(dtype) *
+                                                                core::BlockBytes(dtype),
                                                  q.data(), scale.data(), k, &magnitude);
                 const double tolerance = (k / 32 + 4) * 1.2e-7 * (magnitude + std::fabs(bias[j]));
                 ASSERT_NEAR(y[i * (n + 1) + j], expected, tolerance)
@@ -161,28 +199,28 @@ TEST_P(MatMulInt8Test, RandomInputsMatchTheReference) {
 }
 
 // Blocks of zeros quantize to scale 0 and contribute nothing; extreme
-// weights (Q8_0's -128, Q4_0's 0 and 15) stay exact.
+// weights (every bit clear, every bit set) stay exact.
 TEST_P(MatMulInt8Test, ZeroBlocksAndExtremeWeights) {
   for (bool vnni : {true, false}) {
     SetAvxVnniAllowed(vnni);
     for (core::DType dtype : Int8DTypes()) {
-      const size_t k = 64, n = 16, block_bytes = core::BlockBytes(dtype);
+      const size_t block = core::BlockElements(dtype), block_bytes = core::BlockBytes(dtype);
+      const size_t k = std::max<size_t>(64, block), n = 16, row_blocks = k / block;
       std::vector<float> x(k, 0.0f);
-      for (size_t j = 32; j < 64; ++j) x[j] = j % 2 ? 127.0f : -127.0f;
-      std::vector<uint8_t> w(n * 2 * block_bytes);
-      for (size_t blk = 0; blk < 2 * n; ++blk) {
+      for (size_t j = 32; j < k; ++j) x[j] = j % 2 ? 127.0f : -127.0f;
+      std::vector<uint8_t> w(n * row_blocks * block_bytes);
+      for (size_t blk = 0; blk < n * row_blocks; ++blk) {
         uint8_t* b = w.data() + blk * block_bytes;
+        std::memset(b, dtype == core::DType::kQ8_0 ? 0x80 : (blk % 2 ? 0xFF : 0x00), block_bytes);
         const uint16_t one = 0x3C00;
-        std::memcpy(b, &one, 2);
-        std::memset(b + 2, dtype == core::DType::kQ8_0 ? 0x80 : (blk % 2 ? 0xFF : 0x00),
-                    block_bytes - 2);
+        for (size_t at : HalfFields(dtype)) std::memcpy(b + at, &one, 2);
       }
       const Activations a = Quantize(x, 1, k);
       EXPECT_EQ(a.view.scale[0], 0.0f);
       const std::vector<float> y = MatMul(dtype, w, n, k, a.view, nullptr);
       for (size_t j = 0; j < n; ++j) {
         double magnitude;
-        EXPECT_EQ(y[j], reference::Int8Dot(dtype, w.data() + j * 2 * block_bytes,
+        EXPECT_EQ(y[j], reference::Int8Dot(dtype, w.data() + j * row_blocks * block_bytes,
                                            a.view.q, a.view.scale, k, &magnitude))
             << core::DTypeName(dtype) << " vnni=" << vnni << " row " << j;
       }
@@ -196,8 +234,14 @@ TEST(MatMulInt8LayoutTest, PackedMatricesAreAsLargeAsTheirBlocks) {
   EXPECT_EQ(Int8GroupBytes(core::DType::kQ4_0, 64), 2 * 16 * 18u);
   EXPECT_EQ(Int8GroupBytes(core::DType::kQ8_0, 32), 16 * 32 + 64u);
   EXPECT_EQ(Int8PackedBytes(core::DType::kQ4_0, 17, 64), 2 * Int8GroupBytes(core::DType::kQ4_0, 64));
+  // Q4_K: 4 nibble chunks per 32 columns, f16 scales and mins.
+  EXPECT_EQ(Int8GroupBytes(core::DType::kQ4_K, 256), 8 * 4 * 64 + 2 * 256u);
+  // Q6_K: 6 chunks, a scale per 16 columns.
+  EXPECT_EQ(Int8GroupBytes(core::DType::kQ6_K, 256), 8 * 6 * 64 + 512u);
   EXPECT_FALSE(HasInt8MatMul(core::DType::kF32));
-  EXPECT_TRUE(HasInt8MatMul(core::DType::kQ8_0));
+  for (const core::DTypeTraits& t : core::AllDTypes()) {
+    EXPECT_EQ(HasInt8MatMul(t.dtype), t.quantized) << t.name;
+  }
 }
 
 }  // namespace

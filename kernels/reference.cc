@@ -6,6 +6,7 @@
 #include <limits>
 
 #include "core/half.h"
+#include "kernels/quant_blocks.h"
 
 namespace smallmind::kernels::reference {
 
@@ -165,6 +166,14 @@ struct Codec {
   void (*encode)(const float* src, void* dst, size_t n);
 };
 
+// The other quantized types have only quant_blocks.h's scalar codec (it is
+// checked against gguf-py's dequantization in quant_blocks_test).
+template <core::DType kType>
+constexpr Codec ScalarCodec() {
+  return {[](const void* s, float* d, size_t n) { DecodeQuantBlocks(kType, s, d, n); },
+          [](const float* s, void* d, size_t n) { EncodeQuantBlocks(kType, s, d, n); }};
+}
+
 // In core::DType order.
 constexpr Codec kCodecs[] = {
     {[](const void* s, float* d, size_t n) { std::copy_n(static_cast<const float*>(s), n, d); },
@@ -185,6 +194,11 @@ constexpr Codec kCodecs[] = {
      [](const float* s, void* d, size_t n) { QuantizeQ8_0(s, static_cast<BlockQ8_0*>(d), n); }},
     {[](const void* s, float* d, size_t n) { DequantizeQ4_0(static_cast<const BlockQ4_0*>(s), d, n); },
      [](const float* s, void* d, size_t n) { QuantizeQ4_0(s, static_cast<BlockQ4_0*>(d), n); }},
+    ScalarCodec<core::DType::kQ4_1>(),   ScalarCodec<core::DType::kQ5_0>(),
+    ScalarCodec<core::DType::kQ5_1>(),   ScalarCodec<core::DType::kIQ4_NL>(),
+    ScalarCodec<core::DType::kQ2_K>(),   ScalarCodec<core::DType::kQ3_K>(),
+    ScalarCodec<core::DType::kQ4_K>(),   ScalarCodec<core::DType::kQ5_K>(),
+    ScalarCodec<core::DType::kQ6_K>(),
 };
 static_assert(std::size(kCodecs) == core::kNumDTypes, "one codec per DType");
 
@@ -206,46 +220,36 @@ void QuantizeActivations(const float* x, size_t cols, int8_t* q, float* scale,
     for (size_t j = 0; j < kQuantBlock; ++j) amax = std::fmax(amax, std::fabs(xb[j]));
     scale[b] = amax / 127.0f;
     const float inv = scale[b] != 0.0f ? 1.0f / scale[b] : 0.0f;
-    sum[b] = 0;
+    sum[2 * b] = sum[2 * b + 1] = 0;
     for (size_t j = 0; j < kQuantBlock; ++j) {
       q[b * kQuantBlock + j] = static_cast<int8_t>(std::nearbyint(xb[j] * inv));
-      sum[b] += q[b * kQuantBlock + j];
+      sum[2 * b + j / kSubBlock] += q[b * kQuantBlock + j];
     }
   }
 }
 
-namespace {
-
-// A GGML block's scale and its 32 weights' integer values.
-float BlockInts(core::DType dtype, const uint8_t* block, int* w) {
-  if (dtype == core::DType::kQ8_0) {
-    const auto* b = reinterpret_cast<const BlockQ8_0*>(block);
-    for (size_t j = 0; j < kQuantBlock; ++j) w[j] = b->qs[j];
-    return core::F16ToF32(b->d);
-  }
-  const auto* b = reinterpret_cast<const BlockQ4_0*>(block);
-  for (size_t j = 0; j < kQuantBlock / 2; ++j) {
-    w[j] = (b->qs[j] & 0xF) - 8;
-    w[j + 16] = (b->qs[j] >> 4) - 8;
-  }
-  return core::F16ToF32(b->d);
-}
-
-}  // namespace
-
 double Int8Dot(core::DType dtype, const void* w_row, const int8_t* q,
                const float* scale, size_t cols, double* magnitude) {
+  const size_t elements = core::BlockElements(dtype);
+  const auto rounded = [](float x) { return core::F16ToF32(core::F32ToF16(x)); };
   double total = 0.0;
   *magnitude = 0.0;
-  for (size_t b = 0; b < cols / kQuantBlock; ++b) {
-    int w[kQuantBlock];
-    const float d = BlockInts(
-        dtype, static_cast<const uint8_t*>(w_row) + b * core::BlockBytes(dtype), w);
-    int64_t dot = 0;
-    for (size_t j = 0; j < kQuantBlock; ++j) dot += int64_t{w[j]} * q[b * kQuantBlock + j];
-    const double term = double(d) * scale[b] * double(dot);
-    total += term;
-    *magnitude += std::fabs(term);
+  UnpackedBlock w;
+  for (size_t e0 = 0; e0 < cols; e0 += elements) {
+    UnpackBlock(dtype,
+                static_cast<const uint8_t*>(w_row) + e0 / elements * core::BlockBytes(dtype), &w);
+    for (size_t s = 0; s < elements / kSubBlock; ++s) {
+      int64_t dot = 0, sum = 0;
+      for (size_t j = s * kSubBlock; j < (s + 1) * kSubBlock; ++j) {
+        dot += int64_t{w.v[j]} * q[e0 + j];
+        sum += q[e0 + j];
+      }
+      const double x_scale = scale[(e0 + s * kSubBlock) / kQuantBlock];
+      const double scaled = x_scale * double(rounded(w.scale[s])) * double(dot);
+      const double shifted = x_scale * double(rounded(w.min[s])) * double(sum);
+      total += scaled - shifted;
+      *magnitude += std::fabs(scaled) + std::fabs(shifted);
+    }
   }
   return total;
 }

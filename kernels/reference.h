@@ -39,15 +39,17 @@ void DecodeRow(core::DType dtype, const void* src, float* dst, size_t n);
 void EncodeRow(core::DType dtype, const float* src, void* dst, size_t n);
 
 // Activations as kernels/matmul_int8.h quantizes them, one row of `cols`:
-// per block of 32, scale = max|x| / 127, q = nearbyint(x · (1 / scale)),
-// sum = Σ q.
+// per block of 32, scale = max|x| / 127, q = nearbyint(x · (1 / scale));
+// sum = Σ q per 16 (two per block).
 void QuantizeActivations(const float* x, size_t cols, int8_t* q, float* scale,
                          int32_t* sum);
 
-// One output of the int8 matmul: Σ over blocks of d_w · scale_x · Σ w·q, the
-// block sums in exact integers, with w the weights' integer values (Q8_0:
-// qs; Q4_0: nibble - 8). `magnitude` gets Σ |each block's term|, what the
-// kernels' float rounding grows with.
+// One output of the int8 matmul: Σ over sub-blocks of 16 of
+// scale_x · (scale_w · Σ v·q − min_w · Σ q), the sums in exact integers,
+// with v, scale_w and min_w as quant_blocks.h unpacks them (scales and mins
+// rounded to f16, as the packed layout keeps them). `magnitude` gets the
+// Σ of |each product| (scale and min terms apart: they may cancel), what
+// the kernels' float rounding grows with.
 double Int8Dot(core::DType dtype, const void* w_row, const int8_t* q,
                const float* scale, size_t cols, double* magnitude);
 

@@ -160,7 +160,10 @@ std::map<std::string, std::function<int(const Context&)>> Workloads() {
       {"RMSNorm_4096", [](const Context&) { return RmsNorm(4096); }},
       {"GEMV_Q8_0_4096x4096", [](const Context&) { return MatMul(core::DType::kQ8_0, 1, 4096, 4096); }},
       {"GEMV_Q4_0_4096x4096", [](const Context&) { return MatMul(core::DType::kQ4_0, 1, 4096, 4096); }},
+      {"GEMV_Q4_K_4096x4096", [](const Context&) { return MatMul(core::DType::kQ4_K, 1, 4096, 4096); }},
+      {"GEMV_Q6_K_4096x4096", [](const Context&) { return MatMul(core::DType::kQ6_K, 1, 4096, 4096); }},
       {"GEMM_Q8_0_64x768x768", [](const Context&) { return MatMul(core::DType::kQ8_0, 64, 768, 768); }},
+      {"GEMM_Q4_K_64x768x768", [](const Context&) { return MatMul(core::DType::kQ4_K, 64, 768, 768); }},
   };
   for (int n : {64, 128, 256, 512}) {
     w["MatMul_" + std::to_string(n)] = [n](const Context&) {

@@ -47,27 +47,33 @@ absl::StatusOr<Golden> LoadGolden(const std::string& name) {
   return g;
 }
 
-absl::StatusOr<float> MaxLogitError(const runtime::Model& model,
-                                    const Golden& golden,
-                                    const std::string& backend_name,
-                                    int threads) {
+absl::StatusOr<std::vector<float>> Logits(const runtime::Model& model,
+                                          const std::vector<int32_t>& tokens,
+                                          const std::string& backend_name, int threads) {
   SM_ASSIGN_OR_RETURN(const backends::Backend* backend,
                       backends::Registry::Get(backend_name, model.weight_dtype()));
   SM_ASSIGN_OR_RETURN(std::unique_ptr<runtime::Transformer> t,
                       runtime::Transformer::Create(model, *backend));
-  const int64_t n = golden.tokens.size();
-  const int64_t vocab = model.arch().vocab_size();
-  if (vocab != golden.model->arch().vocab_size()) {
-    return absl::InvalidArgumentError("vocabulary sizes differ");
-  }
+  const int64_t n = tokens.size();
   core::ThreadPool pool(threads);
   SM_ASSIGN_OR_RETURN(core::Arena arena,
                       core::Arena::Create(t->ScratchBytes(n, threads, n)));
   SM_ASSIGN_OR_RETURN(runtime::KvCache cache,
                       runtime::KvCache::Create(model.arch(), n));
-  std::vector<float> logits(n * vocab);
-  SM_RETURN_IF_ERROR(
-      t->Forward(golden.tokens, 0, cache, arena, pool, logits.data(), true));
+  std::vector<float> logits(n * model.arch().vocab_size());
+  SM_RETURN_IF_ERROR(t->Forward(tokens, 0, cache, arena, pool, logits.data(), true));
+  return logits;
+}
+
+absl::StatusOr<float> MaxLogitError(const runtime::Model& model,
+                                    const Golden& golden,
+                                    const std::string& backend_name,
+                                    int threads) {
+  if (model.arch().vocab_size() != golden.model->arch().vocab_size()) {
+    return absl::InvalidArgumentError("vocabulary sizes differ");
+  }
+  SM_ASSIGN_OR_RETURN(std::vector<float> logits,
+                      Logits(model, golden.tokens, backend_name, threads));
   float worst = 0;
   for (size_t i = 0; i < logits.size(); ++i) {
     worst = std::max(worst, std::abs(logits[i] - golden.logits[i]));

@@ -31,6 +31,13 @@ inline constexpr const char* kGoldenModels[] = {
 // `name` is one of kGoldenModels.
 absl::StatusOr<Golden> LoadGolden(const std::string& name);
 
+// `model`'s logits at every position of `tokens`, run in one prefill on
+// `backend` with `threads` threads.
+absl::StatusOr<std::vector<float>> Logits(const runtime::Model& model,
+                                          const std::vector<int32_t>& tokens,
+                                          const std::string& backend = "tiled",
+                                          int threads = 1);
+
 // The largest |logit - reference| over every position when `model` runs the
 // golden tokens in one prefill on `backend` with `threads` threads.
 absl::StatusOr<float> MaxLogitError(const runtime::Model& model,

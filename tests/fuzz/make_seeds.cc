@@ -37,12 +37,17 @@ int main(int argc, char** argv) {
     return 1;
   }
   bool ok = true;
-  for (const auto& [name, golden, dtype] :
-       {std::tuple<const char*, const smallmind::golden::Golden*, smallmind::core::DType>{
-            "gpt2_tiny", &*gpt2, smallmind::core::DType::kQ8_0},
-        {"llama_tiny", &*llama, smallmind::core::DType::kF16}}) {
-    auto bytes = convert::GgufFromModel(*golden->model, dtype);
-    ok &= bytes.ok() && Write(dir + "/gguf/" + name + ".gguf", bytes->data(), bytes->size());
+  // Every GGUF family SmallMind reads, in a mix of tensor types.
+  for (const char* name : smallmind::golden::kGoldenModels) {
+    auto golden = smallmind::golden::LoadGolden(name);
+    const std::string n = name;
+    const smallmind::core::DType dtype = n == "gpt2_tiny"    ? smallmind::core::DType::kQ8_0
+                                         : n == "llama_tiny" ? smallmind::core::DType::kF16
+                                                             : smallmind::core::DType::kF32;
+    auto bytes = golden.ok() ? convert::GgufFromModel(*golden->model, dtype)
+                             : absl::StatusOr<std::vector<uint8_t>>(golden.status());
+    if (!bytes.ok()) continue;  // no GGUF architecture (neox_tiny)
+    ok &= Write(dir + "/gguf/" + n + ".gguf", bytes->data(), bytes->size());
   }
   const convert::HfGpt2Files hf = convert::HfGpt2FromModel(*gpt2->model);
   ok &= Write(dir + "/safetensors/gpt2_tiny.safetensors", hf.safetensors.data(),

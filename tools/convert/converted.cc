@@ -99,6 +99,29 @@ absl::Status AddTensor(ConvertedModel& model, const runtime::TensorSpec& spec,
   return absl::OkStatus();
 }
 
+namespace {
+
+// A K-quant for rows that are not whole super-blocks of 256: the 32-element
+// type llama-quantize falls back to, so that a file quantizes as it would.
+core::DType RowType(core::DType wanted, int64_t row_length) {
+  if (row_length % static_cast<int64_t>(core::BlockElements(wanted)) == 0) return wanted;
+  switch (wanted) {
+    case core::DType::kQ2_K:
+    case core::DType::kQ3_K:
+      return core::DType::kIQ4_NL;
+    case core::DType::kQ4_K:
+      return core::DType::kQ5_0;
+    case core::DType::kQ5_K:
+      return core::DType::kQ5_1;
+    case core::DType::kQ6_K:
+      return core::DType::kQ8_0;
+    default:
+      return wanted;
+  }
+}
+
+}  // namespace
+
 absl::Status WriteConverted(const std::string& path, ConvertedModel& model,
                             std::optional<core::DType> quantize,
                             const Progress& progress) {
@@ -109,19 +132,20 @@ absl::Status WriteConverted(const std::string& path, ConvertedModel& model,
     ConvertedTensor& t = model.tensors[i];
     const bool is_matrix = i < specs.size() && specs[i].name == t.name &&
                            specs[i].is_matrix;
-    if (quantize && is_matrix && t.dtype != *quantize) {
+    const core::DType target = quantize ? RowType(*quantize, t.shape.back()) : t.dtype;
+    if (quantize && is_matrix && t.dtype != target) {
       SM_ASSIGN_OR_RETURN(std::vector<float> values,
                           DecodeSource({t.name, t.dtype, t.shape, t.bytes}));
       absl::StatusOr<std::vector<uint8_t>> bytes =
-          runtime::EncodeF32(values, t.shape.back(), *quantize);
+          runtime::EncodeF32(values, t.shape.back(), target);
       if (!bytes.ok()) {
         return absl::InvalidArgumentError(absl::StrCat(
-            "cannot quantize '", t.name, "' to ", core::DTypeName(*quantize),
+            "cannot quantize '", t.name, "' to ", core::DTypeName(target),
             ": ", bytes.status().message()));
       }
       t.owned = std::move(*bytes);
       t.bytes = t.owned;
-      t.dtype = *quantize;
+      t.dtype = target;
     }
     sources.push_back({t.name, t.dtype, t.shape, t.bytes});
     if (progress) progress(i + 1, model.tensors.size(), t.name);

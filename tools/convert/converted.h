@@ -59,7 +59,10 @@ absl::StatusOr<std::vector<float>> DecodeSource(const SourceTensor& t);
 using Progress = std::function<void(size_t, size_t, absl::string_view)>;
 
 // Writes `model` to `path`, first re-quantizing every matmul weight to
-// `quantize` when given, then loads the result back as a check.
+// `quantize` when given (a K-quant falls back to a 32-element type for rows
+// that are not whole super-blocks, as llama-quantize does: Q4_K to Q5_0,
+// Q5_K to Q5_1, Q6_K to Q8_0, Q2_K/Q3_K to IQ4_NL), then loads the result
+// back as a check.
 absl::Status WriteConverted(const std::string& path, ConvertedModel& model,
                             std::optional<core::DType> quantize,
                             const Progress& progress);
