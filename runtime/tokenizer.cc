@@ -260,6 +260,13 @@ absl::StatusOr<std::vector<std::string>> PreTokenizerPatterns(absl::string_view 
       "pre-tokenizer '", name, "' is not supported (", absl::StrJoin(names, ", "), ")"));
 }
 
+absl::StatusOr<std::string> PreTokenizerName(absl::Span<const std::string> patterns) {
+  for (const auto& [aliases, known] : KnownPreTokenizers()) {
+    if (absl::MakeConstSpan(known) == patterns) return aliases.front();
+  }
+  return absl::NotFoundError("no pre-tokenizer name has these patterns");
+}
+
 absl::StatusOr<std::vector<std::string>> PreTokenize(
     absl::string_view text, const std::vector<std::string>& patterns) {
   std::vector<absl::string_view> pieces = {text};

@@ -107,6 +107,10 @@ std::string Gpt2EncodeBytes(absl::string_view bytes);
 // known ones.
 absl::StatusOr<std::vector<std::string>> PreTokenizerPatterns(absl::string_view name);
 
+// The reverse: the first name whose patterns are exactly `patterns`, for
+// writers of GGUF files; NotFound for patterns no name has.
+absl::StatusOr<std::string> PreTokenizerName(absl::Span<const std::string> patterns);
+
 // Cuts `text` by `patterns` as the tokenizer does (each pattern splits every
 // piece into its matches and the text between them). Errors on an invalid
 // pattern.

@@ -1,7 +1,10 @@
 #!/usr/bin/env bash
-# Installs the Debian packages SmallMind builds with, only those missing.
+# Installs the Debian packages SmallMind builds with, only those missing,
+# then the test-only npm packages of tests/reference/npm from their lockfile
+# (when node_modules is missing or older than the lockfile).
 # Idempotent: a second run installs nothing and never runs `apt-get update`.
 set -euo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
 
 PACKAGES=(
   bazel-bootstrap
@@ -31,18 +34,27 @@ for pkg in "${PACKAGES[@]}"; do
   fi
 done
 
+# Node.js and npm run the test references; Debian's when none is installed.
+if ! command -v npm >/dev/null 2>&1; then missing+=(nodejs npm); fi
+
 if [ ${#missing[@]} -eq 0 ]; then
   echo "bootstrap: all ${#PACKAGES[@]} packages already installed"
-  exit 0
+else
+  if [ "$(id -u)" -ne 0 ]; then
+    echo "bootstrap: missing packages: ${missing[*]}; run as root to install them" >&2
+    exit 1
+  fi
+  echo "bootstrap: installing ${missing[*]}"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+  echo "bootstrap: installed ${#missing[@]} package(s)"
 fi
 
-if [ "$(id -u)" -ne 0 ]; then
-  echo "bootstrap: missing packages: ${missing[*]}; run as root to install them" >&2
-  exit 1
+npm_dir="$root/tests/reference/npm"
+stamp="$npm_dir/node_modules/.smallmind-lock"
+if ! cmp -s "$npm_dir/package-lock.json" "$stamp" 2>/dev/null; then
+  echo "bootstrap: npm ci in tests/reference/npm (test-only references)"
+  (cd "$npm_dir" && npm ci --no-audit --no-fund --loglevel=error >/dev/null)
+  cp "$npm_dir/package-lock.json" "$stamp"
 fi
-
-echo "bootstrap: installing ${missing[*]}"
-export DEBIAN_FRONTEND=noninteractive
-apt-get update -qq
-apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
-echo "bootstrap: installed ${#missing[@]} package(s)"

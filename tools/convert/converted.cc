@@ -122,6 +122,25 @@ core::DType RowType(core::DType wanted, int64_t row_length) {
 
 }  // namespace
 
+void AddEndOfTurnIds(runtime::TokenizerSpec& spec) {
+  constexpr const char* kEndOfTurnTexts[] = {"<|eot_id|>",    "<|eom_id|>",      "<|im_end|>",
+                                             "<|end|>",       "<end_of_turn>",   "<|endoftext|>",
+                                             "<|end_of_text|>"};
+  auto add = [&](int32_t id) {
+    for (int32_t have : spec.end_of_generation_ids()) {
+      if (have == id) return;
+    }
+    spec.add_end_of_generation_ids(id);
+  };
+  if (spec.has_eos_id()) add(spec.eos_id());
+  for (int id = 0; id < spec.tokens_size(); ++id) {
+    if (id >= spec.token_types_size() || spec.token_types(id) != runtime::CONTROL) continue;
+    for (const char* text : kEndOfTurnTexts) {
+      if (spec.tokens(id) == text) add(id);
+    }
+  }
+}
+
 absl::Status WriteConverted(const std::string& path, ConvertedModel& model,
                             std::optional<core::DType> quantize,
                             const Progress& progress) {

@@ -52,6 +52,11 @@ struct ConvertedModel {
 absl::Status AddTensor(ConvertedModel& model, const runtime::TensorSpec& spec,
                        absl::Span<const SourceTensor> parts);
 
+// Adds to `spec`'s end-of-generation ids its EOS and the control tokens
+// that end a turn in the supported families' vocabularies (<|eot_id|>,
+// <|im_end|>, <end_of_turn>, <|end|>, ...), as llama.cpp treats them.
+void AddEndOfTurnIds(runtime::TokenizerSpec& spec);
+
 // F32 values of `t`, whatever its dtype.
 absl::StatusOr<std::vector<float>> DecodeSource(const SourceTensor& t);
 

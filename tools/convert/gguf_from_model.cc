@@ -9,6 +9,7 @@
 #include "absl/strings/str_replace.h"
 #include "core/status.h"
 #include "runtime/tensor_codec.h"
+#include "runtime/tokenizer.h"
 #include "tools/convert/gguf_builder.h"
 
 namespace smallmind::convert {
@@ -65,6 +66,43 @@ std::vector<std::pair<std::string, int64_t>> GgufPieces(const runtime::Architect
   return {{spec.name, spec.shape[0]}};
 }
 
+// tokenizer.ggml.* as llama.cpp's converter writes them. A character
+// vocabulary (the golden models') is written as a SentencePiece one.
+absl::Status AddTokenizer(const runtime::TokenizerSpec& tok, GgufBuilder& b) {
+  const bool byte_level = tok.kind() == runtime::GPT2_BPE;
+  b.String("tokenizer.ggml.model", byte_level ? "gpt2" : "llama");
+  if (byte_level) {
+    const std::vector<std::string> patterns(tok.pre_tokenizer().split_patterns().begin(),
+                                            tok.pre_tokenizer().split_patterns().end());
+    absl::StatusOr<std::string> pre = runtime::PreTokenizerName(patterns);
+    if (tok.pre_tokenizer().split_patterns_size() == 0) pre = std::string("gpt-2");
+    if (!pre.ok()) return pre.status();
+    b.String("tokenizer.ggml.pre", *pre);
+  } else if (tok.pre_tokenizer().has_add_space_prefix()) {
+    b.Bool("tokenizer.ggml.add_space_prefix", tok.pre_tokenizer().add_space_prefix());
+  }
+  b.Strings("tokenizer.ggml.tokens", {tok.tokens().begin(), tok.tokens().end()});
+  if (!byte_level) {
+    std::vector<float> scores(tok.tokens_size());
+    for (int i = 0; i < tok.scores_size() && i < tok.tokens_size(); ++i) scores[i] = tok.scores(i);
+    b.Floats("tokenizer.ggml.scores", scores);
+  }
+  std::vector<int32_t> types(tok.tokens_size(), runtime::NORMAL);
+  for (int i = 0; i < tok.token_types_size() && i < tok.tokens_size(); ++i) {
+    if (tok.token_types(i) != runtime::TOKEN_TYPE_UNSPECIFIED) types[i] = tok.token_types(i);
+  }
+  b.Int32s("tokenizer.ggml.token_type", types);
+  if (tok.merges_size() > 0) {
+    b.Strings("tokenizer.ggml.merges", {tok.merges().begin(), tok.merges().end()});
+  }
+  if (tok.has_bos_id()) b.Uint32("tokenizer.ggml.bos_token_id", tok.bos_id());
+  if (tok.has_eos_id()) b.Uint32("tokenizer.ggml.eos_token_id", tok.eos_id());
+  if (tok.has_unknown_id()) b.Uint32("tokenizer.ggml.unknown_token_id", tok.unknown_id());
+  b.Bool("tokenizer.ggml.add_bos_token", tok.add_bos());
+  if (!tok.chat_template().empty()) b.String("tokenizer.chat_template", tok.chat_template());
+  return absl::OkStatus();
+}
+
 }  // namespace
 
 absl::StatusOr<std::vector<uint8_t>> GgufFromModel(const runtime::Model& model,
@@ -105,19 +143,7 @@ absl::StatusOr<std::vector<uint8_t>> GgufFromModel(const runtime::Model& model,
       b.Float32(key("attention.scale"), a.attention_scale());
     }
   }
-  const runtime::TokenizerSpec& tok = model.description().tokenizer();
-  b.String("tokenizer.ggml.model", arch == "gpt2" ? "gpt2" : "llama");
-  b.Strings("tokenizer.ggml.tokens", {tok.tokens().begin(), tok.tokens().end()});
-  std::vector<float> scores(tok.tokens_size());
-  for (int i = 0; i < tok.scores_size() && i < tok.tokens_size(); ++i) {
-    scores[i] = tok.scores(i);
-  }
-  b.Floats("tokenizer.ggml.scores", scores);
-  std::vector<int32_t> types(tok.tokens_size(), runtime::NORMAL);
-  b.Int32s("tokenizer.ggml.token_type", types);
-  b.Uint32("tokenizer.ggml.eos_token_id", 1);
-  b.Bool("tokenizer.ggml.add_bos_token", false);
-
+  SM_RETURN_IF_ERROR(AddTokenizer(model.description().tokenizer(), b));
   for (const runtime::TensorSpec& spec : runtime::ExpectedTensors(a)) {
     SM_ASSIGN_OR_RETURN(core::TensorView view, model.file().Tensor(spec.name));
     const std::vector<float> values = runtime::DecodeAll(view);

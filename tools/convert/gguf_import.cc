@@ -50,12 +50,6 @@ absl::StatusOr<uint32_t> GetDim(const GgufFile& f, const std::string& key) {
   return static_cast<uint32_t>(v);
 }
 
-// The tokens that end a turn in the vocabularies of the supported families,
-// besides the ids the file names (llama.cpp treats the same texts so).
-constexpr const char* kEndOfTurnTexts[] = {
-    "<|eot_id|>", "<|eom_id|>", "<|im_end|>", "<|end|>", "<end_of_turn>",
-    "<|endoftext|>", "<|end_of_text|>"};
-
 absl::StatusOr<runtime::TokenizerSpec> ImportTokenizer(const GgufFile& f) {
   runtime::TokenizerSpec spec;
   SM_ASSIGN_OR_RETURN(std::string model, f.GetString("tokenizer.ggml.model"));
@@ -141,12 +135,7 @@ absl::StatusOr<runtime::TokenizerSpec> ImportTokenizer(const GgufFile& f) {
     absl::StatusOr<uint64_t> id = f.GetUint("tokenizer.ggml.padding_token_id");
     if (id.ok() && *id < tokens->size()) spec.set_padding_id(static_cast<int32_t>(*id));
   }
-  for (int id = 0; id < spec.tokens_size(); ++id) {
-    const bool control = id < spec.token_types_size() && spec.token_types(id) == runtime::CONTROL;
-    for (const char* text : kEndOfTurnTexts) {
-      if (control && spec.tokens(id) == text) spec.add_end_of_generation_ids(id);
-    }
-  }
+  AddEndOfTurnIds(spec);
   bool add_bos = model == "llama";
   if (f.Has("tokenizer.ggml.add_bos_token")) {
     SM_ASSIGN_OR_RETURN(add_bos, f.GetBool("tokenizer.ggml.add_bos_token"));

@@ -8,52 +8,12 @@
 #include "absl/strings/strip.h"
 #include "core/file_util.h"
 #include "core/status.h"
-#include "nlohmann/json.hpp"
 #include "runtime/presets.h"
+#include "tools/convert/json_util.h"
 #include "runtime/tensor_codec.h"
 
 namespace smallmind::convert {
 namespace {
-
-using Json = nlohmann::json;
-
-absl::StatusOr<Json> ParseJson(absl::string_view text, absl::string_view what) {
-  Json j = Json::parse(text.begin(), text.end(), nullptr,
-                       /*allow_exceptions=*/false);
-  if (j.is_discarded()) {
-    return absl::InvalidArgumentError(absl::StrCat(what, " is not valid JSON"));
-  }
-  return j;
-}
-
-absl::StatusOr<int64_t> Int(const Json& config, const char* key,
-                            std::optional<int64_t> fallback = std::nullopt) {
-  auto it = config.find(key);
-  if (it == config.end() || it->is_null()) {
-    if (fallback) return *fallback;
-    return absl::InvalidArgumentError(
-        absl::StrCat("config.json has no '", key, "'"));
-  }
-  if (!it->is_number_integer() || it->get<int64_t>() <= 0 ||
-      it->get<int64_t>() > (1 << 24)) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("config.json: '", key, "' is not a positive integer"));
-  }
-  return it->get<int64_t>();
-}
-
-// config[key] as a string, `fallback` when absent; an error (not
-// nlohmann's exception) when it is something else.
-absl::StatusOr<std::string> String(const Json& config, const char* key,
-                                   const std::string& fallback) {
-  auto it = config.find(key);
-  if (it == config.end() || it->is_null()) return fallback;
-  if (!it->is_string()) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("config.json: '", key, "' is not a string"));
-  }
-  return it->get<std::string>();
-}
 
 // A [rows, cols] F32 tensor of `t` ([cols, rows] in any dtype) transposed.
 absl::StatusOr<std::vector<uint8_t>> Transposed(const SourceTensor& t) {
@@ -145,24 +105,25 @@ absl::StatusOr<runtime::Architecture> ArchitectureFromHfConfig(
   if (!config.is_object()) {
     return absl::InvalidArgumentError("config.json is not an object");
   }
-  SM_ASSIGN_OR_RETURN(const std::string model_type, String(config, "model_type", ""));
+  SM_ASSIGN_OR_RETURN(const std::string model_type,
+                      String(config, "model_type", "config.json", ""));
   if (model_type != "gpt2") {
     return absl::UnimplementedError(absl::StrCat(
         "config.json model_type is '", model_type, "'; only gpt2 is supported"));
   }
   SM_ASSIGN_OR_RETURN(const std::string activation,
-                      String(config, "activation_function", "gelu_new"));
+                      String(config, "activation_function", "config.json", "gelu_new"));
   if (activation != "gelu_new" && activation != "gelu_pytorch_tanh") {
     return absl::UnimplementedError(absl::StrCat(
         "activation_function '", activation,
         "' is not supported (gelu_new, gelu_pytorch_tanh)"));
   }
-  SM_ASSIGN_OR_RETURN(int64_t dim, Int(config, "n_embd"));
-  SM_ASSIGN_OR_RETURN(int64_t layers, Int(config, "n_layer"));
-  SM_ASSIGN_OR_RETURN(int64_t heads, Int(config, "n_head"));
-  SM_ASSIGN_OR_RETURN(int64_t context, Int(config, "n_positions"));
-  SM_ASSIGN_OR_RETURN(int64_t vocab, Int(config, "vocab_size"));
-  SM_ASSIGN_OR_RETURN(int64_t hidden, Int(config, "n_inner", 4 * dim));
+  SM_ASSIGN_OR_RETURN(int64_t dim, PositiveInt(config, "n_embd", "config.json"));
+  SM_ASSIGN_OR_RETURN(int64_t layers, PositiveInt(config, "n_layer", "config.json"));
+  SM_ASSIGN_OR_RETURN(int64_t heads, PositiveInt(config, "n_head", "config.json"));
+  SM_ASSIGN_OR_RETURN(int64_t context, PositiveInt(config, "n_positions", "config.json"));
+  SM_ASSIGN_OR_RETURN(int64_t vocab, PositiveInt(config, "vocab_size", "config.json"));
+  SM_ASSIGN_OR_RETURN(int64_t hidden, PositiveInt(config, "n_inner", "config.json", 4 * dim));
   if (dim % heads != 0) {
     return absl::InvalidArgumentError("n_embd is not a multiple of n_head");
   }
