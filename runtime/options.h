@@ -56,6 +56,9 @@ struct GenerateOptions {
   // then its first token is kept if it is BOS, and otherwise only its tail,
   // leaving a quarter of the free context for generation.
   bool truncate_prompt = false;
+  // Control tokens written in the prompt (a chat template's <|im_start|>)
+  // become their ids; otherwise they are text, as user text must be.
+  bool parse_special = false;
   SamplerOptions sampler;
 
   template <class Visitor>
@@ -67,6 +70,8 @@ struct GenerateOptions {
     v(truncate_prompt, {"truncate-prompt", 0, "truncate_prompt",
                         "keep the tail of a prompt longer than the context instead "
                         "of failing"});
+    v(parse_special, {"parse-special", 0, "parse_special",
+                      "control tokens written in the prompt (<|im_start|>) become their ids"});
     sampler.VisitFields(v);
   }
 };

@@ -120,9 +120,13 @@ absl::Status Session::Append(absl::Span<const int32_t> tokens) {
 
 void Session::Reset() { tokens_.clear(); }
 
-absl::StatusOr<GenerationStats> Session::Generate(
-    absl::string_view prompt, const GenerateOptions& options,
-    const TextCallback& on_text) {
+void Session::Truncate(int64_t n) {
+  if (n < position()) tokens_.resize(static_cast<size_t>(std::max<int64_t>(n, 0)));
+}
+
+namespace {
+
+absl::Status ValidateGenerateOptions(const GenerateOptions& options) {
   SM_RETURN_IF_ERROR(ValidateSamplerOptions(options.sampler));
   if (options.max_tokens < 0) {
     return absl::InvalidArgumentError(absl::StrCat(
@@ -131,12 +135,21 @@ absl::StatusOr<GenerationStats> Session::Generate(
   for (const std::string& s : options.stop) {
     if (s.empty()) return absl::InvalidArgumentError("empty stop string");
   }
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+absl::StatusOr<GenerationStats> Session::Generate(
+    absl::string_view prompt, const GenerateOptions& options,
+    const TextCallback& on_text) {
+  SM_RETURN_IF_ERROR(ValidateGenerateOptions(options));
   const Clock::time_point start = Clock::now();
-  GenerationStats stats;
   absl::StatusOr<std::vector<int32_t>> encoded;
   {
     SM_PROFILE_SCOPE(core::ProfileOp::kTokenization, -1, 0, prompt.size());
-    encoded = tokenizer_.Encode(prompt, tokenizer_.add_bos() && position() == 0);
+    encoded = tokenizer_.Encode(prompt, tokenizer_.add_bos() && position() == 0,
+                                options.parse_special);
   }
   SM_ASSIGN_OR_RETURN(std::vector<int32_t> prompt_ids, std::move(encoded));
   if (prompt_ids.empty()) {
@@ -144,8 +157,47 @@ absl::StatusOr<GenerationStats> Session::Generate(
         "the prompt is empty and the vocabulary has no BOS token to start "
         "from");
   }
+  return Decode(std::move(prompt_ids), options, on_text, GenerationStats(), start);
+}
+
+absl::StatusOr<GenerationStats> Session::GenerateFrom(absl::Span<const int32_t> prompt,
+                                                      const GenerateOptions& options,
+                                                      const TextCallback& on_text) {
+  SM_RETURN_IF_ERROR(ValidateGenerateOptions(options));
+  const Clock::time_point start = Clock::now();
+  if (prompt.empty()) return absl::InvalidArgumentError("the prompt is empty");
+  for (int32_t id : prompt) {
+    if (id < 0 || id >= tokenizer_.vocab_size()) {
+      return absl::InvalidArgumentError(absl::StrCat("token id ", id, " is outside the vocabulary"));
+    }
+  }
+  // Keep what the cache already holds, but run at least the prompt's last
+  // token: its logits are the next token's.
+  size_t common = 0;
+  while (common < tokens_.size() && common + 1 < prompt.size() && tokens_[common] == prompt[common]) {
+    ++common;
+  }
+  GenerationStats stats;
+  stats.prompt_tokens_cached = static_cast<int64_t>(common);
+  if (static_cast<int64_t>(prompt.size()) > context() && !options.truncate_prompt) {
+    return absl::OutOfRangeError(absl::StrCat("the prompt is ", prompt.size(),
+                                              " tokens, but the context has ", context(),
+                                              " positions"));
+  }
+  Truncate(static_cast<int64_t>(common));
+  return Decode(std::vector<int32_t>(prompt.begin() + common, prompt.end()), options, on_text,
+                stats, start);
+}
+
+absl::StatusOr<GenerationStats> Session::Decode(std::vector<int32_t> prompt_ids,
+                                                const GenerateOptions& options,
+                                                const TextCallback& on_text,
+                                                GenerationStats stats,
+                                                Clock::time_point start) {
   const int64_t free = context() - position();
   if (options.truncate_prompt && static_cast<int64_t>(prompt_ids.size()) > free) {
+    // Out of room even with what is cached: start over from the prompt's
+    // tail (with its BOS).
     const int64_t keep = std::max<int64_t>(1, free - free / 4);
     const bool bos = tokenizer_.bos_id() && prompt_ids[0] == *tokenizer_.bos_id() &&
                      keep > 1;
@@ -160,7 +212,7 @@ absl::StatusOr<GenerationStats> Session::Generate(
         " positions are free"));
   }
   SM_RETURN_IF_ERROR(Append(prompt_ids));
-  stats.prompt_tokens = static_cast<int64_t>(prompt_ids.size());
+  stats.prompt_tokens = static_cast<int64_t>(prompt_ids.size()) + stats.prompt_tokens_cached;
   const Clock::time_point prefilled = Clock::now();
   stats.prefill_seconds = Seconds(start, prefilled);
 
@@ -197,7 +249,7 @@ absl::StatusOr<GenerationStats> Session::Generate(
     }
     ++stats.generated_tokens;
     if (i == 0) stats.ttft_seconds = Seconds(start, Clock::now());
-    if (tokenizer_.eos_id() && next == *tokenizer_.eos_id()) {
+    if (tokenizer_.IsEndOfGeneration(next)) {
       stats.stop_reason = StopReason::kEndOfText;
       break;
     }

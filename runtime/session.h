@@ -6,6 +6,7 @@
 #ifndef SMALLMIND_RUNTIME_SESSION_H_
 #define SMALLMIND_RUNTIME_SESSION_H_
 
+#include <chrono>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -30,7 +31,8 @@ enum class StopReason { kMaxTokens, kEndOfText, kStopString, kContextFull,
 absl::string_view StopReasonName(StopReason reason);
 
 struct GenerationStats {
-  int64_t prompt_tokens = 0;       // run, after any truncation
+  int64_t prompt_tokens = 0;       // of the prompt, after any truncation
+  int64_t prompt_tokens_cached = 0;  // of those, already in the KV cache
   int64_t prompt_tokens_dropped = 0;  // by truncate_prompt
   int64_t generated_tokens = 0;   // sampled, including the one ending it
   int64_t decode_steps = 0;       // single-token forward passes
@@ -81,19 +83,37 @@ class Session {
   void Reset();
 
   // Tokenizes `prompt` (with BOS when the vocabulary asks for it and the
-  // session is empty), appends it and samples up to max_tokens tokens,
-  // streaming their text to `on_text`. Every sampled token but the last is
-  // appended to the session, so a later Generate continues the text. Errors when the prompt does not fit
-  // the context left, or on invalid sampler options; then nothing is run.
+  // session is empty), appends it to the history and generates, streaming
+  // text to `on_text`. Stops at an end-of-generation token (EOS, EOT, ...),
+  // a stop string, max_tokens or a full context. Every sampled token but
+  // the last is appended, so a later call continues. Errors when the prompt
+  // does not fit the context left, or on invalid sampler options; then
+  // nothing is run.
   absl::StatusOr<GenerationStats> Generate(absl::string_view prompt,
                                            const GenerateOptions& options,
                                            const TextCallback& on_text);
+
+  // The same for a prompt that is the whole history (a chat's rendered
+  // conversation, resent each turn): the longest prefix the session already
+  // holds is kept (stats.prompt_tokens_cached) and only the rest runs.
+  absl::StatusOr<GenerationStats> GenerateFrom(absl::Span<const int32_t> prompt,
+                                               const GenerateOptions& options,
+                                               const TextCallback& on_text);
+
+  // Forgets every token after the first `n`.
+  void Truncate(int64_t n);
 
   size_t arena_high_water() const { return arena_.high_water(); }
   size_t kv_cache_bytes() const { return cache_.bytes(); }
   core::ThreadPool& pool() { return *pool_; }
 
  private:
+  // Runs `prompt` (already at its place in the history) and decodes.
+  absl::StatusOr<GenerationStats> Decode(std::vector<int32_t> prompt,
+                                         const GenerateOptions& options,
+                                         const TextCallback& on_text, GenerationStats stats,
+                                         std::chrono::steady_clock::time_point start);
+
   Session(const Transformer& transformer, const Tokenizer& tokenizer,
           KvCache cache, core::Arena arena, int threads, bool pin_threads,
           int64_t batch);

@@ -224,5 +224,70 @@ TEST_F(SessionTest, SessionsRunConcurrently) {
   EXPECT_EQ(got_b, b);
 }
 
+// A prompt resent with the history it extends (a chat's next turn) runs
+// only its new tokens, and generates what a fresh session generates.
+TEST_F(SessionTest, GenerateFromKeepsTheCachedPrefix) {
+  GenerateOptions options;
+  options.max_tokens = 8;
+  options.sampler.temperature = 0;
+  const std::vector<int32_t> first = *tokenizer_->Encode("Hello there", false);
+  const std::vector<int32_t> more = *tokenizer_->Encode(" and again", false);
+  std::vector<int32_t> second = first;
+  second.insert(second.end(), more.begin(), more.end());
+  auto collect = [](std::string* out) {
+    return [out](absl::string_view piece) {
+      out->append(piece.data(), piece.size());
+      return true;
+    };
+  };
+  auto session = NewSession();
+  std::string text;
+  absl::StatusOr<GenerationStats> s = session->GenerateFrom(first, options, collect(&text));
+  ASSERT_TRUE(s.ok()) << s.status();
+  EXPECT_EQ(s->prompt_tokens_cached, 0);
+  std::string reused;
+  s = session->GenerateFrom(second, options, collect(&reused));
+  ASSERT_TRUE(s.ok()) << s.status();
+  EXPECT_EQ(s->prompt_tokens_cached, static_cast<int64_t>(first.size()));
+  EXPECT_EQ(s->prompt_tokens, static_cast<int64_t>(second.size()));
+  std::string fresh;
+  ASSERT_TRUE(NewSession()->GenerateFrom(second, options, collect(&fresh)).ok());
+  EXPECT_EQ(reused, fresh);
+  // The same prompt again: all but its last token come from the cache.
+  s = session->GenerateFrom(second, options, collect(&reused));
+  EXPECT_EQ(s->prompt_tokens_cached, static_cast<int64_t>(second.size()) - 1);
+  EXPECT_EQ(session->GenerateFrom({}, options, collect(&text)).status().code(),
+            absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(session->GenerateFrom(std::vector<int32_t>{1 << 20}, options, collect(&text))
+                .status()
+                .code(),
+            absl::StatusCode::kInvalidArgument);
+}
+
+// Any end-of-generation token stops, not only EOS.
+TEST_F(SessionTest, EndOfGenerationIdsStop) {
+  GenerateOptions options;
+  options.max_tokens = 16;
+  options.sampler.temperature = 0;
+  // What greedy decoding produces first becomes an end-of-turn token.
+  std::string text;
+  auto session = NewSession();
+  ASSERT_TRUE(session->Generate("Hello", options, [&](absl::string_view) { return true; }).ok());
+  const int32_t first_generated = session->tokens()[5];
+  TokenizerSpec spec = model_->description().tokenizer();
+  spec.add_end_of_generation_ids(first_generated);
+  auto tokenizer = *Tokenizer::Create(spec);
+  auto stopping = *Session::Create(*transformer_, *tokenizer, {});
+  absl::StatusOr<GenerationStats> s =
+      stopping->Generate("Hello", options, [&](absl::string_view piece) {
+        text.append(piece.data(), piece.size());
+        return true;
+      });
+  ASSERT_TRUE(s.ok());
+  EXPECT_EQ(s->stop_reason, StopReason::kEndOfText);
+  EXPECT_EQ(s->generated_tokens, 1);
+  EXPECT_EQ(text, "");
+}
+
 }  // namespace
 }  // namespace smallmind::runtime

@@ -309,6 +309,8 @@ absl::StatusOr<std::unique_ptr<Tokenizer>> Tokenizer::Create(
     SM_RETURN_IF_ERROR(check_id("unknown", spec.unknown_id()));
     t->unknown_ = spec.unknown_id();
   }
+  // EOS always ends generation, whatever the file lists.
+  if (t->eos_) t->end_of_generation_.push_back(*t->eos_);
   for (int32_t id : spec.end_of_generation_ids()) {
     SM_RETURN_IF_ERROR(check_id("end-of-generation", id));
     if (!t->IsEndOfGeneration(id)) t->end_of_generation_.push_back(id);

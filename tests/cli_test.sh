@@ -61,6 +61,26 @@ expect_in "convert progress" "\[#*\] " "$TMP/err"
 expect_ok "generate from converted" "$SM" generate -m "$TMP/converted.smm" -p "ABC" -n 4 --temp 0
 expect_ok "convert --quantize" "$SM" convert --quantize q8_0 "$GGUF_SEED" "$TMP/q8.smm"
 expect_in "convert --quantize" "q8_0 weights" "$TMP/out"
+expect_ok "init q4_k" "$SM" init --preset medium --dtype q4_k "$TMP/q4k.smm"
+expect_ok "generate from q4_k" "$SM" generate -m "$TMP/q4k.smm" -p "ab" -n 4 --temp 0
+expect_ok "generate straight from a .gguf" "$SM" generate -m "$GGUF_SEED" -p "ABC" -n 4 --temp 0
+expect_in "the .gguf is converted in memory" "converted .* in memory" "$TMP/err"
+cmp -s <(head -c 3 "$TMP/out") <(printf ABC) && pass "gguf generate echoes the prompt" || fail "gguf generate output"
+
+# chat: turns reuse the cached conversation; /reset starts over.
+# (A terse template of our own: the small model's context is 64.)
+printf 'Hello\n/stats\nAgain\n/reset\nHi\n' |
+  "$SM" chat -m "$TMP/small.smm" -s "Be." -n 4 --temp 0 \
+  --chat-template '{% for m in messages %}{{ m.role[0] }}:{{ m.content }};{% endfor %}{% if add_generation_prompt %}a:{% endif %}' \
+  >"$TMP/out" 2>"$TMP/err" && pass "chat runs" || { fail "chat (exit $?)"; cat "$TMP/err"; }
+expect_in "chat prompts for each turn" "^> " "$TMP/out"
+expect_in "chat second turn reuses the cache" "(1[0-9] cached)\|([2-9][0-9] cached)" "$TMP/err"
+expect_in "chat after /reset prefills from scratch" "prompt 1[0-9] tokens (0 cached)" "$TMP/err"
+expect_in "chat reset is announced" "conversation reset" "$TMP/err"
+expect_error "chat without a template" "no chat template; pass --chat-template NAME" \
+  "$SM" chat -m "$TMP/small.smm"
+expect_error "chat with an unknown template" "unknown chat template 'nope'" \
+  "$SM" chat -m "$TMP/small.smm" --chat-template nope
 
 expect_ok "profile" "$SM" profile -m "$TMP/small.smm" -r 2 -n 8 --out-dir "$TMP"
 expect_in "profile key metrics" "## Key metrics" "$TMP/profile.md"

@@ -24,7 +24,7 @@ struct ModelArgs {
 
   template <class Visitor>
   void VisitFields(Visitor&& v) {
-    v(path, {"model", 'm', nullptr, "model file (.smm)"});
+    v(path, {"model", 'm', nullptr, "model file (.smm, or .gguf converted in memory)"});
     load.VisitFields(v);
   }
 };

@@ -7,6 +7,7 @@
 namespace smallmind::cli {
 
 Command GenerateCommand();
+Command ChatCommand();
 Command BenchCommand();
 Command InitCommand();
 Command InspectCommand();

@@ -5,6 +5,7 @@
 #include "absl/strings/str_format.h"
 #include "core/file_util.h"
 #include "runtime/loaded_model.h"
+#include "tools/smallmind/load_model.h"
 #include "runtime/session.h"
 #include "tools/smallmind/commands.h"
 
@@ -48,7 +49,7 @@ int Run(const std::vector<std::string>& argv) {
     prompt = *std::move(text);
   }
   absl::StatusOr<runtime::LoadedModel> loaded =
-      runtime::LoadedModel::Load(args.model.path, args.model.load);
+      LoadModel(args.model);
   if (!loaded.ok()) return Fail("generate", loaded.status());
   absl::StatusOr<std::unique_ptr<runtime::Session>> session =
       runtime::Session::Create(*loaded->transformer, *loaded->tokenizer, args.session);

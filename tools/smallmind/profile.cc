@@ -16,6 +16,7 @@
 #include "report/compare.h"
 #include "report/svg.h"
 #include "runtime/loaded_model.h"
+#include "tools/smallmind/load_model.h"
 #include "runtime/session.h"
 #include "tools/smallmind/commands.h"
 
@@ -266,7 +267,7 @@ int RunProfile(const ProfileArgs& args, const std::vector<std::string>& position
     return Fail("profile", absl::InvalidArgumentError("-r must be >= 1"));
   }
   absl::StatusOr<runtime::LoadedModel> loaded =
-      runtime::LoadedModel::Load(args.model.path, args.model.load);
+      LoadModel(args.model);
   if (!loaded.ok()) return Fail("profile", loaded.status());
   absl::StatusOr<Runs> runs = Measure(args, *loaded);
   if (!runs.ok()) return Fail("profile", runs.status());
