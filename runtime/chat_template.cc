@@ -98,6 +98,13 @@ std::vector<std::string> BuiltinChatTemplateNames() {
   return names;
 }
 
+std::string BuiltinChatTemplate(absl::string_view name) {
+  for (const Builtin& b : kBuiltins) {
+    if (name == b.name) return b.source;
+  }
+  return "";
+}
+
 absl::StatusOr<ChatTemplate> ChatTemplate::Create(absl::string_view source, std::string bos,
                                                   std::string eos) {
   ChatTemplate t;
@@ -113,8 +120,8 @@ absl::StatusOr<ChatTemplate> ChatTemplate::ForModel(const TokenizerSpec& tokeniz
   std::string eos = TokenText(tokenizer, tokenizer.has_eos_id(), tokenizer.eos_id());
   const std::string names = absl::StrJoin(BuiltinChatTemplateNames(), ", ");
   if (!override.empty()) {
-    for (const Builtin& b : kBuiltins) {
-      if (override == b.name) return Create(b.source, std::move(bos), std::move(eos));
+    if (const std::string builtin = BuiltinChatTemplate(override); !builtin.empty()) {
+      return Create(builtin, std::move(bos), std::move(eos));
     }
     if (override.find("{%") == absl::string_view::npos &&
         override.find("{{") == absl::string_view::npos) {

@@ -24,6 +24,8 @@ struct ChatMessage {
 // The built-in templates: chatml (Qwen, SmolLM2), llama3, llama2, gemma,
 // phi3, zephyr.
 std::vector<std::string> BuiltinChatTemplateNames();
+// The Jinja text of the built-in template `name`, or "" for none.
+std::string BuiltinChatTemplate(absl::string_view name);
 
 class ChatTemplate {
  public:

@@ -6,8 +6,10 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <string>
 
+#include "runtime/chat_template.h"
 #include "tests/golden_util.h"
 #include "tools/convert/gguf_from_model.h"
 #include "tools/convert/test_formats.h"
@@ -48,6 +50,33 @@ int main(int argc, char** argv) {
                              : absl::StatusOr<std::vector<uint8_t>>(golden.status());
     if (!bytes.ok()) continue;  // no GGUF architecture (neox_tiny)
     ok &= Write(dir + "/gguf/" + n + ".gguf", bytes->data(), bytes->size());
+  }
+  // Hugging Face checkpoints of the newer families: config.json alone, and
+  // tokenizer.json with an empty tokenizer_config.json and a
+  // generation_config.json.
+  for (const char* name : {"llama3_tiny", "qwen2_tiny", "qwen3_tiny", "gemma3_tiny", "phi3_tiny"}) {
+    auto golden = smallmind::golden::LoadGolden(name);
+    if (!golden.ok()) return 1;
+    std::map<std::string, std::string> files = convert::HfFromModel(*golden->model, "F32");
+    const std::string& config = files["config.json"];
+    ok &= Write(dir + "/hf_config/" + name + ".json", config.data(), config.size());
+    const std::string tokenizer =
+        files["tokenizer.json"] + '\0' + "{\"eos_token\": \"!\"}" + '\0' + "{\"eos_token_id\": [1, 2]}";
+    ok &= Write(dir + "/hf_tokenizer/" + name, tokenizer.data(), tokenizer.size());
+  }
+  // A SentencePiece-style tokenizer.json (Llama 2's, Gemma's shape).
+  const std::string spm =
+      R"({"normalizer": {"type": "Sequence", "normalizers": [{"type": "Prepend", "prepend": "\u2581"},)"
+      R"( {"type": "Replace", "pattern": {"String": " "}, "content": "\u2581"}]}, "pre_tokenizer": null,)"
+      R"( "added_tokens": [{"id": 0, "content": "<unk>", "special": true}, {"id": 1, "content": "<s>",)"
+      R"( "special": true}], "model": {"type": "BPE", "byte_fallback": true, "unk_token": "<unk>",)"
+      R"( "vocab": {"<unk>": 0, "<s>": 1, "<0x41>": 2, "\u2581": 3, "a": 4, "b": 5, "\u2581a": 6},)"
+      R"( "merges": [["\u2581", "a"]]}})";
+  ok &= Write(dir + "/hf_tokenizer/sentencepiece", spm.data(), spm.size());
+  // The built-in chat templates.
+  for (const std::string& name : smallmind::runtime::BuiltinChatTemplateNames()) {
+    const std::string text = smallmind::runtime::BuiltinChatTemplate(name);
+    ok &= Write(dir + "/chat_template/" + name + ".jinja", text.data(), text.size());
   }
   const convert::HfGpt2Files hf = convert::HfGpt2FromModel(*gpt2->model);
   ok &= Write(dir + "/safetensors/gpt2_tiny.safetensors", hf.safetensors.data(),

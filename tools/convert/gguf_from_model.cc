@@ -15,8 +15,9 @@
 namespace smallmind::convert {
 namespace {
 
-// The GGUF architecture whose forward pass `a` is, or "" for none.
-std::string GgufArchitecture(const runtime::Architecture& a) {
+}  // namespace
+
+std::string GgufArchitectureOf(const runtime::Architecture& a) {
   if (a.positions() == runtime::LEARNED && a.norm() == runtime::LAYER_NORM &&
       a.mlp() == runtime::GELU) {
     return "gpt2";
@@ -34,6 +35,8 @@ std::string GgufArchitecture(const runtime::Architecture& a) {
   if (!a.qkv_bias() && !a.qk_norm() && !a.rope_freq_factors()) return "phi3";
   return "";
 }
+
+namespace {
 
 // How one of our tensors is stored in `arch`'s GGUF: its pieces (name and
 // leading-dimension length), in order.
@@ -108,7 +111,7 @@ absl::Status AddTokenizer(const runtime::TokenizerSpec& tok, GgufBuilder& b) {
 absl::StatusOr<std::vector<uint8_t>> GgufFromModel(const runtime::Model& model,
                                                    core::DType matrices) {
   const runtime::Architecture& a = model.arch();
-  const std::string arch = GgufArchitecture(a);
+  const std::string arch = GgufArchitectureOf(a);
   if (arch.empty()) {
     return absl::UnimplementedError(
         absl::StrCat("'", a.name(), "' is no GGUF architecture SmallMind reads"));

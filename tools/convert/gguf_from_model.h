@@ -6,6 +6,7 @@
 #define SMALLMIND_TOOLS_CONVERT_GGUF_FROM_MODEL_H_
 
 #include <cstdint>
+#include <string>
 #include <vector>
 
 #include "absl/status/statusor.h"
@@ -13,6 +14,10 @@
 #include "core/dtype.h"
 
 namespace smallmind::convert {
+
+// The GGUF architecture whose forward pass `a` is (gpt2, llama, qwen2,
+// qwen3, gemma3, phi3), or "" for none.
+std::string GgufArchitectureOf(const runtime::Architecture& a);
 
 // Matrices are stored as `matrices`; vectors as F32.
 absl::StatusOr<std::vector<uint8_t>> GgufFromModel(const runtime::Model& model,

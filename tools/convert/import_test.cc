@@ -1,4 +1,4 @@
-// The llama2.c and Hugging Face safetensors importers: golden models written
+// The llama2.c and Hugging Face importers: golden models written
 // out in each format, converted back, must compute the golden logits; and
 // malformed inputs are errors that say what is wrong.
 #include <cstdio>
@@ -15,6 +15,10 @@
 #include "runtime/tensor_codec.h"
 #include "runtime/tokenizer.h"
 #include "tests/golden_util.h"
+#include "tools/convert/gguf.h"
+#include "tools/convert/gguf_from_model.h"
+#include "tools/convert/gguf_import.h"
+#include "tools/convert/hf_import.h"
 #include "tools/convert/llama2c_import.h"
 #include "tools/convert/safetensors_import.h"
 #include "tools/convert/test_formats.h"
@@ -146,6 +150,88 @@ TEST(SafetensorsTest, HalfPrecisionCheckpointsConvert) {
   EXPECT_EQ(runtime::DTypeFromProto((*model)->description().tensors(0).dtype()),
             core::DType::kF16);  // wte kept as it was
   EXPECT_LE(*golden::MaxLogitError(**model, *golden), 2e-2f);
+}
+
+// ---- Hugging Face checkpoints of the other families -----------------------
+
+struct HfCase {
+  const char* golden;
+  const char* dtype;
+  int shards;
+  float tolerance;
+};
+
+void WriteFiles(const std::map<std::string, std::string>& files, const std::string& dir) {
+  for (const auto& [name, bytes] : files) WriteBytes(dir + "/" + name, bytes.data(), bytes.size());
+}
+
+class HfFamilyTest : public ::testing::TestWithParam<HfCase> {};
+
+// Each family's golden model written as a checkpoint (its own tensor names,
+// fusions, rotate-half rows, Gemma's w − 1 norms, Llama 3's rope_scaling)
+// converts to a model with the golden logits, as the GGUF route does.
+TEST_P(HfFamilyTest, ConvertedModelComputesTheGoldenLogits) {
+  absl::StatusOr<golden::Golden> golden = golden::LoadGolden(GetParam().golden);
+  ASSERT_TRUE(golden.ok()) << golden.status();
+  const std::string dir = TempDir(std::string("hf_") + GetParam().golden + GetParam().dtype);
+  WriteFiles(HfFromModel(*golden->model, GetParam().dtype, GetParam().shards), dir);
+  absl::StatusOr<std::unique_ptr<runtime::Model>> model =
+      WriteAndLoad(ImportHuggingFace(dir), dir + "/out.smm");
+  ASSERT_TRUE(model.ok()) << model.status();
+  absl::StatusOr<float> error = golden::MaxLogitError(**model, *golden);
+  ASSERT_TRUE(error.ok()) << error.status();
+  EXPECT_LE(*error, GetParam().tolerance);
+  // And the same logits as the GGUF route's.
+  std::vector<uint8_t> gguf = *GgufFromModel(*golden->model, core::DType::kF32);
+  absl::StatusOr<GgufFile> parsed = GgufFile::Parse(gguf);
+  ASSERT_TRUE(parsed.ok());
+  absl::StatusOr<std::unique_ptr<runtime::Model>> via_gguf =
+      WriteAndLoad(ImportGguf(*parsed, "gguf"), dir + "/gguf.smm");
+  ASSERT_TRUE(via_gguf.ok()) << via_gguf.status();
+  const std::vector<float> a = *golden::Logits(**model, golden->tokens);
+  const std::vector<float> b = *golden::Logits(**via_gguf, golden->tokens);
+  for (size_t i = 0; i < a.size(); ++i) {
+    ASSERT_NEAR(a[i], b[i], GetParam().tolerance + 1e-4f) << GetParam().golden << " at " << i;
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Families, HfFamilyTest,
+    ::testing::Values(HfCase{"llama_tiny", "F32", 1, 1e-4f}, HfCase{"llama3_tiny", "F32", 2, 1e-4f},
+                      HfCase{"qwen2_tiny", "F32", 1, 1e-4f}, HfCase{"qwen3_tiny", "F32", 3, 1e-4f},
+                      HfCase{"gemma3_tiny", "F32", 1, 1e-4f}, HfCase{"phi3_tiny", "F32", 1, 1e-4f},
+                      HfCase{"qwen3_tiny", "BF16", 2, 0.1f}),
+    [](const ::testing::TestParamInfo<HfCase>& info) {
+      return std::string(info.param.golden) + "_" + info.param.dtype;
+    });
+
+TEST(HfFamilyTest, UnsupportedCheckpointsAreRefusedByName) {
+  absl::StatusOr<golden::Golden> golden = golden::LoadGolden("qwen3_tiny");
+  const std::string dir = TempDir("hf_bad");
+  std::map<std::string, std::string> files = HfFromModel(*golden->model, "F32");
+  auto config_with = [&](const std::string& key, nlohmann::json value) {
+    nlohmann::json c = nlohmann::json::parse(files["config.json"]);
+    c[key] = value;
+    std::map<std::string, std::string> changed = files;
+    changed["config.json"] = c.dump();
+    WriteFiles(changed, dir);
+    return std::string(ImportHuggingFace(dir).status().message());
+  };
+  EXPECT_THAT(config_with("model_type", "mamba"), HasSubstr("model_type 'mamba' is not supported"));
+  EXPECT_THAT(config_with("rope_scaling", {{"rope_type", "yarn"}, {"factor", 4}}),
+              HasSubstr("rope_scaling type 'yarn' is not supported"));
+  EXPECT_THAT(config_with("final_logit_softcapping", 30.0),
+              HasSubstr("'final_logit_softcapping' is not supported"));
+  EXPECT_THAT(config_with("hidden_act", "relu"), HasSubstr("'hidden_act' is 'relu'"));
+  EXPECT_THAT(config_with("hidden_size", -4), HasSubstr("'hidden_size' is not a positive integer"));
+  EXPECT_THAT(config_with("vocab_size", 8), HasSubstr("tokenizer.json has 64 tokens"));
+  // A shard the index names but the directory lacks.
+  std::map<std::string, std::string> sharded = HfFromModel(*golden->model, "F32", 2);
+  sharded.erase("model-00002-of-00002.safetensors");
+  const std::string shard_dir = TempDir("hf_missing_shard");
+  WriteFiles(sharded, shard_dir);
+  EXPECT_THAT(std::string(ImportHuggingFace(shard_dir).status().message()),
+              HasSubstr("model-00002-of-00002.safetensors"));
 }
 
 absl::Status ParseHeader(const std::string& json, uint64_t data_bytes = 0) {

@@ -3,6 +3,7 @@
 #ifndef SMALLMIND_TOOLS_CONVERT_TEST_FORMATS_H_
 #define SMALLMIND_TOOLS_CONVERT_TEST_FORMATS_H_
 
+#include <map>
 #include <string>
 
 #include "runtime/model.h"
@@ -23,6 +24,13 @@ struct HfGpt2Files {
   std::string safetensors, config, vocab, merges;
 };
 HfGpt2Files HfGpt2FromModel(const runtime::Model& m, const std::string& dtype = "F32");
+
+// A llama, qwen2, qwen3, gemma3 or phi3 model as a Hugging Face checkpoint
+// directory's files by name: config.json, tensors as `dtype` (F32, F16,
+// BF16) in model.safetensors or `shards` files with their index, and a
+// byte-level tokenizer.json over the model's vocabulary.
+std::map<std::string, std::string> HfFromModel(const runtime::Model& m, const std::string& dtype,
+                                               int shards = 1);
 
 }  // namespace smallmind::convert
 

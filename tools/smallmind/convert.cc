@@ -1,4 +1,4 @@
-// smallmind convert: GGUF, Hugging Face safetensors (GPT-2) or llama2.c into
+// smallmind convert: GGUF, Hugging Face checkpoints (GPT-2, Llama, Qwen2/3, Gemma 3, Phi-3) or llama2.c into
 // a .smm model, optionally re-quantized.
 #include <cstdio>
 #include <cstring>
@@ -12,6 +12,7 @@
 #include "runtime/model.h"
 #include "tools/convert/converted.h"
 #include "tools/convert/gguf_import.h"
+#include "tools/convert/hf_import.h"
 #include "tools/convert/llama2c_import.h"
 #include "tools/convert/safetensors_import.h"
 #include "tools/smallmind/commands.h"
@@ -88,7 +89,7 @@ int Run(const std::vector<std::string>& argv) {
   if (format == "gguf") {
     model = convert::ImportGguf(in);
   } else if (format == "safetensors") {
-    model = convert::ImportHuggingFaceGpt2(in);
+    model = convert::ImportHuggingFace(in);
   } else if (format == "llama2c") {
     std::string tokenizer = args.tokenizer;
     if (tokenizer.empty()) {
@@ -118,8 +119,8 @@ int Run(const std::vector<std::string>& argv) {
 
 Command ConvertCommand() {
   return {"convert",
-          "smallmind convert [--quantize q8_0|q4_0] IN OUT.smm",
-          "convert a GGUF file, a Hugging Face GPT-2 directory or a llama2.c "
+          "smallmind convert [--quantize TYPE] IN OUT.smm",
+          "convert a GGUF file, a Hugging Face directory or a llama2.c "
           "checkpoint",
           Run};
 }
