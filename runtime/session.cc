@@ -242,6 +242,10 @@ absl::StatusOr<GenerationStats> Session::Decode(std::vector<int32_t> prompt_ids,
   stats.stop_reason = StopReason::kMaxTokens;
   const int64_t allocations_before = core::HeapAllocations();
   for (int i = 0; i < options.max_tokens; ++i) {
+    if (cancel_ != nullptr && cancel_->load(std::memory_order_relaxed)) {
+      stats.stop_reason = StopReason::kCancelled;
+      break;
+    }
     int32_t next;
     {
       SM_PROFILE_SCOPE(core::ProfileOp::kSampling, -1, 0, 4.0 * logits_.size());

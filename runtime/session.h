@@ -6,6 +6,7 @@
 #ifndef SMALLMIND_RUNTIME_SESSION_H_
 #define SMALLMIND_RUNTIME_SESSION_H_
 
+#include <atomic>
 #include <chrono>
 #include <cstdint>
 #include <functional>
@@ -103,6 +104,10 @@ class Session {
   // Forgets every token after the first `n`.
   void Truncate(int64_t n);
 
+  // While `*cancel` is true, generation stops before its next token
+  // (StopReason::kCancelled). Another thread may set it; null: never.
+  void set_cancel(const std::atomic<bool>* cancel) { cancel_ = cancel; }
+
   size_t arena_high_water() const { return arena_.high_water(); }
   size_t kv_cache_bytes() const { return cache_.bytes(); }
   core::ThreadPool& pool() { return *pool_; }
@@ -128,6 +133,7 @@ class Session {
   std::vector<float> logits_;
   std::string pending_;  // generated text not yet handed to the callback
   std::vector<int32_t> kept_;  // the tokens a context shift keeps
+  const std::atomic<bool>* cancel_ = nullptr;
 };
 
 }  // namespace smallmind::runtime

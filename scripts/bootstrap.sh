@@ -25,6 +25,8 @@ PACKAGES=(
   fortunes
   clang                 # libFuzzer for the fuzz targets
   valgrind              # callgrind for the instruction-count gate
+  libcpp-httplib-dev    # HTTP for `smallmind serve`
+  curl                  # the server tests' raw HTTP client
 )
 
 missing=()

@@ -8,6 +8,7 @@ namespace smallmind::cli {
 
 Command GenerateCommand();
 Command ChatCommand();
+Command ServeCommand();
 Command BenchCommand();
 Command InitCommand();
 Command InspectCommand();

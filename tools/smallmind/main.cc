@@ -1,4 +1,4 @@
-// `smallmind <command> [flags]`: generate, chat, bench, convert, inspect, init,
+// `smallmind <command> [flags]`: generate, chat, serve, bench, convert, inspect, init,
 // train, profile.
 #include <cstdio>
 #include <string>
@@ -10,7 +10,7 @@ namespace smallmind::cli {
 namespace {
 
 std::vector<Command> Commands() {
-  return {GenerateCommand(), ChatCommand(), BenchCommand(), ConvertCommand(),
+  return {GenerateCommand(), ChatCommand(), ServeCommand(), BenchCommand(), ConvertCommand(),
           InspectCommand(),  InitCommand(),  TrainCommand(),
           ProfileCommand()};
 }

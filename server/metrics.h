@@ -1,0 +1,60 @@
+// The server's Prometheus metrics: counters, gauges and histograms, updated
+// from any thread, rendered in the text exposition format for GET /metrics.
+#ifndef SMALLMIND_SERVER_METRICS_H_
+#define SMALLMIND_SERVER_METRICS_H_
+
+#include <atomic>
+#include <cstdint>
+#include <map>
+#include <mutex>
+#include <string>
+#include <vector>
+
+namespace smallmind::server {
+
+// Cumulative buckets (upper bounds, in seconds) and their sum and count.
+class Histogram {
+ public:
+  explicit Histogram(std::vector<double> bounds);
+  void Observe(double value);
+  // The histogram's lines for `name` (with _bucket, _sum, _count).
+  std::string Render(const std::string& name) const;
+
+ private:
+  mutable std::mutex mu_;
+  std::vector<double> bounds_;
+  std::vector<uint64_t> counts_;  // per bucket, plus +Inf
+  double sum_ = 0;
+  uint64_t count_ = 0;
+};
+
+class Metrics {
+ public:
+  Metrics();
+
+  void CountRequest(const std::string& endpoint, int status);
+  // Requests counted so far for `endpoint` (all statuses; for tests).
+  uint64_t Requests(const std::string& endpoint) const;
+
+  std::atomic<uint64_t> prompt_tokens{0};
+  std::atomic<uint64_t> prompt_tokens_cached{0};
+  std::atomic<uint64_t> generated_tokens{0};
+  std::atomic<uint64_t> cancelled{0};   // generations stopped by a vanished client
+  std::atomic<uint64_t> rejected{0};    // 503: queue full or draining
+  std::atomic<int64_t> queue_depth{0};  // requests waiting for a slot
+  std::atomic<int64_t> busy_slots{0};
+  int64_t slots = 0;
+  Histogram time_to_first_token;  // seconds, per request
+  Histogram token_latency;        // seconds between generated tokens
+
+  // The text exposition format.
+  std::string Render() const;
+
+ private:
+  mutable std::mutex mu_;
+  std::map<std::pair<std::string, int>, uint64_t> requests_;
+};
+
+}  // namespace smallmind::server
+
+#endif  // SMALLMIND_SERVER_METRICS_H_

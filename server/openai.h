@@ -1,0 +1,71 @@
+// OpenAI's HTTP API as SmallMind serves it: the request bodies of
+// /v1/chat/completions and /v1/completions read into generation options
+// (fields mean what OpenAI's mean; llama.cpp's top_k, min_p and
+// repeat_penalty too; unknown fields are ignored; a field of the wrong type
+// or out of range is an error naming it), and the response objects and
+// stream chunks written back. No I/O: the server (server.h) does that.
+#ifndef SMALLMIND_SERVER_OPENAI_H_
+#define SMALLMIND_SERVER_OPENAI_H_
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+#include "runtime/chat_template.h"
+#include "runtime/options.h"
+#include "runtime/session.h"
+
+namespace smallmind::server {
+
+struct CompletionRequest {
+  bool chat = false;
+  std::string model;                           // empty when not given
+  std::vector<runtime::ChatMessage> messages;  // chat
+  std::string prompt;                          // completions
+  // max_tokens unset: until the context is full.
+  std::optional<int64_t> max_tokens;
+  runtime::GenerateOptions options;  // stop strings and sampler
+  bool stream = false;
+  bool include_usage = false;  // stream_options.include_usage
+};
+
+// The body of a chat (`chat`) or text completion request. InvalidArgument
+// errors name the field ("'temperature' must be a number in [0, 2]").
+absl::StatusOr<CompletionRequest> ParseCompletionRequest(absl::string_view body, bool chat);
+
+// OpenAI's finish_reason for how generation stopped: "stop" or "length".
+const char* FinishReason(runtime::StopReason reason);
+
+// {"error": {"message", "type", "code"}} for an HTTP `status`.
+std::string ErrorJson(int status, absl::string_view message);
+// OpenAI's error type for an HTTP status (invalid_request_error, ...).
+const char* ErrorType(int status);
+
+struct Usage {
+  int64_t prompt_tokens = 0, completion_tokens = 0, cached_tokens = 0;
+};
+
+// The non-streamed response objects.
+std::string ChatCompletionJson(const std::string& id, int64_t created, const std::string& model,
+                               const std::string& content, const char* finish_reason,
+                               const Usage& usage);
+std::string CompletionJson(const std::string& id, int64_t created, const std::string& model,
+                           const std::string& text, const char* finish_reason, const Usage& usage);
+
+// One Server-Sent Event ("data: {...}\n\n") of a stream: a chunk with
+// `content` (and the assistant role in a chat's first chunk), or the last
+// chunk with `finish_reason`, or (usage set) the usage chunk.
+std::string ChatChunkEvent(const std::string& id, int64_t created, const std::string& model,
+                           bool first, const std::string& content, const char* finish_reason);
+std::string CompletionChunkEvent(const std::string& id, int64_t created, const std::string& model,
+                                 const std::string& text, const char* finish_reason);
+std::string UsageChunkEvent(bool chat, const std::string& id, int64_t created,
+                            const std::string& model, const Usage& usage);
+inline constexpr char kDoneEvent[] = "data: [DONE]\n\n";
+
+}  // namespace smallmind::server
+
+#endif  // SMALLMIND_SERVER_OPENAI_H_

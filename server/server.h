@@ -1,0 +1,158 @@
+// `smallmind serve`: an OpenAI-compatible HTTP server over one loaded model.
+//
+// Requests run in slots (--parallel): each slot is a runtime::Session with
+// its own KV cache over the shared model, and --threads are divided among
+// them. A request takes the free slot whose cache shares the longest prefix
+// with its prompt (so a chat resending its history prefills only the new
+// turn), waits in a bounded queue when every slot is busy, and beyond that
+// is refused with 503 and Retry-After. A streaming client that goes away
+// cancels its generation before the next token and frees its slot.
+//
+// Endpoints: POST /v1/chat/completions, POST /v1/completions (streamed as
+// Server-Sent Events when asked), GET /v1/models, GET /health (503 while
+// the model loads or the server drains, then 200), GET /metrics
+// (Prometheus), POST /tokenize, POST /detokenize. Errors are OpenAI's JSON
+// error objects. docs/server.md describes every field.
+#ifndef SMALLMIND_SERVER_SERVER_H_
+#define SMALLMIND_SERVER_SERVER_H_
+
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "runtime/chat_template.h"
+#include "runtime/loaded_model.h"
+#include "runtime/options.h"
+#include "runtime/session.h"
+#include "server/metrics.h"
+
+namespace httplib {
+class Server;
+struct Request;
+struct Response;
+}  // namespace httplib
+
+namespace smallmind::server {
+
+struct ServerOptions {
+  std::string host = "127.0.0.1";
+  int32_t port = 8080;  // 0: any free port (see Server::port)
+  int32_t parallel = 1;
+  // threads: in all, divided among the slots; context: per slot (0: the
+  // model's); batch: prompt tokens per forward pass.
+  runtime::SessionOptions session;
+  int32_t queue = 16;  // requests that may wait for a slot
+  std::string api_key;
+  std::string api_key_file;
+  int64_t max_body = 8 << 20;  // bytes
+  int32_t timeout = 600;       // seconds: reading a request, writing a response
+  int32_t grace = 10;          // seconds a shutdown waits for requests
+  std::string alias;           // the model's id; default: its file name
+  std::string chat_template;   // a built-in name or Jinja, instead of the model's
+  bool log_prompts = false;
+
+  template <class Visitor>
+  void VisitFields(Visitor&& v) {
+    v(host, {"host", 0, nullptr, "address to listen on"});
+    v(port, {"port", 0, nullptr, "port to listen on (0: any free one)"});
+    v(parallel, {"parallel", 0, nullptr, "slots: requests generated at once"});
+    session.VisitFields(v);
+    v(queue, {"queue", 0, nullptr, "requests that may wait for a slot before 503s"});
+    v(api_key, {"api-key", 0, nullptr, "require 'Authorization: Bearer KEY' (not on /health)"});
+    v(api_key_file, {"api-key-file", 0, nullptr, "read the API key from this file"});
+    v(max_body, {"max-body", 0, nullptr, "largest request body, in bytes"});
+    v(timeout, {"timeout", 0, nullptr, "seconds to read a request or write a response"});
+    v(grace, {"grace", 0, nullptr, "seconds SIGTERM waits for running requests"});
+    v(alias, {"alias", 0, nullptr, "the model's id in the API (default: its file name)"});
+    v(chat_template, {"chat-template", 0, nullptr,
+                      "a built-in chat template (chatml, llama3, llama2, gemma, phi3, zephyr) "
+                      "or Jinja text, instead of the model's"});
+    v(log_prompts, {"log-prompts", 0, nullptr, "log each request's prompt and reply"});
+  }
+};
+
+class Server {
+ public:
+  using LoadFn = std::function<absl::StatusOr<runtime::LoadedModel>()>;
+
+  // Checks the options and binds the listening socket. Errors on a bad
+  // option or a port in use.
+  static absl::StatusOr<std::unique_ptr<Server>> Create(ServerOptions options);
+  ~Server();
+
+  int port() const { return port_; }
+
+  // Serves on background threads; `load` runs on its own (/health answers
+  // 503 until it returns). A failed load is kept for load_status().
+  void Start(LoadFn load);
+
+  // Stops taking requests (they get 503), waits up to the grace period for
+  // running ones, cancels what is left, and stops listening.
+  void Shutdown();
+  // Blocks until the server has stopped.
+  void Wait();
+
+  // OK once loaded; the load's error if it failed; Unavailable before.
+  absl::Status load_status() const;
+  const Metrics& metrics() const { return metrics_; }
+
+ private:
+  struct Slot;
+  // What the log line of a request reports besides its status.
+  struct RequestInfo {
+    std::chrono::steady_clock::time_point start;
+    int64_t prompt_tokens = 0, cached_tokens = 0, completion_tokens = 0;
+    std::string prompt, reply;  // with --log-prompts
+    bool cancelled = false;
+  };
+
+  explicit Server(ServerOptions options);
+  void Route();
+  void Load(const LoadFn& load);
+  // A slot for `prompt` (the longest cached prefix among the free ones),
+  // waiting when none is free; Unavailable when the queue is full or the
+  // server is stopping.
+  absl::StatusOr<Slot*> Acquire(const std::vector<int32_t>& prompt);
+  void Release(Slot* slot);
+  void Completion(const httplib::Request& req, httplib::Response& res, bool chat);
+  void Tokenize(const httplib::Request& req, httplib::Response& res);
+  void Detokenize(const httplib::Request& req, httplib::Response& res);
+  void Fail(httplib::Response& res, int status, absl::string_view message);
+  void Log(const httplib::Request& req, const httplib::Response& res);
+
+  ServerOptions options_;
+  std::unique_ptr<httplib::Server> http_;
+  int port_ = 0;
+  std::thread listener_, loader_;
+
+  // Set once by the loader before ready_.
+  std::optional<runtime::LoadedModel> model_;
+  std::optional<runtime::ChatTemplate> chat_template_;
+  std::string chat_template_error_;
+  std::string model_id_;
+  std::vector<std::unique_ptr<Slot>> slots_;
+  std::atomic<bool> ready_{false};
+
+  mutable std::mutex mu_;
+  std::condition_variable slot_freed_;
+  absl::Status load_status_ = absl::UnavailableError("loading");
+  bool draining_ = false;
+  int waiting_ = 0;
+  std::map<const httplib::Request*, RequestInfo> requests_;  // for the log line
+
+  Metrics metrics_;
+  std::chrono::steady_clock::time_point started_;
+};
+
+}  // namespace smallmind::server
+
+#endif  // SMALLMIND_SERVER_SERVER_H_
