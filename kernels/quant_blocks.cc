@@ -282,7 +282,7 @@ void QuantizeIq4Nl(const float* x, uint8_t* b) {
   double xl = 0, ll = 0;
   for (size_t j = 0; j < kBlock32; ++j) {
     xl += double{x[j]} * kIq4nlLevels[q[j]];
-    ll += double{kIq4nlLevels[q[j]]} * kIq4nlLevels[q[j]];
+    ll += static_cast<double>(kIq4nlLevels[q[j]]) * kIq4nlLevels[q[j]];
   }
   if (ll > 0) d = static_cast<float>(xl / ll);
   PutHalf(b, d);

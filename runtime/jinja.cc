@@ -441,11 +441,20 @@ absl::StatusOr<std::vector<Token>> Lex(absl::string_view s, int line) {
   return out;
 }
 
+// How deeply expressions (and blocks) may nest: far beyond any template,
+// and well within the stack.
+constexpr int kMaxNesting = 64;
+
 class ExprParser {
  public:
   ExprParser(std::vector<Token> tokens, int line) : tokens_(std::move(tokens)), line_(line) {}
 
-  absl::StatusOr<NodePtr> Expression() { return Conditional(); }
+  absl::StatusOr<NodePtr> Expression() {
+    if (++depth_ > kMaxNesting) return SyntaxError(line_, "the expression is nested too deeply");
+    absl::StatusOr<NodePtr> e = Conditional();
+    --depth_;
+    return e;
+  }
 
   bool AtEnd() const { return Peek().kind == Token::Kind::kEnd; }
   const Token& Peek(size_t ahead = 0) const {
@@ -524,7 +533,9 @@ class ExprParser {
 
   absl::StatusOr<NodePtr> Not() {
     if (AcceptName("not")) {
+      if (++depth_ > kMaxNesting) return SyntaxError(line_, "the expression is nested too deeply");
       SM_ASSIGN_OR_RETURN(NodePtr operand, Not());
+      --depth_;
       return Make(Node::Type::kUnary, "not", {operand});
     }
     return Compare();
@@ -580,11 +591,14 @@ class ExprParser {
   }
 
   absl::StatusOr<NodePtr> Unary() {
-    if (Accept("-")) {
+    if (IsOp("-") || IsOp("+")) {
+      const bool minus = IsOp("-");
+      ++pos_;
+      if (++depth_ > kMaxNesting) return SyntaxError(line_, "the expression is nested too deeply");
       SM_ASSIGN_OR_RETURN(NodePtr operand, Unary());
-      return Make(Node::Type::kUnary, "-", {operand});
+      --depth_;
+      return minus ? Make(Node::Type::kUnary, "-", {operand}) : operand;
     }
-    if (Accept("+")) return Unary();
     SM_ASSIGN_OR_RETURN(NodePtr node, Postfix());
     return FiltersAndTests(node);
   }
@@ -755,6 +769,7 @@ class ExprParser {
   std::vector<Token> tokens_;
   size_t pos_ = 0;
   int line_;
+  int depth_ = 0;
 };
 
 // ---- statements ---------------------------------------------------------------
@@ -829,6 +844,14 @@ class TemplateParser {
   }
 
   absl::StatusOr<NodePtr> Statement(const std::string& keyword, ExprParser& p, int line) {
+    if (depth_ >= kMaxNesting) return SyntaxError(line, "blocks are nested too deeply");
+    ++depth_;
+    absl::StatusOr<NodePtr> n = NestedStatement(keyword, p, line);
+    --depth_;
+    return n;
+  }
+
+  absl::StatusOr<NodePtr> NestedStatement(const std::string& keyword, ExprParser& p, int line) {
     auto n = std::make_shared<Node>();
     n->line = line;
     if (keyword == "if") {
@@ -898,6 +921,7 @@ class TemplateParser {
 
   std::vector<Segment> segments_;
   size_t pos_ = 0;
+  int depth_ = 0;
 };
 
 // ---- evaluation ---------------------------------------------------------------

@@ -88,6 +88,12 @@ TEST(JinjaTest, ErrorsNameTheConstruct) {
   EXPECT_THAT(Render("{{ 'a'.nonesuch() }}"), HasSubstr("'nonesuch' is not a method of a string"));
   EXPECT_THAT(Render("{{ 'unterminated }}"), HasSubstr("unclosed '{{'"));
   EXPECT_THAT(Render("{{ 1 @ 2 }}"), HasSubstr("unexpected character '@'"));
+  EXPECT_THAT(Render("{{ " + std::string(500, '(') + "1" + std::string(500, ')') + " }}"),
+              HasSubstr("nested too deeply"));
+  EXPECT_THAT(Render("{{ " + std::string(500, '-') + "1 }}"), HasSubstr("nested too deeply"));
+  std::string deep;
+  for (int i = 0; i < 100; ++i) deep += "{% if true %}";
+  EXPECT_THAT(Render(deep), HasSubstr("blocks are nested too deeply"));
   EXPECT_THAT(Render("{% for i in range(100000) %}{% for j in range(100000) %}{% endfor %}{% endfor %}"),
               HasSubstr("too many steps"));
 }

@@ -1,0 +1,396 @@
+// The server in-process on loopback: the API's objects and streams, its
+// errors, and its behaviour under concurrency and faults (vanishing and
+// slow clients, oversized bodies, a full queue, shutdown). Runs under TSan
+// too.
+#include "server/server.h"
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdlib>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
+#include "backends/registry.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "httplib.h"
+#include "nlohmann/json.hpp"
+#include "runtime/model.h"
+#include "runtime/presets.h"
+
+namespace smallmind::server {
+namespace {
+
+using ::testing::HasSubstr;
+using Json = nlohmann::json;
+
+// A random GPT-2 of the medium preset (context 128, byte vocabulary).
+std::string ModelPath() {
+  static const std::string* path = [] {
+    auto* p = new std::string(std::string(std::getenv("TEST_TMPDIR")) + "/medium.smm");
+    runtime::Preset preset = *runtime::FindPreset("medium");
+    absl::Status s = runtime::WriteRandomModel(
+        *p, runtime::DescribeModel(preset.arch, *runtime::ByteTokenizer(512), "test", "test"), {});
+    EXPECT_TRUE(s.ok()) << s;
+    return p;
+  }();
+  return *path;
+}
+
+class ServerTest : public ::testing::Test {
+ protected:
+  void StartServer(ServerOptions options = {}) {
+    options.port = 0;
+    options.chat_template = "chatml";
+    absl::StatusOr<std::unique_ptr<Server>> server = Server::Create(options);
+    ASSERT_TRUE(server.ok()) << server.status();
+    server_ = *std::move(server);
+    server_->Start([] { return runtime::LoadedModel::Load(ModelPath(), {}); });
+    for (int i = 0; i < 500 && absl::IsUnavailable(server_->load_status()); ++i) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+    ASSERT_TRUE(server_->load_status().ok()) << server_->load_status();
+  }
+
+  void TearDown() override {
+    if (server_ != nullptr) {
+      server_->Shutdown();
+      server_->Wait();
+    }
+  }
+
+  httplib::Client Client() {
+    httplib::Client c("127.0.0.1", server_->port());
+    c.set_read_timeout(60, 0);
+    return c;
+  }
+
+  httplib::Result Post(const std::string& path, const Json& body,
+                       const httplib::Headers& headers = {}) {
+    return Client().Post(path.c_str(), headers, body.dump(), "application/json");
+  }
+
+  static Json Chat(const std::string& content, int max_tokens, bool stream = false) {
+    return {{"model", "medium"},
+            {"messages", {{{"role", "user"}, {"content", content}}}},
+            {"max_tokens", max_tokens},
+            {"temperature", 0},
+            {"stream", stream}};
+  }
+
+  // The data of every "data: " event of an SSE body.
+  static std::vector<std::string> Events(const std::string& body) {
+    std::vector<std::string> events;
+    for (absl::string_view block : absl::StrSplit(body, "\n\n", absl::SkipEmpty())) {
+      EXPECT_TRUE(absl::StartsWith(block, "data: ")) << block;
+      events.emplace_back(block.substr(6));
+    }
+    return events;
+  }
+
+  std::unique_ptr<Server> server_;
+};
+
+TEST_F(ServerTest, HealthModelsAndChatCompletion) {
+  StartServer();
+  httplib::Result health = Client().Get("/health");
+  ASSERT_TRUE(health);
+  EXPECT_EQ(health->status, 200);
+  EXPECT_EQ(Json::parse(health->body)["status"], "ok");
+  httplib::Result models = Client().Get("/v1/models");
+  EXPECT_EQ(Json::parse(models->body)["data"][0]["id"], "medium");
+
+  httplib::Result r = Post("/v1/chat/completions", Chat("Hello", 6));
+  ASSERT_TRUE(r);
+  ASSERT_EQ(r->status, 200) << r->body;
+  const Json body = Json::parse(r->body);
+  EXPECT_EQ(body["object"], "chat.completion");
+  EXPECT_THAT(body["id"].get<std::string>(), ::testing::StartsWith("chatcmpl-"));
+  EXPECT_EQ(body["choices"][0]["message"]["role"], "assistant");
+  EXPECT_EQ(body["choices"][0]["finish_reason"], "length");
+  // ChatML around "Hello", one byte per token.
+  const std::string prompt = "<|im_start|>user\nHello<|im_end|>\n<|im_start|>assistant\n";
+  EXPECT_EQ(body["usage"]["prompt_tokens"], prompt.size());
+  EXPECT_EQ(body["usage"]["completion_tokens"], 6);
+  EXPECT_EQ(body["usage"]["total_tokens"], prompt.size() + 6);
+  // Greedy: the same request gives the same text, now from the cache.
+  httplib::Result again = Post("/v1/chat/completions", Chat("Hello", 6));
+  const Json second = Json::parse(again->body);
+  EXPECT_EQ(second["choices"][0]["message"]["content"], body["choices"][0]["message"]["content"]);
+  EXPECT_EQ(second["usage"]["prompt_tokens_details"]["cached_tokens"], prompt.size() - 1);
+}
+
+TEST_F(ServerTest, StreamsServerSentEvents) {
+  StartServer();
+  Json request = Chat("Hi", 5, /*stream=*/true);
+  request["stream_options"] = {{"include_usage", true}};
+  httplib::Result r = Post("/v1/chat/completions", request);
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 200);
+  EXPECT_EQ(r->get_header_value("Content-Type"), "text/event-stream");
+  const std::vector<std::string> events = Events(r->body);
+  ASSERT_GE(events.size(), 4u);
+  EXPECT_EQ(events.back(), "[DONE]");
+  const Json first = Json::parse(events[0]);
+  EXPECT_EQ(first["object"], "chat.completion.chunk");
+  EXPECT_EQ(first["choices"][0]["delta"]["role"], "assistant");
+  const Json usage = Json::parse(events[events.size() - 2]);
+  EXPECT_TRUE(usage["choices"].empty());
+  EXPECT_EQ(usage["usage"]["completion_tokens"], 5);
+  const Json last = Json::parse(events[events.size() - 3]);
+  EXPECT_EQ(last["choices"][0]["finish_reason"], "length");
+  // The streamed text is the non-streamed one.
+  std::string streamed;
+  for (size_t i = 1; i + 3 < events.size(); ++i) {
+    streamed += Json::parse(events[i])["choices"][0]["delta"]["content"].get<std::string>();
+  }
+  const Json whole = Json::parse(Post("/v1/chat/completions", Chat("Hi", 5))->body);
+  EXPECT_EQ(streamed, whole["choices"][0]["message"]["content"]);
+
+  // Text completions stream too.
+  httplib::Result text = Post("/v1/completions", {{"prompt", "Once"}, {"max_tokens", 3}, {"stream", true}});
+  const std::vector<std::string> text_events = Events(text->body);
+  EXPECT_EQ(text_events.back(), "[DONE]");
+  EXPECT_EQ(Json::parse(text_events[0])["object"], "text_completion");
+}
+
+TEST_F(ServerTest, StopStringsAndTheContextCap) {
+  StartServer();
+  const Json free_text = Json::parse(Post("/v1/completions", {{"prompt", "abc"}, {"max_tokens", 12},
+                                                               {"temperature", 0}})
+                                         ->body);
+  const std::string text = free_text["choices"][0]["text"];
+  ASSERT_GE(text.size(), 4u);
+  // Stopping at the text's third character gives the first two.
+  const Json stopped = Json::parse(Post("/v1/completions", {{"prompt", "abc"},
+                                                            {"max_tokens", 12},
+                                                            {"temperature", 0},
+                                                            {"stop", {text.substr(2, 1)}}})
+                                       ->body);
+  EXPECT_EQ(stopped["choices"][0]["finish_reason"], "stop");
+  EXPECT_EQ(stopped["choices"][0]["text"].get<std::string>(), text.substr(0, text.find(text[2])));
+  // 10^9 tokens asked: capped by the context (128) and reported as length.
+  const Json capped = Json::parse(
+      Post("/v1/completions", {{"prompt", "abc"}, {"max_tokens", 1000000000}})->body);
+  EXPECT_EQ(capped["choices"][0]["finish_reason"], "length");
+  EXPECT_EQ(capped["usage"]["prompt_tokens"].get<int>() + capped["usage"]["completion_tokens"].get<int>(),
+            128);
+}
+
+TEST_F(ServerTest, BadRequestsAreClearErrors) {
+  StartServer();
+  auto error = [&](const std::string& path, const std::string& body, int status) {
+    httplib::Result r = Client().Post(path.c_str(), body, "application/json");
+    EXPECT_TRUE(r);
+    if (!r) return std::string();
+    EXPECT_EQ(r->status, status) << body << " -> " << r->body;
+    const Json e = Json::parse(r->body, nullptr, false);
+    EXPECT_TRUE(e.contains("error")) << r->body;
+    return e["error"]["message"].get<std::string>();
+  };
+  EXPECT_THAT(error("/v1/chat/completions", "{not json", 400), HasSubstr("not valid JSON"));
+  EXPECT_THAT(error("/v1/chat/completions", "[1]", 400), HasSubstr("not a JSON object"));
+  EXPECT_THAT(error("/v1/chat/completions", R"({"messages": "hi"})", 400), HasSubstr("'messages'"));
+  EXPECT_THAT(error("/v1/chat/completions",
+                    R"({"messages": [{"role": "user", "content": "x"}], "temperature": "hot"})", 400),
+              HasSubstr("'temperature'"));
+  EXPECT_THAT(error("/v1/chat/completions",
+                    R"({"messages": [{"role": "user", "content": "x"}], "max_tokens": -1})", 400),
+              HasSubstr("'max_tokens'"));
+  EXPECT_THAT(error("/v1/chat/completions", R"({"messages": [{"role": "user", "content": "x"}], "n": 2})",
+                    400),
+              HasSubstr("'n' must be 1"));
+  EXPECT_THAT(error("/v1/chat/completions", "{\"messages\": [{\"role\": \"user\", \"content\": \"\xff\xfe\"}]}",
+                    400),
+              HasSubstr("not valid JSON"));
+  EXPECT_THAT(error("/v1/chat/completions",
+                    R"({"model": "gpt-4", "messages": [{"role": "user", "content": "x"}]})", 404),
+              HasSubstr("'gpt-4' does not exist"));
+  EXPECT_THAT(error("/v1/completions", R"({"prompt": 7})", 400), HasSubstr("'prompt'"));
+  EXPECT_THAT(error("/v1/completions", absl::StrCat(R"({"prompt": ")", std::string(300, 'x'), "\"}"), 400),
+              HasSubstr("the prompt is 300 tokens"));
+  EXPECT_THAT(error("/v1/nothing", "{}", 404), HasSubstr("no such endpoint"));
+  EXPECT_THAT(error("/detokenize", R"({"tokens": [99999]})", 400), HasSubstr("vocabulary"));
+  // tokenize and detokenize round-trip.
+  const Json ids = Json::parse(Post("/tokenize", {{"content", "héllo"}})->body);
+  EXPECT_EQ(ids["tokens"].size(), 6u);
+  EXPECT_EQ(Json::parse(Post("/detokenize", {{"tokens", ids["tokens"]}})->body)["content"], "héllo");
+}
+
+// A raw connection: what a client that misbehaves sends and reads.
+class RawClient {
+ public:
+  explicit RawClient(int port) {
+    fd_ = socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_port = htons(static_cast<uint16_t>(port));
+    inet_pton(AF_INET, "127.0.0.1", &addr.sin_addr);
+    EXPECT_EQ(connect(fd_, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)), 0);
+  }
+  ~RawClient() { Close(); }
+  void Send(const std::string& data) { EXPECT_EQ(send(fd_, data.data(), data.size(), MSG_NOSIGNAL), static_cast<ssize_t>(data.size())); }
+  std::string Read(size_t at_most) {
+    std::string out(at_most, '\0');
+    const ssize_t n = recv(fd_, out.data(), at_most, 0);
+    out.resize(n > 0 ? static_cast<size_t>(n) : 0);
+    return out;
+  }
+  void Close() {
+    if (fd_ >= 0) close(fd_);
+    fd_ = -1;
+  }
+
+ private:
+  int fd_ = -1;
+};
+
+std::string HttpPost(const std::string& path, const std::string& body) {
+  return absl::StrCat("POST ", path, " HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n",
+                      "Content-Length: ", body.size(), "\r\n\r\n", body);
+}
+
+TEST_F(ServerTest, VanishingClientCancelsAndFreesItsSlot) {
+  ServerOptions options;
+  options.parallel = 1;
+  StartServer(options);
+  {
+    RawClient client(server_->port());
+    client.Send(HttpPost("/v1/chat/completions", Chat("Hi", 120, true).dump()));
+    EXPECT_THAT(client.Read(256), HasSubstr("200"));  // the headers and first events
+  }  // gone mid-stream
+  for (int i = 0; i < 500 && server_->metrics().cancelled.load() == 0; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  EXPECT_EQ(server_->metrics().cancelled.load(), 1u);
+  EXPECT_EQ(server_->metrics().busy_slots.load(), 0);
+  // The one slot serves the next request.
+  httplib::Result r = Post("/v1/chat/completions", Chat("Hi", 3));
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 200);
+  EXPECT_THAT(Client().Get("/metrics")->body, HasSubstr("smallmind_cancelled_total 1"));
+}
+
+TEST_F(ServerTest, OversizedBodiesAndSlowClientsLeaveTheServerUp) {
+  ServerOptions options;
+  options.parallel = 2;
+  options.max_body = 1 << 20;
+  options.timeout = 1;
+  StartServer(options);
+  {
+    // A 100 MB body is refused from its Content-Length.
+    RawClient client(server_->port());
+    client.Send(absl::StrCat("POST /v1/completions HTTP/1.1\r\nHost: x\r\nContent-Length: 100000000\r\n\r\n",
+                             std::string(1000, 'x')));
+    EXPECT_THAT(client.Read(4096), HasSubstr("413"));
+  }
+  {
+    // A client that sends half a request and stops: dropped after the read
+    // timeout, while others are served.
+    RawClient slow(server_->port());
+    slow.Send("POST /v1/completions HTTP/1.1\r\nHost: x\r\nContent-Length: 50\r\n\r\n{\"pro");
+    httplib::Result r = Post("/v1/completions", {{"prompt", "abc"}, {"max_tokens", 2}});
+    ASSERT_TRUE(r);
+    EXPECT_EQ(r->status, 200);
+    std::this_thread::sleep_for(std::chrono::milliseconds(1500));
+    EXPECT_EQ(slow.Read(4096).find("200"), std::string::npos);
+  }
+  {
+    // A streaming client that never reads: its writes time out, the
+    // generation is cancelled and the slot comes back.
+    RawClient stuck(server_->port());
+    stuck.Send(HttpPost("/v1/completions", Json{{"prompt", "abc"}, {"max_tokens", 120},
+                                                 {"stream", true}}.dump()));
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));
+    httplib::Result r = Post("/v1/completions", {{"prompt", "xyz"}, {"max_tokens", 2}});
+    ASSERT_TRUE(r);
+    EXPECT_EQ(r->status, 200);
+  }
+  EXPECT_EQ(Client().Get("/health")->status, 200);
+}
+
+TEST_F(ServerTest, ApiKeyOnEveryEndpointButHealth) {
+  ServerOptions options;
+  options.api_key = "s3cret";
+  StartServer(options);
+  httplib::Result denied = Post("/v1/chat/completions", Chat("Hi", 2));
+  EXPECT_EQ(denied->status, 401);
+  EXPECT_EQ(Json::parse(denied->body)["error"]["type"], "authentication_error");
+  EXPECT_EQ(Post("/v1/chat/completions", Chat("Hi", 2), {{"Authorization", "Bearer wrong"}})->status, 401);
+  EXPECT_EQ(Client().Get("/metrics")->status, 401);
+  EXPECT_EQ(Post("/v1/chat/completions", Chat("Hi", 2), {{"Authorization", "Bearer s3cret"}})->status, 200);
+  EXPECT_EQ(Client().Get("/health")->status, 200);
+}
+
+// Concurrent requests with different seeds give what each gives alone.
+TEST_F(ServerTest, ConcurrentRequestsMatchSequentialOnes) {
+  ServerOptions options;
+  options.parallel = 3;
+  options.session.threads = 2;
+  StartServer(options);
+  auto request = [](int seed) {
+    return Json{{"prompt", "The"}, {"max_tokens", 16}, {"seed", seed}, {"temperature", 0.9}};
+  };
+  std::vector<std::string> alone;
+  for (int seed = 1; seed <= 6; ++seed) {
+    alone.push_back(Json::parse(Post("/v1/completions", request(seed))->body)["choices"][0]["text"]);
+  }
+  std::vector<std::string> together(6);
+  std::vector<std::thread> threads;
+  for (int seed = 1; seed <= 6; ++seed) {
+    threads.emplace_back([&, seed] {
+      httplib::Result r = Post("/v1/completions", request(seed));
+      if (r && r->status == 200) together[seed - 1] = Json::parse(r->body)["choices"][0]["text"];
+    });
+  }
+  for (std::thread& t : threads) t.join();
+  EXPECT_EQ(together, alone);
+  EXPECT_EQ(server_->metrics().Requests("/v1/completions"), 12u);
+}
+
+TEST_F(ServerTest, FullQueueIs503WithRetryAfter) {
+  ServerOptions options;
+  options.parallel = 1;
+  options.queue = 0;
+  StartServer(options);
+  std::thread busy([&] { Post("/v1/completions", {{"prompt", "a"}, {"max_tokens", 120}}); });
+  for (int i = 0; i < 500 && server_->metrics().busy_slots.load() == 0; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(2));
+  }
+  httplib::Result r = Post("/v1/completions", {{"prompt", "b"}, {"max_tokens", 1}});
+  busy.join();
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 503);
+  EXPECT_EQ(r->get_header_value("Retry-After"), "1");
+  EXPECT_EQ(server_->metrics().rejected.load(), 1u);
+}
+
+TEST_F(ServerTest, ShutdownCancelsWhatTheGracePeriodDoesNotFinish) {
+  ServerOptions options;
+  options.grace = 0;
+  StartServer(options);
+  std::string body;
+  std::thread client([&] {
+    httplib::Result r = Post("/v1/completions", {{"prompt", "a"}, {"max_tokens", 127}, {"stream", true}});
+    if (r) body = r->body;
+  });
+  for (int i = 0; i < 500 && server_->metrics().busy_slots.load() == 0; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(2));
+  }
+  server_->Shutdown();
+  server_->Wait();
+  client.join();
+  EXPECT_EQ(server_->metrics().busy_slots.load(), 0);
+  server_.reset();
+}
+
+}  // namespace
+}  // namespace smallmind::server
