@@ -59,6 +59,9 @@ struct GenerateOptions {
   // Control tokens written in the prompt (a chat template's <|im_start|>)
   // become their ids; otherwise they are text, as user text must be.
   bool parse_special = false;
+  // Go on past end-of-generation tokens (llama.cpp's ignore_eos; for
+  // benchmarks that want every request to generate max_tokens).
+  bool ignore_eos = false;
   SamplerOptions sampler;
 
   template <class Visitor>
@@ -72,6 +75,7 @@ struct GenerateOptions {
                         "of failing"});
     v(parse_special, {"parse-special", 0, "parse_special",
                       "control tokens written in the prompt (<|im_start|>) become their ids"});
+    v(ignore_eos, {"ignore-eos", 0, "ignore_eos", "go on past end-of-generation tokens"});
     sampler.VisitFields(v);
   }
 };

@@ -253,7 +253,7 @@ absl::StatusOr<GenerationStats> Session::Decode(std::vector<int32_t> prompt_ids,
     }
     ++stats.generated_tokens;
     if (i == 0) stats.ttft_seconds = Seconds(start, Clock::now());
-    if (tokenizer_.IsEndOfGeneration(next)) {
+    if (!options.ignore_eos && tokenizer_.IsEndOfGeneration(next)) {
       stats.stop_reason = StopReason::kEndOfText;
       break;
     }

@@ -167,6 +167,10 @@ absl::StatusOr<CompletionRequest> ParseCompletionRequest(absl::string_view text,
       return FieldError("stop", "must be a string or a list of at most 16 strings");
     }
   }
+  if (const Json* ignore = Get(body, "ignore_eos"); ignore != nullptr) {
+    if (!ignore->is_boolean()) return FieldError("ignore_eos", "must be true or false");
+    r.options.ignore_eos = ignore->get<bool>();
+  }
   if (const Json* stream = Get(body, "stream"); stream != nullptr) {
     if (!stream->is_boolean()) return FieldError("stream", "must be true or false");
     r.stream = stream->get<bool>();

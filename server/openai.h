@@ -1,7 +1,7 @@
 // OpenAI's HTTP API as SmallMind serves it: the request bodies of
 // /v1/chat/completions and /v1/completions read into generation options
-// (fields mean what OpenAI's mean; llama.cpp's top_k, min_p and
-// repeat_penalty too; unknown fields are ignored; a field of the wrong type
+// (fields mean what OpenAI's mean; llama.cpp's top_k, min_p,
+// repeat_penalty and ignore_eos too; unknown fields are ignored; a field of the wrong type
 // or out of range is an error naming it), and the response objects and
 // stream chunks written back. No I/O: the server (server.h) does that.
 #ifndef SMALLMIND_SERVER_OPENAI_H_

@@ -50,7 +50,7 @@ struct ServerOptions {
   // threads: in all, divided among the slots; context: per slot (0: the
   // model's); batch: prompt tokens per forward pass.
   runtime::SessionOptions session;
-  int32_t queue = 16;  // requests that may wait for a slot
+  int32_t queue = 64;  // requests that may wait for a slot
   std::string api_key;
   std::string api_key_file;
   int64_t max_body = 8 << 20;  // bytes

@@ -1,0 +1,84 @@
+#!/usr/bin/env bash
+# `smallmind serve` as users run it, on loopback, started and stopped here:
+# raw SSE framing with curl, the official OpenAI Node client, a load test of
+# 32 streaming clients against 4 slots (every request completes as asked,
+# the metrics add up, no 5xx, peak RSS within model + KV caches + 64 MiB),
+# and SIGTERM ending it with exit code 0.
+set -uo pipefail
+SM="$1"; LOADGEN="$2"; NODE_MODULES="$3"; CLIENT_TEST="$4"
+TMP="${TEST_TMPDIR:-$(mktemp -d)}"
+failures=0
+pass() { echo "ok: $1"; }
+fail() { echo "FAIL: $1"; failures=$((failures + 1)); }
+
+"$SM" init --preset medium "$TMP/medium.smm" >/dev/null
+KEY=test-key-123
+start_server() {  # start_server LOG FLAGS...: sets PID and PORT
+  local log="$1"; shift
+  "$SM" serve -m "$TMP/medium.smm" --port 0 "$@" 2>"$log" &
+  PID=$!
+  PORT=""
+  for _ in $(seq 100); do
+    PORT=$(sed -n 's/.*ready on http:\/\/127.0.0.1:\([0-9]*\).*/\1/p' "$log" | head -1)
+    [ -n "$PORT" ] && break
+    sleep 0.1
+  done
+  [ -n "$PORT" ] || { fail "server did not start"; cat "$log"; exit 1; }
+}
+
+start_server "$TMP/serve.log" --parallel 4 --queue 32 -t 2 --chat-template chatml --api-key "$KEY"
+AUTH="Authorization: Bearer $KEY"
+
+# Raw SSE framing: every event a "data: " line and a blank line, ending with [DONE].
+curl -sN -H "$AUTH" "http://127.0.0.1:$PORT/v1/chat/completions" \
+  -d '{"messages":[{"role":"user","content":"Hi"}],"max_tokens":4,"stream":true}' > "$TMP/sse"
+if awk 'NR % 2 == 1 && !/^data: / {bad=1} NR % 2 == 0 && $0 != "" {bad=1} END {exit bad}' "$TMP/sse" \
+   && tail -2 "$TMP/sse" | head -1 | grep -qx 'data: \[DONE\]'; then pass "SSE framing"; else
+  fail "SSE framing"; cat "$TMP/sse"; fi
+code=$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$PORT/health")
+[ "$code" = 200 ] && pass "health without a key" || fail "health $code"
+code=$(curl -s -o "$TMP/out" -w '%{http_code}' "http://127.0.0.1:$PORT/v1/models")
+[ "$code" = 401 ] && grep -q authentication_error "$TMP/out" && pass "models needs the key" || fail "models $code"
+
+# The official OpenAI client (ES modules find packages next to the script,
+# not on NODE_PATH).
+mkdir -p "$TMP/client"
+ln -sfn "$(cd "$NODE_MODULES" && pwd)" "$TMP/client/node_modules"
+cp "$CLIENT_TEST" "$TMP/client/test.mjs"
+if PORT="$PORT" API_KEY="$KEY" MODEL_ID=medium node "$TMP/client/test.mjs" > "$TMP/node.out" 2>&1; then
+  pass "OpenAI Node client"; else
+  fail "OpenAI Node client"; fi
+cat "$TMP/node.out"
+
+completions_counted() {
+  curl -s -H "$AUTH" "http://127.0.0.1:$PORT/metrics" |
+    awk '/^smallmind_requests_total\{endpoint="\/v1\/completions"/ {n += $2} END {print n + 0}'
+}
+before=$(completions_counted)
+# Load: 32 streaming clients, 4 slots, 16 tokens each, for 4 seconds.
+if "$LOADGEN" --port "$PORT" --api-key "$KEY" --clients 32 --duration 4 --max-tokens 16 \
+   --expect-tokens 16 --expect-finish length --json "$TMP/load.json" > "$TMP/load.out" 2>&1; then
+  pass "load: every request completed as asked"; else fail "load"; fi
+cat "$TMP/load.out"
+sent=$(python3 -c "import json; print(json.load(open('$TMP/load.json'))['requests'])")
+counted=$(( $(completions_counted) - before ))
+curl -s -H "$AUTH" "http://127.0.0.1:$PORT/metrics" > "$TMP/metrics"
+[ "$sent" = "$counted" ] && pass "metrics count the $sent load requests" || fail "metrics: sent $sent, counted $counted"
+grep -q 'status="5' "$TMP/metrics" && fail "a 5xx was served" || pass "no 5xx"
+# Peak RSS: the model file, four KV caches (4 layers x K,V x 128 positions x 256 x 4 bytes) and 64 MiB.
+hwm_kb=$(awk '/VmHWM/ {print $2}' "/proc/$PID/status")
+model_kb=$(( $(stat -c %s "$TMP/medium.smm") / 1024 ))
+limit_kb=$(( model_kb + 4 * 4 * 2 * 128 * 256 * 4 / 1024 + 64 * 1024 ))
+[ "$hwm_kb" -le "$limit_kb" ] && pass "peak RSS ${hwm_kb} KiB <= ${limit_kb} KiB" || fail "peak RSS ${hwm_kb} KiB > ${limit_kb} KiB"
+
+kill -TERM "$PID"; wait "$PID"; code=$?
+[ "$code" = 0 ] && pass "SIGTERM exits 0" || fail "SIGTERM exit $code"
+grep -q "^POST /v1/chat/completions 200 " "$TMP/serve.log" && pass "one log line per request" || fail "log lines"
+grep -q "$KEY" "$TMP/serve.log" && fail "the key was logged" || pass "the key is not logged"
+
+# A missing model: a clear error and exit 1.
+"$SM" serve -m "$TMP/missing.smm" --port 0 2>"$TMP/missing.log"; code=$?
+[ "$code" = 1 ] && grep -q "cannot" "$TMP/missing.log" && pass "missing model is exit 1" || { fail "missing model exit $code"; cat "$TMP/missing.log"; }
+
+if [ "$failures" -gt 0 ]; then echo "$failures failure(s)"; exit 1; fi
+echo "all passed"
