@@ -18,48 +18,7 @@ double Seconds(Clock::time_point from, Clock::time_point to) {
   return std::chrono::duration<double>(to - from).count();
 }
 
-// Length of the longest tail of `text` that is an unfinished UTF-8 sequence,
-// which must wait for the next token's bytes.
-size_t IncompleteUtf8Tail(absl::string_view text) {
-  const size_t n = text.size();
-  for (size_t back = 1; back <= std::min<size_t>(3, n); ++back) {
-    const unsigned char c = static_cast<unsigned char>(text[n - back]);
-    if ((c & 0xC0) == 0x80) continue;  // continuation byte: look further back
-    const size_t need = c >= 0xF0 ? 4 : c >= 0xE0 ? 3 : c >= 0xC0 ? 2 : 1;
-    return need > back ? back : 0;
-  }
-  return 0;
-}
-
-// Length of the longest tail of `text` that begins some stop string, which
-// must be withheld until it is known not to be one.
-size_t StopPrefixTail(absl::string_view text,
-                      const std::vector<std::string>& stop) {
-  size_t longest = 0;
-  for (const std::string& s : stop) {
-    for (size_t len = std::min(s.size() - 1, text.size()); len > longest;
-         --len) {
-      if (text.substr(text.size() - len) == absl::string_view(s).substr(0, len)) {
-        longest = len;
-        break;
-      }
-    }
-  }
-  return longest;
-}
-
 }  // namespace
-
-absl::string_view StopReasonName(StopReason reason) {
-  switch (reason) {
-    case StopReason::kMaxTokens: return "max tokens";
-    case StopReason::kEndOfText: return "end of text";
-    case StopReason::kStopString: return "stop string";
-    case StopReason::kContextFull: return "context full";
-    case StopReason::kCancelled: return "cancelled";
-  }
-  return "unknown";
-}
 
 Session::Session(const Transformer& transformer, const Tokenizer& tokenizer,
                  KvCache cache, core::Arena arena, int threads,
@@ -123,22 +82,6 @@ void Session::Reset() { tokens_.clear(); }
 void Session::Truncate(int64_t n) {
   if (n < position()) tokens_.resize(static_cast<size_t>(std::max<int64_t>(n, 0)));
 }
-
-namespace {
-
-absl::Status ValidateGenerateOptions(const GenerateOptions& options) {
-  SM_RETURN_IF_ERROR(ValidateSamplerOptions(options.sampler));
-  if (options.max_tokens < 0) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "max_tokens is ", options.max_tokens, ", expected >= 0"));
-  }
-  for (const std::string& s : options.stop) {
-    if (s.empty()) return absl::InvalidArgumentError("empty stop string");
-  }
-  return absl::OkStatus();
-}
-
-}  // namespace
 
 absl::StatusOr<GenerationStats> Session::Generate(
     absl::string_view prompt, const GenerateOptions& options,
@@ -216,83 +159,31 @@ absl::StatusOr<GenerationStats> Session::Decode(std::vector<int32_t> prompt_ids,
   const Clock::time_point prefilled = Clock::now();
   stats.prefill_seconds = Seconds(start, prefilled);
 
-  Sampler sampler(tokenizer_.vocab_size(), options.sampler);
-  stats.seed = sampler.seed();
-  pending_.clear();
-  size_t longest_stop = 0;
-  for (const std::string& s : options.stop) {
-    longest_stop = std::max(longest_stop, s.size());
-  }
-  // What may wait: a stop string's prefix or a character's first bytes,
-  // plus the newest token's text; reserved so streaming never allocates.
-  pending_.reserve(longest_stop + tokenizer_.max_piece_bytes() + 4);
-
-  // Hands `pending_` to the callback up to where it might still be cut by a
-  // stop string or an unfinished character.
-  bool cancelled = false;
-  auto emit = [&](size_t keep) {
-    if (pending_.size() > keep) {
-      if (!on_text(absl::string_view(pending_).substr(0, pending_.size() - keep))) {
-        cancelled = true;
-      }
-      pending_.erase(0, pending_.size() - keep);
-    }
-  };
-
-  stats.stop_reason = StopReason::kMaxTokens;
+  Generation generation(tokenizer_, options, on_text, stats, start);
   const int64_t allocations_before = core::HeapAllocations();
-  for (int i = 0; i < options.max_tokens; ++i) {
+  while (true) {
     if (cancel_ != nullptr && cancel_->load(std::memory_order_relaxed)) {
-      stats.stop_reason = StopReason::kCancelled;
+      generation.Stop(StopReason::kCancelled);
       break;
     }
-    int32_t next;
-    {
-      SM_PROFILE_SCOPE(core::ProfileOp::kSampling, -1, 0, 4.0 * logits_.size());
-      next = sampler.Sample(logits_.data(), tokens_);
-    }
-    ++stats.generated_tokens;
-    if (i == 0) stats.ttft_seconds = Seconds(start, Clock::now());
-    if (!options.ignore_eos && tokenizer_.IsEndOfGeneration(next)) {
-      stats.stop_reason = StopReason::kEndOfText;
-      break;
-    }
-    const absl::string_view piece = tokenizer_.Piece(next);
-    pending_.append(piece.data(), piece.size());
-    size_t hit = std::string::npos;
-    for (const std::string& s : options.stop) {
-      hit = std::min(hit, pending_.find(s));
-    }
-    if (hit != std::string::npos) {
-      pending_.resize(hit);
-      stats.stop_reason = StopReason::kStopString;
-      break;
-    }
-    emit(std::max(IncompleteUtf8Tail(pending_),
-                  StopPrefixTail(pending_, options.stop)));
-    if (cancelled) {
-      stats.stop_reason = StopReason::kCancelled;
-      break;
-    }
-    if (i + 1 == options.max_tokens) break;  // the last token is not run
+    const std::optional<int32_t> next = generation.Next(logits_.data(), tokens_);
+    if (!next) break;
     if (position() == context()) {
       if (!options.context_shift || context() < 2) {
-        stats.stop_reason = StopReason::kContextFull;
+        generation.Stop(StopReason::kContextFull);
         break;
       }
       kept_.assign(tokens_.end() - context() / 2, tokens_.end());
       Reset();
       SM_RETURN_IF_ERROR(Append(kept_));
-      ++stats.context_shifts;
+      ++generation.stats().context_shifts;
     }
-    SM_RETURN_IF_ERROR(Append(absl::MakeConstSpan(&next, 1)));
-    ++stats.decode_steps;
+    SM_RETURN_IF_ERROR(Append(absl::MakeConstSpan(&*next, 1)));
+    ++generation.stats().decode_steps;
   }
-  if (allocations_before >= 0) {
-    stats.decode_heap_allocations = core::HeapAllocations() - allocations_before;
-  }
-  if (stats.stop_reason != StopReason::kCancelled) emit(0);
-  stats.decode_seconds = Seconds(prefilled, Clock::now());
+  const int64_t allocations = core::HeapAllocations() - allocations_before;
+  stats = generation.Finish();
+  if (allocations_before >= 0) stats.decode_heap_allocations = allocations;
   stats.arena_high_water = arena_.high_water();
   stats.kv_cache_bytes = cache_.bytes();
   return stats;

@@ -20,47 +20,12 @@
 #include "absl/types/span.h"
 #include "core/arena.h"
 #include "core/thread_pool.h"
+#include "runtime/generation.h"
 #include "runtime/options.h"
-#include "runtime/sampler.h"
 #include "runtime/tokenizer.h"
 #include "runtime/transformer.h"
 
 namespace smallmind::runtime {
-
-enum class StopReason { kMaxTokens, kEndOfText, kStopString, kContextFull,
-                        kCancelled };
-absl::string_view StopReasonName(StopReason reason);
-
-struct GenerationStats {
-  int64_t prompt_tokens = 0;       // of the prompt, after any truncation
-  int64_t prompt_tokens_cached = 0;  // of those, already in the KV cache
-  int64_t prompt_tokens_dropped = 0;  // by truncate_prompt
-  int64_t generated_tokens = 0;   // sampled, including the one ending it
-  int64_t decode_steps = 0;       // single-token forward passes
-  int64_t context_shifts = 0;
-  double prefill_seconds = 0;     // tokenizing and the prompt's forward passes
-  double decode_seconds = 0;      // decode forward passes and sampling
-  double ttft_seconds = 0;        // call to first sampled token
-  size_t arena_high_water = 0;    // bytes of scratch ever in use
-  size_t kv_cache_bytes = 0;
-  // operator new calls during the decode loop (sampling, forward passes,
-  // streaming), or -1 when the binary does not count them
-  // (//core:counting_allocator).
-  int64_t decode_heap_allocations = -1;
-  StopReason stop_reason = StopReason::kMaxTokens;
-  uint64_t seed = 0;  // the sampler's, after -1 is resolved
-
-  double prefill_tokens_per_second() const {
-    return prefill_seconds > 0 ? prompt_tokens / prefill_seconds : 0;
-  }
-  double decode_tokens_per_second() const {
-    return decode_seconds > 0 ? decode_steps / decode_seconds : 0;
-  }
-};
-
-// Receives generated text as it is produced, in whole UTF-8 characters, with
-// any stop string withheld. Returning false cancels generation.
-using TextCallback = std::function<bool(absl::string_view text)>;
 
 class Session {
  public:
@@ -131,7 +96,6 @@ class Session {
   int64_t batch_;
   std::vector<int32_t> tokens_;  // capacity: the context
   std::vector<float> logits_;
-  std::string pending_;  // generated text not yet handed to the callback
   std::vector<int32_t> kept_;  // the tokens a context shift keeps
   const std::atomic<bool>* cancel_ = nullptr;
 };

@@ -19,9 +19,22 @@ namespace smallmind::server {
 
 struct Server::Slot {
   int id = 0;
-  std::unique_ptr<runtime::Session> session;
+  std::unique_ptr<runtime::Session> session;  // batching off
   std::atomic<bool> cancel{false};
   bool busy = false;
+};
+
+// A generation handed to the engine thread, and what comes back from it:
+// text as it is made, then the end.
+struct Server::Job {
+  int slot = 0;
+  std::vector<int32_t> prompt;
+  runtime::GenerateOptions options;
+  std::mutex mu;
+  std::condition_variable changed;
+  std::string text;  // made, not yet taken
+  bool done = false;
+  absl::StatusOr<runtime::GenerationStats> result = absl::UnknownError("not run");
 };
 
 namespace {
@@ -143,28 +156,45 @@ void Server::Load(const LoadFn& load) {
   runtime::SessionOptions per_slot = options_.session;
   per_slot.threads = std::max(1, options_.session.threads / options_.parallel);
   per_slot.pin_threads = false;  // the slots' pools share the cores
+  if (status.ok() && options_.batching) {
+    runtime::DecodeBatchOptions batch;
+    batch.slots = options_.parallel;
+    batch.context = options_.session.context;
+    batch.prompt_budget = options_.session.batch;
+    batch.threads = options_.session.threads;
+    absl::StatusOr<std::unique_ptr<runtime::DecodeBatch>> created =
+        runtime::DecodeBatch::Create(*model_->transformer, *model_->tokenizer, batch);
+    if (created.ok()) {
+      batch_ = *std::move(created);
+    } else {
+      status = created.status();
+    }
+  }
   for (int i = 0; status.ok() && i < options_.parallel; ++i) {
     auto slot = std::make_unique<Slot>();
     slot->id = i;
-    absl::StatusOr<std::unique_ptr<runtime::Session>> session =
-        runtime::Session::Create(*model_->transformer, *model_->tokenizer, per_slot);
-    if (!session.ok()) {
-      status = session.status();
-      break;
+    if (!options_.batching) {
+      absl::StatusOr<std::unique_ptr<runtime::Session>> session =
+          runtime::Session::Create(*model_->transformer, *model_->tokenizer, per_slot);
+      if (!session.ok()) {
+        status = session.status();
+        break;
+      }
+      slot->session = *std::move(session);
+      slot->session->set_cancel(&slot->cancel);
     }
-    slot->session = *std::move(session);
-    slot->session->set_cancel(&slot->cancel);
     slots_.push_back(std::move(slot));
   }
+  if (status.ok() && batch_ != nullptr) engine_ = std::thread([this] { Engine(); });
   {
     std::lock_guard<std::mutex> lock(mu_);
     load_status_ = status;
   }
   if (status.ok()) {
     ready_.store(true);
-    absl::FPrintF(stderr, "serve: %s ready on http://%s:%d (%d slot(s) of %d positions)\n",
-                  model_id_, options_.host, port_, options_.parallel,
-                  slots_[0]->session->context());
+    absl::FPrintF(stderr, "serve: %s ready on http://%s:%d (%d slot(s) of %d positions%s)\n",
+                  model_id_, options_.host, port_, options_.parallel, SlotContext(),
+                  batch_ != nullptr ? ", batched" : "");
   } else {
     absl::FPrintF(stderr, "serve: cannot load the model: %s\n", status.message());
   }
@@ -188,14 +218,104 @@ void Server::Shutdown() {
   while (Clock::now() < deadline && metrics_.busy_slots.load() > 0) {
     std::this_thread::sleep_for(std::chrono::milliseconds(20));
   }
-  for (const auto& slot : slots_) slot->cancel.store(true);
+  for (const auto& slot : slots_) {
+    slot->cancel.store(true);
+    if (batch_ != nullptr) batch_->Cancel(slot->id);
+  }
   while (metrics_.busy_slots.load() > 0) std::this_thread::sleep_for(std::chrono::milliseconds(5));
   http_->stop();
+  {
+    std::lock_guard<std::mutex> lock(engine_mu_);
+    engine_stop_ = true;
+  }
+  engine_wake_.notify_all();
 }
 
 void Server::Wait() {
   if (listener_.joinable()) listener_.join();
   if (loader_.joinable()) loader_.join();
+  if (engine_.joinable()) engine_.join();
+}
+
+int64_t Server::SlotContext() const {
+  return batch_ != nullptr ? batch_->context() : slots_[0]->session->context();
+}
+
+void Server::Engine() {
+  std::unique_lock<std::mutex> lock(engine_mu_);
+  while (true) {
+    engine_wake_.wait(lock, [&] { return engine_stop_ || !jobs_.empty() || batch_->active() > 0; });
+    if (engine_stop_ && jobs_.empty() && batch_->active() == 0) return;
+    std::vector<std::shared_ptr<Job>> jobs = std::move(jobs_);
+    jobs_.clear();
+    lock.unlock();
+    for (const std::shared_ptr<Job>& job : jobs) {
+      auto finish = [job](absl::StatusOr<runtime::GenerationStats> result) {
+        std::lock_guard<std::mutex> job_lock(job->mu);
+        job->result = std::move(result);
+        job->done = true;
+        job->changed.notify_all();
+      };
+      const absl::Status started = batch_->Start(
+          job->slot, job->prompt, job->options,
+          [job](absl::string_view text) {
+            std::lock_guard<std::mutex> job_lock(job->mu);
+            job->text.append(text.data(), text.size());
+            job->changed.notify_all();
+            return true;
+          },
+          finish);
+      if (!started.ok()) finish(started);
+    }
+    if (batch_->active() > 0) {
+      absl::StatusOr<bool> stepped = batch_->Step();
+      if (!stepped.ok()) {
+        absl::FPrintF(stderr, "serve: a batch step failed: %s\n", stepped.status().message());
+        for (const auto& slot : slots_) batch_->Cancel(slot->id);
+      }
+    }
+    lock.lock();
+  }
+}
+
+absl::StatusOr<runtime::GenerationStats> Server::Generate(Slot* slot,
+                                                          const std::vector<int32_t>& prompt,
+                                                          const runtime::GenerateOptions& options,
+                                                          const runtime::TextCallback& on_text) {
+  if (batch_ == nullptr) {
+    return slot->session->GenerateFrom(prompt, options, [&](absl::string_view text) {
+      if (on_text(text)) return true;
+      slot->cancel.store(true);  // stops before the next token
+      return false;
+    });
+  }
+  auto job = std::make_shared<Job>();
+  job->slot = slot->id;
+  job->prompt = prompt;
+  job->options = options;
+  {
+    std::lock_guard<std::mutex> lock(engine_mu_);
+    jobs_.push_back(job);
+  }
+  engine_wake_.notify_all();
+  // The text arrives from the engine thread and is handed on here, so a
+  // slow client never holds the batch up.
+  bool cancelled = false;
+  while (true) {
+    std::unique_lock<std::mutex> lock(job->mu);
+    job->changed.wait(lock, [&] { return !job->text.empty() || job->done; });
+    std::string text = std::move(job->text);
+    job->text.clear();
+    const bool done = job->done;
+    lock.unlock();
+    if (!text.empty() && !cancelled && !on_text(text)) {
+      cancelled = true;
+      batch_->Cancel(slot->id);
+    }
+    if (done) break;
+  }
+  std::lock_guard<std::mutex> lock(job->mu);
+  return job->result;
 }
 
 absl::StatusOr<Server::Slot*> Server::Acquire(const std::vector<int32_t>& prompt) {
@@ -222,7 +342,9 @@ absl::StatusOr<Server::Slot*> Server::Acquire(const std::vector<int32_t>& prompt
   size_t best_common = 0;
   for (const auto& s : slots_) {
     if (s->busy) continue;
-    const absl::Span<const int32_t> cached = s->session->tokens();
+    // A free slot's history changes only once it is acquired.
+    const absl::Span<const int32_t> cached =
+        batch_ != nullptr ? batch_->history(s->id) : s->session->tokens();
     size_t common = 0;
     while (common < cached.size() && common < prompt.size() && cached[common] == prompt[common]) {
       ++common;
@@ -350,7 +472,7 @@ void Server::Completion(const httplib::Request& req, httplib::Response& res, boo
   absl::StatusOr<std::vector<int32_t>> ids = tokenizer.Encode(prompt, add_bos, /*parse_special=*/chat);
   if (!ids.ok()) return Fail(res, 400, ids.status().message());
   if (ids->empty()) return Fail(res, 400, "the prompt is empty");
-  const int64_t context = slots_[0]->session->context();
+  const int64_t context = SlotContext();
   const int64_t prompt_tokens = static_cast<int64_t>(ids->size());
   if (prompt_tokens >= context) {
     return Fail(res, 400, absl::StrCat("the prompt is ", prompt_tokens,
@@ -395,7 +517,7 @@ void Server::Completion(const httplib::Request& req, httplib::Response& res, boo
     const double queued = Seconds(start, Clock::now());
     std::string text;
     absl::StatusOr<runtime::GenerationStats> stats =
-        slot->session->GenerateFrom(*ids, options, [&](absl::string_view piece) {
+        Generate(slot, *ids, options, [&](absl::string_view piece) {
           text.append(piece.data(), piece.size());
           return true;
         });
@@ -431,15 +553,14 @@ void Server::Completion(const httplib::Request& req, httplib::Response& res, boo
         bool gone = false;
         auto send = [&](const std::string& event) {
           if (!gone && (!sink.is_writable() || !sink.write(event.data(), event.size()))) {
-            gone = true;
-            stream->slot->cancel.store(true);  // stops before the next token
+            gone = true;  // Generate cancels: it stops before the next token
           }
           return !gone;
         };
         if (chat) send(ChatChunkEvent(id, created, model_id_, true, "", nullptr));
         std::string reply;
-        absl::StatusOr<runtime::GenerationStats> stats = stream->slot->session->GenerateFrom(
-            ids, options, [&](absl::string_view piece) {
+        absl::StatusOr<runtime::GenerationStats> stats = Generate(
+            stream->slot, ids, options, [&](absl::string_view piece) {
               reply.append(piece.data(), piece.size());
               const std::string text(piece);
               return send(chat ? ChatChunkEvent(id, created, model_id_, false, text, nullptr)

@@ -30,6 +30,7 @@
 
 #include "absl/status/statusor.h"
 #include "runtime/chat_template.h"
+#include "runtime/decode_batch.h"
 #include "runtime/loaded_model.h"
 #include "runtime/options.h"
 #include "runtime/session.h"
@@ -51,6 +52,9 @@ struct ServerOptions {
   // model's); batch: prompt tokens per forward pass.
   runtime::SessionOptions session;
   int32_t queue = 64;  // requests that may wait for a slot
+  // Continuous batching: the slots' next tokens run in one forward pass.
+  // Off: each slot is a session of its own, on its share of the threads.
+  bool batching = true;
   std::string api_key;
   std::string api_key_file;
   int64_t max_body = 8 << 20;  // bytes
@@ -65,6 +69,9 @@ struct ServerOptions {
     v(host, {"host", 0, nullptr, "address to listen on"});
     v(port, {"port", 0, nullptr, "port to listen on (0: any free one)"});
     v(parallel, {"parallel", 0, nullptr, "slots: requests generated at once"});
+    v(batching, {"batching", 0, nullptr,
+                 "decode the slots together, one forward pass per token for all (continuous "
+                 "batching)"});
     session.VisitFields(v);
     v(queue, {"queue", 0, nullptr, "requests that may wait for a slot before 503s"});
     v(api_key, {"api-key", 0, nullptr, "require 'Authorization: Bearer KEY' (not on /health)"});
@@ -123,6 +130,15 @@ class Server {
   // server is stopping.
   absl::StatusOr<Slot*> Acquire(const std::vector<int32_t>& prompt);
   void Release(Slot* slot);
+  int64_t SlotContext() const;
+  // Runs a generation in `slot` for `prompt` (the whole history), streaming
+  // to `on_text` on the calling thread; false from it cancels.
+  absl::StatusOr<runtime::GenerationStats> Generate(Slot* slot, const std::vector<int32_t>& prompt,
+                                                    const runtime::GenerateOptions& options,
+                                                    const runtime::TextCallback& on_text);
+  // The batching engine's loop (batching on): starts queued generations
+  // and steps the batch while anything is active.
+  void Engine();
   void Completion(const httplib::Request& req, httplib::Response& res, bool chat);
   void Tokenize(const httplib::Request& req, httplib::Response& res);
   void Detokenize(const httplib::Request& req, httplib::Response& res);
@@ -140,7 +156,16 @@ class Server {
   std::string chat_template_error_;
   std::string model_id_;
   std::vector<std::unique_ptr<Slot>> slots_;
+  std::unique_ptr<runtime::DecodeBatch> batch_;  // batching on
   std::atomic<bool> ready_{false};
+
+  // The engine's queue of generations to start (batching on).
+  struct Job;
+  std::mutex engine_mu_;
+  std::condition_variable engine_wake_;
+  std::vector<std::shared_ptr<Job>> jobs_;
+  bool engine_stop_ = false;
+  std::thread engine_;
 
   mutable std::mutex mu_;
   std::condition_variable slot_freed_;

@@ -45,10 +45,12 @@ std::string ModelPath() {
   return *path;
 }
 
-class ServerTest : public ::testing::Test {
+// Every test runs with continuous batching on and off.
+class ServerTest : public ::testing::TestWithParam<bool> {
  protected:
   void StartServer(ServerOptions options = {}) {
     options.port = 0;
+    options.batching = GetParam();
     options.chat_template = "chatml";
     absl::StatusOr<std::unique_ptr<Server>> server = Server::Create(options);
     ASSERT_TRUE(server.ok()) << server.status();
@@ -99,7 +101,7 @@ class ServerTest : public ::testing::Test {
   std::unique_ptr<Server> server_;
 };
 
-TEST_F(ServerTest, HealthModelsAndChatCompletion) {
+TEST_P(ServerTest, HealthModelsAndChatCompletion) {
   StartServer();
   httplib::Result health = Client().Get("/health");
   ASSERT_TRUE(health);
@@ -128,7 +130,7 @@ TEST_F(ServerTest, HealthModelsAndChatCompletion) {
   EXPECT_EQ(second["usage"]["prompt_tokens_details"]["cached_tokens"], prompt.size() - 1);
 }
 
-TEST_F(ServerTest, StreamsServerSentEvents) {
+TEST_P(ServerTest, StreamsServerSentEvents) {
   StartServer();
   Json request = Chat("Hi", 5, /*stream=*/true);
   request["stream_options"] = {{"include_usage", true}};
@@ -162,7 +164,7 @@ TEST_F(ServerTest, StreamsServerSentEvents) {
   EXPECT_EQ(Json::parse(text_events[0])["object"], "text_completion");
 }
 
-TEST_F(ServerTest, StopStringsAndTheContextCap) {
+TEST_P(ServerTest, StopStringsAndTheContextCap) {
   StartServer();
   const Json free_text = Json::parse(Post("/v1/completions", {{"prompt", "abc"}, {"max_tokens", 12},
                                                                {"temperature", 0}})
@@ -185,7 +187,7 @@ TEST_F(ServerTest, StopStringsAndTheContextCap) {
             128);
 }
 
-TEST_F(ServerTest, BadRequestsAreClearErrors) {
+TEST_P(ServerTest, BadRequestsAreClearErrors) {
   StartServer();
   auto error = [&](const std::string& path, const std::string& body, int status) {
     httplib::Result r = Client().Post(path.c_str(), body, "application/json");
@@ -258,7 +260,7 @@ std::string HttpPost(const std::string& path, const std::string& body) {
                       "Content-Length: ", body.size(), "\r\n\r\n", body);
 }
 
-TEST_F(ServerTest, VanishingClientCancelsAndFreesItsSlot) {
+TEST_P(ServerTest, VanishingClientCancelsAndFreesItsSlot) {
   ServerOptions options;
   options.parallel = 1;
   StartServer(options);
@@ -279,7 +281,7 @@ TEST_F(ServerTest, VanishingClientCancelsAndFreesItsSlot) {
   EXPECT_THAT(Client().Get("/metrics")->body, HasSubstr("smallmind_cancelled_total 1"));
 }
 
-TEST_F(ServerTest, OversizedBodiesAndSlowClientsLeaveTheServerUp) {
+TEST_P(ServerTest, OversizedBodiesAndSlowClientsLeaveTheServerUp) {
   ServerOptions options;
   options.parallel = 2;
   options.max_body = 1 << 20;
@@ -317,7 +319,7 @@ TEST_F(ServerTest, OversizedBodiesAndSlowClientsLeaveTheServerUp) {
   EXPECT_EQ(Client().Get("/health")->status, 200);
 }
 
-TEST_F(ServerTest, ApiKeyOnEveryEndpointButHealth) {
+TEST_P(ServerTest, ApiKeyOnEveryEndpointButHealth) {
   ServerOptions options;
   options.api_key = "s3cret";
   StartServer(options);
@@ -331,7 +333,7 @@ TEST_F(ServerTest, ApiKeyOnEveryEndpointButHealth) {
 }
 
 // Concurrent requests with different seeds give what each gives alone.
-TEST_F(ServerTest, ConcurrentRequestsMatchSequentialOnes) {
+TEST_P(ServerTest, ConcurrentRequestsMatchSequentialOnes) {
   ServerOptions options;
   options.parallel = 3;
   options.session.threads = 2;
@@ -361,7 +363,7 @@ TEST_F(ServerTest, ConcurrentRequestsMatchSequentialOnes) {
   EXPECT_EQ(server_->metrics().Requests("/v1/completions"), 12u);
 }
 
-TEST_F(ServerTest, FullQueueIs503WithRetryAfter) {
+TEST_P(ServerTest, FullQueueIs503WithRetryAfter) {
   ServerOptions options;
   options.parallel = 1;
   options.queue = 0;
@@ -378,7 +380,7 @@ TEST_F(ServerTest, FullQueueIs503WithRetryAfter) {
   EXPECT_EQ(server_->metrics().rejected.load(), 1u);
 }
 
-TEST_F(ServerTest, ShutdownCancelsWhatTheGracePeriodDoesNotFinish) {
+TEST_P(ServerTest, ShutdownCancelsWhatTheGracePeriodDoesNotFinish) {
   ServerOptions options;
   options.grace = 0;
   StartServer(options);
@@ -396,6 +398,11 @@ TEST_F(ServerTest, ShutdownCancelsWhatTheGracePeriodDoesNotFinish) {
   EXPECT_EQ(server_->metrics().busy_slots.load(), 0);
   server_.reset();
 }
+
+INSTANTIATE_TEST_SUITE_P(Batching, ServerTest, ::testing::Bool(),
+                         [](const ::testing::TestParamInfo<bool>& info) {
+                           return info.param ? "batched" : "sessions";
+                         });
 
 }  // namespace
 }  // namespace smallmind::server

@@ -70,9 +70,11 @@ std::vector<std::pair<std::string, int64_t>> GgufPieces(const runtime::Architect
 }
 
 // tokenizer.ggml.* as llama.cpp's converter writes them. A character
-// vocabulary (the golden models') is written as a SentencePiece one.
-absl::Status AddTokenizer(const runtime::TokenizerSpec& tok, GgufBuilder& b) {
-  const bool byte_level = tok.kind() == runtime::GPT2_BPE;
+// vocabulary (the golden models') is written as its family's kind.
+absl::Status AddTokenizer(const runtime::TokenizerSpec& tok, const std::string& arch,
+                          GgufBuilder& b) {
+  const bool byte_level = tok.kind() == runtime::GPT2_BPE ||
+                          (tok.kind() == runtime::CHAR && arch == "gpt2");
   b.String("tokenizer.ggml.model", byte_level ? "gpt2" : "llama");
   if (byte_level) {
     const std::vector<std::string> patterns(tok.pre_tokenizer().split_patterns().begin(),
@@ -146,7 +148,7 @@ absl::StatusOr<std::vector<uint8_t>> GgufFromModel(const runtime::Model& model,
       b.Float32(key("attention.scale"), a.attention_scale());
     }
   }
-  SM_RETURN_IF_ERROR(AddTokenizer(model.description().tokenizer(), b));
+  SM_RETURN_IF_ERROR(AddTokenizer(model.description().tokenizer(), arch, b));
   for (const runtime::TensorSpec& spec : runtime::ExpectedTensors(a)) {
     SM_ASSIGN_OR_RETURN(core::TensorView view, model.file().Tensor(spec.name));
     const std::vector<float> values = runtime::DecodeAll(view);

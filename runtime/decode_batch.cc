@@ -1,0 +1,199 @@
+#include "runtime/decode_batch.h"
+
+#include <algorithm>
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+#include "core/status.h"
+
+namespace smallmind::runtime {
+
+absl::StatusOr<std::unique_ptr<DecodeBatch>> DecodeBatch::Create(
+    const Transformer& transformer, const Tokenizer& tokenizer, const DecodeBatchOptions& options) {
+  if (options.slots < 1) return absl::InvalidArgumentError("a batch needs at least one slot");
+  if (options.prompt_budget < 1) return absl::InvalidArgumentError("prompt_budget must be >= 1");
+  if (options.threads < 1) return absl::InvalidArgumentError("threads must be >= 1");
+  const Architecture& arch = transformer.model().arch();
+  const int64_t context = options.context == 0 ? arch.context_length() : options.context;
+  if (context < 1 || context > static_cast<int64_t>(arch.context_length())) {
+    return absl::InvalidArgumentError(absl::StrCat("context is ", context, "; the model's is ",
+                                                   arch.context_length()));
+  }
+  const int64_t max_rows = options.slots + options.prompt_budget;
+  SM_ASSIGN_OR_RETURN(core::Arena arena, core::Arena::Create(transformer.ScratchBytes(
+                                             max_rows, options.threads, context)));
+  std::unique_ptr<DecodeBatch> batch(
+      new DecodeBatch(transformer, tokenizer, options, context, std::move(arena)));
+  for (int i = 0; i < options.slots; ++i) {
+    auto slot = std::make_unique<Slot>();
+    SM_ASSIGN_OR_RETURN(slot->cache, KvCache::Create(arch, context));
+    slot->history.reserve(static_cast<size_t>(context));
+    batch->slots_.push_back(std::move(slot));
+  }
+  batch->rows_.reserve(static_cast<size_t>(max_rows));
+  batch->row_slot_.reserve(static_cast<size_t>(max_rows));
+  return batch;
+}
+
+DecodeBatch::DecodeBatch(const Transformer& transformer, const Tokenizer& tokenizer,
+                         const DecodeBatchOptions& options, int64_t context, core::Arena arena)
+    : transformer_(transformer),
+      tokenizer_(tokenizer),
+      options_(options),
+      context_(context),
+      arena_(std::move(arena)),
+      pool_(options.threads),
+      logits_(static_cast<size_t>(options.slots) * transformer.model().arch().vocab_size()) {}
+
+int DecodeBatch::active() const {
+  return static_cast<int>(
+      std::count_if(slots_.begin(), slots_.end(), [](const auto& s) { return s->active; }));
+}
+
+absl::Status DecodeBatch::Start(int index, absl::Span<const int32_t> prompt,
+                                const GenerateOptions& options, TextCallback on_text,
+                                DoneCallback on_done) {
+  if (index < 0 || index >= slots()) return absl::InvalidArgumentError("no such slot");
+  Slot& slot = *slots_[index];
+  if (slot.active) return absl::FailedPreconditionError("the slot is busy");
+  SM_RETURN_IF_ERROR(ValidateGenerateOptions(options));
+  if (prompt.empty()) return absl::InvalidArgumentError("the prompt is empty");
+  if (static_cast<int64_t>(prompt.size()) > context_) {
+    return absl::OutOfRangeError(absl::StrCat("the prompt is ", prompt.size(),
+                                              " tokens, but the context has ", context_,
+                                              " positions"));
+  }
+  for (int32_t id : prompt) {
+    if (id < 0 || id >= tokenizer_.vocab_size()) {
+      return absl::InvalidArgumentError(absl::StrCat("token id ", id, " is outside the vocabulary"));
+    }
+  }
+  // Keep what the cache holds, but run at least the prompt's last token:
+  // its logits are the first sample's.
+  size_t common = 0;
+  while (common < slot.history.size() && common + 1 < prompt.size() &&
+         slot.history[common] == prompt[common]) {
+    ++common;
+  }
+  slot.history.resize(common);
+  slot.pending.assign(prompt.begin() + common, prompt.end());
+  slot.next.reset();
+  slot.options = options;
+  slot.generation.reset();
+  slot.on_text = std::move(on_text);
+  slot.on_done = std::move(on_done);
+  slot.stats = GenerationStats();
+  slot.stats.prompt_tokens = static_cast<int64_t>(prompt.size());
+  slot.stats.prompt_tokens_cached = static_cast<int64_t>(common);
+  slot.stats.kv_cache_bytes = slot.cache.bytes();
+  slot.start = Generation::Clock::now();
+  slot.cancelled.store(false);
+  slot.active = true;
+  return absl::OkStatus();
+}
+
+void DecodeBatch::End(Slot& slot) {
+  GenerationStats stats = slot.generation ? slot.generation->Finish() : slot.stats;
+  if (!slot.generation) stats.stop_reason = StopReason::kCancelled;  // ended in its prefill
+  stats.arena_high_water = arena_.high_water();
+  slot.generation.reset();
+  slot.pending.clear();
+  slot.next.reset();
+  slot.active = false;
+  DoneCallback done = std::move(slot.on_done);
+  slot.on_done = nullptr;
+  slot.on_text = nullptr;
+  if (done) done(stats);
+}
+
+absl::StatusOr<bool> DecodeBatch::Step() {
+  rows_.clear();
+  row_slot_.clear();
+  // One row for every sequence with a sampled token to run...
+  for (const auto& s : slots_) {
+    Slot& slot = *s;
+    if (!slot.active) continue;
+    if (slot.cancelled.load()) {
+      if (slot.generation) slot.generation->Stop(StopReason::kCancelled);
+      End(slot);
+      continue;
+    }
+    if (!slot.next) continue;
+    if (static_cast<int64_t>(slot.history.size()) == context_) {
+      slot.generation->Stop(StopReason::kContextFull);
+      End(slot);
+      continue;
+    }
+    rows_.push_back({*slot.next, static_cast<int64_t>(slot.history.size()), &slot.cache, true});
+    row_slot_.push_back(&slot);
+  }
+  const size_t decode_rows = rows_.size();
+  // ...then prompt tokens, up to the budget, the last of a prompt asking
+  // for its logits.
+  int64_t budget = options_.prompt_budget;
+  for (const auto& s : slots_) {
+    Slot& slot = *s;
+    if (!slot.active || slot.pending.empty() || budget == 0) continue;
+    const int64_t n = std::min<int64_t>(budget, static_cast<int64_t>(slot.pending.size()));
+    for (int64_t i = 0; i < n; ++i) {
+      rows_.push_back({slot.pending[i], static_cast<int64_t>(slot.history.size()) + i, &slot.cache,
+                       i + 1 == static_cast<int64_t>(slot.pending.size())});
+      row_slot_.push_back(&slot);
+    }
+    budget -= n;
+  }
+  if (rows_.empty()) return active() > 0;
+
+  const size_t vocab = static_cast<size_t>(tokenizer_.vocab_size());
+  if (options_.batched) {
+    SM_RETURN_IF_ERROR(transformer_.Forward(rows_, arena_, pool_, logits_.data()));
+  } else {
+    // Each sequence's rows in a pass of their own.
+    size_t logit_row = 0;
+    for (size_t begin = 0; begin < rows_.size();) {
+      size_t end = begin + 1;
+      while (end < rows_.size() && row_slot_[end] == row_slot_[begin]) ++end;
+      const absl::Span<const BatchRow> group = absl::MakeConstSpan(rows_).subspan(begin, end - begin);
+      SM_RETURN_IF_ERROR(
+          transformer_.Forward(group, arena_, pool_, logits_.data() + logit_row * vocab));
+      logit_row += static_cast<size_t>(
+          std::count_if(group.begin(), group.end(), [](const BatchRow& r) { return r.logits; }));
+      begin = end;
+    }
+  }
+
+  size_t logit_row = 0;
+  for (size_t i = 0; i < rows_.size(); ++i) {
+    Slot& slot = *row_slot_[i];
+    const BatchRow& row = rows_[i];
+    slot.history.push_back(row.token);
+    if (i < decode_rows) {
+      slot.next.reset();
+      ++slot.generation->stats().decode_steps;
+    }
+    if (!row.logits) continue;
+    float* logits = logits_.data() + logit_row++ * vocab;
+    if (!slot.generation) {  // the prompt is in: generation begins
+      slot.pending.clear();
+      slot.stats.prefill_seconds =
+          std::chrono::duration<double>(Generation::Clock::now() - slot.start).count();
+      slot.generation.emplace(tokenizer_, slot.options, slot.on_text, slot.stats, slot.start);
+    }
+    const std::optional<int32_t> next = slot.generation->Next(logits, slot.history);
+    if (next) {
+      slot.next = next;
+    } else {
+      End(slot);
+    }
+  }
+  // Prompts cut by the budget keep their rest for the next step.
+  for (const auto& s : slots_) {
+    Slot& slot = *s;
+    if (!slot.active || slot.pending.empty()) continue;
+    const size_t done = std::count(row_slot_.begin(), row_slot_.end(), &slot);
+    slot.pending.erase(slot.pending.begin(), slot.pending.begin() + std::min(done, slot.pending.size()));
+  }
+  return active() > 0;
+}
+
+}  // namespace smallmind::runtime

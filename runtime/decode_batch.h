@@ -1,0 +1,110 @@
+// Sequences decoded together (continuous batching). Each Step runs one
+// forward pass holding one new token of every generating sequence and
+// chunks of the prompts still being prefilled (up to a token budget), with
+// per-row positions and per-sequence KV caches: every weight matrix is read
+// once per step for all of them. Sequences join and leave between steps;
+// sampling stays per sequence, so each produces what a Session would.
+//
+// The sequences live in slots that keep their KV cache and history between
+// generations: a prompt that extends a slot's history (a chat resending
+// its conversation) prefills only its new tokens.
+//
+// Not thread-safe: one thread drives Start, Step and Cancel (the server's
+// engine thread); callbacks run on it.
+#ifndef SMALLMIND_RUNTIME_DECODE_BATCH_H_
+#define SMALLMIND_RUNTIME_DECODE_BATCH_H_
+
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "absl/types/span.h"
+#include "core/arena.h"
+#include "core/thread_pool.h"
+#include "runtime/generation.h"
+#include "runtime/tokenizer.h"
+#include "runtime/transformer.h"
+
+namespace smallmind::runtime {
+
+struct DecodeBatchOptions {
+  int32_t slots = 4;
+  int64_t context = 0;         // per slot; 0: the model's
+  int64_t prompt_budget = 256;  // prompt tokens per step, over all sequences
+  int32_t threads = 1;
+  // Off: each sequence's rows run in a forward pass of their own (for
+  // comparison; the results are the same).
+  bool batched = true;
+};
+
+class DecodeBatch {
+ public:
+  using DoneCallback = std::function<void(absl::StatusOr<GenerationStats>)>;
+
+  static absl::StatusOr<std::unique_ptr<DecodeBatch>> Create(const Transformer& transformer,
+                                                             const Tokenizer& tokenizer,
+                                                             const DecodeBatchOptions& options);
+
+  int32_t slots() const { return static_cast<int32_t>(slots_.size()); }
+  int64_t context() const { return context_; }
+  bool busy(int slot) const { return slots_[slot]->active; }
+  // The tokens slot `slot` holds in its KV cache.
+  absl::Span<const int32_t> history(int slot) const { return slots_[slot]->history; }
+  // Sequences generating or prefilling.
+  int active() const;
+
+  // Starts a generation in the free slot `slot` for `prompt`, the whole
+  // history (the slot keeps the longest prefix of it that it holds).
+  // `on_text` streams as Session's does; `on_done` runs once, when the
+  // generation ends, with its stats. Errors (nothing started) on a busy
+  // slot, invalid options, or a prompt that does not fit the context.
+  absl::Status Start(int slot, absl::Span<const int32_t> prompt, const GenerateOptions& options,
+                     TextCallback on_text, DoneCallback on_done);
+
+  // Ends slot `slot`'s generation before its next token (on_done reports
+  // StopReason::kCancelled). Any thread may call it.
+  void Cancel(int slot) { slots_[slot]->cancelled.store(true); }
+
+  // Runs one step; false when no sequence is active.
+  absl::StatusOr<bool> Step();
+
+ private:
+  struct Slot {
+    KvCache cache;
+    std::vector<int32_t> history;   // tokens in the cache
+    std::vector<int32_t> pending;   // prompt tokens still to prefill
+    std::optional<int32_t> next;    // a sampled token to run
+    GenerateOptions options;
+    std::optional<Generation> generation;  // once the prompt is in
+    TextCallback on_text;
+    DoneCallback on_done;
+    GenerationStats stats;
+    Generation::Clock::time_point start;
+    bool active = false;
+    std::atomic<bool> cancelled{false};
+  };
+
+  DecodeBatch(const Transformer& transformer, const Tokenizer& tokenizer,
+              const DecodeBatchOptions& options, int64_t context, core::Arena arena);
+  void End(Slot& slot);
+
+  const Transformer& transformer_;
+  const Tokenizer& tokenizer_;
+  DecodeBatchOptions options_;
+  int64_t context_;
+  core::Arena arena_;
+  core::ThreadPool pool_;
+  std::vector<std::unique_ptr<Slot>> slots_;
+  std::vector<BatchRow> rows_;          // of one step
+  std::vector<Slot*> row_slot_;         // which slot each row is
+  std::vector<float> logits_;           // [slots, vocab]
+};
+
+}  // namespace smallmind::runtime
+
+#endif  // SMALLMIND_RUNTIME_DECODE_BATCH_H_

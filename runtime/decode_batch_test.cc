@@ -1,0 +1,175 @@
+#include "runtime/decode_batch.h"
+
+#include <string>
+#include <vector>
+
+#include "backends/registry.h"
+#include "gtest/gtest.h"
+#include "runtime/session.h"
+#include "runtime/test_model.h"
+
+namespace smallmind::runtime {
+namespace {
+
+// A request of the equivalence test: its prompt and how it generates.
+struct Request {
+  std::string prompt;
+  int max_tokens;
+  std::vector<std::string> stop;
+  uint64_t seed;
+  int cancel_after = -1;  // callbacks before the client goes away
+};
+
+struct Outcome {
+  std::string text;
+  GenerationStats stats;
+};
+
+class DecodeBatchTest : public ::testing::TestWithParam<core::DType> {
+ protected:
+  void SetUp() override {
+    model_ = *Model::Load(WriteSmallTestModel(GetParam(), 64));
+    transformer_ = *Transformer::Create(*model_, **backends::Registry::Get("tiled", GetParam()));
+    tokenizer_ = *Tokenizer::Create(model_->description().tokenizer());
+  }
+
+  GenerateOptions OptionsOf(const Request& r) {
+    GenerateOptions o;
+    o.max_tokens = r.max_tokens;
+    o.stop = r.stop;
+    o.sampler.seed = static_cast<int64_t>(r.seed);
+    o.sampler.temperature = 0.8f;
+    o.context_shift = false;
+    return o;
+  }
+
+  // Each request alone, in a session of its own.
+  Outcome Alone(const Request& r) {
+    auto session = *Session::Create(*transformer_, *tokenizer_, {});
+    Outcome out;
+    int calls = 0;
+    out.stats = *session->GenerateFrom(*tokenizer_->Encode(r.prompt, false), OptionsOf(r),
+                                       [&](absl::string_view t) {
+                                         out.text.append(t.data(), t.size());
+                                         return r.cancel_after < 0 || ++calls < r.cancel_after;
+                                       });
+    return out;
+  }
+
+  std::unique_ptr<Model> model_;
+  std::unique_ptr<Transformer> transformer_;
+  std::unique_ptr<Tokenizer> tokenizer_;
+};
+
+// Mixed prompt lengths, stop strings, max_tokens and a cancelled request,
+// decoded together (and one after another through the same slots), give
+// exactly what each gives alone.
+TEST_P(DecodeBatchTest, EachSequenceGeneratesWhatItWouldAlone) {
+  std::vector<Request> requests = {
+      {"Hello there, how are", 20, {}, 1},
+      {"A", 30, {}, 2},
+      {"The quick brown fox jumps over the lazy dog", 12, {}, 3},
+      {"xyz", 25, {}, 4},
+      {"Once upon a time", 40, {}, 5, 6},
+      {"0123456789", 8, {"ab", "q"}, 6},
+  };
+  // A stop string the request's text is known to reach: its third character.
+  const std::string free_text = Alone(requests[3]).text;
+  ASSERT_GE(free_text.size(), 3u);
+  requests[3].stop = {free_text.substr(2, 1)};
+  for (bool batched : {true, false}) {
+    DecodeBatchOptions options;
+    options.slots = 4;
+    options.prompt_budget = 7;  // prompts arrive in several chunks
+    options.threads = 2;
+    options.batched = batched;
+    auto batch = *DecodeBatch::Create(*transformer_, *tokenizer_, options);
+    std::vector<Outcome> together(requests.size());
+    std::vector<bool> done(requests.size(), false);
+    std::vector<int> calls(requests.size(), 0);
+    size_t started = 0;
+    int steps = 0;
+    while (true) {
+      // Requests join whenever a slot is free.
+      for (int slot = 0; slot < batch->slots() && started < requests.size(); ++slot) {
+        if (batch->busy(slot)) continue;
+        const size_t i = started++;
+        const Request& r = requests[i];
+        ASSERT_TRUE(batch
+                        ->Start(slot, *tokenizer_->Encode(r.prompt, false), OptionsOf(r),
+                                [&, i](absl::string_view t) {
+                                  together[i].text.append(t.data(), t.size());
+                                  return requests[i].cancel_after < 0 ||
+                                         ++calls[i] < requests[i].cancel_after;
+                                },
+                                [&, i](absl::StatusOr<GenerationStats> s) {
+                                  ASSERT_TRUE(s.ok());
+                                  together[i].stats = *s;
+                                  done[i] = true;
+                                })
+                        .ok());
+      }
+      absl::StatusOr<bool> more = batch->Step();
+      ASSERT_TRUE(more.ok()) << more.status();
+      ++steps;
+      if (!*more && started == requests.size()) break;
+      ASSERT_LT(steps, 1000);
+    }
+    for (size_t i = 0; i < requests.size(); ++i) {
+      ASSERT_TRUE(done[i]) << i;
+      const Outcome alone = Alone(requests[i]);
+      EXPECT_EQ(together[i].text, alone.text) << "request " << i << " batched " << batched;
+      EXPECT_EQ(together[i].stats.stop_reason, alone.stats.stop_reason) << i;
+      EXPECT_EQ(together[i].stats.generated_tokens, alone.stats.generated_tokens) << i;
+      EXPECT_EQ(together[i].stats.prompt_tokens, alone.stats.prompt_tokens) << i;
+    }
+    EXPECT_EQ(together[4].stats.stop_reason, StopReason::kCancelled);
+    EXPECT_EQ(together[3].stats.stop_reason, StopReason::kStopString);
+  }
+}
+
+TEST_P(DecodeBatchTest, SlotsKeepTheirPrefixAndCancelFromOutside) {
+  auto batch = *DecodeBatch::Create(*transformer_, *tokenizer_, {});
+  const std::vector<int32_t> prompt = *tokenizer_->Encode("Hello there", false);
+  GenerateOptions options;
+  options.max_tokens = 4;
+  GenerationStats stats;
+  auto run = [&](absl::Span<const int32_t> p) {
+    ASSERT_TRUE(batch->Start(0, p, options, [](absl::string_view) { return true; },
+                             [&](absl::StatusOr<GenerationStats> s) { stats = *s; })
+                    .ok());
+    while (*batch->Step()) {
+    }
+  };
+  run(prompt);
+  EXPECT_EQ(stats.prompt_tokens_cached, 0);
+  std::vector<int32_t> longer(batch->history(0).begin(), batch->history(0).end());
+  longer.push_back(7);
+  run(longer);
+  EXPECT_EQ(stats.prompt_tokens_cached, static_cast<int64_t>(longer.size()) - 1);
+  // Cancelled from another thread's point of view: before its next token.
+  options.max_tokens = 50;
+  ASSERT_TRUE(batch->Start(1, prompt, options, [](absl::string_view) { return true; },
+                           [&](absl::StatusOr<GenerationStats> s) { stats = *s; })
+                  .ok());
+  ASSERT_TRUE(*batch->Step());
+  ASSERT_TRUE(*batch->Step());
+  batch->Cancel(1);
+  EXPECT_FALSE(*batch->Step());
+  EXPECT_EQ(stats.stop_reason, StopReason::kCancelled);
+  EXPECT_LT(stats.generated_tokens, 5);
+  // Bad starts change nothing.
+  EXPECT_FALSE(batch->Start(9, prompt, options, nullptr, nullptr).ok());
+  EXPECT_FALSE(batch->Start(0, {}, options, nullptr, nullptr).ok());
+  EXPECT_EQ(batch->Start(0, std::vector<int32_t>(100, 1), options, nullptr, nullptr).code(),
+            absl::StatusCode::kOutOfRange);
+}
+
+INSTANTIATE_TEST_SUITE_P(DTypes, DecodeBatchTest,
+                         ::testing::Values(core::DType::kQ8_0, core::DType::kQ4_0),
+                         [](const ::testing::TestParamInfo<core::DType>& info) {
+                           return std::string(core::DTypeName(info.param));
+                         });
+
+}  // namespace
+}  // namespace smallmind::runtime

@@ -1,0 +1,100 @@
+// The per-token half of generating, shared by Session (one sequence) and
+// DecodeBatch (many at once): sample the next token, end at an
+// end-of-generation token, a stop string or max_tokens, and stream the text
+// in whole UTF-8 characters with any stop string's beginning held back.
+#ifndef SMALLMIND_RUNTIME_GENERATION_H_
+#define SMALLMIND_RUNTIME_GENERATION_H_
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <string>
+
+#include "absl/strings/string_view.h"
+#include "absl/types/span.h"
+#include "runtime/options.h"
+#include "runtime/sampler.h"
+#include "runtime/tokenizer.h"
+
+namespace smallmind::runtime {
+
+enum class StopReason { kMaxTokens, kEndOfText, kStopString, kContextFull,
+                        kCancelled };
+absl::string_view StopReasonName(StopReason reason);
+
+struct GenerationStats {
+  int64_t prompt_tokens = 0;       // of the prompt, after any truncation
+  int64_t prompt_tokens_cached = 0;  // of those, already in the KV cache
+  int64_t prompt_tokens_dropped = 0;  // by truncate_prompt
+  int64_t generated_tokens = 0;   // sampled, including the one ending it
+  int64_t decode_steps = 0;       // single-token forward passes
+  int64_t context_shifts = 0;
+  double prefill_seconds = 0;     // tokenizing and the prompt's forward passes
+  double decode_seconds = 0;      // decode forward passes and sampling
+  double ttft_seconds = 0;        // call to first sampled token
+  size_t arena_high_water = 0;    // bytes of scratch ever in use
+  size_t kv_cache_bytes = 0;
+  // operator new calls during the decode loop (sampling, forward passes,
+  // streaming), or -1 when the binary does not count them
+  // (//core:counting_allocator).
+  int64_t decode_heap_allocations = -1;
+  StopReason stop_reason = StopReason::kMaxTokens;
+  uint64_t seed = 0;  // the sampler's, after -1 is resolved
+
+  double prefill_tokens_per_second() const {
+    return prefill_seconds > 0 ? prompt_tokens / prefill_seconds : 0;
+  }
+  double decode_tokens_per_second() const {
+    return decode_seconds > 0 ? decode_steps / decode_seconds : 0;
+  }
+};
+
+// Receives generated text as it is produced, in whole UTF-8 characters, with
+// any stop string withheld. Returning false cancels generation.
+using TextCallback = std::function<bool(absl::string_view text)>;
+
+// One generation, from the logits after its prompt to its end.
+class Generation {
+ public:
+  using Clock = std::chrono::steady_clock;
+
+  // `options` must be valid (ValidateGenerateOptions); `start` is when the
+  // request began (for TTFT); `stats` carries the prompt's figures. The
+  // tokenizer must outlive the generation.
+  Generation(const Tokenizer& tokenizer, const GenerateOptions& options, TextCallback on_text,
+             GenerationStats stats, Clock::time_point start);
+
+  // Samples the token after `history` from `logits` (which the sampler may
+  // modify) and streams its text. Returns the token when it is to be run
+  // next; nullopt when generation has ended (stats().stop_reason says why).
+  std::optional<int32_t> Next(float* logits, absl::Span<const int32_t> history);
+
+  // Ends the generation early (the context is full, it was cancelled).
+  void Stop(StopReason reason);
+  bool done() const { return done_; }
+
+  // Hands over the text still held back (unless cancelled) and completes
+  // the timing; call once, at the end.
+  GenerationStats Finish();
+  GenerationStats& stats() { return stats_; }
+
+ private:
+  void Emit(size_t keep);
+
+  const Tokenizer& tokenizer_;
+  const GenerateOptions& options_;
+  TextCallback on_text_;
+  Sampler sampler_;
+  GenerationStats stats_;
+  Clock::time_point start_, decode_start_;
+  std::string pending_;  // generated text not yet handed to the callback
+  bool done_ = false;
+};
+
+// Checks max_tokens, the stop strings and the sampler options.
+absl::Status ValidateGenerateOptions(const GenerateOptions& options);
+
+}  // namespace smallmind::runtime
+
+#endif  // SMALLMIND_RUNTIME_GENERATION_H_
