@@ -161,7 +161,7 @@ HWY_INLINE V PlaneBits(V plane, int from, int32_t mask) {
 // Y[row0 : row0 + kRows, 0:out_rows] = X rows · one packed group (+ bias).
 // The fixed-count loops are unrolled so that the accumulators live in
 // registers.
-// `next_group`, `prefetch_stride`: what to prefetch per block (kRows == 1).
+// `next_group`, `prefetch_stride`: what to prefetch per block (null: none).
 template <class Ops, class Form, size_t kRows>
 HWY_INLINE void Int8GroupTile(const uint8_t* HWY_RESTRICT quants,
                               const hwy::float16_t* HWY_RESTRICT scales,
@@ -195,7 +195,7 @@ HWY_INLINE void Int8GroupTile(const uint8_t* HWY_RESTRICT quants,
   const auto low_nibbles = hn::Set(di, 0x0F0F0F0F);
   for (size_t b = 0; b < blocks; ++b) {
     const uint8_t* block = quants + b * Form::kChunks * 64;
-    if constexpr (kRows == 1) {
+    if (next_group != nullptr) {
       // The stride is at most one line more than the block's chunks.
       const uint8_t* ahead = next_group + b * prefetch_stride;
 #pragma GCC unroll 16
@@ -336,15 +336,28 @@ HWY_INLINE void Int8GroupRows(const uint8_t* group, const Int8Activations& x,
   const size_t group_bytes =
       blocks * Form::kChunks * 64 + (Form::kMins ? 2 : 1) * scale_bytes;
   const size_t stride = (group_bytes + blocks - 1) / blocks;
+  // Only the first pass over the group prefetches the next one; the
+  // others find it in cache.
   size_t row0 = 0;
+  const uint8_t* next = group + group_bytes;
   for (; row0 + kInt8TileRows <= x.rows; row0 += kInt8TileRows) {
-    Int8GroupTile<Ops, Form, kInt8TileRows>(quants, scales, mins, nullptr, 0, x, row0, bias,
+    Int8GroupTile<Ops, Form, kInt8TileRows>(quants, scales, mins, next, stride, x, row0, bias,
                                             y, ldy, out_rows);
+    next = nullptr;
+  }
+  // A batch of a few sequences' tokens shares one pass over the weights.
+  if constexpr (kInt8TileRows > 4) {
+    for (; row0 + 4 <= x.rows; row0 += 4) {
+      Int8GroupTile<Ops, Form, 4>(quants, scales, mins, next, stride, x, row0, bias, y, ldy,
+                                  out_rows);
+      next = nullptr;
+    }
   }
   // The last rows, one at a time (prefill's tail, and decode).
   for (; row0 < x.rows; ++row0) {
-    Int8GroupTile<Ops, Form, 1>(quants, scales, mins, group + group_bytes, stride, x, row0,
-                                bias, y, ldy, out_rows);
+    Int8GroupTile<Ops, Form, 1>(quants, scales, mins, next, stride, x, row0, bias, y, ldy,
+                                out_rows);
+    next = nullptr;
   }
 }
 

@@ -118,7 +118,7 @@ TEST_P(MatMulInt8Test, IntegerInputsGiveExactSums) {
     SetAvxVnniAllowed(vnni);
     for (core::DType dtype : Int8DTypes()) {
       std::mt19937 rng(7);
-      for (size_t m : {1, 3, 8, 9, 17}) {
+      for (size_t m : {1, 3, 5, 8, 9, 17}) {
         for (size_t k : ColumnCounts(dtype, {32, 96, 512})) {
           for (size_t n : {1, 15, 16, 33}) {
             // Each block holds 127 (scale 1) and integers in [-127, 127].

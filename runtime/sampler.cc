@@ -81,32 +81,43 @@ int32_t Sampler::Sample(float* logits, absl::Span<const int32_t> history) {
   if (options_.temperature <= 0.0f) {
     return static_cast<int32_t>(kernels::ArgMax(logits, n));
   }
-  // Candidates, best first.
-  size_t count;
-  if (options_.top_k > 0 && static_cast<size_t>(options_.top_k) < n) {
+  const bool top_k = options_.top_k > 0 && static_cast<size_t>(options_.top_k) < n;
+  size_t count = 0;
+  const float max_logit = logits[kernels::ArgMax(logits, n)];
+  if (top_k) {
+    // Candidates, best first.
     count = kernels::TopK(logits, n, options_.top_k, values_.data(), ids_.data());
+  } else if (options_.top_p < 1.0f) {
+    // The nucleus, found without sorting the vocabulary: the best k, k
+    // growing until they hold top_p of the probability.
+    std::copy_n(logits, n, probs_.begin());
+    kernels::Softmax(probs_.data(), n);
+    for (size_t k = 64;; k *= 4) {
+      count = kernels::TopK(logits, n, std::min(k, n), values_.data(), ids_.data());
+      double mass = 0;
+      for (size_t i = 0; i < count; ++i) mass += probs_[ids_[i]];
+      if (mass >= options_.top_p || count >= n || k >= n) break;
+    }
   } else {
-    std::iota(ids_.begin(), ids_.end(), 0);
-    std::sort(ids_.begin(), ids_.end(), [&](int32_t a, int32_t b) {
-      return logits[a] > logits[b] || (logits[a] == logits[b] && a < b);
-    });
-    count = 0;
+    // No cut by rank: every token, in id order.
     for (size_t i = 0; i < n; ++i) {
-      if (std::isnan(logits[ids_[i]])) continue;
-      ids_[count] = ids_[i];
-      values_[count++] = logits[ids_[i]];
+      if (std::isnan(logits[i])) continue;
+      ids_[count] = static_cast<int32_t>(i);
+      values_[count++] = logits[i];
     }
   }
   if (count == 0) return static_cast<int32_t>(kernels::ArgMax(logits, n));
-  // Probabilities at temperature 1 decide top-p, as in llama.cpp.
-  const float max = values_[0];
   if (options_.top_p < 1.0f) {
-    std::copy_n(values_.begin(), count, probs_.begin());
-    kernels::Softmax(probs_.data(), count);
+    // Probabilities at temperature 1 decide top-p, as in llama.cpp: over
+    // the top-k candidates, or over the whole vocabulary.
+    if (top_k) {
+      std::copy_n(values_.begin(), count, probs_.begin());
+      kernels::Softmax(probs_.data(), count);
+    }
     double cumulative = 0;
     size_t keep = count;
     for (size_t i = 0; i < count; ++i) {
-      cumulative += probs_[i];
+      cumulative += top_k ? probs_[i] : probs_[ids_[i]];
       if (cumulative >= options_.top_p) {
         keep = i + 1;
         break;
@@ -116,10 +127,15 @@ int32_t Sampler::Sample(float* logits, absl::Span<const int32_t> history) {
   }
   if (options_.min_p > 0.0f) {
     // p_i >= min_p * p_max  <=>  logit_i >= max + log(min_p).
-    const float threshold = max + std::log(options_.min_p);
-    size_t keep = 1;
-    while (keep < count && values_[keep] >= threshold) ++keep;
-    count = keep;
+    const float threshold = max_logit + std::log(options_.min_p);
+    size_t keep = 0;
+    for (size_t i = 0; i < count; ++i) {
+      if (values_[i] >= threshold) {
+        values_[keep] = values_[i];
+        ids_[keep++] = ids_[i];
+      }
+    }
+    count = std::max<size_t>(keep, 1);
   }
   // The draw, at the temperature.
   for (size_t i = 0; i < count; ++i) probs_[i] = values_[i] / options_.temperature;

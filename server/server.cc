@@ -323,16 +323,20 @@ absl::StatusOr<Server::Slot*> Server::Acquire(const std::vector<int32_t>& prompt
   auto free_slot = [&] {
     return std::any_of(slots_.begin(), slots_.end(), [](const auto& s) { return !s->busy; });
   };
-  if (!draining_ && !free_slot()) {
+  if (!draining_ && (!free_slot() || !tickets_.empty())) {
     if (waiting_ >= options_.queue) {
       ++metrics_.rejected;
       return absl::UnavailableError("every slot is busy and the queue is full; retry later");
     }
     ++waiting_;
     ++metrics_.queue_depth;
-    slot_freed_.wait(lock, [&] { return draining_ || free_slot(); });
+    const uint64_t ticket = next_ticket_++;
+    tickets_.push_back(ticket);
+    slot_freed_.wait(lock, [&] { return draining_ || (free_slot() && tickets_.front() == ticket); });
+    tickets_.erase(std::find(tickets_.begin(), tickets_.end(), ticket));
     --waiting_;
     --metrics_.queue_depth;
+    slot_freed_.notify_all();  // the next ticket may have a slot too
   }
   if (draining_) {
     ++metrics_.rejected;
@@ -366,7 +370,7 @@ void Server::Release(Slot* slot) {
     slot->busy = false;
     --metrics_.busy_slots;
   }
-  slot_freed_.notify_one();
+  slot_freed_.notify_all();
 }
 
 void Server::Fail(httplib::Response& res, int status, absl::string_view message) {

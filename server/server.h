@@ -20,6 +20,7 @@
 #include <chrono>
 #include <condition_variable>
 #include <functional>
+#include <deque>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -172,6 +173,10 @@ class Server {
   absl::Status load_status_ = absl::UnavailableError("loading");
   bool draining_ = false;
   int waiting_ = 0;
+  // Waiting requests get slots first come, first served: each takes a
+  // ticket, and a free slot goes to the oldest one.
+  uint64_t next_ticket_ = 0;
+  std::deque<uint64_t> tickets_;
   std::map<const httplib::Request*, RequestInfo> requests_;  // for the log line
 
   Metrics metrics_;

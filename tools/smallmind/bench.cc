@@ -30,6 +30,7 @@ struct BenchArgs {
   std::string n_prompt = "512";
   std::string n_gen = "128";
   std::string threads = "1,2";
+  std::string sequences = "1";
   std::string backends = "auto";
   int32_t repetitions = 5;
   std::string output = "md";
@@ -40,6 +41,8 @@ struct BenchArgs {
     v(n_prompt, {"n-prompt", 'p', nullptr, "prompt lengths to time (pp tests)"});
     v(n_gen, {"n-gen", 'n', nullptr, "tokens to generate (tg tests)"});
     v(threads, {"threads", 't', nullptr, "thread counts"});
+    v(sequences, {"sequences", 'b', nullptr,
+                  "sequences decoded together in tg tests (continuous batching's M)"});
     v(backends, {"backend", 0, nullptr, "backends, comma-separated"});
     v(repetitions, {"repetitions", 'r', nullptr, "timed runs per test, after one warm-up run"});
     v(output, {"output", 'o', nullptr, "md (a table) or json"});
@@ -49,7 +52,7 @@ struct BenchArgs {
 struct Result {
   std::string model_path, model_type, backend;
   int64_t model_size = 0, n_params = 0;
-  int threads = 0, n_prompt = 0, n_gen = 0;
+  int threads = 0, n_prompt = 0, n_gen = 0, sequences = 1;
   std::vector<double> samples;  // tokens per second, one per run
   double Mean() const {
     double s = 0;
@@ -64,33 +67,37 @@ struct Result {
     return std::sqrt(s / (samples.size() - 1));
   }
   std::string Test() const {
-    return n_prompt > 0 ? absl::StrCat("pp", n_prompt)
-                        : absl::StrCat("tg", n_gen);
+    if (n_prompt > 0) return absl::StrCat("pp", n_prompt);
+    return sequences > 1 ? absl::StrCat("tg", n_gen, " x", sequences) : absl::StrCat("tg", n_gen);
   }
 };
 
-// Runs one pp or tg test once; returns tokens per second.
+// Runs one pp or tg test once; returns tokens per second. A tg test of
+// several sequences runs one token of each per forward pass, each sequence
+// in its own cache, and counts every sequence's tokens.
 absl::StatusOr<double> TimeOnce(const runtime::Transformer& t,
                                 const std::vector<int32_t>& tokens,
-                                bool prompt, runtime::KvCache& cache,
+                                bool prompt, std::vector<runtime::KvCache>& caches,
                                 core::Arena& arena, core::ThreadPool& pool,
                                 std::vector<float>& logits) {
   const auto start = std::chrono::steady_clock::now();
   if (prompt) {
-    absl::Status s = t.Forward(tokens, 0, cache, arena, pool, logits.data(),
-                               false);
+    absl::Status s = t.Forward(tokens, 0, caches[0], arena, pool, logits.data(), false);
     if (!s.ok()) return s;
   } else {
+    std::vector<runtime::BatchRow> rows(caches.size());
     for (size_t i = 0; i < tokens.size(); ++i) {
-      absl::Status s = t.Forward(absl::MakeConstSpan(&tokens[i], 1), i, cache,
-                                 arena, pool, logits.data(), false);
+      for (size_t b = 0; b < caches.size(); ++b) {
+        rows[b] = {tokens[(i + b) % tokens.size()], static_cast<int64_t>(i), &caches[b], true};
+      }
+      absl::Status s = t.Forward(rows, arena, pool, logits.data());
       if (!s.ok()) return s;
     }
   }
   const double seconds = std::chrono::duration<double>(
                              std::chrono::steady_clock::now() - start)
                              .count();
-  return tokens.size() / seconds;
+  return tokens.size() * (prompt ? 1 : caches.size()) / seconds;
 }
 
 void PrintHeader() {
@@ -113,11 +120,11 @@ std::string Json(const std::vector<Result>& results) {
         &out,
         "  {\"model_filename\": \"%s\", \"model_type\": \"%s\", "
         "\"model_size\": %d, \"model_n_params\": %d, \"backend\": \"%s\", "
-        "\"n_threads\": %d, \"n_prompt\": %d, \"n_gen\": %d, "
+        "\"n_threads\": %d, \"n_prompt\": %d, \"n_gen\": %d, \"n_sequences\": %d, "
         "\"test\": \"%s\", \"avg_ts\": %.3f, \"stddev_ts\": %.3f, "
         "\"samples_ts\": [%s]}%s\n",
         r.model_path, r.model_type, r.model_size, r.n_params, r.backend,
-        r.threads, r.n_prompt, r.n_gen, r.Test(), r.Mean(), r.Stddev(),
+        r.threads, r.n_prompt, r.n_gen, r.sequences, r.Test(), r.Mean(), r.Stddev(),
         absl::StrJoin(r.samples, ", ",
                       [](std::string* o, double v) {
                         absl::StrAppendFormat(o, "%.3f", v);
@@ -144,7 +151,8 @@ int Run(const std::vector<std::string>& argv) {
       ParseIntList("n-gen", args.n_gen);
   absl::StatusOr<std::vector<int>> threads =
       ParseIntList("threads", args.threads);
-  for (const auto* list : {&n_prompt, &n_gen, &threads}) {
+  absl::StatusOr<std::vector<int>> sequences = ParseIntList("sequences", args.sequences);
+  for (const auto* list : {&n_prompt, &n_gen, &threads, &sequences}) {
     if (!list->ok()) return Fail("bench", list->status());
   }
   const std::vector<std::string> backend_names = SplitList(args.backends);
@@ -193,10 +201,16 @@ int Run(const std::vector<std::string>& argv) {
       if (!t.ok()) return Fail("bench", t.status());
       for (int thread_count : *threads) {
         core::ThreadPool pool(std::max(thread_count, 1), /*pin=*/true);
-        std::vector<std::pair<bool, int>> tests;
-        for (int n : *n_prompt) if (n > 0) tests.push_back({true, n});
-        for (int n : *n_gen) if (n > 0) tests.push_back({false, n});
-        for (const auto& [prompt, n] : tests) {
+        struct Test {
+          bool prompt;
+          int n, sequences;
+        };
+        std::vector<Test> tests;
+        for (int n : *n_prompt) if (n > 0) tests.push_back({true, n, 1});
+        for (int n : *n_gen) {
+          for (int b : *sequences) if (n > 0 && b > 0) tests.push_back({false, n, b});
+        }
+        for (const auto& [prompt, n, seqs] : tests) {
           Result r;
           r.model_path = path;
           r.model_type = absl::StrCat(arch.name(), " ",
@@ -207,18 +221,22 @@ int Run(const std::vector<std::string>& argv) {
           r.backend = std::string((*backend)->name());
           r.threads = pool.num_threads();
           (prompt ? r.n_prompt : r.n_gen) = n;
+          r.sequences = seqs;
           std::vector<int32_t> tokens(n);
           for (int32_t& id : tokens) id = rng() % arch.vocab_size();
-          absl::StatusOr<runtime::KvCache> cache =
-              runtime::KvCache::Create(arch, n);
+          std::vector<runtime::KvCache> caches;
+          for (int b = 0; b < seqs; ++b) {
+            absl::StatusOr<runtime::KvCache> cache = runtime::KvCache::Create(arch, n);
+            if (!cache.ok()) return Fail("bench", cache.status());
+            caches.push_back(*std::move(cache));
+          }
           absl::StatusOr<core::Arena> arena = core::Arena::Create(
-              (*t)->ScratchBytes(prompt ? n : 1, pool.num_threads(), n));
-          if (!cache.ok()) return Fail("bench", cache.status());
+              (*t)->ScratchBytes(prompt ? n : seqs, pool.num_threads(), n));
           if (!arena.ok()) return Fail("bench", arena.status());
-          std::vector<float> logits(arch.vocab_size());
+          std::vector<float> logits(static_cast<size_t>(arch.vocab_size()) * seqs);
           for (int rep = 0; rep <= reps; ++rep) {
             absl::StatusOr<double> tps =
-                TimeOnce(**t, tokens, prompt, *cache, *arena, pool, logits);
+                TimeOnce(**t, tokens, prompt, caches, *arena, pool, logits);
             if (!tps.ok()) return Fail("bench", tps.status());
             if (rep > 0) r.samples.push_back(*tps);  // run 0 warms up
           }
@@ -236,7 +254,7 @@ int Run(const std::vector<std::string>& argv) {
 
 Command BenchCommand() {
   return {"bench",
-          "smallmind bench -m MODEL.smm[,...] [-p 64,512] [-n 128] [-t 1,2] "
+          "smallmind bench -m MODEL.smm[,...] [-p 64,512] [-n 128] [-t 1,2] [-b 1,8] "
           "[--backend tiled,blas] [-r 5] [-o md|json]",
           "time prompt processing and generation, like llama-bench", Run};
 }
