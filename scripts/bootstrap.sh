@@ -27,6 +27,7 @@ PACKAGES=(
   valgrind              # callgrind for the instruction-count gate
   libcpp-httplib-dev    # HTTP for `smallmind serve`
   curl                  # the server tests' raw HTTP client
+  haproxy               # replicas behind a load balancer (scripts/replicas.sh)
 )
 
 missing=()
