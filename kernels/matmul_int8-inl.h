@@ -120,6 +120,17 @@ struct DotOps {
 };
 #endif
 
+// The fixed-count loops below are unrolled so that accumulators live in
+// registers; the scalar target has no vector registers to keep and would
+// only unroll into very long functions (its compile time dominated the
+// build), so there they stay loops.
+#undef SM_INT8_UNROLL
+#if HWY_TARGET == HWY_SCALAR || HWY_TARGET == HWY_EMU128
+#define SM_INT8_UNROLL
+#else
+#define SM_INT8_UNROLL _Pragma("GCC unroll 16")
+#endif
+
 // Rows of X per tile: the int32 and float accumulators of a tile
 // (2 · rows · 16 / lanes registers, more with two scales per block) plus
 // weights and broadcasts fit the register file (32 on AVX-512, 16 below).
@@ -187,9 +198,9 @@ HWY_INLINE void Int8GroupTile(const uint8_t* HWY_RESTRICT quants,
   const size_t blocks = x.cols / kInt8Block;
 
   VF acc[kRows][kVecs];
-#pragma GCC unroll 16
+SM_INT8_UNROLL
   for (size_t r = 0; r < kRows; ++r) {
-#pragma GCC unroll 16
+SM_INT8_UNROLL
     for (size_t v = 0; v < kVecs; ++v) acc[r][v] = hn::Zero(df);
   }
   const auto low_nibbles = hn::Set(di, 0x0F0F0F0F);
@@ -198,24 +209,24 @@ HWY_INLINE void Int8GroupTile(const uint8_t* HWY_RESTRICT quants,
     if (next_group != nullptr) {
       // The stride is at most one line more than the block's chunks.
       const uint8_t* ahead = next_group + b * prefetch_stride;
-#pragma GCC unroll 16
+SM_INT8_UNROLL
       for (size_t c = 0; c <= Form::kChunks; ++c) hwy::Prefetch(ahead + c * 64);
     }
     Int8VI dots[kSubs][kSplit][kRows][kVecs];
-#pragma GCC unroll 16
+SM_INT8_UNROLL
     for (size_t s = 0; s < kSubs; ++s) {
-#pragma GCC unroll 16
+SM_INT8_UNROLL
       for (size_t p = 0; p < kSplit; ++p) {
-#pragma GCC unroll 16
+SM_INT8_UNROLL
         for (size_t r = 0; r < kRows; ++r) {
-#pragma GCC unroll 16
+SM_INT8_UNROLL
           for (size_t v = 0; v < kVecs; ++v) dots[s][p][r][v] = hn::Zero(di);
         }
       }
     }
     Int8VI planes[2][kVecs];
     if constexpr (Form::kBits == 5 || Form::kBits == 6) {
-#pragma GCC unroll 16
+SM_INT8_UNROLL
       for (size_t v = 0; v < kVecs; ++v) {
         planes[0][v] = hn::Load(di, reinterpret_cast<const int32_t*>(block + 4 * 64) + v * kLanes);
         planes[1][v] = Form::kBits == 6
@@ -223,10 +234,10 @@ HWY_INLINE void Int8GroupTile(const uint8_t* HWY_RESTRICT quants,
             : planes[0][v];
       }
     }
-#pragma GCC unroll 16
+SM_INT8_UNROLL
     for (size_t c = 0; c < Form::kDotChunks; ++c) {
       Int8VI w[kVecs], w_high[kVecs];
-#pragma GCC unroll 16
+SM_INT8_UNROLL
       for (size_t v = 0; v < kVecs; ++v) {
         w[v] = hn::Load(di, reinterpret_cast<const int32_t*>(block + c * 64) + v * kLanes);
         if constexpr (Form::kBits != 8) {
@@ -242,13 +253,13 @@ HWY_INLINE void Int8GroupTile(const uint8_t* HWY_RESTRICT quants,
           w_high[v] = hn::Or(w_high[v], PlaneBits(planes[1][v], static_cast<int>(2 * c), 0x30303030));
         }
       }
-#pragma GCC unroll 16
+SM_INT8_UNROLL
       for (size_t r = 0; r < kRows; ++r) {
         const int8_t* xq = x.q + (row0 + r) * x.cols + b * kInt8Block;
         const Int8VI x4 = hn::Set(di, LoadI32(xq + 4 * c));
         if constexpr (Form::kBits != 8) {
           const Int8VI x4_high = hn::Set(di, LoadI32(xq + 16 + 4 * c));
-#pragma GCC unroll 16
+SM_INT8_UNROLL
           for (size_t v = 0; v < kVecs; ++v) {
             Int8VI& low = dots[0][c % kSplit][r][v];
             if constexpr (kSubs == 2) {
@@ -261,7 +272,7 @@ HWY_INLINE void Int8GroupTile(const uint8_t* HWY_RESTRICT quants,
           }
         } else {
           constexpr size_t kSub = 0;
-#pragma GCC unroll 16
+SM_INT8_UNROLL
           for (size_t v = 0; v < kVecs; ++v) {
             Int8VI& d = dots[kSubs == 2 ? c / 4 : kSub][c % kSplit][r][v];
             d = Form::kSignedBytes ? Ops::Q8(d, w[v], x4) : Ops::U8(d, w[v], x4);
@@ -270,28 +281,28 @@ HWY_INLINE void Int8GroupTile(const uint8_t* HWY_RESTRICT quants,
       }
     }
     VF w_scale[kSubs][kVecs], w_min[kSubs][kVecs];
-#pragma GCC unroll 16
+SM_INT8_UNROLL
     for (size_t s = 0; s < kSubs; ++s) {
-#pragma GCC unroll 16
+SM_INT8_UNROLL
       for (size_t v = 0; v < kVecs; ++v) {
         const size_t at = (b * kSubs + s) * kInt8GroupRows + v * kLanes;
         w_scale[s][v] = hn::PromoteTo(df, hn::LoadU(dh, scales + at));
         if constexpr (Form::kMins) w_min[s][v] = hn::PromoteTo(df, hn::LoadU(dh, mins + at));
       }
     }
-#pragma GCC unroll 16
+SM_INT8_UNROLL
     for (size_t r = 0; r < kRows; ++r) {
       const size_t i = (row0 + r) * blocks + b;
       const VF x_scale = hn::Set(df, x.scale[i]);
-#pragma GCC unroll 16
+SM_INT8_UNROLL
       for (size_t s = 0; s < kSubs; ++s) {
         const int32_t sum = kSubs == 2 ? x.sum[2 * i + s] : x.sum[2 * i] + x.sum[2 * i + 1];
         const Int8VI offset = hn::Set(di, kOffset * sum);
         const VF x_sum = hn::Set(df, x.scale[i] * static_cast<float>(sum));
-#pragma GCC unroll 16
+SM_INT8_UNROLL
         for (size_t v = 0; v < kVecs; ++v) {
           Int8VI dot = dots[s][0][r][v];
-#pragma GCC unroll 16
+SM_INT8_UNROLL
           for (size_t p = 1; p < kSplit; ++p) dot = hn::Add(dot, dots[s][p][r][v]);
           acc[r][v] = hn::MulAdd(hn::ConvertTo(df, hn::Sub(dot, offset)),
                                  hn::Mul(w_scale[s][v], x_scale), acc[r][v]);
@@ -300,10 +311,10 @@ HWY_INLINE void Int8GroupTile(const uint8_t* HWY_RESTRICT quants,
       }
     }
   }
-#pragma GCC unroll 16
+SM_INT8_UNROLL
   for (size_t r = 0; r < kRows; ++r) {
     float* yr = y + (row0 + r) * ldy;
-#pragma GCC unroll 16
+SM_INT8_UNROLL
     for (size_t v = 0; v < kVecs; ++v) {
       const size_t first = v * kLanes;
       if (first >= out_rows) break;
