@@ -75,7 +75,10 @@ absl::Status DecodeBatch::Start(int index, absl::Span<const int32_t> prompt,
          slot.history[common] == prompt[common]) {
     ++common;
   }
-  slot.history.resize(common);
+  if (options_.prompt_cache != nullptr) {
+    common = options_.prompt_cache->Reuse(slot.history, prompt, common, slot.cache);
+  }
+  slot.history.assign(prompt.begin(), prompt.begin() + common);
   slot.pending.assign(prompt.begin() + common, prompt.end());
   slot.next.reset();
   slot.options = options;

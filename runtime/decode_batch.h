@@ -27,6 +27,7 @@
 #include "core/arena.h"
 #include "core/thread_pool.h"
 #include "runtime/generation.h"
+#include "runtime/prompt_cache.h"
 #include "runtime/tokenizer.h"
 #include "runtime/transformer.h"
 
@@ -40,6 +41,9 @@ struct DecodeBatchOptions {
   // Off: each sequence's rows run in a forward pass of their own (for
   // comparison; the results are the same).
   bool batched = true;
+  // Where slots keep the histories they give up, and look for longer
+  // prefixes than their own (shared, outliving the batch); null: nowhere.
+  PromptCache* prompt_cache = nullptr;
 };
 
 class DecodeBatch {

@@ -120,14 +120,15 @@ absl::StatusOr<GenerationStats> Session::GenerateFrom(absl::Span<const int32_t> 
   while (common < tokens_.size() && common + 1 < prompt.size() && tokens_[common] == prompt[common]) {
     ++common;
   }
-  GenerationStats stats;
-  stats.prompt_tokens_cached = static_cast<int64_t>(common);
   if (static_cast<int64_t>(prompt.size()) > context() && !options.truncate_prompt) {
     return absl::OutOfRangeError(absl::StrCat("the prompt is ", prompt.size(),
                                               " tokens, but the context has ", context(),
                                               " positions"));
   }
-  Truncate(static_cast<int64_t>(common));
+  if (prompt_cache_ != nullptr) common = prompt_cache_->Reuse(tokens_, prompt, common, cache_);
+  tokens_.assign(prompt.begin(), prompt.begin() + static_cast<ptrdiff_t>(common));
+  GenerationStats stats;
+  stats.prompt_tokens_cached = static_cast<int64_t>(common);
   return Decode(std::vector<int32_t>(prompt.begin() + common, prompt.end()), options, on_text,
                 stats, start);
 }

@@ -22,6 +22,7 @@
 #include "core/thread_pool.h"
 #include "runtime/generation.h"
 #include "runtime/options.h"
+#include "runtime/prompt_cache.h"
 #include "runtime/tokenizer.h"
 #include "runtime/transformer.h"
 
@@ -72,6 +73,9 @@ class Session {
   // While `*cancel` is true, generation stops before its next token
   // (StopReason::kCancelled). Another thread may set it; null: never.
   void set_cancel(const std::atomic<bool>* cancel) { cancel_ = cancel; }
+  // GenerateFrom keeps the history it gives up in `cache` and takes longer
+  // prefixes from it (shared, outliving the session); null: off.
+  void set_prompt_cache(PromptCache* cache) { prompt_cache_ = cache; }
 
   size_t arena_high_water() const { return arena_.high_water(); }
   size_t kv_cache_bytes() const { return cache_.bytes(); }
@@ -98,6 +102,7 @@ class Session {
   std::vector<float> logits_;
   std::vector<int32_t> kept_;  // the tokens a context shift keeps
   const std::atomic<bool>* cancel_ = nullptr;
+  PromptCache* prompt_cache_ = nullptr;
 };
 
 }  // namespace smallmind::runtime

@@ -92,11 +92,30 @@ absl::StatusOr<KvCache> KvCache::Create(const Architecture& arch,
   KvCache cache;
   cache.context_ = context;
   cache.kv_dim_ = KvDim(arch);
+  cache.layers_ = arch.num_layers();
   SM_ASSIGN_OR_RETURN(
       cache.buffer_,
       core::AlignedBuffer::Allocate(static_cast<size_t>(arch.num_layers()) * 2 *
                                     context * cache.kv_dim_ * sizeof(float)));
   return cache;
+}
+
+// The buffer is [layer][keys, values][context][kv_dim]: a prefix is the
+// first n positions of each of the 2 * layers parts.
+void KvCache::SavePrefix(int64_t n, float* out) const {
+  const float* from = reinterpret_cast<const float*>(buffer_.data());
+  for (int64_t part = 0; part < layers_ * 2; ++part) {
+    std::memcpy(out + part * n * kv_dim_, from + part * context_ * kv_dim_,
+                static_cast<size_t>(n * kv_dim_) * sizeof(float));
+  }
+}
+
+void KvCache::LoadPrefix(const float* in, int64_t saved, int64_t n) {
+  float* to = reinterpret_cast<float*>(buffer_.data());
+  for (int64_t part = 0; part < layers_ * 2; ++part) {
+    std::memcpy(to + part * context_ * kv_dim_, in + part * saved * kv_dim_,
+                static_cast<size_t>(n * kv_dim_) * sizeof(float));
+  }
 }
 
 absl::StatusOr<std::unique_ptr<backends::PreparedWeights>> Transformer::Prepare(

@@ -40,6 +40,14 @@ class KvCache {
   float* values(int layer, int64_t pos) { return At(layer, 1, pos); }
   // Floats from one position's keys to the next's.
   int64_t stride() const { return kv_dim_; }
+  // Floats one position takes over all layers, keys and values.
+  int64_t PositionFloats() const { return layers_ * 2 * kv_dim_; }
+  // Copies positions [0, n) of every layer out to `out` (n PositionFloats()
+  // floats); n must be at most the context.
+  void SavePrefix(int64_t n, float* out) const;
+  // Copies positions [0, n) back in from what SavePrefix(saved, in) wrote;
+  // n <= saved.
+  void LoadPrefix(const float* in, int64_t saved, int64_t n);
 
  private:
   float* At(int layer, int kind, int64_t pos) {
@@ -49,6 +57,7 @@ class KvCache {
   core::AlignedBuffer buffer_;
   int64_t context_ = 0;
   int64_t kv_dim_ = 0;
+  int64_t layers_ = 0;
 };
 
 // One row of a forward pass: `token` at `position` of the sequence whose

@@ -48,7 +48,7 @@ uint64_t Metrics::Requests(const std::string& endpoint) const {
   return total;
 }
 
-std::string Metrics::Render() const {
+std::string Metrics::Render(const runtime::PromptCache::Stats* prompt_cache) const {
   std::string out;
   auto counter = [&](const char* name, const char* help, uint64_t value) {
     absl::StrAppendFormat(&out, "# HELP %s %s\n# TYPE %s counter\n%s %d\n", name, help, name, name,
@@ -78,6 +78,16 @@ std::string Metrics::Render() const {
   gauge("smallmind_queue_depth", "Requests waiting for a slot.", queue_depth);
   gauge("smallmind_busy_slots", "Slots generating.", busy_slots);
   gauge("smallmind_slots", "Slots (--parallel).", slots);
+  if (prompt_cache != nullptr) {
+    gauge("smallmind_prompt_cache_entries", "Earlier prompts kept for reuse (--cache-ram).",
+          static_cast<int64_t>(prompt_cache->entries));
+    gauge("smallmind_prompt_cache_bytes", "Bytes of keys and values the prompt cache holds.",
+          static_cast<int64_t>(prompt_cache->bytes));
+    counter("smallmind_prompt_cache_hits_total", "Prompts that took keys and values from it.",
+            prompt_cache->hits);
+    counter("smallmind_prompt_cache_tokens_total",
+            "Prompt positions copied from it instead of computed.", prompt_cache->tokens_restored);
+  }
   out += "# HELP smallmind_time_to_first_token_seconds From request to first token.\n"
          "# TYPE smallmind_time_to_first_token_seconds histogram\n";
   out += time_to_first_token.Render("smallmind_time_to_first_token_seconds");

@@ -10,6 +10,8 @@
 #include <string>
 #include <vector>
 
+#include "runtime/prompt_cache.h"
+
 namespace smallmind::server {
 
 // Cumulative buckets (upper bounds, in seconds) and their sum and count.
@@ -47,8 +49,9 @@ class Metrics {
   Histogram time_to_first_token;  // seconds, per request
   Histogram token_latency;        // seconds between generated tokens
 
-  // The text exposition format.
-  std::string Render() const;
+  // The text exposition format, with the prompt cache's figures when there
+  // is one.
+  std::string Render(const runtime::PromptCache::Stats* prompt_cache) const;
 
  private:
   mutable std::mutex mu_;

@@ -97,6 +97,7 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Create(ServerOptions options) {
     return absl::InvalidArgumentError("--parallel must be in [1, 256]");
   }
   if (options.queue < 0) return absl::InvalidArgumentError("--queue must be >= 0");
+  if (options.cache_ram < 0) return absl::InvalidArgumentError("--cache-ram must be >= 0");
   if (options.session.threads < 1) return absl::InvalidArgumentError("--threads must be >= 1");
   if (options.max_body < 1) return absl::InvalidArgumentError("--max-body must be >= 1");
   if (options.timeout < 1) return absl::InvalidArgumentError("--timeout must be >= 1");
@@ -153,6 +154,9 @@ void Server::Load(const LoadFn& load) {
       chat_template_error_ = std::string(t.status().message());
     }
   }
+  if (options_.cache_ram > 0) {
+    prompt_cache_ = std::make_unique<runtime::PromptCache>(static_cast<size_t>(options_.cache_ram) << 20);
+  }
   runtime::SessionOptions per_slot = options_.session;
   per_slot.threads = std::max(1, options_.session.threads / options_.parallel);
   per_slot.pin_threads = false;  // the slots' pools share the cores
@@ -162,6 +166,7 @@ void Server::Load(const LoadFn& load) {
     batch.context = options_.session.context;
     batch.prompt_budget = options_.session.batch;
     batch.threads = options_.session.threads;
+    batch.prompt_cache = prompt_cache_.get();
     absl::StatusOr<std::unique_ptr<runtime::DecodeBatch>> created =
         runtime::DecodeBatch::Create(*model_->transformer, *model_->tokenizer, batch);
     if (created.ok()) {
@@ -182,6 +187,7 @@ void Server::Load(const LoadFn& load) {
       }
       slot->session = *std::move(session);
       slot->session->set_cancel(&slot->cancel);
+      slot->session->set_prompt_cache(prompt_cache_.get());
     }
     slots_.push_back(std::move(slot));
   }
@@ -418,7 +424,10 @@ void Server::Route() {
     res.set_content(Json{{"status", status}}.dump(), "application/json");
   });
   http.Get("/metrics", [this](const httplib::Request&, httplib::Response& res) {
-    res.set_content(metrics_.Render(), "text/plain; version=0.0.4");
+    runtime::PromptCache::Stats cache;
+    if (prompt_cache_ != nullptr) cache = prompt_cache_->stats();
+    res.set_content(metrics_.Render(prompt_cache_ != nullptr ? &cache : nullptr),
+                    "text/plain; version=0.0.4");
   });
   auto models = [this](const httplib::Request&, httplib::Response& res) {
     if (!ready_.load()) return Fail(res, 503, "the model is loading");

@@ -4,7 +4,8 @@
 // its own KV cache over the shared model, and --threads are divided among
 // them. A request takes the free slot whose cache shares the longest prefix
 // with its prompt (so a chat resending its history prefills only the new
-// turn), waits in a bounded queue when every slot is busy, and beyond that
+// turn; with --cache-ram, prefixes a slot gave up are kept for later
+// requests too), waits in a bounded queue when every slot is busy, and beyond that
 // is refused with 503 and Retry-After. A streaming client that goes away
 // cancels its generation before the next token and frees its slot.
 //
@@ -34,6 +35,7 @@
 #include "runtime/decode_batch.h"
 #include "runtime/loaded_model.h"
 #include "runtime/options.h"
+#include "runtime/prompt_cache.h"
 #include "runtime/session.h"
 #include "server/metrics.h"
 
@@ -56,6 +58,7 @@ struct ServerOptions {
   // Continuous batching: the slots' next tokens run in one forward pass.
   // Off: each slot is a session of its own, on its share of the threads.
   bool batching = true;
+  int64_t cache_ram = 256;  // MiB of earlier prompts' keys and values; 0: off
   std::string api_key;
   std::string api_key_file;
   int64_t max_body = 8 << 20;  // bytes
@@ -74,6 +77,9 @@ struct ServerOptions {
                  "decode the slots together, one forward pass per token for all (continuous "
                  "batching)"});
     session.VisitFields(v);
+    v(cache_ram, {"cache-ram", 0, nullptr,
+                  "MiB of earlier prompts' keys and values kept for later requests that share "
+                  "their beginning (0: off)"});
     v(queue, {"queue", 0, nullptr, "requests that may wait for a slot before 503s"});
     v(api_key, {"api-key", 0, nullptr, "require 'Authorization: Bearer KEY' (not on /health)"});
     v(api_key_file, {"api-key-file", 0, nullptr, "read the API key from this file"});
@@ -158,6 +164,7 @@ class Server {
   std::string model_id_;
   std::vector<std::unique_ptr<Slot>> slots_;
   std::unique_ptr<runtime::DecodeBatch> batch_;  // batching on
+  std::unique_ptr<runtime::PromptCache> prompt_cache_;  // --cache-ram > 0
   std::atomic<bool> ready_{false};
 
   // The engine's queue of generations to start (batching on).

@@ -363,6 +363,41 @@ TEST_P(ServerTest, ConcurrentRequestsMatchSequentialOnes) {
   EXPECT_EQ(server_->metrics().Requests("/v1/completions"), 12u);
 }
 
+// More conversations than slots: with --cache-ram, a conversation whose
+// slot was taken by another gets its history back from the prompt cache,
+// and answers exactly as it does without the cache.
+TEST_P(ServerTest, PromptCacheBringsBackAConversationsHistory) {
+  auto conversation = [&](const ServerOptions& options) {
+    StartServer(options);
+    // The medium model's context is 128 bytes, one token each.
+    Json first = Chat("Hi.", 4);
+    EXPECT_EQ(Post("/v1/chat/completions", first)->status, 200);
+    Post("/v1/chat/completions", Chat("Something else entirely.", 4));
+    Json second = first;
+    second["messages"].push_back({{"role", "assistant"}, {"content", "OK."}});
+    second["messages"].push_back({{"role", "user"}, {"content", "And?"}});
+    Json answer = Json::parse(Post("/v1/chat/completions", second)->body);
+    const std::string metrics = Client().Get("/metrics")->body;
+    server_->Shutdown();
+    server_->Wait();
+    server_.reset();
+    return std::make_pair(answer, metrics);
+  };
+  ServerOptions options;
+  options.parallel = 1;
+  options.cache_ram = 0;
+  const auto [uncached, no_metrics] = conversation(options);
+  const int shared_start = uncached["usage"]["prompt_tokens_details"]["cached_tokens"];
+  EXPECT_THAT(no_metrics, ::testing::Not(HasSubstr("smallmind_prompt_cache")));
+  options.cache_ram = 8;
+  const auto [cached, metrics] = conversation(options);
+  EXPECT_EQ(cached["choices"][0]["message"], uncached["choices"][0]["message"]);
+  // The first turn, not only the template's opening.
+  EXPECT_GT(cached["usage"]["prompt_tokens_details"]["cached_tokens"].get<int>(), shared_start + 30);
+  EXPECT_THAT(metrics, HasSubstr("\nsmallmind_prompt_cache_hits_total 1\n"));
+  EXPECT_THAT(metrics, HasSubstr("\nsmallmind_prompt_cache_entries 2\n"));
+}
+
 TEST_P(ServerTest, FullQueueIs503WithRetryAfter) {
   ServerOptions options;
   options.parallel = 1;

@@ -2,7 +2,7 @@
 # `smallmind serve` as users run it, on loopback, started and stopped here:
 # raw SSE framing with curl, the official OpenAI Node client, a load test of
 # 32 streaming clients against 4 slots (every request completes as asked,
-# the metrics add up, no 5xx, peak RSS within model + KV caches + 64 MiB),
+# the metrics add up, no 5xx, peak RSS within model + KV caches + prompt cache + 64 MiB),
 # and SIGTERM ending it with exit code 0.
 set -uo pipefail
 SM="$1"; LOADGEN="$2"; NODE_MODULES="$3"; CLIENT_TEST="$4"
@@ -26,7 +26,7 @@ start_server() {  # start_server LOG FLAGS...: sets PID and PORT
   [ -n "$PORT" ] || { fail "server did not start"; cat "$log"; exit 1; }
 }
 
-start_server "$TMP/serve.log" --parallel 4 --queue 32 -t 2 --chat-template chatml --api-key "$KEY"
+start_server "$TMP/serve.log" --parallel 4 --queue 32 -t 2 --cache-ram 16 --chat-template chatml --api-key "$KEY"
 AUTH="Authorization: Bearer $KEY"
 
 # Raw SSE framing: every event a "data: " line and a blank line, ending with [DONE].
@@ -70,11 +70,12 @@ done
 curl -s -H "$AUTH" "http://127.0.0.1:$PORT/metrics" > "$TMP/metrics"
 [ "$sent" = "$counted" ] && pass "metrics count the $sent load requests" || fail "metrics: sent $sent, counted $counted"
 grep -q 'status="5' "$TMP/metrics" && fail "a 5xx was served" || pass "no 5xx"
-# Peak RSS: the model file, four KV caches (4 layers x K,V x 128 positions x 256 x 4 bytes) and 64 MiB.
+# Peak RSS: the model file, four KV caches (4 layers x K,V x 128 positions x 256 x 4 bytes),
+# the prompt cache's 16 MiB and 64 MiB.
 # Not under a sanitizer: ASan's shadow memory and quarantine of freed blocks are not the server's.
 hwm_kb=$(awk '/VmHWM/ {print $2}' "/proc/$PID/status")
 model_kb=$(( $(stat -c %s "$TMP/medium.smm") / 1024 ))
-limit_kb=$(( model_kb + 4 * 4 * 2 * 128 * 256 * 4 / 1024 + 64 * 1024 ))
+limit_kb=$(( model_kb + 4 * 4 * 2 * 128 * 256 * 4 / 1024 + (16 + 64) * 1024 ))
 if grep -aqE "__asan_init|__tsan_init" "$SM"; then
   echo "skipped: peak RSS under a sanitizer (${hwm_kb} KiB)"
 elif [ "$hwm_kb" -le "$limit_kb" ]; then pass "peak RSS ${hwm_kb} KiB <= ${limit_kb} KiB"

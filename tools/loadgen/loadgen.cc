@@ -1,7 +1,9 @@
 // loadgen: N concurrent streaming clients against an OpenAI-compatible
 // server (smallmind serve, llama-server, ...) for a bounded time or number
 // of requests; reports aggregate generated tokens/s, per-stream tokens/s and
-// time to first token, and checks every response when asked.
+// time to first token, and checks every response when asked. With
+// --conversation, each client's chat requests are the turns of one
+// conversation, its history resent each time (what a prompt cache is for).
 //   loadgen --port 8080 --clients 16 --duration 20 --max-tokens 64
 #include <algorithm>
 #include <atomic>
@@ -13,6 +15,7 @@
 #include <vector>
 
 #include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_split.h"
 #include "httplib.h"
@@ -35,6 +38,7 @@ struct Args {
   std::string model;
   std::string api_key;
   bool chat = false;
+  bool conversation = false;
   bool ignore_eos = true;  // llama-server's: every request generates max_tokens
   int32_t expect_tokens = -1;   // fail unless every response has this many
   std::string expect_finish;    // fail unless every response ends so
@@ -52,6 +56,9 @@ struct Args {
     v(model, {"model", 'm', nullptr, "the model field"});
     v(api_key, {"api-key", 0, nullptr, "sent as a bearer token"});
     v(chat, {"chat", 0, nullptr, "use /v1/chat/completions instead of /v1/completions"});
+    v(conversation, {"conversation", 0, nullptr,
+                     "with --chat: a client's requests are the turns of one conversation, its "
+                     "history resent each time"});
     v(ignore_eos, {"ignore-eos", 0, nullptr, "ask for max_tokens tokens whatever is sampled"});
     v(expect_tokens, {"expect-tokens", 0, nullptr, "check every response has this many tokens"});
     v(expect_finish, {"expect-finish", 0, nullptr, "check every response's finish_reason"});
@@ -62,11 +69,14 @@ struct Args {
 struct Result {
   int status = 0;
   int64_t tokens = 0;       // content events (usage when reported)
+  int64_t prompt_tokens = 0, cached_tokens = 0;  // from usage
+  std::string text;
   double ttft = 0, total = 0;
   std::string finish, error;
 };
 
-Result OneRequest(const Args& args, int seed) {
+// `messages`: the conversation so far (with --chat).
+Result OneRequest(const Args& args, int seed, const Json& messages) {
   httplib::Client client(args.host, args.port);
   client.set_read_timeout(300, 0);
   Json body = {{"max_tokens", args.max_tokens},
@@ -77,7 +87,7 @@ Result OneRequest(const Args& args, int seed) {
   if (args.ignore_eos) body["ignore_eos"] = true;
   if (!args.model.empty()) body["model"] = args.model;
   if (args.chat) {
-    body["messages"] = {{{"role", "user"}, {"content", args.prompt}}};
+    body["messages"] = messages;
   } else {
     body["prompt"] = args.prompt;
   }
@@ -102,12 +112,18 @@ Result OneRequest(const Args& args, int seed) {
         continue;
       }
       if (chunk.contains("usage") && chunk["usage"].is_object()) {
-        usage_tokens = chunk["usage"].value("completion_tokens", int64_t{-1});
+        const Json& usage = chunk["usage"];
+        usage_tokens = usage.value("completion_tokens", int64_t{-1});
+        r.prompt_tokens = usage.value("prompt_tokens", int64_t{0});
+        if (usage.contains("prompt_tokens_details") && usage["prompt_tokens_details"].is_object()) {
+          r.cached_tokens = usage["prompt_tokens_details"].value("cached_tokens", int64_t{0});
+        }
       }
       if (!chunk.contains("choices") || chunk["choices"].empty()) continue;
       const Json& choice = chunk["choices"][0];
       const Json content = args.chat ? choice["delta"].value("content", Json()) : choice.value("text", Json());
       if (content.is_string() && !content.get<std::string>().empty()) {
+        r.text += content.get<std::string>();
         if (content_events++ == 0) r.ttft = std::chrono::duration<double>(Clock::now() - start).count();
       }
       if (choice.contains("finish_reason") && choice["finish_reason"].is_string()) {
@@ -132,6 +148,7 @@ Result OneRequest(const Args& args, int seed) {
     return r;
   }
   r.status = res->status;
+  if (r.status != 200) r.error = pending.substr(0, 300);  // the error object
   r.tokens = usage_tokens >= 0 ? usage_tokens : content_events;
   return r;
 }
@@ -164,9 +181,18 @@ int Run(int argc, char** argv) {
   std::atomic<int> seed{1};
   std::vector<std::thread> threads;
   for (int c = 0; c < args.clients; ++c) {
-    threads.emplace_back([&] {
+    threads.emplace_back([&, c] {
+      // Conversations differ from their first message on, after the prompt.
+      const Json opening = {
+          {"role", "user"},
+          {"content", args.conversation ? absl::StrCat(args.prompt, " (", c + 1, ")") : args.prompt}};
+      Json messages = Json::array({opening});
       for (int i = 0; args.requests > 0 ? i < args.requests : Clock::now() < until; ++i) {
-        Result r = OneRequest(args, seed++);
+        Result r = OneRequest(args, seed++, messages);
+        if (args.conversation && r.status == 200) {
+          messages.push_back({{"role", "assistant"}, {"content", r.text}});
+          messages.push_back({{"role", "user"}, {"content", "Go on."}});
+        }
         std::lock_guard<std::mutex> lock(mu);
         results.push_back(std::move(r));
       }
@@ -175,7 +201,7 @@ int Run(int argc, char** argv) {
   for (std::thread& t : threads) t.join();
   const double wall = std::chrono::duration<double>(Clock::now() - start).count();
 
-  int64_t tokens = 0, failures = 0, server_errors = 0;
+  int64_t tokens = 0, prompt_tokens = 0, cached_tokens = 0, failures = 0, server_errors = 0;
   std::vector<double> ttft, stream_rate;
   std::map<std::string, int> finishes;
   for (const Result& r : results) {
@@ -186,6 +212,8 @@ int Run(int argc, char** argv) {
       continue;
     }
     tokens += r.tokens;
+    prompt_tokens += r.prompt_tokens;
+    cached_tokens += r.cached_tokens;
     ++finishes[r.finish];
     ttft.push_back(r.ttft);
     if (r.tokens > 1 && r.total > r.ttft) stream_rate.push_back((r.tokens - 1) / (r.total - r.ttft));
@@ -205,6 +233,8 @@ int Run(int argc, char** argv) {
                   {"failures", failures},
                   {"server_errors", server_errors},
                   {"generated_tokens", tokens},
+                  {"prompt_tokens", prompt_tokens},
+                  {"cached_prompt_tokens", cached_tokens},
                   {"seconds", wall},
                   {"tokens_per_second", tokens / wall},
                   {"stream_tokens_per_second", mean_rate},
@@ -216,6 +246,7 @@ int Run(int argc, char** argv) {
       "stream; TTFT p50 %.1f ms, p99 %.1f ms\n",
       args.clients, results.size(), failures, wall, tokens / wall, mean_rate,
       1e3 * Percentile(ttft, 0.5), 1e3 * Percentile(ttft, 0.99));
+  absl::PrintF("prompt tokens %d, %d of them from the server's cache\n", prompt_tokens, cached_tokens);
   if (!args.json.empty()) {
     std::FILE* f = std::fopen(args.json.c_str(), "w");
     if (f != nullptr) {

@@ -1,0 +1,78 @@
+#include "runtime/prompt_cache.h"
+
+#include <algorithm>
+
+namespace smallmind::runtime {
+namespace {
+
+size_t CommonPrefix(absl::Span<const int32_t> a, absl::Span<const int32_t> b, size_t limit) {
+  size_t n = 0;
+  while (n < a.size() && n < b.size() && n < limit && a[n] == b[n]) ++n;
+  return n;
+}
+
+}  // namespace
+
+size_t PromptCache::Reuse(absl::Span<const int32_t> held, absl::Span<const int32_t> prompt,
+                          size_t common, KvCache& cache) {
+  std::lock_guard<std::mutex> lock(mu_);
+  if (common < held.size()) Store(held, cache);
+  if (prompt.empty()) return common;
+  const size_t limit = std::min(prompt.size() - 1, static_cast<size_t>(cache.context()));
+  auto best = entries_.end();
+  size_t best_common = common;
+  for (auto it = entries_.begin(); it != entries_.end(); ++it) {
+    const size_t n = CommonPrefix(it->tokens, prompt, limit);
+    if (n > best_common) {
+      best = it;
+      best_common = n;
+    }
+  }
+  if (best == entries_.end()) return common;
+  cache.LoadPrefix(best->kv.data(), static_cast<int64_t>(best->tokens.size()),
+                   static_cast<int64_t>(best_common));
+  entries_.splice(entries_.begin(), entries_, best);
+  ++hits_;
+  tokens_restored_ += best_common - common;
+  return best_common;
+}
+
+void PromptCache::Store(absl::Span<const int32_t> tokens, const KvCache& cache) {
+  const size_t bytes =
+      tokens.size() * (sizeof(int32_t) + static_cast<size_t>(cache.PositionFloats()) * sizeof(float));
+  if (tokens.empty() || bytes > budget_) return;
+  for (auto it = entries_.begin(); it != entries_.end();) {
+    const size_t n = CommonPrefix(it->tokens, tokens, tokens.size());
+    if (n == tokens.size()) {  // already here, perhaps with more after
+      entries_.splice(entries_.begin(), entries_, it);
+      return;
+    }
+    if (n == it->tokens.size()) {  // a shorter form of these: replaced
+      bytes_ -= it->bytes();
+      it = entries_.erase(it);
+    } else {
+      ++it;
+    }
+  }
+  Evict(bytes);
+  Entry entry;
+  entry.tokens.assign(tokens.begin(), tokens.end());
+  entry.kv.resize(tokens.size() * static_cast<size_t>(cache.PositionFloats()));
+  cache.SavePrefix(static_cast<int64_t>(tokens.size()), entry.kv.data());
+  bytes_ += entry.bytes();
+  entries_.push_front(std::move(entry));
+}
+
+void PromptCache::Evict(size_t room) {
+  while (!entries_.empty() && bytes_ + room > budget_) {
+    bytes_ -= entries_.back().bytes();
+    entries_.pop_back();
+  }
+}
+
+PromptCache::Stats PromptCache::stats() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return {entries_.size(), bytes_, hits_, tokens_restored_};
+}
+
+}  // namespace smallmind::runtime
