@@ -41,7 +41,7 @@ std::vector<std::string> ListBackends();
 //   LoadOptions     backend
 //   SessionOptions  threads, context, batch, pin_threads
 //   GenerateOptions max_tokens, stop, context_shift, truncate_prompt,
-//                   sampler (a SamplerOptions)
+//                   parse_special, ignore_eos, sampler (a SamplerOptions)
 //   SamplerOptions  temperature, top_k, top_p, min_p, repeat_penalty,
 //                   repeat_last_n, presence_penalty, frequency_penalty, seed
 using LoadOptions = runtime::LoadOptions;
