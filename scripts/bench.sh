@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Runs every kernel and matmul benchmark in one go, optimised, and writes
+# Runs every benchmark (kernels, matmul backends, the profiler) in one go, optimised, and writes
 # each binary's table (.txt) and Google Benchmark JSON (.json) to OUT_DIR.
 #   bash scripts/bench.sh [OUT_DIR] [extra benchmark flags]
 set -euo pipefail
@@ -7,16 +7,9 @@ cd "$(dirname "$0")/.."
 out=${1:-bench-results}
 shift || true
 bash scripts/bootstrap.sh
-targets=(
-  //kernels:elementwise_benchmark
-  //kernels:activations_benchmark
-  //kernels:softmax_benchmark
-  //kernels:norm_benchmark
-  //kernels:rope_benchmark
-  //kernels:reductions_benchmark
-  //kernels:quant_benchmark
-  //backends:matmul_benchmark
-)
+# Every *_benchmark binary in the repository, so a new one is never left out.
+mapfile -t targets < <(bazel query 'attr(name, "_benchmark$", kind(cc_binary, //...))' 2>/dev/null)
+[ "${#targets[@]}" -gt 0 ] || { echo "bench.sh: no benchmark targets found" >&2; exit 1; }
 bazel build --config=opt "${targets[@]}"
 mkdir -p "$out"
 for target in "${targets[@]}"; do
