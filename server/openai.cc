@@ -68,7 +68,18 @@ absl::StatusOr<std::string> Content(const Json& message, size_t index) {
   return text;
 }
 
-std::string Chunk(const Json& object) { return absl::StrCat("data: ", object.dump(), "\n\n"); }
+// Generated text need not be valid UTF-8 (a token may end inside a
+// character): invalid bytes become U+FFFD rather than failing the dump.
+std::string Dump(const Json& object) {
+  return object.dump(-1, ' ', false, Json::error_handler_t::replace);
+}
+
+std::string Chunk(const Json& object) { return absl::StrCat("data: ", Dump(object), "\n\n"); }
+
+// What every completion object and chunk starts with.
+Json Envelope(const char* object, const std::string& id, int64_t created, const std::string& model) {
+  return {{"id", id}, {"object", object}, {"created", created}, {"model", model}};
+}
 
 Json UsageJson(const Usage& u) {
   return {{"prompt_tokens", u.prompt_tokens},
@@ -79,6 +90,18 @@ Json UsageJson(const Usage& u) {
 
 Json FinishJson(const char* finish_reason) {
   return finish_reason != nullptr ? Json(finish_reason) : Json(nullptr);
+}
+
+// An envelope with the one choice: `key` (message, delta or text) and how
+// it finished.
+Json OneChoice(const char* object, const std::string& id, int64_t created, const std::string& model,
+               const char* key, Json value, const char* finish_reason) {
+  Json out = Envelope(object, id, created, model);
+  out["choices"] = {{{"index", 0},
+                     {key, std::move(value)},
+                     {"logprobs", nullptr},
+                     {"finish_reason", FinishJson(finish_reason)}}};
+  return out;
 }
 
 }  // namespace
@@ -219,38 +242,24 @@ std::string ErrorJson(int status, absl::string_view message) {
                      : status == 503 ? "unavailable"
                      : status == 400 ? "invalid_request"
                                      : "internal_error";
-  return Json{{"error", {{"message", std::string(message)}, {"type", ErrorType(status)},
-                         {"code", code}}}}
-      .dump();
+  return Dump({{"error", {{"message", std::string(message)}, {"type", ErrorType(status)},
+                          {"code", code}}}});
 }
 
 std::string ChatCompletionJson(const std::string& id, int64_t created, const std::string& model,
                                const std::string& content, const char* finish_reason,
                                const Usage& usage) {
-  return Json{{"id", id},
-              {"object", "chat.completion"},
-              {"created", created},
-              {"model", model},
-              {"choices", {{{"index", 0},
-                            {"message", {{"role", "assistant"}, {"content", content}}},
-                            {"logprobs", nullptr},
-                            {"finish_reason", FinishJson(finish_reason)}}}},
-              {"usage", UsageJson(usage)}}
-      .dump(-1, ' ', false, Json::error_handler_t::replace);
+  Json out = OneChoice("chat.completion", id, created, model, "message",
+                       {{"role", "assistant"}, {"content", content}}, finish_reason);
+  out["usage"] = UsageJson(usage);
+  return Dump(out);
 }
 
 std::string CompletionJson(const std::string& id, int64_t created, const std::string& model,
                            const std::string& text, const char* finish_reason, const Usage& usage) {
-  return Json{{"id", id},
-              {"object", "text_completion"},
-              {"created", created},
-              {"model", model},
-              {"choices", {{{"index", 0},
-                            {"text", text},
-                            {"logprobs", nullptr},
-                            {"finish_reason", FinishJson(finish_reason)}}}},
-              {"usage", UsageJson(usage)}}
-      .dump(-1, ' ', false, Json::error_handler_t::replace);
+  Json out = OneChoice("text_completion", id, created, model, "text", text, finish_reason);
+  out["usage"] = UsageJson(usage);
+  return Dump(out);
 }
 
 std::string ChatChunkEvent(const std::string& id, int64_t created, const std::string& model,
@@ -258,38 +267,29 @@ std::string ChatChunkEvent(const std::string& id, int64_t created, const std::st
   Json delta = Json::object();
   if (first) delta["role"] = "assistant";
   if (finish_reason == nullptr) delta["content"] = content;
-  Json chunk = {{"id", id},
-                {"object", "chat.completion.chunk"},
-                {"created", created},
-                {"model", model},
-                {"choices", {{{"index", 0},
-                              {"delta", delta},
-                              {"logprobs", nullptr},
-                              {"finish_reason", FinishJson(finish_reason)}}}}};
-  return absl::StrCat("data: ", chunk.dump(-1, ' ', false, Json::error_handler_t::replace), "\n\n");
+  return Chunk(OneChoice("chat.completion.chunk", id, created, model, "delta", std::move(delta),
+                         finish_reason));
 }
 
 std::string CompletionChunkEvent(const std::string& id, int64_t created, const std::string& model,
                                  const std::string& text, const char* finish_reason) {
-  Json chunk = {{"id", id},
-                {"object", "text_completion"},
-                {"created", created},
-                {"model", model},
-                {"choices", {{{"index", 0},
-                              {"text", text},
-                              {"logprobs", nullptr},
-                              {"finish_reason", FinishJson(finish_reason)}}}}};
-  return absl::StrCat("data: ", chunk.dump(-1, ' ', false, Json::error_handler_t::replace), "\n\n");
+  return Chunk(OneChoice("text_completion", id, created, model, "text", text, finish_reason));
 }
 
 std::string UsageChunkEvent(bool chat, const std::string& id, int64_t created,
                             const std::string& model, const Usage& usage) {
-  return Chunk({{"id", id},
-                {"object", chat ? "chat.completion.chunk" : "text_completion"},
-                {"created", created},
-                {"model", model},
-                {"choices", Json::array()},
-                {"usage", UsageJson(usage)}});
+  Json out = Envelope(chat ? "chat.completion.chunk" : "text_completion", id, created, model);
+  out["choices"] = Json::array();
+  out["usage"] = UsageJson(usage);
+  return Chunk(out);
 }
+
+std::string ModelListJson(const std::string& model, int64_t created) {
+  return Dump({{"object", "list"},
+               {"data", {{{"id", model}, {"object", "model"}, {"created", created},
+                          {"owned_by", "smallmind"}}}}});
+}
+
+std::string JsonString(absl::string_view text) { return Dump(Json(std::string(text))); }
 
 }  // namespace smallmind::server

@@ -66,6 +66,12 @@ std::string UsageChunkEvent(bool chat, const std::string& id, int64_t created,
                             const std::string& model, const Usage& usage);
 inline constexpr char kDoneEvent[] = "data: [DONE]\n\n";
 
+// GET /v1/models: the one model this server has.
+std::string ModelListJson(const std::string& model, int64_t created);
+// `text` as a JSON string, bytes that are not UTF-8 replaced by U+FFFD
+// (model output and file names need not be UTF-8).
+std::string JsonString(absl::string_view text);
+
 }  // namespace smallmind::server
 
 #endif  // SMALLMIND_SERVER_OPENAI_H_

@@ -431,12 +431,7 @@ void Server::Route() {
   });
   auto models = [this](const httplib::Request&, httplib::Response& res) {
     if (!ready_.load()) return Fail(res, 503, "the model is loading");
-    res.set_content(Json{{"object", "list"},
-                         {"data", {{{"id", model_id_},
-                                    {"object", "model"},
-                                    {"created", static_cast<int64_t>(std::time(nullptr))},
-                                    {"owned_by", "smallmind"}}}}}
-                        .dump(),
+    res.set_content(ModelListJson(model_id_, static_cast<int64_t>(std::time(nullptr))),
                     "application/json");
   };
   http.Get("/v1/models", models);
@@ -635,8 +630,7 @@ void Server::Detokenize(const httplib::Request& req, httplib::Response& res) {
     }
     ids.push_back(static_cast<int32_t>(t.get<int64_t>()));
   }
-  res.set_content(Json{{"content", model_->tokenizer->Decode(ids)}}.dump(
-                      -1, ' ', false, Json::error_handler_t::replace),
+  res.set_content(absl::StrCat("{\"content\":", JsonString(model_->tokenizer->Decode(ids)), "}"),
                   "application/json");
 }
 
@@ -663,8 +657,8 @@ void Server::Log(const httplib::Request& req, const httplib::Response& res) {
                           info.cancelled ? " cancelled" : "");
   }
   if (options_.log_prompts && !info.prompt.empty()) {
-    absl::StrAppendFormat(&line, " prompt=%s reply=%s", Json(info.prompt).dump(-1, ' ', false, Json::error_handler_t::replace),
-                          Json(info.reply).dump(-1, ' ', false, Json::error_handler_t::replace));
+    absl::StrAppendFormat(&line, " prompt=%s reply=%s", JsonString(info.prompt),
+                          JsonString(info.reply));
   }
   absl::FPrintF(stderr, "%s\n", line);
 }
