@@ -12,7 +12,27 @@ pass() { echo "ok: $1"; }
 fail() { echo "FAIL: $1"; failures=$((failures + 1)); }
 
 "$SM" init --preset medium "$TMP/medium.smm" >/dev/null
-PORT=$(( 20000 + RANDOM % 20000 ))
+# Three consecutive free ports (HAProxy's, then one per replica), below the
+# ephemeral range, where the other tests' servers (port 0) and clients are.
+PORT=$(/usr/bin/python3 - <<'PY'
+import random, socket
+for _ in range(200):
+    base, held = random.randrange(20000, 32000), []
+    try:
+        for port in range(base, base + 3):
+            s = socket.socket()
+            held.append(s)
+            s.bind(("127.0.0.1", port))
+        print(base)
+        break
+    except OSError:
+        pass
+    finally:
+        for s in held:
+            s.close()
+PY
+)
+[ -n "$PORT" ] || { fail "no three free ports"; exit 1; }
 SMALLMIND="$SM" OUT="$TMP/rep" bash "$REPLICAS" "$TMP/medium.smm" 2 "$PORT" -- \
   --parallel 2 --chat-template chatml > "$TMP/replicas.out" 2>&1 &
 RPID=$!
