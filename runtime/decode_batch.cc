@@ -57,24 +57,13 @@ absl::Status DecodeBatch::Start(int index, absl::Span<const int32_t> prompt,
   Slot& slot = *slots_[index];
   if (slot.active) return absl::FailedPreconditionError("the slot is busy");
   SM_RETURN_IF_ERROR(ValidateGenerateOptions(options));
-  if (prompt.empty()) return absl::InvalidArgumentError("the prompt is empty");
+  SM_RETURN_IF_ERROR(ValidatePromptIds(prompt, tokenizer_.vocab_size()));
   if (static_cast<int64_t>(prompt.size()) > context_) {
     return absl::OutOfRangeError(absl::StrCat("the prompt is ", prompt.size(),
                                               " tokens, but the context has ", context_,
                                               " positions"));
   }
-  for (int32_t id : prompt) {
-    if (id < 0 || id >= tokenizer_.vocab_size()) {
-      return absl::InvalidArgumentError(absl::StrCat("token id ", id, " is outside the vocabulary"));
-    }
-  }
-  // Keep what the cache holds, but run at least the prompt's last token:
-  // its logits are the first sample's.
-  size_t common = 0;
-  while (common < slot.history.size() && common + 1 < prompt.size() &&
-         slot.history[common] == prompt[common]) {
-    ++common;
-  }
+  size_t common = ReusablePrefix(slot.history, prompt);
   if (options_.prompt_cache != nullptr) {
     common = options_.prompt_cache->Reuse(slot.history, prompt, common, slot.cache);
   }

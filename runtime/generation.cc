@@ -69,6 +69,16 @@ absl::Status ValidateGenerateOptions(const GenerateOptions& options) {
   return absl::OkStatus();
 }
 
+absl::Status ValidatePromptIds(absl::Span<const int32_t> prompt, int32_t vocab_size) {
+  if (prompt.empty()) return absl::InvalidArgumentError("the prompt is empty");
+  for (int32_t id : prompt) {
+    if (id < 0 || id >= vocab_size) {
+      return absl::InvalidArgumentError(absl::StrCat("token id ", id, " is outside the vocabulary"));
+    }
+  }
+  return absl::OkStatus();
+}
+
 Generation::Generation(const Tokenizer& tokenizer, const GenerateOptions& options,
                        TextCallback on_text, GenerationStats stats, Clock::time_point start)
     : tokenizer_(tokenizer),

@@ -94,6 +94,9 @@ class Generation {
 
 // Checks max_tokens, the stop strings and the sampler options.
 absl::Status ValidateGenerateOptions(const GenerateOptions& options);
+// Checks that a prompt of ids is not empty and every id is in the
+// vocabulary.
+absl::Status ValidatePromptIds(absl::Span<const int32_t> prompt, int32_t vocab_size);
 
 }  // namespace smallmind::runtime
 

@@ -3,26 +3,25 @@
 #include <algorithm>
 
 namespace smallmind::runtime {
-namespace {
 
-size_t CommonPrefix(absl::Span<const int32_t> a, absl::Span<const int32_t> b, size_t limit) {
-  size_t n = 0;
-  while (n < a.size() && n < b.size() && n < limit && a[n] == b[n]) ++n;
-  return n;
+size_t SharedPrefix(absl::Span<const int32_t> a, absl::Span<const int32_t> b) {
+  const size_t n = std::min(a.size(), b.size());
+  return static_cast<size_t>(std::mismatch(a.begin(), a.begin() + n, b.begin()).first - a.begin());
 }
 
-}  // namespace
+size_t ReusablePrefix(absl::Span<const int32_t> held, absl::Span<const int32_t> prompt) {
+  return prompt.empty() ? 0 : std::min(SharedPrefix(held, prompt), prompt.size() - 1);
+}
 
 size_t PromptCache::Reuse(absl::Span<const int32_t> held, absl::Span<const int32_t> prompt,
                           size_t common, KvCache& cache) {
   std::lock_guard<std::mutex> lock(mu_);
   if (common < held.size()) Store(held, cache);
-  if (prompt.empty()) return common;
-  const size_t limit = std::min(prompt.size() - 1, static_cast<size_t>(cache.context()));
   auto best = entries_.end();
   size_t best_common = common;
   for (auto it = entries_.begin(); it != entries_.end(); ++it) {
-    const size_t n = CommonPrefix(it->tokens, prompt, limit);
+    const size_t n =
+        std::min(ReusablePrefix(it->tokens, prompt), static_cast<size_t>(cache.context()));
     if (n > best_common) {
       best = it;
       best_common = n;
@@ -42,7 +41,7 @@ void PromptCache::Store(absl::Span<const int32_t> tokens, const KvCache& cache) 
       tokens.size() * (sizeof(int32_t) + static_cast<size_t>(cache.PositionFloats()) * sizeof(float));
   if (tokens.empty() || bytes > budget_) return;
   for (auto it = entries_.begin(); it != entries_.end();) {
-    const size_t n = CommonPrefix(it->tokens, tokens, tokens.size());
+    const size_t n = SharedPrefix(it->tokens, tokens);
     if (n == tokens.size()) {  // already here, perhaps with more after
       entries_.splice(entries_.begin(), entries_, it);
       return;

@@ -22,6 +22,13 @@
 
 namespace smallmind::runtime {
 
+// How many leading tokens `a` and `b` share.
+size_t SharedPrefix(absl::Span<const int32_t> a, absl::Span<const int32_t> b);
+// How many of `prompt`'s leading tokens a KV cache holding `held` can keep:
+// what they share, short of the prompt's last token, whose logits
+// generation starts from.
+size_t ReusablePrefix(absl::Span<const int32_t> held, absl::Span<const int32_t> prompt);
+
 class PromptCache {
  public:
   struct Stats {

@@ -79,10 +79,6 @@ absl::Status Session::Append(absl::Span<const int32_t> tokens) {
 
 void Session::Reset() { tokens_.clear(); }
 
-void Session::Truncate(int64_t n) {
-  if (n < position()) tokens_.resize(static_cast<size_t>(std::max<int64_t>(n, 0)));
-}
-
 absl::StatusOr<GenerationStats> Session::Generate(
     absl::string_view prompt, const GenerateOptions& options,
     const TextCallback& on_text) {
@@ -108,23 +104,13 @@ absl::StatusOr<GenerationStats> Session::GenerateFrom(absl::Span<const int32_t> 
                                                       const TextCallback& on_text) {
   SM_RETURN_IF_ERROR(ValidateGenerateOptions(options));
   const Clock::time_point start = Clock::now();
-  if (prompt.empty()) return absl::InvalidArgumentError("the prompt is empty");
-  for (int32_t id : prompt) {
-    if (id < 0 || id >= tokenizer_.vocab_size()) {
-      return absl::InvalidArgumentError(absl::StrCat("token id ", id, " is outside the vocabulary"));
-    }
-  }
-  // Keep what the cache already holds, but run at least the prompt's last
-  // token: its logits are the next token's.
-  size_t common = 0;
-  while (common < tokens_.size() && common + 1 < prompt.size() && tokens_[common] == prompt[common]) {
-    ++common;
-  }
+  SM_RETURN_IF_ERROR(ValidatePromptIds(prompt, tokenizer_.vocab_size()));
   if (static_cast<int64_t>(prompt.size()) > context() && !options.truncate_prompt) {
     return absl::OutOfRangeError(absl::StrCat("the prompt is ", prompt.size(),
                                               " tokens, but the context has ", context(),
                                               " positions"));
   }
+  size_t common = ReusablePrefix(tokens_, prompt);
   if (prompt_cache_ != nullptr) common = prompt_cache_->Reuse(tokens_, prompt, common, cache_);
   tokens_.assign(prompt.begin(), prompt.begin() + static_cast<ptrdiff_t>(common));
   GenerationStats stats;

@@ -67,9 +67,6 @@ class Session {
                                                const GenerateOptions& options,
                                                const TextCallback& on_text);
 
-  // Forgets every token after the first `n`.
-  void Truncate(int64_t n);
-
   // While `*cancel` is true, generation stops before its next token
   // (StopReason::kCancelled). Another thread may set it; null: never.
   void set_cancel(const std::atomic<bool>* cancel) { cancel_ = cancel; }

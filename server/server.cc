@@ -355,10 +355,7 @@ absl::StatusOr<Server::Slot*> Server::Acquire(const std::vector<int32_t>& prompt
     // A free slot's history changes only once it is acquired.
     const absl::Span<const int32_t> cached =
         batch_ != nullptr ? batch_->history(s->id) : s->session->tokens();
-    size_t common = 0;
-    while (common < cached.size() && common < prompt.size() && cached[common] == prompt[common]) {
-      ++common;
-    }
+    const size_t common = runtime::SharedPrefix(cached, prompt);
     if (best == nullptr || common > best_common) {
       best = s.get();
       best_common = common;

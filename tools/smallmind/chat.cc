@@ -79,7 +79,7 @@ int Run(const std::vector<std::string>& argv) {
   auto reset = [&] {
     messages.clear();
     if (!args.system.empty()) messages.push_back({"system", args.system});
-    (*session)->Truncate(0);
+    (*session)->Reset();
   };
   reset();
   absl::FPrintF(stderr,
