@@ -167,8 +167,6 @@ absl::StatusOr<bool> DecodeBatch::Step() {
     float* logits = logits_.data() + logit_row++ * vocab;
     if (!slot.generation) {  // the prompt is in: generation begins
       slot.pending.clear();
-      slot.stats.prefill_seconds =
-          std::chrono::duration<double>(Generation::Clock::now() - slot.start).count();
       slot.generation.emplace(tokenizer_, slot.options, slot.on_text, slot.stats, slot.start);
     }
     const std::optional<int32_t> next = slot.generation->Next(logits, slot.history);

@@ -89,6 +89,7 @@ Generation::Generation(const Tokenizer& tokenizer, const GenerateOptions& option
       start_(start),
       decode_start_(Clock::now()) {
   stats_.seed = sampler_.seed();
+  stats_.prefill_seconds = Seconds(start_, decode_start_);
   stats_.stop_reason = StopReason::kMaxTokens;
   size_t longest_stop = 0;
   for (const std::string& s : options.stop) longest_stop = std::max(longest_stop, s.size());

@@ -42,8 +42,9 @@ struct GenerationStats {
   StopReason stop_reason = StopReason::kMaxTokens;
   uint64_t seed = 0;  // the sampler's, after -1 is resolved
 
+  // Of the prompt tokens that ran, not those taken from the cache.
   double prefill_tokens_per_second() const {
-    return prefill_seconds > 0 ? prompt_tokens / prefill_seconds : 0;
+    return prefill_seconds > 0 ? (prompt_tokens - prompt_tokens_cached) / prefill_seconds : 0;
   }
   double decode_tokens_per_second() const {
     return decode_seconds > 0 ? decode_steps / decode_seconds : 0;
@@ -60,8 +61,9 @@ class Generation {
   using Clock = std::chrono::steady_clock;
 
   // `options` must be valid (ValidateGenerateOptions); `start` is when the
-  // request began (for TTFT); `stats` carries the prompt's figures. The
-  // tokenizer must outlive the generation.
+  // request began, so the time until now is its prefill and TTFT counts
+  // from it; `stats` carries the prompt's figures. The tokenizer must
+  // outlive the generation.
   Generation(const Tokenizer& tokenizer, const GenerateOptions& options, TextCallback on_text,
              GenerationStats stats, Clock::time_point start);
 

@@ -10,15 +10,8 @@
 #include "core/status.h"
 
 namespace smallmind::runtime {
-namespace {
 
-using Clock = std::chrono::steady_clock;
-
-double Seconds(Clock::time_point from, Clock::time_point to) {
-  return std::chrono::duration<double>(to - from).count();
-}
-
-}  // namespace
+using Clock = Generation::Clock;
 
 Session::Session(const Transformer& transformer, const Tokenizer& tokenizer,
                  KvCache cache, core::Arena arena, int threads,
@@ -143,8 +136,6 @@ absl::StatusOr<GenerationStats> Session::Decode(std::vector<int32_t> prompt_ids,
   }
   SM_RETURN_IF_ERROR(Append(prompt_ids));
   stats.prompt_tokens = static_cast<int64_t>(prompt_ids.size()) + stats.prompt_tokens_cached;
-  const Clock::time_point prefilled = Clock::now();
-  stats.prefill_seconds = Seconds(start, prefilled);
 
   Generation generation(tokenizer_, options, on_text, stats, start);
   const int64_t allocations_before = core::HeapAllocations();

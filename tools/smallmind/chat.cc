@@ -45,9 +45,7 @@ void PrintStats(const runtime::GenerationStats& s) {
   absl::FPrintF(stderr,
                 "[prompt %d tokens (%d cached) at %.1f tok/s; reply %d tokens at %.1f tok/s; "
                 "stopped at %s]\n",
-                s.prompt_tokens, s.prompt_tokens_cached,
-                s.prefill_seconds > 0 ? (s.prompt_tokens - s.prompt_tokens_cached) / s.prefill_seconds
-                                      : 0.0,
+                s.prompt_tokens, s.prompt_tokens_cached, s.prefill_tokens_per_second(),
                 s.generated_tokens, s.decode_tokens_per_second(),
                 runtime::StopReasonName(s.stop_reason));
 }
