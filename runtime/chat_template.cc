@@ -3,6 +3,7 @@
 #include <ctime>
 #include <utility>
 
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "core/status.h"
@@ -162,6 +163,12 @@ absl::StatusOr<std::string> ChatTemplate::Render(absl::Span<const ChatMessage> m
   };
   for (const auto& kv : extra) globals.push_back(kv);
   return template_.Render(globals);
+}
+
+absl::StatusOr<std::vector<int32_t>> ChatTemplate::Encode(const Tokenizer& tokenizer,
+                                                          absl::string_view rendered) const {
+  const bool wrote_bos = !bos_.empty() && absl::StartsWith(rendered, bos_);
+  return tokenizer.Encode(rendered, tokenizer.add_bos() && !wrote_bos, /*parse_special=*/true);
 }
 
 }  // namespace smallmind::runtime

@@ -13,6 +13,7 @@
 #include "absl/types/span.h"
 #include "runtime/jinja.h"
 #include "runtime/model.pb.h"
+#include "runtime/tokenizer.h"
 
 namespace smallmind::runtime {
 
@@ -46,6 +47,12 @@ class ChatTemplate {
   absl::StatusOr<std::string> Render(absl::Span<const ChatMessage> messages,
                                      bool add_generation_prompt,
                                      const jinja::Dict& extra = {}) const;
+
+  // The ids of a Render()ed prompt: control tokens become their ids, and
+  // BOS comes first when the vocabulary wants it and the template did not
+  // write it already.
+  absl::StatusOr<std::vector<int32_t>> Encode(const Tokenizer& tokenizer,
+                                              absl::string_view rendered) const;
 
  private:
   jinja::Template template_;

@@ -1,5 +1,6 @@
 #include "runtime/chat_template.h"
 
+#include <algorithm>
 #include <map>
 #include <string>
 #include <vector>
@@ -9,6 +10,8 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "nlohmann/json.hpp"
+#include "runtime/test_model.h"
+#include "runtime/tokenizer.h"
 
 namespace smallmind::runtime {
 namespace {
@@ -135,6 +138,21 @@ TEST(ChatTemplateTest, RaiseExceptionIsAnError) {
   absl::StatusOr<std::string> text = t.Render({{"user", "a"}, {"user", "b"}}, true);
   EXPECT_EQ(text.status().code(), absl::StatusCode::kInvalidArgument);
   EXPECT_THAT(std::string(text.status().message()), HasSubstr("alternate"));
+}
+
+// BOS comes first once: added for a template that does not write it,
+// not added again for one that does.
+TEST(ChatTemplateTest, EncodeAddsBosUnlessTheTemplateWroteIt) {
+  const TokenizerSpec spec = SmallSentencePieceSpec();  // <s> is 1
+  const std::unique_ptr<Tokenizer> tokenizer = *Tokenizer::Create(spec);
+  const std::vector<ChatMessage> hi = {{"user", "hi"}};
+  for (const char* name : {"chatml", "llama3"}) {
+    const ChatTemplate t = *ChatTemplate::ForModel(spec, name);
+    const std::vector<int32_t> ids = *t.Encode(*tokenizer, *t.Render(hi, true));
+    ASSERT_FALSE(ids.empty());
+    EXPECT_EQ(ids[0], 1) << name;
+    EXPECT_EQ(std::count(ids.begin(), ids.end(), 1), 1) << name;
+  }
 }
 
 }  // namespace

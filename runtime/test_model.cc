@@ -1,5 +1,6 @@
 #include "runtime/test_model.h"
 
+#include <cstdio>
 #include <cstdlib>
 
 #include "absl/strings/str_cat.h"
@@ -22,6 +23,38 @@ std::string WriteSmallTestModel(core::DType dtype, int64_t context) {
       options);
   EXPECT_TRUE(status.ok()) << status;
   return status.ok() ? path : "";
+}
+
+TokenizerSpec SmallSentencePieceSpec() {
+  TokenizerSpec spec;
+  spec.set_kind(SENTENCEPIECE_BPE);
+  auto add = [&](const std::string& token, float score, TokenType type) {
+    spec.add_tokens(token);
+    spec.add_scores(score);
+    spec.add_token_types(type);
+  };
+  add("<unk>", 0, UNKNOWN);
+  add("<s>", 0, CONTROL);
+  add("</s>", 0, CONTROL);
+  for (int b = 0; b < 256; ++b) {
+    char name[8];
+    snprintf(name, sizeof(name), "<0x%02X>", b);
+    add(name, 0, BYTE);
+  }
+  for (const char* piece : {"▁", "h", "e", "l", "o", "w", "r", "d"}) {
+    add(piece, -10, NORMAL);
+  }
+  add("he", -1, NORMAL);
+  add("ll", -2, NORMAL);
+  add("▁he", -3, NORMAL);
+  add("llo", -4, NORMAL);
+  add("▁hello", -5, NORMAL);
+  add("▁w", -6, NORMAL);
+  spec.set_unknown_id(0);
+  spec.set_bos_id(1);
+  spec.set_eos_id(2);
+  spec.set_add_bos(true);
+  return spec;
 }
 
 }  // namespace smallmind::runtime

@@ -6,6 +6,7 @@
 
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "runtime/test_model.h"
 
 namespace smallmind::runtime {
 namespace {
@@ -204,40 +205,8 @@ TEST(Gpt2Test, MalformedMergeIsAnError) {
 
 // ---- SentencePiece BPE ----------------------------------------------------
 
-TokenizerSpec SpmSpec() {
-  TokenizerSpec spec;
-  spec.set_kind(SENTENCEPIECE_BPE);
-  auto add = [&](const std::string& token, float score, TokenType type) {
-    spec.add_tokens(token);
-    spec.add_scores(score);
-    spec.add_token_types(type);
-  };
-  add("<unk>", 0, UNKNOWN);
-  add("<s>", 0, CONTROL);
-  add("</s>", 0, CONTROL);
-  for (int b = 0; b < 256; ++b) {
-    char name[8];
-    snprintf(name, sizeof(name), "<0x%02X>", b);
-    add(name, 0, BYTE);
-  }
-  for (const char* piece : {"▁", "h", "e", "l", "o", "w", "r", "d"}) {
-    add(piece, -10, NORMAL);
-  }
-  add("he", -1, NORMAL);
-  add("ll", -2, NORMAL);
-  add("▁he", -3, NORMAL);
-  add("llo", -4, NORMAL);
-  add("▁hello", -5, NORMAL);
-  add("▁w", -6, NORMAL);
-  spec.set_unknown_id(0);
-  spec.set_bos_id(1);
-  spec.set_eos_id(2);
-  spec.set_add_bos(true);
-  return spec;
-}
-
 TEST(SentencePieceTest, HighestScoringMergeWins) {
-  const TokenizerSpec spec = SpmSpec();
+  const TokenizerSpec spec = SmallSentencePieceSpec();
   auto t = Make(spec);
   EXPECT_THAT(*t->Encode("hello world", true),
               ElementsAre(1, Id(spec, "▁hello"), Id(spec, "▁w"), Id(spec, "o"),
@@ -246,7 +215,7 @@ TEST(SentencePieceTest, HighestScoringMergeWins) {
 }
 
 TEST(SentencePieceTest, ByteFallbackForUnknownCharacters) {
-  const TokenizerSpec spec = SpmSpec();
+  const TokenizerSpec spec = SmallSentencePieceSpec();
   auto t = Make(spec);
   EXPECT_THAT(*t->Encode("h€", false),
               ElementsAre(Id(spec, "▁"), Id(spec, "h"), Id(spec, "<0xE2>"),
@@ -254,7 +223,7 @@ TEST(SentencePieceTest, ByteFallbackForUnknownCharacters) {
 }
 
 TEST(SentencePieceTest, NoSpacePrefixWhenTheFileSaysSo) {
-  TokenizerSpec spec = SpmSpec();
+  TokenizerSpec spec = SmallSentencePieceSpec();
   spec.mutable_pre_tokenizer()->set_add_space_prefix(false);
   auto t = Make(spec);
   EXPECT_THAT(*t->Encode("he", false), ElementsAre(Id(spec, "he")));
@@ -264,7 +233,7 @@ TEST(SentencePieceTest, NoSpacePrefixWhenTheFileSaysSo) {
 // Hugging Face's BPE form of a SentencePiece vocabulary: ranked merges
 // decide, not scores.
 TEST(SentencePieceTest, RankedMergesWinOverScores) {
-  TokenizerSpec spec = SpmSpec();
+  TokenizerSpec spec = SmallSentencePieceSpec();
   spec.add_merges("l l");    // rank 0: first, though "he" scores higher
   spec.add_merges("h e");
   spec.add_merges("ll o");
@@ -274,7 +243,7 @@ TEST(SentencePieceTest, RankedMergesWinOverScores) {
 }
 
 TEST(SentencePieceTest, DecodeDropsTheLeadingSpaceAfterBos) {
-  auto t = Make(SpmSpec());
+  auto t = Make(SmallSentencePieceSpec());
   for (const std::string text : {"hello world", "h€ llo", " lead", "a\nb"}) {
     std::vector<int32_t> ids = *t->Encode(text, true);
     EXPECT_EQ(t->Decode(ids), text);

@@ -460,7 +460,6 @@ void Server::Completion(const httplib::Request& req, httplib::Response& res, boo
                                        model_id_, "')"));
   }
   const runtime::Tokenizer& tokenizer = *model_->tokenizer;
-  const runtime::TokenizerSpec& spec = model_->model->description().tokenizer();
   std::string prompt = request->prompt;
   if (chat) {
     if (!chat_template_) {
@@ -470,11 +469,10 @@ void Server::Completion(const httplib::Request& req, httplib::Response& res, boo
     if (!rendered.ok()) return Fail(res, 400, rendered.status().message());
     prompt = *std::move(rendered);
   }
-  // BOS where the vocabulary wants it, unless the template wrote it.
-  const bool add_bos = tokenizer.add_bos() &&
-                       !(spec.has_bos_id() && !tokenizer.Piece(spec.bos_id()).empty() &&
-                         absl::StartsWith(prompt, tokenizer.Piece(spec.bos_id())));
-  absl::StatusOr<std::vector<int32_t>> ids = tokenizer.Encode(prompt, add_bos, /*parse_special=*/chat);
+  // A raw prompt is text (control tokens written in it stay text).
+  absl::StatusOr<std::vector<int32_t>> ids =
+      chat ? chat_template_->Encode(tokenizer, prompt)
+           : tokenizer.Encode(prompt, tokenizer.add_bos(), /*parse_special=*/false);
   if (!ids.ok()) return Fail(res, 400, ids.status().message());
   if (ids->empty()) return Fail(res, 400, "the prompt is empty");
   const int64_t context = SlotContext();

@@ -68,10 +68,6 @@ int Run(const std::vector<std::string>& argv) {
   absl::StatusOr<std::unique_ptr<runtime::Session>> session =
       runtime::Session::Create(*loaded->transformer, *loaded->tokenizer, args.session);
   if (!session.ok()) return Fail("chat", session.status());
-  // The rendered conversation holds its control tokens (<|im_start|>, ...).
-  args.generate.parse_special = true;
-  const std::string bos =
-      spec.has_bos_id() ? std::string(loaded->tokenizer->Piece(spec.bos_id())) : "";
 
   std::vector<runtime::ChatMessage> messages;
   auto reset = [&] {
@@ -104,13 +100,7 @@ int Run(const std::vector<std::string>& argv) {
     messages.push_back({"user", std::string(input)});
     absl::StatusOr<std::string> prompt = chat_template->Render(messages, true);
     absl::StatusOr<std::vector<int32_t>> ids;
-    if (prompt.ok()) {
-      // A template that writes BOS itself gets none added.
-      const bool add_bos = loaded->tokenizer->add_bos() &&
-                           (bos.empty() || !absl::StartsWith(*prompt, loaded->tokenizer->Piece(
-                                                                          spec.bos_id())));
-      ids = loaded->tokenizer->Encode(*prompt, add_bos, /*parse_special=*/true);
-    }
+    if (prompt.ok()) ids = chat_template->Encode(*loaded->tokenizer, *prompt);
     if (!prompt.ok() || !ids.ok()) {
       messages.pop_back();
       absl::FPrintF(stderr, "error: %s\n", (!prompt.ok() ? prompt.status() : ids.status()).message());
