@@ -53,20 +53,27 @@ void PromptCache::Store(absl::Span<const int32_t> tokens, const KvCache& cache) 
       ++it;
     }
   }
-  Evict(bytes);
   Entry entry;
+  // An evicted entry's buffer has its pages mapped already: taking it
+  // spares the new entry the page faults of fresh memory (which cost more
+  // than the copy), and shrinking it writes nothing.
+  entry.kv = Evict(bytes);
   entry.tokens.assign(tokens.begin(), tokens.end());
   entry.kv.resize(tokens.size() * static_cast<size_t>(cache.PositionFloats()));
   cache.SavePrefix(static_cast<int64_t>(tokens.size()), entry.kv.data());
   bytes_ += entry.bytes();
   entries_.push_front(std::move(entry));
+  Evict(0);  // a reused buffer may be larger than `bytes`
 }
 
-void PromptCache::Evict(size_t room) {
+std::vector<float> PromptCache::Evict(size_t room) {
+  std::vector<float> buffer;
   while (!entries_.empty() && bytes_ + room > budget_) {
     bytes_ -= entries_.back().bytes();
+    buffer = std::move(entries_.back().kv);
     entries_.pop_back();
   }
+  return buffer;
 }
 
 PromptCache::Stats PromptCache::stats() const {

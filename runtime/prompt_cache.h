@@ -54,12 +54,17 @@ class PromptCache {
   struct Entry {
     std::vector<int32_t> tokens;
     std::vector<float> kv;  // KvCache::SavePrefix's layout
-    size_t bytes() const { return tokens.size() * sizeof(int32_t) + kv.size() * sizeof(float); }
+    // What it holds, a reused buffer's spare capacity included.
+    size_t bytes() const {
+      return tokens.capacity() * sizeof(int32_t) + kv.capacity() * sizeof(float);
+    }
   };
 
   // With mu_ held.
   void Store(absl::Span<const int32_t> tokens, const KvCache& cache);
-  void Evict(size_t room);
+  // Evicts until `room` more bytes fit; returns the last evicted entry's
+  // keys and values buffer, for reuse.
+  std::vector<float> Evict(size_t room);
 
   const size_t budget_;
   mutable std::mutex mu_;
