@@ -106,6 +106,18 @@ TEST(Llama2cTest, TruncatedTokenizerIsAnError) {
               HasSubstr("truncated"));
 }
 
+// A piece's length is checked against the file before anything is sized by
+// it (a fuzzer found a 1.9 GB string allocated for a 70 KB input).
+TEST(Llama2cTest, PieceLongerThanTheFileIsAnError) {
+  absl::StatusOr<golden::Golden> golden = golden::LoadGolden("llama_tiny");
+  const std::string dir = TempDir("llama2c_long_piece");
+  WriteLlama2c(*golden->model, dir);
+  const int32_t hostile[3] = {0x7fffffff, 0, 1'900'000'000};  // max length, score, length
+  WriteBytes(dir + "/tokenizer.bin", hostile, sizeof(hostile));
+  EXPECT_THAT(ImportLlama2c(dir + "/model.bin", dir + "/tokenizer.bin").status().message(),
+              HasSubstr("token 0 of length 1900000000 runs past the end (12 bytes)"));
+}
+
 // ---- Hugging Face GPT-2 safetensors -----------------------------------------
 
 // gpt2_tiny as a Hugging Face GPT2LMHeadModel directory.

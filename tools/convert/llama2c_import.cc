@@ -41,8 +41,14 @@ absl::StatusOr<runtime::TokenizerSpec> ParseLlama2cTokenizer(
           "tokenizer: token ", id, " has length ", length, " (max_token_length ",
           max_length, ")"));
     }
-    std::string piece(length, '\0');
-    SM_RETURN_IF_ERROR(read(piece.data(), length));
+    // Bounds first: a hostile length must not size an allocation.
+    if (static_cast<size_t>(length) > b.size() - pos) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "tokenizer: token ", id, " of length ", length, " runs past the end (",
+          b.size(), " bytes)"));
+    }
+    std::string piece(reinterpret_cast<const char*>(b.data() + pos), length);
+    pos += length;
     // llama2.c's export wrote pieces with plain spaces and wrapped BOS/EOS
     // in newlines; SentencePiece spells them ▁, <s> and </s>.
     runtime::TokenType type = runtime::NORMAL;
