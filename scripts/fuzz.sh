@@ -18,8 +18,9 @@ fuzz_bazel() { CC=clang CXX=clang++ bazel --output_base="$base" "$@"; }
 fuzz_bazel build --config=fuzz --symlink_prefix=/ "//tests/fuzz:${name}_fuzzer"
 corpus="${TMPDIR:-/tmp}/smallmind-fuzz-corpus-${name}"
 mkdir -p "$corpus"
-# The seeds: the files of //tests/fuzz:NAME_seeds, labels turned into paths.
-for label in $(fuzz_bazel query "labels(srcs, //tests/fuzz:${name}_seeds)" 2>/dev/null); do
+# The seeds: the source files under //tests/fuzz:NAME_seeds (directly or
+# through a filegroup it names), labels turned into paths.
+for label in $(fuzz_bazel query "kind('source file', deps(//tests/fuzz:${name}_seeds))" 2>/dev/null); do
   path="${label#//}"; path="${path/://}"
   cp -n "$path" "$corpus"/
 done
