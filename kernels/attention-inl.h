@@ -20,6 +20,28 @@ HWY_BEFORE_NAMESPACE();
 namespace smallmind::kernels::HWY_NAMESPACE {
 namespace hn = hwy::HWY_NAMESPACE;
 
+// out[0, kVectors·N) = Σ_p P_p·v_p[0, kVectors·N): the value rows stream once
+// for kVectors independent FMA chains, which hide each other's latency.
+// Every lane sums its positions in order.
+template <size_t kVectors, class D>
+HWY_INLINE void WeightedRowSum(D d, const float* HWY_RESTRICT probs,
+                               const float* HWY_RESTRICT values, size_t stride,
+                               size_t positions, float* HWY_RESTRICT out) {
+  const size_t N = hn::Lanes(d);
+  hn::Vec<D> acc[kVectors];
+  // Unrolled, so the accumulators live in registers.
+#pragma GCC unroll 4
+  for (size_t k = 0; k < kVectors; ++k) acc[k] = hn::Zero(d);
+  for (size_t p = 0; p < positions; ++p) {
+    const auto w = hn::Set(d, probs[p]);
+    const float* v = values + p * stride;
+#pragma GCC unroll 4
+    for (size_t k = 0; k < kVectors; ++k) acc[k] = hn::MulAdd(w, hn::LoadU(d, v + k * N), acc[k]);
+  }
+#pragma GCC unroll 4
+  for (size_t k = 0; k < kVectors; ++k) hn::StoreU(acc[k], d, out + k * N);
+}
+
 HWY_INLINE void AttendHeadRow(const float* HWY_RESTRICT q,
                               const float* HWY_RESTRICT keys,
                               const float* HWY_RESTRICT values, size_t stride,
@@ -29,17 +51,21 @@ HWY_INLINE void AttendHeadRow(const float* HWY_RESTRICT q,
     scores[p] = DotF32(q, keys + p * stride, head_dim) * scale;
   }
   SoftmaxRow(scores, positions);
-  // out = Σ P_p·v_p, a vector of head_dim at a time (head_dim is small).
+  // out = Σ P_p·v_p, up to four vectors of head_dim per pass (a whole head of
+  // 48 or 64 on AVX-512).
   const hn::ScalableTag<float> d;
   const size_t N = hn::Lanes(d);
   size_t i = 0;
-  for (; i + N <= head_dim; i += N) {
-    auto acc = hn::Zero(d);
-    for (size_t p = 0; p < positions; ++p) {
-      acc = hn::MulAdd(hn::Set(d, scores[p]), hn::LoadU(d, values + p * stride + i), acc);
-    }
-    hn::StoreU(acc, d, out + i);
+  for (; i + 4 * N <= head_dim; i += 4 * N) {
+    WeightedRowSum<4>(d, scores, values + i, stride, positions, out + i);
   }
+  switch ((head_dim - i) / N) {
+    case 3: WeightedRowSum<3>(d, scores, values + i, stride, positions, out + i); break;
+    case 2: WeightedRowSum<2>(d, scores, values + i, stride, positions, out + i); break;
+    case 1: WeightedRowSum<1>(d, scores, values + i, stride, positions, out + i); break;
+    default: break;
+  }
+  i += (head_dim - i) / N * N;
   if (i < head_dim) {
     const size_t r = head_dim - i;
     auto acc = hn::Zero(d);
