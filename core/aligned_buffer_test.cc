@@ -21,9 +21,30 @@ TEST(AlignedBufferTest, IsAlignedAndZeroed) {
   }
 }
 
+TEST(AlignedBufferTest, HugePagesStartOnTwoMiBAndHoldEveryByte) {
+  // Below 2 MiB the request is an ordinary block; from 2 MiB on the mapping is
+  // aligned to a huge page (whether the kernel backs it with one is its call).
+  for (size_t bytes : {size_t{1000}, (size_t{1} << 20) + 3, size_t{2} << 20,
+                       (size_t{5} << 20) + 77}) {
+    auto buffer = AlignedBuffer::Allocate(bytes, AlignedBuffer::Pages::kHuge);
+    ASSERT_TRUE(buffer.ok()) << buffer.status();
+    EXPECT_EQ(buffer->size(), bytes);
+    const uintptr_t address = reinterpret_cast<uintptr_t>(buffer->data());
+    EXPECT_EQ(address % (bytes >= (size_t{2} << 20) ? size_t{2} << 20 : kAlignment), 0u)
+        << bytes;
+    for (size_t i = 0; i < bytes; ++i) ASSERT_EQ(buffer->data()[i], 0);
+    buffer->data()[bytes - 1] = 1;  // the last byte is ours to write
+  }
+}
+
 TEST(AlignedBufferTest, HugeRequestIsAnErrorNotACrash) {
-  auto buffer = AlignedBuffer::Allocate(std::numeric_limits<size_t>::max() - 8);
-  EXPECT_EQ(buffer.status().code(), absl::StatusCode::kResourceExhausted);
+  for (AlignedBuffer::Pages pages : {AlignedBuffer::Pages::kSmall, AlignedBuffer::Pages::kHuge}) {
+    for (size_t bytes : {std::numeric_limits<size_t>::max() - 8,
+                         std::numeric_limits<size_t>::max() - (size_t{3} << 20)}) {
+      auto buffer = AlignedBuffer::Allocate(bytes, pages);
+      EXPECT_EQ(buffer.status().code(), absl::StatusCode::kResourceExhausted);
+    }
+  }
 }
 
 TEST(AlignedBufferTest, MovesOwnership) {

@@ -89,8 +89,8 @@ class TiledBackend : public Backend {
     };
     if (core::IsQuantized(w.dtype())) {
       SM_ASSIGN_OR_RETURN(core::AlignedBuffer packed,
-                          core::AlignedBuffer::Allocate(
-                              kernels::Int8PackedBytes(w.dtype(), n, k)));
+                          core::AlignedBuffer::Allocate(kernels::Int8PackedBytes(w.dtype(), n, k),
+                                                       core::AlignedBuffer::Pages::kHuge));
       const size_t group_rows = kernels::kInt8GroupRows;
       const size_t step = ChunkRows(row_bytes, group_rows);
       for (size_t r = 0; r < n; r += step) {
@@ -104,7 +104,8 @@ class TiledBackend : public Backend {
     const size_t nr = kernels::F32PanelWidth();
     const size_t panels = (n + nr - 1) / nr;
     SM_ASSIGN_OR_RETURN(core::AlignedBuffer packed,
-                        core::AlignedBuffer::Allocate(panels * nr * k * sizeof(float)));
+                        core::AlignedBuffer::Allocate(panels * nr * k * sizeof(float),
+                                                     core::AlignedBuffer::Pages::kHuge));
     float* out = reinterpret_cast<float*>(packed.data());
     // F16/BF16 rows are widened to F32 a chunk at a time, then packed.
     std::vector<float> widened;
