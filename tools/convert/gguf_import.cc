@@ -310,7 +310,6 @@ absl::StatusOr<ConvertedModel> ImportGguf(const GgufFile& f,
   a.set_qkv_bias(family->qkv_bias);
   a.set_qk_norm(family->qk_norm);
   a.set_post_norms(family->post_norms);
-  a.set_split_projections(MixedProjections(f, layers));
   const char* eps_key = family->norm == runtime::RMS_NORM
                             ? "attention.layer_norm_rms_epsilon"
                             : "attention.layer_norm_epsilon";
@@ -374,6 +373,9 @@ absl::StatusOr<ConvertedModel> ImportGguf(const GgufFile& f,
     a.set_attention_scale(static_cast<float>(scale));
   }
   SM_RETURN_IF_ERROR(runtime::ValidateArchitecture(a));
+  // After validation, which bounds the layer count this walks (a hostile
+  // block_count of millions took seconds of tensor lookups to refuse).
+  a.set_split_projections(MixedProjections(f, layers));
 
   ConvertedModel out;
   *out.description.mutable_architecture() = a;

@@ -6,6 +6,7 @@
 #include <string>
 #include <vector>
 
+#include "core/heap_counter.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "runtime/model.h"
@@ -172,12 +173,12 @@ TEST(GgufImportTest, QuantizedFilesComputeTheirDequantizedLogits) {
 // ---- hostile files: one test per failure mode ------------------------------
 
 // The metadata a llama file needs, with a one-token-per-letter vocabulary.
-GgufBuilder MinimalLlama(const std::string& tokenizer = "llama") {
+GgufBuilder MinimalLlama(const std::string& tokenizer = "llama", uint32_t block_count = 1) {
   GgufBuilder b;
   b.String("general.architecture", "llama");
   b.Uint32("llama.context_length", 16);
   b.Uint32("llama.embedding_length", 32);
-  b.Uint32("llama.block_count", 1);
+  b.Uint32("llama.block_count", block_count);
   b.Uint32("llama.feed_forward_length", 64);
   b.Uint32("llama.attention.head_count", 4);
   b.Float32("llama.attention.layer_norm_rms_epsilon", 1e-5f);
@@ -353,6 +354,16 @@ TEST(GgufHostileTest, UnsupportedArchitectureAndTokenizer) {
   EXPECT_THAT(Import(b).message(), HasSubstr("'falcon' is not supported"));
   EXPECT_THAT(Import(MinimalLlama("bert")).message(),
               HasSubstr("tokenizer.ggml.model 'bert' is not supported"));
+}
+
+// Refused by the architecture's bounds before anything walks the layers (the
+// fuzzer found a file whose millions of blocks took seconds of tensor lookups).
+TEST(GgufHostileTest, ImplausibleBlockCount) {
+  const GgufBuilder b = MinimalLlama("llama", 2'000'000);
+  const int64_t before = core::HeapAllocations();
+  EXPECT_THAT(Import(b).message(), HasSubstr("num_layers is 2000000, expected 1..1024"));
+  // The metadata's allocations, not a tensor name per declared layer.
+  EXPECT_LT(core::HeapAllocations() - before, 10'000);
 }
 
 TEST(GgufHostileTest, SpecialTokenOutOfRange) {
