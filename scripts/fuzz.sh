@@ -24,5 +24,9 @@ for label in $(fuzz_bazel query "kind('source file', deps(//tests/fuzz:${name}_s
   path="${label#//}"; path="${path/://}"
   cp -n "$path" "$corpus"/
 done
+# Crashes, leaks and slow inputs go beside the corpus, not into the checkout
+# (libFuzzer prints each one's path; a later -artifact_prefix overrides).
+artifacts="${TMPDIR:-/tmp}/smallmind-fuzz-artifacts-${name}/"
+mkdir -p "$artifacts"
 exec "$(fuzz_bazel info --config=fuzz bazel-bin 2>/dev/null)/tests/fuzz/${name}_fuzzer" \
-  "$corpus" "$@"
+  -artifact_prefix="$artifacts" "$corpus" "$@"
