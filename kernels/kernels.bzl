@@ -17,7 +17,7 @@ def kernel_family(name, deps = [], test_deps = [], benchmark_deps = [], benchmar
         textual_hdrs = [name + "-inl.h", name + ".cc"],
         deps = [
             ":simd_util",
-            "@system//:hwy",
+            "//third_party/highway:hwy",
         ] + deps,
     )
     native.cc_test(
@@ -29,8 +29,8 @@ def kernel_family(name, deps = [], test_deps = [], benchmark_deps = [], benchmar
             ":kernel_test_util",
             ":reference",
             "@system//:gtest_main",
-            "@system//:hwy",
-            "@system//:hwy_test_util",
+            "//third_party/highway:hwy",
+            
         ] + test_deps,
     )
     if not benchmark:

@@ -46,6 +46,20 @@ def make_models(smallmind, directory):
                                 "--seed", "0", path], check=True, stdout=subprocess.DEVNULL)
 
 
+def preflight(bin_path):
+    """Fails in one line when callgrind cannot run the workloads here: the
+    gate never passes without having counted."""
+    try:
+        probe = subprocess.run(["valgrind", "--tool=none", bin_path, "--list"],
+                               stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    except FileNotFoundError:
+        sys.exit("perf_gate: FAILED: valgrind is not installed; the gate cannot count")
+    if probe.returncode != 0:
+        last = (probe.stderr.strip().splitlines() or ["no output"])[-1]
+        sys.exit(f"perf_gate: FAILED: valgrind cannot run {os.path.basename(bin_path)} on this "
+                 f"host ({last})")
+
+
 def run(bin_path, models, out_dir, workload, slow):
     out_file = os.path.join(out_dir, f"callgrind.{workload}")
     cmd = ["valgrind", "--tool=callgrind", "--collect-atstart=no",
@@ -132,6 +146,7 @@ def main():
     a = ap.parse_args()
 
     os.makedirs(a.out, exist_ok=True)
+    preflight(a.bin)
     models = os.path.join(a.out, "models")
     make_models(a.smallmind, models)
     if a.repeat_check:
