@@ -1,8 +1,15 @@
 #include "core/thread_pool.h"
 
+#include <algorithm>
+#include <chrono>
+#include <climits>
+
 #if defined(__linux__)
+#include <linux/futex.h>
 #include <pthread.h>
 #include <sched.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 #endif
 
 #if defined(__x86_64__) || defined(__i386__)
@@ -12,19 +19,72 @@
 namespace smallmind::core {
 namespace {
 
-// About 0.2-1 ms of spinning (PAUSE is ~40-140 cycles): longer than the gap
-// between the kernels of one decode step, far shorter than an idle session.
-constexpr int kSpinIterations = 8192;
-// How long the caller spins for stragglers before yielding its core.
-constexpr int kWaitSpinIterations = 1024;
-// A spinning worker yields its core once per this many pauses.
-constexpr int kYieldEvery = 256;
+// Pauses a worker spins for the next call before it sleeps: about 50-150 us
+// (PAUSE is ~40-140 cycles), longer than the gap between the kernels of a
+// decode step, short enough that an idle pool gives its core back quickly.
+constexpr int kWorkerSpin = 2048;
+// Pauses the caller spins for tasks still running on other threads before
+// it sleeps. A worker that is running finishes a claimed task within this;
+// one the kernel preempted does not, and then the caller's core is better
+// given to it.
+constexpr int kCallerSpin = 512;
+// Choosing between the workers and the caller alone (ThreadPool::Weigh):
+// windows of at least kWindowNs of busy time and kWindowCalls calls; a gap
+// between calls longer than kIdleGapNs is idle time and not counted. Every
+// few windows one runs the other way; the way with the lower cost per call
+// is kept, by a margin of kSwitchMargin. Explorations are rarer when one
+// way is kClearWin times cheaper.
+constexpr int64_t kWindowNs = 16'000'000;
+constexpr int kWindowCalls = 32;
+constexpr int64_t kIdleGapNs = 2'000'000;
+constexpr int kExploreSoon = 8;
+constexpr int kExploreLate = 64;
+constexpr double kClearWin = 1.3;
+constexpr double kSwitchMargin = 1.05;
+// A window whose cost per call is this factor off the running average has
+// calls of another kind.
+constexpr double kNewWorkload = 2.0;
+// The low 32 bits of `claim_` while a call is being set up: no task of it
+// can be claimed yet.
+constexpr uint32_t kClosed = 0xFFFFFFFFu;
+// Tasks per round of a call; larger calls run in rounds.
+constexpr uint64_t kMaxTasksPerRound = uint64_t{1} << 31;
 
 inline void CpuRelax() {
 #if defined(__x86_64__) || defined(__i386__)
   _mm_pause();
 #else
   std::this_thread::yield();
+#endif
+}
+
+uint64_t ClaimWord(uint32_t epoch, uint32_t task) { return uint64_t{epoch} << 32 | task; }
+
+int64_t NowNs() {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(
+             std::chrono::steady_clock::now().time_since_epoch())
+      .count();
+}
+
+// Sleeps while `*word` is `expected` (or until woken; spurious returns are
+// fine: every caller re-checks).
+void FutexWait(std::atomic<uint32_t>* word, uint32_t expected) {
+#if defined(__linux__)
+  static_assert(sizeof(std::atomic<uint32_t>) == sizeof(uint32_t), "futex word");
+  syscall(SYS_futex, reinterpret_cast<uint32_t*>(word), FUTEX_WAIT_PRIVATE, expected, nullptr,
+          nullptr, 0);
+#else
+  if (word->load() == expected) std::this_thread::yield();
+#endif
+}
+
+void FutexWake(std::atomic<uint32_t>* word, int count) {
+#if defined(__linux__)
+  syscall(SYS_futex, reinterpret_cast<uint32_t*>(word), FUTEX_WAKE_PRIVATE, count, nullptr,
+          nullptr, 0);
+#else
+  (void)word;
+  (void)count;
 #endif
 }
 
@@ -71,12 +131,11 @@ void ThreadPool::PinWorkers() {
 }
 
 ThreadPool::~ThreadPool() {
-  {
-    std::lock_guard<std::mutex> lock(wake_mutex_);
-    stop_.store(true, std::memory_order_relaxed);
-    generation_.fetch_add(1, std::memory_order_release);
-  }
-  wake_cv_.notify_all();
+  stop_.store(true, std::memory_order_relaxed);
+  const uint32_t epoch = epoch_.load(std::memory_order_relaxed) + 1;
+  claim_.store(ClaimWord(epoch, kClosed), std::memory_order_release);
+  epoch_.store(epoch, std::memory_order_seq_cst);
+  FutexWake(&epoch_, INT_MAX);
   for (std::thread& t : workers_) t.join();
 #if defined(__linux__)
   // Give the creating thread its cores back.
@@ -93,63 +152,139 @@ void ThreadPool::Run(uint64_t num_tasks, TaskFn fn, const void* closure) {
     for (uint64_t t = 0; t < num_tasks; ++t) fn(closure, t, 0);
     return;
   }
-  fn_ = fn;
-  closure_ = closure;
-  num_tasks_ = num_tasks;
-  next_task_.store(0, std::memory_order_relaxed);
-  busy_workers_.store(static_cast<int>(workers_.size()),
-                      std::memory_order_relaxed);
-  {
-    std::lock_guard<std::mutex> lock(wake_mutex_);
-    generation_.fetch_add(1, std::memory_order_release);
+  const int64_t start_ns = NowNs();
+  if (solo_) {
+    for (uint64_t t = 0; t < num_tasks; ++t) fn(closure, t, 0);
+  } else {
+    RunOnWorkers(num_tasks, fn, closure);
   }
-  wake_cv_.notify_all();
-  RunTasks(0);
-  // Spin briefly, then yield: when the machine is oversubscribed (another
-  // library's threads, other processes) a descheduled worker needs this
-  // core to finish, and pure spinning would hold it for a whole time slice.
-  for (int i = 0; busy_workers_.load(std::memory_order_acquire) != 0; ++i) {
-    if (i < kWaitSpinIterations) {
-      CpuRelax();
-    } else {
-      std::this_thread::yield();
+  Weigh(start_ns, NowNs());
+}
+
+void ThreadPool::RunOnWorkers(uint64_t num_tasks, TaskFn fn, const void* closure) {
+  for (uint64_t first = 0; first < num_tasks; first += kMaxTasksPerRound) {
+    const uint32_t n = static_cast<uint32_t>(std::min(kMaxTasksPerRound, num_tasks - first));
+    // Close the previous call's claims under a new epoch before touching
+    // the call's fields: a worker still holding the old claim word then
+    // fails its compare-and-swap.
+    const uint32_t epoch = epoch_.load(std::memory_order_relaxed) + 1;
+    claim_.store(ClaimWord(epoch, kClosed), std::memory_order_release);
+    fn_ = fn;
+    closure_ = closure;
+    first_task_ = first;
+    done_.store(0, std::memory_order_relaxed);
+    num_tasks_.store(n, std::memory_order_release);
+    claim_.store(ClaimWord(epoch, 0), std::memory_order_release);
+    // Spinning workers see the epoch; sleeping ones need a wake-up.
+    epoch_.store(epoch, std::memory_order_seq_cst);
+    if (sleeping_workers_.load(std::memory_order_seq_cst) > 0) FutexWake(&epoch_, INT_MAX);
+
+    RunTasks(epoch, 0);
+    // What is left was claimed by workers: spin while they finish it, then
+    // sleep until the last one wakes us.
+    for (int i = 0; done_.load(std::memory_order_acquire) < n; ++i) {
+      if (i < kCallerSpin) {
+        CpuRelax();
+        continue;
+      }
+      caller_sleeping_.store(1, std::memory_order_seq_cst);
+      const uint32_t done = done_.load(std::memory_order_seq_cst);
+      if (done < n) FutexWait(&done_, done);
+      caller_sleeping_.store(0, std::memory_order_relaxed);
     }
   }
 }
 
-void ThreadPool::RunTasks(int thread) {
+// On a machine others share, the workers can cost more than they give: a
+// worker the kernel preempts while it holds a task stalls its call for a
+// time slice (~1-3 ms, against tens of microseconds for a decode step's
+// matmul), and under a CPU quota (a cgroup, or another session's busy
+// processes under autogroup scheduling) two threads split one share and
+// spin part of it away. So the pool measures what matters, the busy time
+// per call (the time between calls included: the caller's own work is the
+// same either way), run on the workers and run on the caller alone, and
+// keeps the cheaper way. A window's calls are the same mix either way when
+// it is long enough (a decode step's dozens of calls repeat).
+void ThreadPool::Weigh(int64_t start_ns, int64_t end_ns) {
+  const int64_t gap = start_ns - last_call_end_ns_;
+  if (gap < kIdleGapNs) window_busy_ns_ += gap;
+  window_busy_ns_ += end_ns - start_ns;
+  last_call_end_ns_ = end_ns;
+  if (++window_calls_ < kWindowCalls || window_busy_ns_ < kWindowNs) return;
+  const double per_call = static_cast<double>(window_busy_ns_) / window_calls_;
+  window_busy_ns_ = 0;
+  window_calls_ = 0;
+  double& mine = solo_ ? solo_cost_ : parallel_cost_;
+  double& other = solo_ ? parallel_cost_ : solo_cost_;
+  if (mine > 0 && (per_call > kNewWorkload * mine || per_call * kNewWorkload < mine)) {
+    // Calls of another size (prefill gave way to decode): what the other
+    // way cost no longer compares; measure it again soon.
+    mine = 0;
+    other = 0;
+    if (!exploring_) windows_to_explore_ = 1;
+  }
+  mine = mine == 0 ? per_call : (mine + per_call) / 2;
+  if (exploring_) {
+    // The other way has been tried: keep the cheaper, by a margin.
+    exploring_ = false;
+    if (other == 0) {  // the calls changed meanwhile: back, and try again
+      solo_ = !solo_;
+      windows_to_explore_ = 1;
+      return;
+    }
+    if (other * kSwitchMargin < mine) solo_ = !solo_;
+    const double ratio = std::max(mine, other) / std::min(mine, other);
+    windows_to_explore_ = ratio > kClearWin ? kExploreLate : kExploreSoon;
+    return;
+  }
+  // This way has grown dearer than the other was (the machine got busy, or
+  // quiet): try the other at once.
+  if (other > 0 && other < mine) windows_to_explore_ = 0;
+  if (--windows_to_explore_ <= 0) {
+    exploring_ = true;
+    solo_ = !solo_;
+  }
+}
+
+void ThreadPool::RunTasks(uint32_t epoch, int thread) {
+  uint64_t claim = claim_.load(std::memory_order_acquire);
   for (;;) {
-    const uint64_t task = next_task_.fetch_add(1, std::memory_order_relaxed);
-    if (task >= num_tasks_) return;
-    fn_(closure_, task, thread);
+    if (static_cast<uint32_t>(claim >> 32) != epoch) return;  // a newer call
+    const uint32_t task = static_cast<uint32_t>(claim);
+    // Reading a newer call's count implies its epoch is in `claim_`
+    // (release/acquire), so the exchange below fails and nothing runs.
+    const uint32_t n = num_tasks_.load(std::memory_order_acquire);
+    if (task >= n) return;
+    if (!claim_.compare_exchange_weak(claim, claim + 1, std::memory_order_acq_rel,
+                                      std::memory_order_acquire)) {
+      continue;
+    }
+    fn_(closure_, first_task_ + task, thread);
+    if (done_.fetch_add(1, std::memory_order_seq_cst) + 1 == n &&
+        caller_sleeping_.load(std::memory_order_seq_cst) != 0) {
+      FutexWake(&done_, 1);
+    }
+    claim = claim_.load(std::memory_order_acquire);
   }
 }
 
 void ThreadPool::WorkerLoop(int thread) {
-  uint64_t seen = 0;
+  uint32_t seen = 0;
   for (;;) {
-    uint64_t generation = generation_.load(std::memory_order_acquire);
-    for (int i = 0; generation == seen && i < kSpinIterations; ++i) {
-      // Yield now and then: if the caller shares this core (an
-      // oversubscribed machine), it must run to post the next job.
-      if (i % kYieldEvery == kYieldEvery - 1) {
-        std::this_thread::yield();
-      } else {
-        CpuRelax();
-      }
-      generation = generation_.load(std::memory_order_acquire);
+    uint32_t epoch = epoch_.load(std::memory_order_acquire);
+    for (int i = 0; epoch == seen && i < kWorkerSpin; ++i) {
+      CpuRelax();
+      epoch = epoch_.load(std::memory_order_acquire);
     }
-    if (generation == seen) {
-      std::unique_lock<std::mutex> lock(wake_mutex_);
-      wake_cv_.wait(lock, [&] {
-        return generation_.load(std::memory_order_acquire) != seen;
-      });
-      generation = generation_.load(std::memory_order_acquire);
+    while (epoch == seen) {
+      sleeping_workers_.fetch_add(1, std::memory_order_seq_cst);
+      if (epoch_.load(std::memory_order_seq_cst) == seen) FutexWait(&epoch_, seen);
+      sleeping_workers_.fetch_sub(1, std::memory_order_relaxed);
+      epoch = epoch_.load(std::memory_order_acquire);
     }
-    seen = generation;
+    seen = epoch;
     if (stop_.load(std::memory_order_relaxed)) return;
-    RunTasks(thread);
-    busy_workers_.fetch_sub(1, std::memory_order_release);
+    RunTasks(epoch, thread);
   }
 }
 

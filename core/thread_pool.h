@@ -2,9 +2,25 @@
 //
 // Created once with N threads in all: N - 1 workers plus the calling thread,
 // which takes part in every ParallelFor. A call allocates nothing: the
-// callable is passed by reference through a function pointer, and tasks are
-// handed out by an atomic counter. Workers spin briefly before sleeping, so
-// the back-to-back calls of a decode step do not pay a wake-up each.
+// callable is passed by reference through a function pointer.
+//
+// Made to stay fast on a machine it shares (other processes, a CPU quota):
+// - Tasks are claimed one at a time from a counter tagged with the call's
+//   epoch, and a call waits only for tasks that were claimed. A worker the
+//   kernel has preempted before it claimed anything is not waited for: the
+//   threads that run take its share.
+// - Waiting spins briefly, then sleeps on a futex: a worker idle between
+//   calls, or a caller whose last task runs on a preempted worker, gives its
+//   core away instead of burning the time slice the preempted thread needs.
+// - A worker preempted while it holds a task still stalls its call, and
+//   under a CPU quota two threads split one share. So the pool times each
+//   call site both ways, on the workers and on the calling thread alone,
+//   and runs calls the cheaper way, trying the other now and then: on a
+//   busy machine -t N is never much slower than -t 1.
+// The spins are short enough to cost little when the machine is busy and
+// long enough to bridge the gaps between the kernels of a decode step, so an
+// idle machine does not pay a wake-up per call (docs/architecture.md,
+// "Threads").
 //
 // Thread-safety: ParallelFor may be called from any thread. Only one call
 // uses the workers at a time; a call that finds them busy (another thread's
@@ -14,7 +30,6 @@
 #define SMALLMIND_CORE_THREAD_POOL_H_
 
 #include <atomic>
-#include <condition_variable>
 #include <cstdint>
 #include <mutex>
 #include <thread>
@@ -46,7 +61,8 @@ class ThreadPool {
   // Calls `fn(task, thread)` once for every task in [0, num_tasks) and
   // returns when all are done. `thread` is in [0, num_threads()) and no two
   // tasks running at the same time in one call share it, so it can index
-  // per-thread scratch.
+  // per-thread scratch. Tasks go to whichever thread asks first, so a
+  // thread may run any number of them, or none.
   template <class Fn>
   void ParallelFor(uint64_t num_tasks, const Fn& fn) {
     Run(num_tasks, &Trampoline<Fn>, &fn);
@@ -61,6 +77,14 @@ class ThreadPool {
   }
 
   void Run(uint64_t num_tasks, TaskFn fn, const void* closure);
+  void RunOnWorkers(uint64_t num_tasks, TaskFn fn, const void* closure);
+  // Runs tasks of the call whose epoch is `epoch` until none is left to
+  // claim (or a newer call has begun).
+  void RunTasks(uint32_t epoch, int thread);
+  // Records a call's time and chooses how the next ones run
+  // (thread_pool.cc says why).
+  void Weigh(int64_t start_ns, int64_t end_ns);
+  void WorkerLoop(int thread);
   void PinWorkers();
 
 #if defined(__linux__)
@@ -70,24 +94,41 @@ class ThreadPool {
   pthread_t creator_{};
   cpu_set_t creator_affinity_{};
 #endif
-  void RunTasks(int thread);
-  void WorkerLoop(int thread);
 
   std::vector<std::thread> workers_;
   std::mutex call_mutex_;  // held by the call that owns the workers
 
-  // The current job; written before `generation_` is bumped (release) and
-  // read by workers after they see the new generation (acquire).
+  // The current call. `fn_` and `closure_` are written before `claim_`
+  // announces the call (release) and read only by a thread that has claimed
+  // one of its tasks, which the call waits for, so they cannot change under
+  // it.
   TaskFn fn_ = nullptr;
   const void* closure_ = nullptr;
-  uint64_t num_tasks_ = 0;
-  std::atomic<uint64_t> next_task_{0};
-  std::atomic<int> busy_workers_{0};
-
-  std::atomic<uint64_t> generation_{0};
+  uint64_t first_task_ = 0;  // a call of more than 2^31 tasks runs in rounds
+  // The call's epoch (high 32 bits) and its next unclaimed task (low 32).
+  // A claim is a compare-and-swap that fails once the epoch has moved on,
+  // so a worker that wakes late can never run a task of the wrong call.
+  std::atomic<uint64_t> claim_{0};
+  std::atomic<uint32_t> num_tasks_{0};
+  // Tasks of the current call finished; the caller sleeps on it (a futex)
+  // once it has spun for a while, announced by `caller_sleeping_`.
+  std::atomic<uint32_t> done_{0};
+  std::atomic<uint32_t> caller_sleeping_{0};
+  // The epoch of the newest call, which idle workers sleep on (a futex),
+  // announced by `sleeping_workers_`; `stop_` ends them.
+  std::atomic<uint32_t> epoch_{0};
+  std::atomic<uint32_t> sleeping_workers_{0};
   std::atomic<bool> stop_{false};
-  std::mutex wake_mutex_;
-  std::condition_variable wake_cv_;
+
+  // Whether calls run on the workers or on the caller alone, and what each
+  // way has cost per call (busy nanoseconds, averaged over windows; 0: not
+  // measured yet). Used by the thread owning the workers, under
+  // call_mutex_.
+  bool solo_ = false, exploring_ = false;
+  double parallel_cost_ = 0, solo_cost_ = 0;
+  int windows_to_explore_ = 1;  // the first window is followed by a try alone
+  int window_calls_ = 0;
+  int64_t window_busy_ns_ = 0, last_call_end_ns_ = 0;
 };
 
 }  // namespace smallmind::core

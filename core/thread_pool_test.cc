@@ -1,9 +1,16 @@
 #include "core/thread_pool.h"
 
 #include <atomic>
+#include <chrono>
 #include <cstdint>
 #include <thread>
 #include <vector>
+
+#if defined(__linux__)
+#include <pthread.h>
+#include <semaphore.h>
+#include <signal.h>
+#endif
 
 #include "gtest/gtest.h"
 
@@ -101,6 +108,68 @@ TEST(ThreadPoolStressTest, CreateAndDestroyRepeatedly) {
 }
 
 #if defined(__linux__)
+// A worker the kernel has preempted, made deterministic: a signal handler
+// holds the worker's thread on a semaphore the test controls, wherever it
+// was (spinning or asleep between calls). Calls made meanwhile must finish
+// without it, the other threads taking its share.
+sem_t held_worker;
+sem_t release_worker;
+void HoldWorker(int) {
+  sem_post(&held_worker);
+  while (sem_wait(&release_worker) != 0) {
+  }
+}
+
+TEST(ThreadPoolTest, CallsCompleteWhileAWorkerIsHeld) {
+  ASSERT_EQ(sem_init(&held_worker, 0, 0), 0);
+  ASSERT_EQ(sem_init(&release_worker, 0, 0), 0);
+  struct sigaction action = {};
+  action.sa_handler = HoldWorker;
+  sigemptyset(&action.sa_mask);
+  struct sigaction previous;
+  ASSERT_EQ(sigaction(SIGUSR1, &action, &previous), 0);
+
+  constexpr int kThreads = 3;
+  ThreadPool pool(kThreads);
+  // Learn the workers' threads: each task sleeps a little, so every thread
+  // gets some.
+  std::vector<pthread_t> thread_of(kThreads);
+  std::vector<std::atomic<bool>> seen(kThreads);
+  while (!seen[1].load() || !seen[2].load()) {
+    pool.ParallelFor(64, [&](uint64_t, int thread) {
+      thread_of[thread] = pthread_self();
+      seen[thread].store(true);
+      std::this_thread::sleep_for(std::chrono::microseconds(200));
+    });
+  }
+  // Hold worker 1 between calls; run calls of many tasks without it.
+  ASSERT_EQ(pthread_kill(thread_of[1], SIGUSR1), 0);
+  while (sem_wait(&held_worker) != 0) {
+  }
+  for (int call = 0; call < 20; ++call) {
+    std::vector<std::atomic<int>> hits(100);
+    std::atomic<int> by_held{0};
+    pool.ParallelFor(100, [&](uint64_t task, int thread) {
+      hits[task].fetch_add(1);
+      if (thread == 1) by_held.fetch_add(1);
+    });
+    for (const auto& h : hits) ASSERT_EQ(h.load(), 1);
+    EXPECT_EQ(by_held.load(), 0);
+  }
+  // Let it go: it takes part again.
+  sem_post(&release_worker);
+  std::atomic<bool> held_ran{false};
+  while (!held_ran.load()) {
+    pool.ParallelFor(64, [&](uint64_t, int thread) {
+      if (thread == 1) held_ran = true;
+      std::this_thread::sleep_for(std::chrono::microseconds(200));
+    });
+  }
+  sigaction(SIGUSR1, &previous, nullptr);
+  sem_destroy(&held_worker);
+  sem_destroy(&release_worker);
+}
+
 bool SameAffinity(const cpu_set_t& a, const cpu_set_t& b) { return CPU_EQUAL(&a, &b); }
 
 cpu_set_t CurrentAffinity() {

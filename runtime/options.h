@@ -86,7 +86,8 @@ struct SessionOptions {
   int64_t batch = 256;    // prompt tokens per forward pass
   // Pin the pool's threads to cores of their own (and the creating thread
   // to the rest) for as long as the session lives. Off by default: a
-  // library must not move its caller's threads unless asked.
+  // library must not move its caller's threads unless asked, and on a busy
+  // machine a pinned thread cannot leave a core another process holds.
   bool pin_threads = false;
 
   template <class Visitor>

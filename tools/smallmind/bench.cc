@@ -200,7 +200,7 @@ int Run(const std::vector<std::string>& argv) {
           runtime::Transformer::Create(**model, **backend);
       if (!t.ok()) return Fail("bench", t.status());
       for (int thread_count : *threads) {
-        core::ThreadPool pool(std::max(thread_count, 1), /*pin=*/true);
+        core::ThreadPool pool(std::max(thread_count, 1));
         struct Test {
           bool prompt;
           int n, sequences;

@@ -22,7 +22,7 @@ struct ChatArgs {
   std::string system;
   std::string chat_template;
   bool stats = false;
-  runtime::SessionOptions session = CommandSessionOptions();
+  runtime::SessionOptions session;
   runtime::GenerateOptions generate;
 
   ChatArgs() { generate.max_tokens = 512; }

@@ -29,14 +29,6 @@ struct ModelArgs {
   }
 };
 
-// The session options as the commands take them: threads pinned to cores,
-// which measurably steadies decode on small machines (core/thread_pool.h).
-inline runtime::SessionOptions CommandSessionOptions() {
-  runtime::SessionOptions options;
-  options.pin_threads = true;
-  return options;
-}
-
 struct Command {
   const char* name;
   const char* usage;    // e.g. "smallmind generate -m MODEL -p PROMPT"

@@ -17,7 +17,7 @@ struct GenerateArgs {
   std::string prompt;
   std::string file;
   bool display_prompt = true;
-  runtime::SessionOptions session = CommandSessionOptions();
+  runtime::SessionOptions session;
   runtime::GenerateOptions generate;
 
   template <class Visitor>

@@ -32,7 +32,7 @@ struct ProfileArgs {
   bool compare = false;
   double threshold = 5.0;
   int32_t regression_exit_code = 1;
-  runtime::SessionOptions session = CommandSessionOptions();
+  runtime::SessionOptions session;
 
   template <class Visitor>
   void VisitFields(Visitor&& v) {
