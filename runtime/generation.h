@@ -33,6 +33,7 @@ struct GenerationStats {
   double prefill_seconds = 0;     // tokenizing and the prompt's forward passes
   double decode_seconds = 0;      // decode forward passes and sampling
   double ttft_seconds = 0;        // call to first sampled token
+  double queue_seconds = 0;       // waiting for a slot (the server's), before the call
   size_t arena_high_water = 0;    // bytes of scratch ever in use
   size_t kv_cache_bytes = 0;
   // operator new calls during the decode loop (sampling, forward passes,

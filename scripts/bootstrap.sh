@@ -25,7 +25,8 @@ PACKAGES=(
   fortunes
   clang                 # libFuzzer for the fuzz targets
   valgrind              # callgrind for the instruction-count gate
-  libcpp-httplib-dev    # HTTP for `smallmind serve`
+  libboost-dev          # Boost.Asio + Beast: the HTTP server's event loop and parser
+  libcpp-httplib-dev    # an HTTP client for the server's tests and tools/loadgen
   curl                  # the server tests' raw HTTP client
   haproxy               # replicas behind a load balancer (scripts/replicas.sh)
 )

@@ -48,7 +48,7 @@ uint64_t Metrics::Requests(const std::string& endpoint) const {
   return total;
 }
 
-std::string Metrics::Render(const runtime::PromptCache::Stats* prompt_cache) const {
+std::string Metrics::Render(const Live& live) const {
   std::string out;
   auto counter = [&](const char* name, const char* help, uint64_t value) {
     absl::StrAppendFormat(&out, "# HELP %s %s\n# TYPE %s counter\n%s %d\n", name, help, name, name,
@@ -74,11 +74,18 @@ std::string Metrics::Render(const runtime::PromptCache::Stats* prompt_cache) con
   counter("smallmind_cancelled_total", "Generations cancelled because the client went away.",
           cancelled);
   counter("smallmind_rejected_total", "Requests refused with 503 (queue full or shutting down).",
-          rejected);
-  gauge("smallmind_queue_depth", "Requests waiting for a slot.", queue_depth);
-  gauge("smallmind_busy_slots", "Slots generating.", busy_slots);
-  gauge("smallmind_slots", "Slots (--parallel).", slots);
-  if (prompt_cache != nullptr) {
+          live.rejected);
+  gauge("smallmind_queue_depth", "Requests waiting for a slot.", live.queue_depth);
+  gauge("smallmind_busy_slots", "Slots generating.", live.busy_slots);
+  gauge("smallmind_slots", "Slots (--parallel).", live.slots);
+  gauge("smallmind_http_connections", "HTTP connections open.", live.connections);
+  counter("smallmind_http_connections_refused_total",
+          "Connections answered 503 and closed: --max-connections were open.",
+          live.connections_refused);
+  counter("smallmind_http_timeouts_total",
+          "Connections closed by a deadline: headers, body, keep-alive idle or a stalled reader.",
+          live.connections_timed_out);
+  if (const runtime::PromptCache::Stats* prompt_cache = live.prompt_cache) {
     gauge("smallmind_prompt_cache_entries", "Earlier prompts kept for reuse (--cache-ram).",
           static_cast<int64_t>(prompt_cache->entries));
     gauge("smallmind_prompt_cache_bytes", "Bytes of keys and values the prompt cache holds.",

@@ -42,16 +42,19 @@ class Metrics {
   std::atomic<uint64_t> prompt_tokens_cached{0};
   std::atomic<uint64_t> generated_tokens{0};
   std::atomic<uint64_t> cancelled{0};   // generations stopped by a vanished client
-  std::atomic<uint64_t> rejected{0};    // 503: queue full or draining
-  std::atomic<int64_t> queue_depth{0};  // requests waiting for a slot
-  std::atomic<int64_t> busy_slots{0};
-  int64_t slots = 0;
   Histogram time_to_first_token;  // seconds, per request
   Histogram token_latency;        // seconds between generated tokens
 
-  // The text exposition format, with the prompt cache's figures when there
-  // is one.
-  std::string Render(const runtime::PromptCache::Stats* prompt_cache) const;
+  // Figures read from their owners when rendered.
+  struct Live {
+    int64_t slots = 0, busy_slots = 0, queue_depth = 0;
+    uint64_t rejected = 0;  // 503: queue full or draining
+    int64_t connections = 0;
+    uint64_t connections_refused = 0, connections_timed_out = 0;
+    const runtime::PromptCache::Stats* prompt_cache = nullptr;  // null: none
+  };
+  // The text exposition format.
+  std::string Render(const Live& live) const;
 
  private:
   mutable std::mutex mu_;

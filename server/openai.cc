@@ -1,8 +1,10 @@
 #include "server/openai.h"
 
 #include <cmath>
+#include <limits>
 
 #include "absl/strings/str_cat.h"
+#include "core/status.h"
 #include "nlohmann/json.hpp"
 
 namespace smallmind::server {
@@ -19,30 +21,6 @@ const Json* Get(const Json& body, const char* key) {
   auto it = body.find(key);
   if (it == body.end() || it->is_null()) return nullptr;
   return &*it;
-}
-
-absl::Status ReadNumber(const Json& body, const char* key, double lo, double hi, float* out) {
-  const Json* v = Get(body, key);
-  if (v == nullptr) return absl::OkStatus();
-  if (!v->is_number() || !(v->get<double>() >= lo && v->get<double>() <= hi)) {
-    return FieldError(key, absl::StrCat("must be a number in [", lo, ", ", hi, "]"));
-  }
-  *out = v->get<float>();
-  return absl::OkStatus();
-}
-
-absl::StatusOr<std::optional<int64_t>> ReadInt(const Json& body, const char* key, int64_t lo,
-                                               int64_t hi) {
-  const Json* v = Get(body, key);
-  if (v == nullptr) return std::optional<int64_t>();
-  if (!v->is_number_integer()) return FieldError(key, "must be an integer");
-  // Unsigned JSON integers above int64's range are still integers.
-  if (v->is_number_unsigned() && v->get<uint64_t>() > static_cast<uint64_t>(hi)) {
-    return FieldError(key, absl::StrCat("must be at most ", hi));
-  }
-  const int64_t i = v->get<int64_t>();
-  if (i < lo || i > hi) return FieldError(key, absl::StrCat("must be in [", lo, ", ", hi, "]"));
-  return std::optional<int64_t>(i);
 }
 
 // A message's content: a string, or a list of parts of which the text ones
@@ -104,7 +82,326 @@ Json OneChoice(const char* object, const std::string& id, int64_t created, const
   return out;
 }
 
+// How every request field the server knows is treated: read, or refused by
+// name. OpenAI's fields are all here (what is not implemented yet is
+// refused, so a client never gets an answer that silently ignores what it
+// asked for); so are llama.cpp's that SmallMind honours. Fields named
+// nowhere are ignored, as OpenAI ignores them.
+struct FieldRule {
+  const char* name;
+  unsigned endpoints;
+  // Reads the (non-null) value; returns an error naming the field.
+  absl::Status (*read)(const Json& value, CompletionRequest& r);
+};
+
+constexpr unsigned kChatEndpoint = 1, kCompletionsEndpoint = 2, kBoth = 3;
+
+absl::Status ReadBool(const Json& v, const char* field, bool* out) {
+  if (!v.is_boolean()) return FieldError(field, "must be true or false");
+  *out = v.get<bool>();
+  return absl::OkStatus();
+}
+
+absl::Status ReadNumberIn(const Json& v, const char* field, double lo, double hi, float* out) {
+  if (!v.is_number() || !(v.get<double>() >= lo && v.get<double>() <= hi)) {
+    return FieldError(field, absl::StrCat("must be a number in [", lo, ", ", hi, "]"));
+  }
+  *out = v.get<float>();
+  return absl::OkStatus();
+}
+
+absl::Status ReadIntIn(const Json& v, const char* field, int64_t lo, int64_t hi, int64_t* out) {
+  if (!v.is_number_integer()) return FieldError(field, "must be an integer");
+  // Unsigned JSON integers above int64's range are still integers.
+  if (v.is_number_unsigned() && v.get<uint64_t>() > static_cast<uint64_t>(hi)) {
+    return FieldError(field, absl::StrCat("must be at most ", hi));
+  }
+  const int64_t i = v.get<int64_t>();
+  if (i < lo || i > hi) return FieldError(field, absl::StrCat("must be in [", lo, ", ", hi, "]"));
+  *out = i;
+  return absl::OkStatus();
+}
+
+// A prompt of token ids: a list of non-negative integers.
+bool ReadIds(const Json& v, std::vector<int32_t>* ids) {
+  if (!v.is_array() || v.empty()) return false;
+  for (const Json& id : v) {
+    if (!id.is_number_integer() || id.get<int64_t>() < 0 ||
+        id.get<int64_t>() > std::numeric_limits<int32_t>::max()) {
+      return false;
+    }
+    ids->push_back(static_cast<int32_t>(id.get<int64_t>()));
+  }
+  return true;
+}
+
+absl::Status ReadPrompt(const Json& v, CompletionRequest& r) {
+  // A string; token ids; or a list of one string or one list of ids.
+  const Json* p = &v;
+  if (p->is_array() && p->size() == 1 && ((*p)[0].is_string() || (*p)[0].is_array())) {
+    p = &(*p)[0];
+  }
+  if (p->is_string()) {
+    r.prompt = p->get<std::string>();
+    return absl::OkStatus();
+  }
+  if (ReadIds(*p, &r.prompt_ids)) return absl::OkStatus();
+  if (v.is_array() && v.size() > 1 && (v[0].is_string() || v[0].is_array())) {
+    return FieldError("prompt", "may hold one prompt per request (a list of several is not supported)");
+  }
+  return FieldError("prompt", "must be a string, a list of token ids, or a list of one of them");
+}
+
+absl::Status ReadMessages(const Json& v, CompletionRequest& r) {
+  if (!v.is_array() || v.empty()) return FieldError("messages", "must be a non-empty list");
+  for (size_t i = 0; i < v.size(); ++i) {
+    const Json& m = v[i];
+    const Json* role = m.is_object() ? Get(m, "role") : nullptr;
+    if (role == nullptr || !role->is_string()) {
+      return FieldError(absl::StrCat("messages[", i, "].role"), "must be a string");
+    }
+    for (const char* unsupported : {"tool_calls", "function_call", "audio"}) {
+      if (Get(m, unsupported) != nullptr) {
+        return FieldError(absl::StrCat("messages[", i, "].", unsupported), "is not supported");
+      }
+    }
+    absl::StatusOr<std::string> content = Content(m, i);
+    if (!content.ok()) return content.status();
+    r.messages.push_back({role->get<std::string>(), *std::move(content)});
+  }
+  return absl::OkStatus();
+}
+
+absl::Status ReadStop(const Json& v, CompletionRequest& r) {
+  if (v.is_string()) {
+    if (!v.get<std::string>().empty()) r.options.stop.push_back(v.get<std::string>());
+    return absl::OkStatus();
+  }
+  if (!v.is_array() || v.size() > 16) {
+    return FieldError("stop", "must be a string or a list of at most 16 strings");
+  }
+  for (const Json& s : v) {
+    if (!s.is_string()) return FieldError("stop", "must be a string or a list of strings");
+    if (!s.get<std::string>().empty()) r.options.stop.push_back(s.get<std::string>());
+  }
+  return absl::OkStatus();
+}
+
+absl::Status ReadMaxTokens(const Json& v, const char* field, CompletionRequest& r) {
+  int64_t n = 0;
+  SM_RETURN_IF_ERROR(ReadIntIn(v, field, 0, int64_t{1} << 40, &n));
+  r.max_tokens = n;
+  return absl::OkStatus();
+}
+
+absl::Status ReadStreamOptions(const Json& v, CompletionRequest& r) {
+  if (!v.is_object()) return FieldError("stream_options", "must be an object");
+  for (const auto& [key, value] : v.items()) {
+    if (key == "include_usage") {
+      if (!value.is_null()) SM_RETURN_IF_ERROR(ReadBool(value, "stream_options.include_usage", &r.include_usage));
+    } else {
+      return FieldError(absl::StrCat("stream_options.", key), "is not supported");
+    }
+  }
+  return absl::OkStatus();
+}
+
+// A field accepted only as false, the value that asks for nothing: true is
+// refused with `why`.
+absl::Status OnlyFalse(const Json& v, const char* field, const char* why) {
+  bool b = false;
+  SM_RETURN_IF_ERROR(ReadBool(v, field, &b));
+  return b ? FieldError(field, why) : absl::OkStatus();
+}
+
+constexpr char kNotYet[] = "is not supported yet";
+
+const FieldRule kFieldRules[] = {
+    {"model", kBoth,
+     [](const Json& v, CompletionRequest& r) {
+       if (!v.is_string()) return FieldError("model", "must be a string");
+       r.model = v.get<std::string>();
+       return absl::OkStatus();
+     }},
+    {"messages", kChatEndpoint, ReadMessages},
+    {"prompt", kCompletionsEndpoint, ReadPrompt},
+    {"max_tokens", kBoth, [](const Json& v, CompletionRequest& r) { return ReadMaxTokens(v, "max_tokens", r); }},
+    // The newer name of max_tokens.
+    {"max_completion_tokens", kChatEndpoint,
+     [](const Json& v, CompletionRequest& r) { return ReadMaxTokens(v, "max_completion_tokens", r); }},
+    {"temperature", kBoth,
+     [](const Json& v, CompletionRequest& r) {
+       return ReadNumberIn(v, "temperature", 0, 2, &r.options.sampler.temperature);
+     }},
+    {"top_p", kBoth,
+     [](const Json& v, CompletionRequest& r) {
+       return ReadNumberIn(v, "top_p", 0, 1, &r.options.sampler.top_p);
+     }},
+    {"presence_penalty", kBoth,
+     [](const Json& v, CompletionRequest& r) {
+       return ReadNumberIn(v, "presence_penalty", -2, 2, &r.options.sampler.presence_penalty);
+     }},
+    {"frequency_penalty", kBoth,
+     [](const Json& v, CompletionRequest& r) {
+       return ReadNumberIn(v, "frequency_penalty", -2, 2, &r.options.sampler.frequency_penalty);
+     }},
+    {"seed", kBoth,
+     [](const Json& v, CompletionRequest& r) {
+       return ReadIntIn(v, "seed", std::numeric_limits<int64_t>::min(),
+                        std::numeric_limits<int64_t>::max(), &r.options.sampler.seed);
+     }},
+    {"stop", kBoth, ReadStop},
+    {"stream", kBoth, [](const Json& v, CompletionRequest& r) { return ReadBool(v, "stream", &r.stream); }},
+    {"stream_options", kBoth, ReadStreamOptions},
+    {"n", kBoth,
+     [](const Json& v, CompletionRequest& r) {
+       int64_t n = 1;
+       SM_RETURN_IF_ERROR(ReadIntIn(v, "n", 1, 128, &n));
+       return n == 1 ? absl::OkStatus() : FieldError("n", "must be 1 (one choice per request)");
+     }},
+    {"user", kBoth,
+     [](const Json& v, CompletionRequest& r) {
+       if (!v.is_string()) return FieldError("user", "must be a string");
+       r.user = v.get<std::string>();  // in the request's log line
+       return absl::OkStatus();
+     }},
+    {"safety_identifier", kChatEndpoint,
+     [](const Json& v, CompletionRequest& r) {
+       if (!v.is_string()) return FieldError("safety_identifier", "must be a string");
+       r.user = v.get<std::string>();
+       return absl::OkStatus();
+     }},
+    {"store", kChatEndpoint,
+     [](const Json& v, CompletionRequest&) {
+       return OnlyFalse(v, "store", "cannot be true: this server stores no completions");
+     }},
+    {"service_tier", kChatEndpoint,
+     [](const Json& v, CompletionRequest&) {
+       if (v.is_string() && (v == "auto" || v == "default")) return absl::OkStatus();
+       return FieldError("service_tier", "must be 'auto' or 'default' (this server has one tier)");
+     }},
+    {"modalities", kChatEndpoint,
+     [](const Json& v, CompletionRequest&) {
+       if (v.is_array() && v.size() == 1 && v[0] == "text") return absl::OkStatus();
+       return FieldError("modalities", "must be [\"text\"]: this server makes text only");
+     }},
+    {"response_format", kChatEndpoint,
+     [](const Json& v, CompletionRequest&) {
+       const Json* type = v.is_object() ? Get(v, "type") : nullptr;
+       if (type != nullptr && *type == "text") return absl::OkStatus();
+       return FieldError("response_format", "other than {\"type\": \"text\"} is not supported yet");
+     }},
+    {"logprobs", kBoth,
+     [](const Json& v, CompletionRequest&) {
+       // Chat: true/false; completions: the number of top tokens.
+       if (v.is_boolean() && !v.get<bool>()) return absl::OkStatus();
+       return FieldError("logprobs", kNotYet);
+     }},
+    {"top_logprobs", kChatEndpoint,
+     [](const Json&, CompletionRequest&) { return FieldError("top_logprobs", kNotYet); }},
+    {"logit_bias", kBoth,
+     [](const Json& v, CompletionRequest&) {
+       if (v.is_object() && v.empty()) return absl::OkStatus();
+       return FieldError("logit_bias", kNotYet);
+     }},
+    {"tools", kChatEndpoint,
+     [](const Json& v, CompletionRequest&) {
+       if (v.is_array() && v.empty()) return absl::OkStatus();
+       return FieldError("tools", kNotYet);
+     }},
+    {"tool_choice", kChatEndpoint,
+     [](const Json& v, CompletionRequest&) {
+       if (v == "none") return absl::OkStatus();
+       return FieldError("tool_choice", "other than 'none' is not supported yet");
+     }},
+    {"parallel_tool_calls", kChatEndpoint,
+     [](const Json&, CompletionRequest&) {
+       return FieldError("parallel_tool_calls", "is not supported yet (tools are not)");
+     }},
+    {"functions", kChatEndpoint,
+     [](const Json& v, CompletionRequest&) {
+       if (v.is_array() && v.empty()) return absl::OkStatus();
+       return FieldError("functions", kNotYet);
+     }},
+    {"function_call", kChatEndpoint,
+     [](const Json& v, CompletionRequest&) {
+       if (v == "none") return absl::OkStatus();
+       return FieldError("function_call", kNotYet);
+     }},
+    {"audio", kChatEndpoint,
+     [](const Json&, CompletionRequest&) { return FieldError("audio", "is not supported: this server makes text only"); }},
+    {"prediction", kChatEndpoint,
+     [](const Json&, CompletionRequest&) { return FieldError("prediction", "is not supported"); }},
+    {"web_search_options", kChatEndpoint,
+     [](const Json&, CompletionRequest&) { return FieldError("web_search_options", "is not supported"); }},
+    {"reasoning_effort", kChatEndpoint,
+     [](const Json&, CompletionRequest&) { return FieldError("reasoning_effort", "is not supported"); }},
+    {"verbosity", kChatEndpoint,
+     [](const Json&, CompletionRequest&) { return FieldError("verbosity", "is not supported"); }},
+    {"metadata", kChatEndpoint,
+     [](const Json& v, CompletionRequest&) {
+       if (v.is_object() && v.empty()) return absl::OkStatus();
+       return FieldError("metadata", "is not supported: this server stores no completions");
+     }},
+    {"prompt_cache_key", kChatEndpoint,
+     [](const Json&, CompletionRequest&) {
+       return FieldError("prompt_cache_key",
+                     "is not supported (the prompt cache matches on the prompt itself)");
+     }},
+    {"echo", kCompletionsEndpoint,
+     [](const Json& v, CompletionRequest&) { return OnlyFalse(v, "echo", kNotYet); }},
+    {"best_of", kCompletionsEndpoint,
+     [](const Json& v, CompletionRequest&) {
+       if (v.is_number_integer() && v.get<int64_t>() == 1) return absl::OkStatus();
+       return FieldError("best_of", "must be 1");
+     }},
+    {"suffix", kCompletionsEndpoint,
+     [](const Json& v, CompletionRequest&) {
+       if (v.is_string() && v.get<std::string>().empty()) return absl::OkStatus();
+       return FieldError("suffix", "is not supported (no insertion)");
+     }},
+    // llama.cpp's sampling fields, which mean what they mean there.
+    {"top_k", kBoth,
+     [](const Json& v, CompletionRequest& r) {
+       int64_t k = 0;
+       SM_RETURN_IF_ERROR(ReadIntIn(v, "top_k", 0, 1 << 24, &k));
+       r.options.sampler.top_k = static_cast<int32_t>(k);
+       return absl::OkStatus();
+     }},
+    {"min_p", kBoth,
+     [](const Json& v, CompletionRequest& r) {
+       return ReadNumberIn(v, "min_p", 0, 1, &r.options.sampler.min_p);
+     }},
+    {"repeat_penalty", kBoth,
+     [](const Json& v, CompletionRequest& r) {
+       SM_RETURN_IF_ERROR(ReadNumberIn(v, "repeat_penalty", 0, 10, &r.options.sampler.repeat_penalty));
+       return r.options.sampler.repeat_penalty > 0 ? absl::OkStatus()
+                                                    : FieldError("repeat_penalty", "must be > 0");
+     }},
+    {"repeat_last_n", kBoth,
+     [](const Json& v, CompletionRequest& r) {
+       int64_t n = 0;
+       SM_RETURN_IF_ERROR(ReadIntIn(v, "repeat_last_n", 0, 1 << 20, &n));
+       r.options.sampler.repeat_last_n = static_cast<int32_t>(n);
+       return absl::OkStatus();
+     }},
+    {"ignore_eos", kBoth,
+     [](const Json& v, CompletionRequest& r) { return ReadBool(v, "ignore_eos", &r.options.ignore_eos); }},
+    // llama.cpp's structured output and probabilities: refused until done.
+    {"grammar", kBoth, [](const Json&, CompletionRequest&) { return FieldError("grammar", kNotYet); }},
+    {"json_schema", kBoth, [](const Json&, CompletionRequest&) { return FieldError("json_schema", kNotYet); }},
+    {"n_probs", kBoth, [](const Json&, CompletionRequest&) { return FieldError("n_probs", kNotYet); }},
+};
+
 }  // namespace
+
+std::vector<std::string> RequestFieldNames(bool chat) {
+  std::vector<std::string> names;
+  for (const FieldRule& rule : kFieldRules) {
+    if (rule.endpoints & (chat ? kChatEndpoint : kCompletionsEndpoint)) names.push_back(rule.name);
+  }
+  return names;
+}
 
 absl::StatusOr<CompletionRequest> ParseCompletionRequest(absl::string_view text, bool chat) {
   const Json body = Json::parse(text.begin(), text.end(), nullptr, /*allow_exceptions=*/false);
@@ -114,102 +411,66 @@ absl::StatusOr<CompletionRequest> ParseCompletionRequest(absl::string_view text,
   if (!body.is_object()) return absl::InvalidArgumentError("the request body is not a JSON object");
   CompletionRequest r;
   r.chat = chat;
-  if (const Json* model = Get(body, "model"); model != nullptr) {
-    if (!model->is_string()) return FieldError("model", "must be a string");
-    r.model = model->get<std::string>();
-  }
-  if (chat) {
-    const Json* messages = Get(body, "messages");
-    if (messages == nullptr || !messages->is_array() || messages->empty()) {
-      return FieldError("messages", "must be a non-empty list");
-    }
-    for (size_t i = 0; i < messages->size(); ++i) {
-      const Json& m = (*messages)[i];
-      const Json* role = m.is_object() ? Get(m, "role") : nullptr;
-      if (role == nullptr || !role->is_string()) {
-        return FieldError(absl::StrCat("messages[", i, "].role"), "must be a string");
-      }
-      absl::StatusOr<std::string> content = Content(m, i);
-      if (!content.ok()) return content.status();
-      r.messages.push_back({role->get<std::string>(), *std::move(content)});
-    }
-    for (const char* unsupported : {"tools", "functions"}) {
-      if (const Json* t = Get(body, unsupported); t != nullptr && !(t->is_array() && t->empty())) {
-        return FieldError(unsupported, "is not supported");
-      }
-    }
-  } else {
-    const Json* prompt = Get(body, "prompt");
-    if (prompt != nullptr && prompt->is_array() && prompt->size() == 1 && (*prompt)[0].is_string()) {
-      prompt = &(*prompt)[0];
-    }
-    if (prompt == nullptr || !prompt->is_string()) return FieldError("prompt", "must be a string");
-    r.prompt = prompt->get<std::string>();
-  }
-  // max_completion_tokens is the newer name of max_tokens.
-  for (const char* key : {"max_tokens", "max_completion_tokens"}) {
-    absl::StatusOr<std::optional<int64_t>> n = ReadInt(body, key, 0, int64_t{1} << 40);
-    if (!n.ok()) return n.status();
-    if (n->has_value()) r.max_tokens = **n;
-  }
-  absl::StatusOr<std::optional<int64_t>> n = ReadInt(body, "n", 1, 128);
-  if (!n.ok()) return n.status();
-  if (n->has_value() && **n != 1) return FieldError("n", "must be 1 (one choice per request)");
   runtime::SamplerOptions& s = r.options.sampler;
   // OpenAI's default temperature and top_p are 1 (the sampler's defaults
-  // are llama.cpp's).
+  // are llama.cpp's), with no top-k, min-p or repeat penalty.
   s.temperature = 1.0f;
   s.top_p = 1.0f;
   s.top_k = 0;
   s.min_p = 0.0f;
   s.repeat_penalty = 1.0f;
-  absl::Status status = ReadNumber(body, "temperature", 0, 2, &s.temperature);
-  if (status.ok()) status = ReadNumber(body, "top_p", 0, 1, &s.top_p);
-  if (status.ok()) status = ReadNumber(body, "min_p", 0, 1, &s.min_p);
-  if (status.ok()) status = ReadNumber(body, "presence_penalty", -2, 2, &s.presence_penalty);
-  if (status.ok()) status = ReadNumber(body, "frequency_penalty", -2, 2, &s.frequency_penalty);
-  if (status.ok()) status = ReadNumber(body, "repeat_penalty", 0, 10, &s.repeat_penalty);
-  if (!status.ok()) return status;
-  if (s.repeat_penalty == 0) return FieldError("repeat_penalty", "must be > 0");
-  absl::StatusOr<std::optional<int64_t>> top_k = ReadInt(body, "top_k", 0, 1 << 24);
-  if (!top_k.ok()) return top_k.status();
-  if (top_k->has_value()) s.top_k = static_cast<int32_t>(**top_k);
-  absl::StatusOr<std::optional<int64_t>> seed =
-      ReadInt(body, "seed", std::numeric_limits<int64_t>::min(), std::numeric_limits<int64_t>::max());
-  if (!seed.ok()) return seed.status();
-  if (seed->has_value()) s.seed = **seed;
-  if (const Json* stop = Get(body, "stop"); stop != nullptr) {
-    if (stop->is_string()) {
-      if (!stop->get<std::string>().empty()) r.options.stop.push_back(stop->get<std::string>());
-    } else if (stop->is_array() && stop->size() <= 16) {
-      for (const Json& s : *stop) {
-        if (!s.is_string()) return FieldError("stop", "must be a string or a list of strings");
-        if (!s.get<std::string>().empty()) r.options.stop.push_back(s.get<std::string>());
-      }
-    } else {
-      return FieldError("stop", "must be a string or a list of at most 16 strings");
+  const unsigned endpoint = chat ? kChatEndpoint : kCompletionsEndpoint;
+  for (const FieldRule& rule : kFieldRules) {
+    const Json* value = Get(body, rule.name);
+    if (value == nullptr) continue;
+    if (!(rule.endpoints & endpoint)) {
+      return FieldError(rule.name, chat ? "belongs to /v1/completions, not chat"
+                                        : "belongs to /v1/chat/completions");
     }
+    SM_RETURN_IF_ERROR(rule.read(*value, r));
   }
-  if (const Json* ignore = Get(body, "ignore_eos"); ignore != nullptr) {
-    if (!ignore->is_boolean()) return FieldError("ignore_eos", "must be true or false");
-    r.options.ignore_eos = ignore->get<bool>();
-  }
-  if (const Json* stream = Get(body, "stream"); stream != nullptr) {
-    if (!stream->is_boolean()) return FieldError("stream", "must be true or false");
-    r.stream = stream->get<bool>();
-  }
-  if (const Json* so = Get(body, "stream_options"); so != nullptr) {
-    if (!so->is_object()) return FieldError("stream_options", "must be an object");
-    if (const Json* usage = Get(*so, "include_usage"); usage != nullptr) {
-      if (!usage->is_boolean()) return FieldError("stream_options.include_usage", "must be true or false");
-      r.include_usage = usage->get<bool>();
-    }
-  }
-  if (const Json* logprobs = Get(body, "logprobs"); logprobs != nullptr && logprobs->is_boolean() &&
-                                                     logprobs->get<bool>()) {
-    return FieldError("logprobs", "is not supported");
+  if (chat && r.messages.empty()) return FieldError("messages", "must be a non-empty list");
+  if (!chat && r.prompt_ids.empty() && Get(body, "prompt") == nullptr) {
+    return FieldError("prompt", "must be a string, a list of token ids, or a list of one of them");
   }
   return r;
+}
+
+absl::StatusOr<TokenizeRequest> ParseTokenizeRequest(absl::string_view text) {
+  const Json body = Json::parse(text.begin(), text.end(), nullptr, /*allow_exceptions=*/false);
+  if (body.is_discarded() || !body.is_object()) {
+    return absl::InvalidArgumentError("the request body is not a JSON object");
+  }
+  TokenizeRequest r;
+  const Json* content = Get(body, "content");
+  if (content == nullptr || !content->is_string()) return FieldError("content", "must be a string");
+  r.content = content->get<std::string>();
+  for (const auto& [key, out] : {std::pair<const char*, bool*>{"add_special", &r.add_special},
+                                 {"parse_special", &r.parse_special}}) {
+    if (const Json* v = Get(body, key); v != nullptr) SM_RETURN_IF_ERROR(ReadBool(*v, key, out));
+  }
+  return r;
+}
+
+absl::StatusOr<std::vector<int32_t>> ParseDetokenizeRequest(absl::string_view text) {
+  const Json body = Json::parse(text.begin(), text.end(), nullptr, /*allow_exceptions=*/false);
+  if (body.is_discarded() || !body.is_object()) {
+    return absl::InvalidArgumentError("the request body is not a JSON object");
+  }
+  const Json* tokens = Get(body, "tokens");
+  std::vector<int32_t> ids;
+  if (tokens == nullptr || !tokens->is_array() || (!tokens->empty() && !ReadIds(*tokens, &ids))) {
+    return FieldError("tokens", "must be a list of token ids");
+  }
+  return ids;
+}
+
+std::string TokensJson(absl::Span<const int32_t> ids) {
+  return Dump({{"tokens", std::vector<int32_t>(ids.begin(), ids.end())}});
+}
+
+std::string ContentJson(absl::string_view text) {
+  return Dump({{"content", std::string(text)}});
 }
 
 const char* FinishReason(runtime::StopReason reason) {

@@ -1,8 +1,9 @@
 // OpenAI's HTTP API as SmallMind serves it: the request bodies of
 // /v1/chat/completions and /v1/completions read into generation options
 // (fields mean what OpenAI's mean; llama.cpp's top_k, min_p,
-// repeat_penalty and ignore_eos too; unknown fields are ignored; a field of the wrong type
-// or out of range is an error naming it), and the response objects and
+// repeat_penalty, repeat_last_n and ignore_eos too; OpenAI's fields not
+// implemented are refused by name; unknown fields are ignored; a field of the
+// wrong type or out of range is an error naming it), and the response objects and
 // stream chunks written back. No I/O: the server (server.h) does that.
 #ifndef SMALLMIND_SERVER_OPENAI_H_
 #define SMALLMIND_SERVER_OPENAI_H_
@@ -14,6 +15,7 @@
 
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
+#include "absl/types/span.h"
 #include "runtime/chat_template.h"
 #include "runtime/options.h"
 #include "runtime/session.h"
@@ -24,7 +26,9 @@ struct CompletionRequest {
   bool chat = false;
   std::string model;                           // empty when not given
   std::vector<runtime::ChatMessage> messages;  // chat
-  std::string prompt;                          // completions
+  std::string prompt;                          // completions: text,
+  std::vector<int32_t> prompt_ids;             // or token ids (then non-empty)
+  std::string user;  // OpenAI's user / safety_identifier: logged
   // max_tokens unset: until the context is full.
   std::optional<int64_t> max_tokens;
   runtime::GenerateOptions options;  // stop strings and sampler
@@ -33,8 +37,26 @@ struct CompletionRequest {
 };
 
 // The body of a chat (`chat`) or text completion request. InvalidArgument
-// errors name the field ("'temperature' must be a number in [0, 2]").
+// errors name the field ("'temperature' must be a number in [0, 2]"); an
+// OpenAI field the server does not implement is refused by name.
 absl::StatusOr<CompletionRequest> ParseCompletionRequest(absl::string_view body, bool chat);
+// Every field the parser reads or refuses for that endpoint (for tests and
+// docs); any other field is ignored.
+std::vector<std::string> RequestFieldNames(bool chat);
+
+// POST /tokenize (llama-server's): {"content", "add_special", "parse_special"}.
+struct TokenizeRequest {
+  std::string content;
+  bool add_special = false;
+  bool parse_special = false;
+};
+absl::StatusOr<TokenizeRequest> ParseTokenizeRequest(absl::string_view body);
+// POST /detokenize: {"tokens": [ids]} (checked against the vocabulary by
+// the caller).
+absl::StatusOr<std::vector<int32_t>> ParseDetokenizeRequest(absl::string_view body);
+// Their answers: {"tokens": [...]} and {"content": "..."}.
+std::string TokensJson(absl::Span<const int32_t> ids);
+std::string ContentJson(absl::string_view text);
 
 // OpenAI's finish_reason for how generation stopped: "stop" or "length".
 const char* FinishReason(runtime::StopReason reason);

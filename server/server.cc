@@ -5,46 +5,17 @@
 #include <ctime>
 #include <random>
 
-#include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/strip.h"
 #include "core/file_util.h"
-#include "httplib.h"
-#include "nlohmann/json.hpp"
 #include "server/openai.h"
 
 namespace smallmind::server {
-
-struct Server::Slot {
-  int id = 0;
-  std::unique_ptr<runtime::Session> session;  // batching off
-  std::atomic<bool> cancel{false};
-  bool busy = false;
-};
-
-// A generation handed to the engine thread, and what comes back from it:
-// text as it is made, then the end.
-struct Server::Job {
-  int slot = 0;
-  std::vector<int32_t> prompt;
-  runtime::GenerateOptions options;
-  std::mutex mu;
-  std::condition_variable changed;
-  std::string text;  // made, not yet taken
-  bool done = false;
-  absl::StatusOr<runtime::GenerationStats> result = absl::UnknownError("not run");
-};
-
 namespace {
 
 using Clock = std::chrono::steady_clock;
-using Json = nlohmann::json;
-
-double Seconds(Clock::time_point from, Clock::time_point to) {
-  return std::chrono::duration<double>(to - from).count();
-}
 
 // Compares without stopping at the first difference, so that the time
 // taken says nothing about how much of a guessed key was right.
@@ -80,16 +51,16 @@ std::string ModelIdFromPath(const std::string& path) {
   return name;
 }
 
+constexpr char kJson[] = "application/json";
+
 }  // namespace
 
-Server::Server(ServerOptions options)
-    : options_(std::move(options)), http_(std::make_unique<httplib::Server>()) {}
+Server::Server(ServerOptions options) : options_(std::move(options)) {}
 
 Server::~Server() {
-  if (listener_.joinable() || loader_.joinable()) {
-    Shutdown();
-    Wait();
-  }
+  Shutdown();
+  Wait();
+  scheduler_.reset();  // before the model it runs
 }
 
 absl::StatusOr<std::unique_ptr<Server>> Server::Create(ServerOptions options) {
@@ -101,6 +72,15 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Create(ServerOptions options) {
   if (options.session.threads < 1) return absl::InvalidArgumentError("--threads must be >= 1");
   if (options.max_body < 1) return absl::InvalidArgumentError("--max-body must be >= 1");
   if (options.timeout < 1) return absl::InvalidArgumentError("--timeout must be >= 1");
+  if (options.max_connections < 1) {
+    return absl::InvalidArgumentError("--max-connections must be >= 1");
+  }
+  for (const auto& [name, value] : {std::pair<const char*, double>{"--header-timeout",
+                                                                   options.header_timeout},
+                                    {"--body-timeout", options.body_timeout},
+                                    {"--idle-timeout", options.idle_timeout}}) {
+    if (!(value > 0)) return absl::InvalidArgumentError(absl::StrCat(name, " must be > 0"));
+  }
   if (!options.api_key_file.empty()) {
     absl::StatusOr<std::string> key = core::ReadFileToString(options.api_key_file);
     if (!key.ok()) return key.status();
@@ -108,33 +88,29 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Create(ServerOptions options) {
     if (options.api_key.empty()) return absl::InvalidArgumentError("the API key file is empty");
   }
   std::unique_ptr<Server> server(new Server(std::move(options)));
-  httplib::Server& http = *server->http_;
-  // Enough connection threads for every slot, every waiting request, and
-  // the health checks and metrics scrapes beside them.
-  const size_t threads = static_cast<size_t>(server->options_.parallel + server->options_.queue + 4);
-  http.new_task_queue = [threads] { return new httplib::ThreadPool(threads); };
-  http.set_payload_max_length(static_cast<size_t>(server->options_.max_body));
-  http.set_read_timeout(server->options_.timeout, 0);
-  http.set_write_timeout(server->options_.timeout, 0);
-  http.set_keep_alive_timeout(5);
+  const ServerOptions& o = server->options_;
+  HttpServerOptions http;
+  http.host = o.host;
+  http.port = o.port;
+  http.reuse_port = o.reuse_port;
+  http.max_connections = o.max_connections;
+  http.header_timeout = o.header_timeout;
+  http.body_timeout = o.body_timeout;
+  http.idle_timeout = o.idle_timeout;
+  http.write_timeout = o.timeout;
+  http.max_body = o.max_body;
+  // Handlers parse, render and tokenize, then queue: the model runs on the
+  // scheduler's thread, so a few workers serve any number of requests.
+  http.workers = 2;
+  absl::StatusOr<std::unique_ptr<HttpServer>> created = HttpServer::Create(http);
+  if (!created.ok()) return created.status();
+  server->http_ = *std::move(created);
   server->Route();
-  const int port = server->options_.port == 0
-                       ? http.bind_to_any_port(server->options_.host)
-                       : (http.bind_to_port(server->options_.host, server->options_.port)
-                              ? server->options_.port
-                              : -1);
-  if (port < 0) {
-    return absl::UnavailableError(absl::StrCat("cannot listen on ", server->options_.host, ":",
-                                               server->options_.port));
-  }
-  server->port_ = port;
-  server->metrics_.slots = server->options_.parallel;
   return server;
 }
 
 void Server::Start(LoadFn load) {
-  started_ = Clock::now();
-  listener_ = std::thread([this] { http_->listen_after_bind(); });
+  http_->Start();
   loader_ = std::thread([this, load = std::move(load)] { Load(load); });
 }
 
@@ -155,52 +131,36 @@ void Server::Load(const LoadFn& load) {
     }
   }
   if (options_.cache_ram > 0) {
-    prompt_cache_ = std::make_unique<runtime::PromptCache>(static_cast<size_t>(options_.cache_ram) << 20);
+    prompt_cache_ =
+        std::make_unique<runtime::PromptCache>(static_cast<size_t>(options_.cache_ram) << 20);
   }
-  runtime::SessionOptions per_slot = options_.session;
-  per_slot.threads = std::max(1, options_.session.threads / options_.parallel);
-  per_slot.pin_threads = false;  // the slots' pools share the cores
-  if (status.ok() && options_.batching) {
-    runtime::DecodeBatchOptions batch;
-    batch.slots = options_.parallel;
-    batch.context = options_.session.context;
-    batch.prompt_budget = options_.session.batch;
-    batch.threads = options_.session.threads;
-    batch.prompt_cache = prompt_cache_.get();
-    absl::StatusOr<std::unique_ptr<runtime::DecodeBatch>> created =
-        runtime::DecodeBatch::Create(*model_->transformer, *model_->tokenizer, batch);
+  if (status.ok()) {
+    SchedulerOptions scheduler;
+    scheduler.slots = options_.parallel;
+    scheduler.queue = options_.queue;
+    scheduler.context = options_.session.context;
+    scheduler.prompt_budget = options_.session.batch;
+    scheduler.threads = options_.session.threads;
+    scheduler.prompt_cache = prompt_cache_.get();
+    absl::StatusOr<std::unique_ptr<Scheduler>> created =
+        Scheduler::Create(*model_->transformer, *model_->tokenizer, scheduler);
     if (created.ok()) {
-      batch_ = *std::move(created);
+      scheduler_ = *std::move(created);
     } else {
       status = created.status();
     }
   }
-  for (int i = 0; status.ok() && i < options_.parallel; ++i) {
-    auto slot = std::make_unique<Slot>();
-    slot->id = i;
-    if (!options_.batching) {
-      absl::StatusOr<std::unique_ptr<runtime::Session>> session =
-          runtime::Session::Create(*model_->transformer, *model_->tokenizer, per_slot);
-      if (!session.ok()) {
-        status = session.status();
-        break;
-      }
-      slot->session = *std::move(session);
-      slot->session->set_cancel(&slot->cancel);
-      slot->session->set_prompt_cache(prompt_cache_.get());
-    }
-    slots_.push_back(std::move(slot));
-  }
-  if (status.ok() && batch_ != nullptr) engine_ = std::thread([this] { Engine(); });
   {
     std::lock_guard<std::mutex> lock(mu_);
     load_status_ = status;
   }
   if (status.ok()) {
     ready_.store(true);
-    absl::FPrintF(stderr, "serve: %s ready on http://%s:%d (%d slot(s) of %d positions%s)\n",
-                  model_id_, options_.host, port_, options_.parallel, SlotContext(),
-                  batch_ != nullptr ? ", batched" : "");
+    absl::FPrintF(stderr,
+                  "serve: %s ready on http://%s:%d (%d slot(s) of %d positions; at most %d "
+                  "connections)\n",
+                  model_id_, options_.host, port(), options_.parallel, scheduler_->context(),
+                  http_->max_connections());
   } else {
     absl::FPrintF(stderr, "serve: cannot load the model: %s\n", status.message());
   }
@@ -214,447 +174,294 @@ absl::Status Server::load_status() const {
 void Server::Shutdown() {
   {
     std::lock_guard<std::mutex> lock(mu_);
-    if (draining_) return;
-    draining_ = true;
+    if (stopped_) return;
+    stopped_ = true;
   }
-  slot_freed_.notify_all();  // waiting requests get 503
-  // Running requests may finish within the grace period; then they are
-  // cancelled, which stops each before its next token.
-  const auto deadline = Clock::now() + std::chrono::seconds(options_.grace);
-  while (Clock::now() < deadline && metrics_.busy_slots.load() > 0) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  draining_.store(true);  // new requests get 503
+  if (loader_.joinable()) loader_.join();  // a load in progress finishes first
+  if (scheduler_ != nullptr) {
+    scheduler_->Drain();
+    // Running and queued requests may finish within the grace period;
+    // then they are cancelled, which stops each before its next token.
+    const auto deadline = Clock::now() + std::chrono::seconds(options_.grace);
+    auto idle = [&] { return scheduler_->busy() == 0 && scheduler_->waiting() == 0; };
+    while (Clock::now() < deadline && !idle()) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
+    scheduler_->CancelAll();
+    while (!idle()) std::this_thread::sleep_for(std::chrono::milliseconds(5));
   }
-  for (const auto& slot : slots_) {
-    slot->cancel.store(true);
-    if (batch_ != nullptr) batch_->Cancel(slot->id);
-  }
-  while (metrics_.busy_slots.load() > 0) std::this_thread::sleep_for(std::chrono::milliseconds(5));
-  http_->stop();
-  {
-    std::lock_guard<std::mutex> lock(engine_mu_);
-    engine_stop_ = true;
-  }
-  engine_wake_.notify_all();
+  if (http_ != nullptr) http_->Stop();
 }
 
 void Server::Wait() {
-  if (listener_.joinable()) listener_.join();
   if (loader_.joinable()) loader_.join();
-  if (engine_.joinable()) engine_.join();
 }
 
-int64_t Server::SlotContext() const {
-  return batch_ != nullptr ? batch_->context() : slots_[0]->session->context();
+Metrics::Live Server::live() const {
+  Metrics::Live live;
+  live.slots = options_.parallel;
+  if (ready_.load()) {
+    live.busy_slots = scheduler_->busy();
+    live.queue_depth = scheduler_->waiting();
+    live.rejected = scheduler_->rejected();
+  }
+  const HttpServer::Counters& c = http_->counters();
+  live.connections = c.open.load();
+  live.connections_refused = static_cast<uint64_t>(c.refused.load());
+  live.connections_timed_out = static_cast<uint64_t>(c.timed_out.load());
+  return live;
 }
 
-void Server::Engine() {
-  std::unique_lock<std::mutex> lock(engine_mu_);
-  while (true) {
-    engine_wake_.wait(lock, [&] { return engine_stop_ || !jobs_.empty() || batch_->active() > 0; });
-    if (engine_stop_ && jobs_.empty() && batch_->active() == 0) return;
-    std::vector<std::shared_ptr<Job>> jobs = std::move(jobs_);
-    jobs_.clear();
-    lock.unlock();
-    for (const std::shared_ptr<Job>& job : jobs) {
-      auto finish = [job](absl::StatusOr<runtime::GenerationStats> result) {
-        std::lock_guard<std::mutex> job_lock(job->mu);
-        job->result = std::move(result);
-        job->done = true;
-        job->changed.notify_all();
-      };
-      const absl::Status started = batch_->Start(
-          job->slot, job->prompt, job->options,
-          [job](absl::string_view text) {
-            std::lock_guard<std::mutex> job_lock(job->mu);
-            job->text.append(text.data(), text.size());
-            job->changed.notify_all();
-            return true;
-          },
-          finish);
-      if (!started.ok()) finish(started);
-    }
-    if (batch_->active() > 0) {
-      absl::StatusOr<bool> stepped = batch_->Step();
-      if (!stepped.ok()) {
-        absl::FPrintF(stderr, "serve: a batch step failed: %s\n", stepped.status().message());
-        for (const auto& slot : slots_) batch_->Cancel(slot->id);
-      }
-    }
-    lock.lock();
-  }
+void Server::Fail(const HttpExchange& exchange, int status, absl::string_view message) const {
+  HttpHeaders headers;
+  if (status == 503) headers.emplace_back("Retry-After", "1");
+  exchange.Respond(status, kJson, ErrorJson(status, message), std::move(headers));
 }
 
-absl::StatusOr<runtime::GenerationStats> Server::Generate(Slot* slot,
-                                                          const std::vector<int32_t>& prompt,
-                                                          const runtime::GenerateOptions& options,
-                                                          const runtime::TextCallback& on_text) {
-  if (batch_ == nullptr) {
-    return slot->session->GenerateFrom(prompt, options, [&](absl::string_view text) {
-      if (on_text(text)) return true;
-      slot->cancel.store(true);  // stops before the next token
-      return false;
-    });
-  }
-  auto job = std::make_shared<Job>();
-  job->slot = slot->id;
-  job->prompt = prompt;
-  job->options = options;
-  {
-    std::lock_guard<std::mutex> lock(engine_mu_);
-    jobs_.push_back(job);
-  }
-  engine_wake_.notify_all();
-  // The text arrives from the engine thread and is handed on here, so a
-  // slow client never holds the batch up.
-  bool cancelled = false;
-  while (true) {
-    std::unique_lock<std::mutex> lock(job->mu);
-    job->changed.wait(lock, [&] { return !job->text.empty() || job->done; });
-    std::string text = std::move(job->text);
-    job->text.clear();
-    const bool done = job->done;
-    lock.unlock();
-    if (!text.empty() && !cancelled && !on_text(text)) {
-      cancelled = true;
-      batch_->Cancel(slot->id);
-    }
-    if (done) break;
-  }
-  std::lock_guard<std::mutex> lock(job->mu);
-  return job->result;
+bool Server::Authorized(const HttpRequest& request, const HttpExchange& exchange) const {
+  if (options_.api_key.empty()) return true;
+  const std::string auth = request.Header("authorization");
+  const absl::string_view given =
+      absl::StartsWith(auth, "Bearer ") ? absl::string_view(auth).substr(7) : absl::string_view();
+  if (ConstantTimeEquals(given, options_.api_key)) return true;
+  Fail(exchange, 401, "a valid API key is required ('Authorization: Bearer KEY')");
+  return false;
 }
 
-absl::StatusOr<Server::Slot*> Server::Acquire(const std::vector<int32_t>& prompt) {
-  std::unique_lock<std::mutex> lock(mu_);
-  auto free_slot = [&] {
-    return std::any_of(slots_.begin(), slots_.end(), [](const auto& s) { return !s->busy; });
-  };
-  if (!draining_ && (!free_slot() || !tickets_.empty())) {
-    if (waiting_ >= options_.queue) {
-      ++metrics_.rejected;
-      return absl::UnavailableError("every slot is busy and the queue is full; retry later");
-    }
-    ++waiting_;
-    ++metrics_.queue_depth;
-    const uint64_t ticket = next_ticket_++;
-    tickets_.push_back(ticket);
-    slot_freed_.wait(lock, [&] { return draining_ || (free_slot() && tickets_.front() == ticket); });
-    tickets_.erase(std::find(tickets_.begin(), tickets_.end(), ticket));
-    --waiting_;
-    --metrics_.queue_depth;
-    slot_freed_.notify_all();  // the next ticket may have a slot too
+bool Server::Ready(const HttpExchange& exchange) const {
+  if (draining_.load()) {
+    Fail(exchange, 503, "the server is shutting down");
+    return false;
   }
-  if (draining_) {
-    ++metrics_.rejected;
-    return absl::UnavailableError("the server is shutting down");
+  if (!ready_.load()) {
+    Fail(exchange, 503, "the model is loading");
+    return false;
   }
-  Slot* best = nullptr;
-  size_t best_common = 0;
-  for (const auto& s : slots_) {
-    if (s->busy) continue;
-    // A free slot's history changes only once it is acquired.
-    const absl::Span<const int32_t> cached =
-        batch_ != nullptr ? batch_->history(s->id) : s->session->tokens();
-    const size_t common = runtime::SharedPrefix(cached, prompt);
-    if (best == nullptr || common > best_common) {
-      best = s.get();
-      best_common = common;
-    }
-  }
-  best->busy = true;
-  best->cancel.store(draining_);
-  ++metrics_.busy_slots;
-  return best;
-}
-
-void Server::Release(Slot* slot) {
-  {
-    std::lock_guard<std::mutex> lock(mu_);
-    slot->busy = false;
-    --metrics_.busy_slots;
-  }
-  slot_freed_.notify_all();
-}
-
-void Server::Fail(httplib::Response& res, int status, absl::string_view message) {
-  res.status = status;
-  res.set_content(ErrorJson(status, message), "application/json");
+  return true;
 }
 
 void Server::Route() {
-  httplib::Server& http = *http_;
-  http.set_pre_routing_handler([this](const httplib::Request& req, httplib::Response& res) {
-    {
-      std::lock_guard<std::mutex> lock(mu_);
-      requests_[&req].start = Clock::now();
-    }
-    if (options_.api_key.empty() || req.path == "/health") return httplib::Server::HandlerResponse::Unhandled;
-    const std::string auth = req.get_header_value("Authorization");
-    const absl::string_view given = absl::StartsWith(auth, "Bearer ")
-                                        ? absl::string_view(auth).substr(7)
-                                        : absl::string_view();
-    if (ConstantTimeEquals(given, options_.api_key)) return httplib::Server::HandlerResponse::Unhandled;
-    Fail(res, 401, "a valid API key is required ('Authorization: Bearer KEY')");
-    return httplib::Server::HandlerResponse::Handled;
-  });
-  // Errors httplib produces itself (404 routes, 413 bodies, 400 requests)
-  // get OpenAI's error object too.
-  http.set_error_handler(httplib::Server::HandlerWithResponse(
-      [](const httplib::Request&, httplib::Response& res) {
-    if (!res.body.empty()) return httplib::Server::HandlerResponse::Unhandled;
-    const char* message = res.status == 404   ? "no such endpoint"
-                          : res.status == 413 ? "the request body is too large"
-                                              : "the request is malformed";
-    res.set_content(ErrorJson(res.status, message), "application/json");
-    return httplib::Server::HandlerResponse::Handled;
-  }));
-  http.set_logger([this](const httplib::Request& req, const httplib::Response& res) { Log(req, res); });
-
-  http.Get("/health", [this](const httplib::Request&, httplib::Response& res) {
-    bool draining;
-    {
-      std::lock_guard<std::mutex> lock(mu_);
-      draining = draining_;
-    }
-    const char* status = draining ? "shutting down" : ready_.load() ? "ok" : "loading";
-    res.status = draining || !ready_.load() ? 503 : 200;
-    res.set_content(Json{{"status", status}}.dump(), "application/json");
-  });
-  http.Get("/metrics", [this](const httplib::Request&, httplib::Response& res) {
+  HttpServer& http = *http_;
+  http.SetErrorBody([](int status, absl::string_view message) { return ErrorJson(status, message); });
+  http.OnComplete([this](const HttpRequest& request, int status, double seconds,
+                         const std::string& notes) { Logged(request, status, seconds, notes); });
+  // Quick answers run on the event loop itself.
+  http.Route("GET", "/health", [this](HttpRequest, HttpExchange exchange) {
+    const bool draining = draining_.load(), ready = ready_.load();
+    const char* status = draining ? "shutting down" : ready ? "ok" : "loading";
+    exchange.Respond(draining || !ready ? 503 : 200, kJson,
+                     absl::StrCat("{\"status\":\"", status, "\"}"));
+  }, /*inline_handler=*/true);
+  http.Route("GET", "/metrics", [this](HttpRequest request, HttpExchange exchange) {
+    if (!Authorized(request, exchange)) return;
+    Metrics::Live live = this->live();
     runtime::PromptCache::Stats cache;
-    if (prompt_cache_ != nullptr) cache = prompt_cache_->stats();
-    res.set_content(metrics_.Render(prompt_cache_ != nullptr ? &cache : nullptr),
-                    "text/plain; version=0.0.4");
-  });
-  auto models = [this](const httplib::Request&, httplib::Response& res) {
-    if (!ready_.load()) return Fail(res, 503, "the model is loading");
-    res.set_content(ModelListJson(model_id_, static_cast<int64_t>(std::time(nullptr))),
-                    "application/json");
+    if (prompt_cache_ != nullptr && ready_.load()) {
+      cache = prompt_cache_->stats();
+      live.prompt_cache = &cache;
+    }
+    exchange.Respond(200, "text/plain; version=0.0.4", metrics_.Render(live));
+  }, /*inline_handler=*/true);
+  auto models = [this](HttpRequest request, HttpExchange exchange) {
+    if (!Authorized(request, exchange) || !Ready(exchange)) return;
+    exchange.Respond(200, kJson, ModelListJson(model_id_, static_cast<int64_t>(std::time(nullptr))));
   };
-  http.Get("/v1/models", models);
-  http.Get("/models", models);
-  http.Post("/v1/chat/completions", [this](const httplib::Request& req, httplib::Response& res) {
-    Completion(req, res, /*chat=*/true);
+  http.Route("GET", "/v1/models", models, /*inline_handler=*/true);
+  http.Route("GET", "/models", models, /*inline_handler=*/true);
+  // The rest parse, render and tokenize on a worker.
+  for (const char* path : {"/v1/chat/completions", "/chat/completions"}) {
+    http.Route("POST", path, [this](HttpRequest request, HttpExchange exchange) {
+      if (Authorized(request, exchange)) Completion(request, exchange, /*chat=*/true);
+    });
+  }
+  for (const char* path : {"/v1/completions", "/completions"}) {
+    http.Route("POST", path, [this](HttpRequest request, HttpExchange exchange) {
+      if (Authorized(request, exchange)) Completion(request, exchange, /*chat=*/false);
+    });
+  }
+  http.Route("POST", "/tokenize", [this](HttpRequest request, HttpExchange exchange) {
+    if (Authorized(request, exchange)) Tokenize(request, exchange);
   });
-  http.Post("/chat/completions", [this](const httplib::Request& req, httplib::Response& res) {
-    Completion(req, res, /*chat=*/true);
+  http.Route("POST", "/detokenize", [this](HttpRequest request, HttpExchange exchange) {
+    if (Authorized(request, exchange)) Detokenize(request, exchange);
   });
-  http.Post("/v1/completions", [this](const httplib::Request& req, httplib::Response& res) {
-    Completion(req, res, /*chat=*/false);
-  });
-  http.Post("/completions", [this](const httplib::Request& req, httplib::Response& res) {
-    Completion(req, res, /*chat=*/false);
-  });
-  http.Post("/tokenize", [this](const httplib::Request& req, httplib::Response& res) { Tokenize(req, res); });
-  http.Post("/detokenize",
-            [this](const httplib::Request& req, httplib::Response& res) { Detokenize(req, res); });
 }
 
-void Server::Completion(const httplib::Request& req, httplib::Response& res, bool chat) {
-  const Clock::time_point start = Clock::now();
-  if (!ready_.load()) return Fail(res, 503, "the model is loading");
-  absl::StatusOr<CompletionRequest> request = ParseCompletionRequest(req.body, chat);
-  if (!request.ok()) return Fail(res, 400, request.status().message());
+void Server::Completion(const HttpRequest& http_request, const HttpExchange& exchange, bool chat) {
+  if (!Ready(exchange)) return;
+  absl::StatusOr<CompletionRequest> request = ParseCompletionRequest(http_request.body, chat);
+  if (!request.ok()) return Fail(exchange, 400, request.status().message());
   if (!request->model.empty() && request->model != model_id_) {
-    return Fail(res, 404, absl::StrCat("the model '", request->model, "' does not exist (this server has '",
-                                       model_id_, "')"));
+    return Fail(exchange, 404,
+                absl::StrCat("the model '", request->model, "' does not exist (this server has '",
+                             model_id_, "')"));
   }
   const runtime::Tokenizer& tokenizer = *model_->tokenizer;
   std::string prompt = request->prompt;
+  absl::StatusOr<std::vector<int32_t>> ids;
   if (chat) {
     if (!chat_template_) {
-      return Fail(res, 400, absl::StrCat(chat_template_error_, " (when starting the server)"));
+      return Fail(exchange, 400, absl::StrCat(chat_template_error_, " (when starting the server)"));
     }
     absl::StatusOr<std::string> rendered = chat_template_->Render(request->messages, true);
-    if (!rendered.ok()) return Fail(res, 400, rendered.status().message());
+    if (!rendered.ok()) return Fail(exchange, 400, rendered.status().message());
     prompt = *std::move(rendered);
+    ids = chat_template_->Encode(tokenizer, prompt);
+  } else if (!request->prompt_ids.empty()) {
+    const absl::Status valid = runtime::ValidatePromptIds(request->prompt_ids, tokenizer.vocab_size());
+    if (!valid.ok()) return Fail(exchange, 400, absl::StrCat("'prompt': ", valid.message()));
+    ids = request->prompt_ids;
+    prompt = tokenizer.Decode(*ids);
+  } else {
+    // A text prompt is text (control tokens written in it stay text).
+    ids = tokenizer.Encode(prompt, tokenizer.add_bos(), /*parse_special=*/false);
   }
-  // A raw prompt is text (control tokens written in it stay text).
-  absl::StatusOr<std::vector<int32_t>> ids =
-      chat ? chat_template_->Encode(tokenizer, prompt)
-           : tokenizer.Encode(prompt, tokenizer.add_bos(), /*parse_special=*/false);
-  if (!ids.ok()) return Fail(res, 400, ids.status().message());
-  if (ids->empty()) return Fail(res, 400, "the prompt is empty");
-  const int64_t context = SlotContext();
+  if (!ids.ok()) return Fail(exchange, 400, ids.status().message());
+  if (ids->empty()) return Fail(exchange, 400, "the prompt is empty");
+  const int64_t context = scheduler_->context();
   const int64_t prompt_tokens = static_cast<int64_t>(ids->size());
   if (prompt_tokens >= context) {
-    return Fail(res, 400, absl::StrCat("the prompt is ", prompt_tokens,
-                                       " tokens; the context holds ", context,
-                                       " with room to generate"));
+    return Fail(exchange, 400,
+                absl::StrCat("the prompt is ", prompt_tokens, " tokens; the context holds ",
+                             context, " with room to generate"));
   }
   runtime::GenerateOptions options = request->options;
   // max_tokens is capped by what the context has left.
   options.max_tokens = static_cast<int32_t>(
       std::min<int64_t>(request->max_tokens.value_or(context), context - prompt_tokens));
   options.context_shift = false;
-  absl::StatusOr<Slot*> acquired = Acquire(*ids);
-  if (!acquired.ok()) {
-    res.set_header("Retry-After", "1");
-    return Fail(res, 503, acquired.status().message());
-  }
-  Slot* slot = *acquired;
-  const std::string id = RandomId(chat ? "chatcmpl-" : "cmpl-");
-  const int64_t created = static_cast<int64_t>(std::time(nullptr));
-  // Records what a finished generation did, in the metrics and the log.
-  auto finish = [this, &req, prompt](const runtime::GenerationStats& stats,
-                                     const std::string& reply, bool cancelled, double queued) {
+
+  // What the engine thread's callbacks share.
+  struct Answer {
+    std::mutex mu;
+    std::string id, model;
+    int64_t created = 0;
+    bool chat = false, stream = false, include_usage = false, begun = false;
+    std::string text;  // the whole reply (non-streamed, or for the log)
+    HttpExchange exchange;
+    // Streams: the head and (chat) the role chunk, before the first text.
+    void Begin() {
+      if (begun) return;
+      begun = true;
+      exchange.BeginStream(200, "text/event-stream", {{"Cache-Control", "no-cache"}});
+      if (chat) exchange.Write(ChatChunkEvent(id, created, model, true, "", nullptr));
+    }
+  };
+  auto answer = std::make_shared<Answer>();
+  answer->id = RandomId(chat ? "chatcmpl-" : "cmpl-");
+  answer->model = model_id_;
+  answer->created = static_cast<int64_t>(std::time(nullptr));
+  answer->chat = chat;
+  answer->stream = request->stream;
+  answer->include_usage = request->include_usage;
+  answer->exchange = exchange;
+
+  Scheduler::Job job;
+  job.prompt = *std::move(ids);
+  job.options = options;
+  job.on_text = [answer](absl::string_view piece) {
+    std::lock_guard<std::mutex> lock(answer->mu);
+    answer->text.append(piece.data(), piece.size());
+    if (!answer->stream) return !answer->exchange.client_gone();
+    answer->Begin();
+    const std::string text(piece);
+    return answer->exchange.Write(
+        answer->chat ? ChatChunkEvent(answer->id, answer->created, answer->model, false, text, nullptr)
+                     : CompletionChunkEvent(answer->id, answer->created, answer->model, text, nullptr));
+  };
+  const bool log_prompts = options_.log_prompts;
+  const std::string user = request->user;
+  job.on_done = [this, answer, prompt = log_prompts ? prompt : std::string(), log_prompts,
+                 user](absl::StatusOr<runtime::GenerationStats> result) {
+    std::lock_guard<std::mutex> lock(answer->mu);
+    const HttpExchange& ex = answer->exchange;
+    if (!result.ok()) {
+      if (answer->begun) {
+        ex.Write(absl::StrCat("data: ", ErrorJson(500, result.status().message()), "\n\n"));
+        ex.End();
+      } else {
+        Fail(ex, 500, result.status().message());
+      }
+      return;
+    }
+    const runtime::GenerationStats& stats = *result;
+    const bool cancelled = stats.stop_reason == runtime::StopReason::kCancelled;
     metrics_.prompt_tokens += static_cast<uint64_t>(stats.prompt_tokens);
     metrics_.prompt_tokens_cached += static_cast<uint64_t>(stats.prompt_tokens_cached);
     metrics_.generated_tokens += static_cast<uint64_t>(stats.generated_tokens);
     if (cancelled) ++metrics_.cancelled;
-    if (stats.generated_tokens > 0) metrics_.time_to_first_token.Observe(queued + stats.ttft_seconds);
-    if (stats.decode_steps > 0) metrics_.token_latency.Observe(stats.decode_seconds / stats.decode_steps);
-    std::lock_guard<std::mutex> lock(mu_);
-    RequestInfo& info = requests_[&req];
-    info.prompt_tokens = stats.prompt_tokens;
-    info.cached_tokens = stats.prompt_tokens_cached;
-    info.completion_tokens = stats.generated_tokens;
-    info.cancelled = cancelled;
-    if (options_.log_prompts) {
-      info.prompt = prompt;
-      info.reply = reply;
+    if (stats.generated_tokens > 0) {
+      metrics_.time_to_first_token.Observe(stats.queue_seconds + stats.ttft_seconds);
     }
+    if (stats.decode_steps > 0) {
+      metrics_.token_latency.Observe(stats.decode_seconds / stats.decode_steps);
+    }
+    std::string note = absl::StrFormat("prompt=%d cached=%d completion=%d%s", stats.prompt_tokens,
+                                       stats.prompt_tokens_cached, stats.generated_tokens,
+                                       cancelled ? " cancelled" : "");
+    if (!user.empty()) absl::StrAppend(&note, " user=", JsonString(user));
+    if (log_prompts) {
+      absl::StrAppend(&note, " prompt=", JsonString(prompt), " reply=", JsonString(answer->text));
+    }
+    ex.Note(std::move(note));
+    const Usage usage{stats.prompt_tokens, stats.generated_tokens, stats.prompt_tokens_cached};
+    const char* reason = FinishReason(stats.stop_reason);
+    if (!answer->stream) {
+      ex.Respond(200, kJson,
+                 answer->chat ? ChatCompletionJson(answer->id, answer->created, answer->model,
+                                                   answer->text, reason, usage)
+                              : CompletionJson(answer->id, answer->created, answer->model,
+                                               answer->text, reason, usage));
+      return;
+    }
+    answer->Begin();
+    ex.Write(answer->chat ? ChatChunkEvent(answer->id, answer->created, answer->model, false, "", reason)
+                          : CompletionChunkEvent(answer->id, answer->created, answer->model, "", reason));
+    if (answer->include_usage) {
+      ex.Write(UsageChunkEvent(answer->chat, answer->id, answer->created, answer->model, usage));
+    }
+    ex.Write(kDoneEvent);
+    ex.End();
   };
-
-  if (!request->stream) {
-    const double queued = Seconds(start, Clock::now());
-    std::string text;
-    absl::StatusOr<runtime::GenerationStats> stats =
-        Generate(slot, *ids, options, [&](absl::string_view piece) {
-          text.append(piece.data(), piece.size());
-          return true;
-        });
-    Release(slot);
-    if (!stats.ok()) return Fail(res, 500, stats.status().message());
-    finish(*stats, text, false, queued);
-    const Usage usage{stats->prompt_tokens, stats->generated_tokens, stats->prompt_tokens_cached};
-    const char* reason = FinishReason(stats->stop_reason);
-    res.set_content(chat ? ChatCompletionJson(id, created, model_id_, text, reason, usage)
-                         : CompletionJson(id, created, model_id_, text, reason, usage),
-                    "application/json");
-    return;
+  absl::StatusOr<uint64_t> ticket = scheduler_->Submit(std::move(job));
+  if (!ticket.ok()) {
+    return Fail(exchange, absl::IsUnavailable(ticket.status()) ? 503 : 400,
+                ticket.status().message());
   }
-
-  // Streamed: the generation runs as the response body is written; the
-  // slot is given back once it ends, whether the client stayed or not.
-  struct Stream {
-    Slot* slot;
-    std::atomic<bool> released{false};
-  };
-  auto stream = std::make_shared<Stream>();
-  stream->slot = slot;
-  auto release = [this, stream] {
-    if (!stream->released.exchange(true)) Release(stream->slot);
-  };
-  res.set_header("Cache-Control", "no-cache");
-  const bool include_usage = request->include_usage;
-  res.set_chunked_content_provider(
-      "text/event-stream",
-      [this, stream, release, finish, chat, id, created, include_usage, ids = *std::move(ids),
-       options, start](size_t, httplib::DataSink& sink) {
-        const double queued = Seconds(start, Clock::now());
-        bool gone = false;
-        auto send = [&](const std::string& event) {
-          if (!gone && (!sink.is_writable() || !sink.write(event.data(), event.size()))) {
-            gone = true;  // Generate cancels: it stops before the next token
-          }
-          return !gone;
-        };
-        if (chat) send(ChatChunkEvent(id, created, model_id_, true, "", nullptr));
-        std::string reply;
-        absl::StatusOr<runtime::GenerationStats> stats = Generate(
-            stream->slot, ids, options, [&](absl::string_view piece) {
-              reply.append(piece.data(), piece.size());
-              const std::string text(piece);
-              return send(chat ? ChatChunkEvent(id, created, model_id_, false, text, nullptr)
-                               : CompletionChunkEvent(id, created, model_id_, text, nullptr));
-            });
-        const bool cancelled = gone || (stats.ok() && stats->stop_reason == runtime::StopReason::kCancelled);
-        release();
-        if (!stats.ok()) {
-          send(absl::StrCat("data: ", ErrorJson(500, stats.status().message()), "\n\n"));
-        } else {
-          finish(*stats, reply, cancelled, queued);
-          const char* reason = FinishReason(stats->stop_reason);
-          send(chat ? ChatChunkEvent(id, created, model_id_, false, "", reason)
-                    : CompletionChunkEvent(id, created, model_id_, "", reason));
-          if (include_usage) {
-            send(UsageChunkEvent(chat, id, created, model_id_,
-                                 {stats->prompt_tokens, stats->generated_tokens,
-                                  stats->prompt_tokens_cached}));
-          }
-          send(kDoneEvent);
-        }
-        if (!gone) sink.done();
-        return !gone;
-      },
-      [release](bool) { release(); });
+  // A client that leaves stops its generation at once, waiting or running.
+  exchange.OnClientGone([this, ticket = *ticket] { scheduler_->Cancel(ticket); });
 }
 
-void Server::Tokenize(const httplib::Request& req, httplib::Response& res) {
-  if (!ready_.load()) return Fail(res, 503, "the model is loading");
-  const Json body = Json::parse(req.body, nullptr, false);
-  if (body.is_discarded() || !body.is_object()) return Fail(res, 400, "the request body is not a JSON object");
-  auto content = body.find("content");
-  if (content == body.end() || !content->is_string()) return Fail(res, 400, "'content' must be a string");
-  bool add_special = false, parse_special = false;
-  for (const auto& [key, out] : {std::pair<const char*, bool*>{"add_special", &add_special},
-                                 {"parse_special", &parse_special}}) {
-    auto it = body.find(key);
-    if (it == body.end() || it->is_null()) continue;
-    if (!it->is_boolean()) return Fail(res, 400, absl::StrCat("'", key, "' must be true or false"));
-    *out = it->get<bool>();
-  }
+void Server::Tokenize(const HttpRequest& request, const HttpExchange& exchange) {
+  if (!Ready(exchange)) return;
+  absl::StatusOr<TokenizeRequest> r = ParseTokenizeRequest(request.body);
+  if (!r.ok()) return Fail(exchange, 400, r.status().message());
   absl::StatusOr<std::vector<int32_t>> ids =
-      model_->tokenizer->Encode(content->get<std::string>(), add_special, parse_special);
-  if (!ids.ok()) return Fail(res, 400, ids.status().message());
-  res.set_content(Json{{"tokens", *ids}}.dump(), "application/json");
+      model_->tokenizer->Encode(r->content, r->add_special, r->parse_special);
+  if (!ids.ok()) return Fail(exchange, 400, ids.status().message());
+  exchange.Respond(200, kJson, TokensJson(*ids));
 }
 
-void Server::Detokenize(const httplib::Request& req, httplib::Response& res) {
-  if (!ready_.load()) return Fail(res, 503, "the model is loading");
-  const Json body = Json::parse(req.body, nullptr, false);
-  if (body.is_discarded() || !body.is_object()) return Fail(res, 400, "the request body is not a JSON object");
-  auto tokens = body.find("tokens");
-  if (tokens == body.end() || !tokens->is_array()) return Fail(res, 400, "'tokens' must be a list");
-  std::vector<int32_t> ids;
-  for (const Json& t : *tokens) {
-    if (!t.is_number_integer() || t.get<int64_t>() < 0 ||
-        t.get<int64_t>() >= model_->tokenizer->vocab_size()) {
-      return Fail(res, 400, "'tokens' must hold ids in the vocabulary");
+void Server::Detokenize(const HttpRequest& request, const HttpExchange& exchange) {
+  if (!Ready(exchange)) return;
+  absl::StatusOr<std::vector<int32_t>> ids = ParseDetokenizeRequest(request.body);
+  if (!ids.ok()) return Fail(exchange, 400, ids.status().message());
+  for (int32_t id : *ids) {
+    if (id >= model_->tokenizer->vocab_size()) {
+      return Fail(exchange, 400, absl::StrCat("'tokens': id ", id, " is outside the vocabulary"));
     }
-    ids.push_back(static_cast<int32_t>(t.get<int64_t>()));
   }
-  res.set_content(absl::StrCat("{\"content\":", JsonString(model_->tokenizer->Decode(ids)), "}"),
-                  "application/json");
+  exchange.Respond(200, kJson, ContentJson(model_->tokenizer->Decode(*ids)));
 }
 
-void Server::Log(const httplib::Request& req, const httplib::Response& res) {
-  const std::string endpoint = EndpointOf(req.path);
-  metrics_.CountRequest(endpoint, res.status);
-  RequestInfo info;
-  {
-    std::lock_guard<std::mutex> lock(mu_);
-    auto it = requests_.find(&req);
-    if (it != requests_.end()) {
-      info = std::move(it->second);
-      requests_.erase(it);
-    }
-  }
+void Server::Logged(const HttpRequest& request, int status, double seconds,
+                    const std::string& notes) {
+  metrics_.CountRequest(EndpointOf(request.path), status);
   // One line per request; never the key, and the texts only when asked.
-  std::string line = absl::StrFormat("%s %s %d %.1fms", req.method, req.path, res.status,
-                                     info.start == Clock::time_point()
-                                         ? 0.0
-                                         : 1e3 * Seconds(info.start, Clock::now()));
-  if (info.prompt_tokens > 0) {
-    absl::StrAppendFormat(&line, " prompt=%d cached=%d completion=%d%s", info.prompt_tokens,
-                          info.cached_tokens, info.completion_tokens,
-                          info.cancelled ? " cancelled" : "");
-  }
-  if (options_.log_prompts && !info.prompt.empty()) {
-    absl::StrAppendFormat(&line, " prompt=%s reply=%s", JsonString(info.prompt),
-                          JsonString(info.reply));
-  }
+  std::string line = absl::StrFormat("%s %s %d %.1fms", request.method, request.path, status,
+                                     1e3 * seconds);
+  if (!notes.empty()) absl::StrAppend(&line, " ", notes);
   absl::FPrintF(stderr, "%s\n", line);
 }
 

@@ -1,13 +1,15 @@
 // `smallmind serve`: an OpenAI-compatible HTTP server over one loaded model.
 //
-// Requests run in slots (--parallel): each slot is a runtime::Session with
-// its own KV cache over the shared model, and --threads are divided among
-// them. A request takes the free slot whose cache shares the longest prefix
-// with its prompt (so a chat resending its history prefills only the new
-// turn; with --cache-ram, prefixes a slot gave up are kept for later
-// requests too), waits in a bounded queue when every slot is busy, and beyond that
-// is refused with 503 and Retry-After. A streaming client that goes away
-// cancels its generation before the next token and frees its slot.
+// Three parts: the HTTP front end (http_server.h: one event-loop thread for
+// every socket, deadlines, a connection cap), the request pipeline here
+// (auth, OpenAI's request and response objects from openai.h, the chat
+// template, tokenizing, metrics and the log line), and the engine
+// (scheduler.h: --parallel slots decoded together, a bounded queue, one
+// thread). A request takes the free slot whose cache shares the longest
+// prefix with its prompt (with --cache-ram, prefixes slots gave up are kept
+// for later requests too), waits in the queue when every slot is busy, and
+// beyond that is refused with 503 and Retry-After. A client that goes away
+// cancels its generation at once, waiting or running.
 //
 // Endpoints: POST /v1/chat/completions, POST /v1/completions (streamed as
 // Server-Sent Events when asked), GET /v1/models, GET /health (503 while
@@ -19,50 +21,42 @@
 
 #include <atomic>
 #include <chrono>
-#include <condition_variable>
 #include <functional>
-#include <deque>
-#include <map>
 #include <memory>
 #include <mutex>
 #include <optional>
 #include <string>
 #include <thread>
-#include <vector>
 
 #include "absl/status/statusor.h"
 #include "runtime/chat_template.h"
-#include "runtime/decode_batch.h"
 #include "runtime/loaded_model.h"
 #include "runtime/options.h"
 #include "runtime/prompt_cache.h"
-#include "runtime/session.h"
+#include "server/http_server.h"
 #include "server/metrics.h"
-
-namespace httplib {
-class Server;
-struct Request;
-struct Response;
-}  // namespace httplib
+#include "server/scheduler.h"
 
 namespace smallmind::server {
 
 struct ServerOptions {
   std::string host = "127.0.0.1";
   int32_t port = 8080;  // 0: any free port (see Server::port)
+  bool reuse_port = false;
   int32_t parallel = 1;
-  // threads: in all, divided among the slots; context: per slot (0: the
-  // model's); batch: prompt tokens per forward pass.
+  // threads: in all; context: per slot (0: the model's); batch: prompt
+  // tokens per forward pass.
   runtime::SessionOptions session;
   int32_t queue = 64;  // requests that may wait for a slot
-  // Continuous batching: the slots' next tokens run in one forward pass.
-  // Off: each slot is a session of its own, on its share of the threads.
-  bool batching = true;
   int64_t cache_ram = 256;  // MiB of earlier prompts' keys and values; 0: off
   std::string api_key;
   std::string api_key_file;
   int64_t max_body = 8 << 20;  // bytes
-  int32_t timeout = 600;       // seconds: reading a request, writing a response
+  int32_t max_connections = 16384;
+  double header_timeout = 10;  // seconds to send a request's headers
+  double body_timeout = 30;    // seconds to send its body
+  double idle_timeout = 5;     // seconds a keep-alive connection may idle
+  int32_t timeout = 600;       // seconds a client may take to read an answer
   int32_t grace = 10;          // seconds a shutdown waits for requests
   std::string alias;           // the model's id; default: its file name
   std::string chat_template;   // a built-in name or Jinja, instead of the model's
@@ -72,10 +66,10 @@ struct ServerOptions {
   void VisitFields(Visitor&& v) {
     v(host, {"host", 0, nullptr, "address to listen on"});
     v(port, {"port", 0, nullptr, "port to listen on (0: any free one)"});
-    v(parallel, {"parallel", 0, nullptr, "slots: requests generated at once"});
-    v(batching, {"batching", 0, nullptr,
-                 "decode the slots together, one forward pass per token for all (continuous "
-                 "batching)"});
+    v(reuse_port, {"reuse-port", 0, nullptr,
+                   "share the port with other processes listening on it (SO_REUSEPORT); "
+                   "without it a port in use is an error"});
+    v(parallel, {"parallel", 0, nullptr, "slots: requests generated at once, decoded together"});
     session.VisitFields(v);
     v(cache_ram, {"cache-ram", 0, nullptr,
                   "MiB of earlier prompts' keys and values kept for later requests that share "
@@ -84,7 +78,16 @@ struct ServerOptions {
     v(api_key, {"api-key", 0, nullptr, "require 'Authorization: Bearer KEY' (not on /health)"});
     v(api_key_file, {"api-key-file", 0, nullptr, "read the API key from this file"});
     v(max_body, {"max-body", 0, nullptr, "largest request body, in bytes"});
-    v(timeout, {"timeout", 0, nullptr, "seconds to read a request or write a response"});
+    v(max_connections, {"max-connections", 0, nullptr,
+                        "open connections; beyond them a new one gets 503 and is closed"});
+    v(header_timeout, {"header-timeout", 0, nullptr,
+                       "seconds a client may take to send a request's headers"});
+    v(body_timeout, {"body-timeout", 0, nullptr,
+                     "seconds a client may take to send a request's body"});
+    v(idle_timeout, {"idle-timeout", 0, nullptr,
+                     "seconds a keep-alive connection may wait for its next request"});
+    v(timeout, {"timeout", 0, nullptr,
+                "seconds a client may take to read what is sent before it is dropped"});
     v(grace, {"grace", 0, nullptr, "seconds SIGTERM waits for running requests"});
     v(alias, {"alias", 0, nullptr, "the model's id in the API (default: its file name)"});
     v(chat_template, {"chat-template", 0, nullptr,
@@ -98,12 +101,13 @@ class Server {
  public:
   using LoadFn = std::function<absl::StatusOr<runtime::LoadedModel>()>;
 
-  // Checks the options and binds the listening socket. Errors on a bad
-  // option or a port in use.
+  // Checks the options and binds the listening socket, before any model is
+  // loaded. Errors on a bad option or a port another socket holds
+  // ("address already in use").
   static absl::StatusOr<std::unique_ptr<Server>> Create(ServerOptions options);
   ~Server();
 
-  int port() const { return port_; }
+  int port() const { return http_->port(); }
 
   // Serves on background threads; `load` runs on its own (/health answers
   // 503 until it returns). A failed load is kept for load_status().
@@ -118,76 +122,43 @@ class Server {
   // OK once loaded; the load's error if it failed; Unavailable before.
   absl::Status load_status() const;
   const Metrics& metrics() const { return metrics_; }
+  // The figures /metrics reads from the scheduler and the HTTP front end.
+  Metrics::Live live() const;
 
  private:
-  struct Slot;
-  // What the log line of a request reports besides its status.
-  struct RequestInfo {
-    std::chrono::steady_clock::time_point start;
-    int64_t prompt_tokens = 0, cached_tokens = 0, completion_tokens = 0;
-    std::string prompt, reply;  // with --log-prompts
-    bool cancelled = false;
-  };
-
   explicit Server(ServerOptions options);
   void Route();
   void Load(const LoadFn& load);
-  // A slot for `prompt` (the longest cached prefix among the free ones),
-  // waiting when none is free; Unavailable when the queue is full or the
-  // server is stopping.
-  absl::StatusOr<Slot*> Acquire(const std::vector<int32_t>& prompt);
-  void Release(Slot* slot);
-  int64_t SlotContext() const;
-  // Runs a generation in `slot` for `prompt` (the whole history), streaming
-  // to `on_text` on the calling thread; false from it cancels.
-  absl::StatusOr<runtime::GenerationStats> Generate(Slot* slot, const std::vector<int32_t>& prompt,
-                                                    const runtime::GenerateOptions& options,
-                                                    const runtime::TextCallback& on_text);
-  // The batching engine's loop (batching on): starts queued generations
-  // and steps the batch while anything is active.
-  void Engine();
-  void Completion(const httplib::Request& req, httplib::Response& res, bool chat);
-  void Tokenize(const httplib::Request& req, httplib::Response& res);
-  void Detokenize(const httplib::Request& req, httplib::Response& res);
-  void Fail(httplib::Response& res, int status, absl::string_view message);
-  void Log(const httplib::Request& req, const httplib::Response& res);
+  // The request pipeline: parse, template, tokenize, queue; the answer
+  // comes back through the exchange.
+  void Completion(const HttpRequest& request, const HttpExchange& exchange, bool chat);
+  void Tokenize(const HttpRequest& request, const HttpExchange& exchange);
+  void Detokenize(const HttpRequest& request, const HttpExchange& exchange);
+  bool Authorized(const HttpRequest& request, const HttpExchange& exchange) const;
+  // 503 while loading or draining; true when the request may go on.
+  bool Ready(const HttpExchange& exchange) const;
+  void Fail(const HttpExchange& exchange, int status, absl::string_view message) const;
+  void Logged(const HttpRequest& request, int status, double seconds, const std::string& notes);
 
   ServerOptions options_;
-  std::unique_ptr<httplib::Server> http_;
-  int port_ = 0;
-  std::thread listener_, loader_;
+  std::unique_ptr<HttpServer> http_;
+  std::thread loader_;
 
   // Set once by the loader before ready_.
   std::optional<runtime::LoadedModel> model_;
   std::optional<runtime::ChatTemplate> chat_template_;
   std::string chat_template_error_;
   std::string model_id_;
-  std::vector<std::unique_ptr<Slot>> slots_;
-  std::unique_ptr<runtime::DecodeBatch> batch_;  // batching on
   std::unique_ptr<runtime::PromptCache> prompt_cache_;  // --cache-ram > 0
+  std::unique_ptr<Scheduler> scheduler_;
   std::atomic<bool> ready_{false};
-
-  // The engine's queue of generations to start (batching on).
-  struct Job;
-  std::mutex engine_mu_;
-  std::condition_variable engine_wake_;
-  std::vector<std::shared_ptr<Job>> jobs_;
-  bool engine_stop_ = false;
-  std::thread engine_;
+  std::atomic<bool> draining_{false};
 
   mutable std::mutex mu_;
-  std::condition_variable slot_freed_;
   absl::Status load_status_ = absl::UnavailableError("loading");
-  bool draining_ = false;
-  int waiting_ = 0;
-  // Waiting requests get slots first come, first served: each takes a
-  // ticket, and a free slot goes to the oldest one.
-  uint64_t next_ticket_ = 0;
-  std::deque<uint64_t> tickets_;
-  std::map<const httplib::Request*, RequestInfo> requests_;  // for the log line
+  bool stopped_ = false;
 
   Metrics metrics_;
-  std::chrono::steady_clock::time_point started_;
 };
 
 }  // namespace smallmind::server

@@ -4,10 +4,17 @@
 // time to first token, and checks every response when asked. With
 // --conversation, each client's chat requests are the turns of one
 // conversation, its history resent each time (what a prompt cache is for).
+// With --hostile N, N misbehaving connections (hostile.h) are held open for
+// the whole run, and --probe-health times GET /health beside the load.
 //   loadgen --port 8080 --clients 16 --duration 20 --max-tokens 64
+//   loadgen --port 8080 --clients 16 --hostile 10000 --hostile-kind mixed --probe-health
+#include <signal.h>
+#include <sys/resource.h>
+
 #include <algorithm>
 #include <atomic>
 #include <chrono>
+#include <memory>
 #include <cstdio>
 #include <mutex>
 #include <string>
@@ -20,6 +27,7 @@
 #include "absl/strings/str_split.h"
 #include "httplib.h"
 #include "nlohmann/json.hpp"
+#include "tools/loadgen/hostile.h"
 #include "tools/smallmind/flags.h"
 
 namespace {
@@ -43,6 +51,10 @@ struct Args {
   int32_t expect_tokens = -1;   // fail unless every response has this many
   std::string expect_finish;    // fail unless every response ends so
   std::string json;             // write the results here
+  double request_timeout = 300;  // seconds a request may take
+  int32_t hostile = 0;          // misbehaving connections held open
+  std::string hostile_kind = "mixed";
+  bool probe_health = false;
 
   template <class Visitor>
   void VisitFields(Visitor&& v) {
@@ -63,6 +75,15 @@ struct Args {
     v(expect_tokens, {"expect-tokens", 0, nullptr, "check every response has this many tokens"});
     v(expect_finish, {"expect-finish", 0, nullptr, "check every response's finish_reason"});
     v(json, {"json", 0, nullptr, "write the summary as JSON to this file"});
+    v(request_timeout, {"request-timeout", 0, nullptr,
+                        "seconds to connect, send and read a request before it counts as failed"});
+    v(hostile, {"hostile", 0, nullptr,
+                "misbehaving connections held open during the run (reopened when closed)"});
+    v(hostile_kind, {"hostile-kind", 0, nullptr,
+                     "idle (connect, send nothing), slow (a header byte a second), partial (half a "
+                     "request), keepalive (one request, then idle), or mixed"});
+    v(probe_health, {"probe-health", 0, nullptr,
+                     "time GET /health on a new connection every 20 ms during the run"});
   }
 };
 
@@ -78,7 +99,11 @@ struct Result {
 // `messages`: the conversation so far (with --chat).
 Result OneRequest(const Args& args, int seed, const Json& messages) {
   httplib::Client client(args.host, args.port);
-  client.set_read_timeout(300, 0);
+  const auto timeout = std::chrono::duration_cast<std::chrono::microseconds>(
+      std::chrono::duration<double>(args.request_timeout));
+  client.set_connection_timeout(timeout);
+  client.set_read_timeout(timeout);
+  client.set_write_timeout(timeout);
   Json body = {{"max_tokens", args.max_tokens},
                {"stream", true},
                {"stream_options", {{"include_usage", true}}},
@@ -173,6 +198,33 @@ int Run(int argc, char** argv) {
     absl::PrintF("usage: loadgen [flags]\n\nflags:\n%s", flags.Help());
     return 0;
   }
+  absl::StatusOr<smallmind::loadgen::HostileKind> kind =
+      smallmind::loadgen::ParseHostileKind(args.hostile_kind);
+  if (!kind.ok()) {
+    absl::FPrintF(stderr, "loadgen: %s\n", kind.status().message());
+    return 1;
+  }
+  // A server that closes a connection must not kill the load generator.
+  signal(SIGPIPE, SIG_IGN);
+  // Thousands of connections need thousands of descriptors.
+  rlimit limit;
+  if (getrlimit(RLIMIT_NOFILE, &limit) == 0) {
+    limit.rlim_cur = limit.rlim_max;
+    setrlimit(RLIMIT_NOFILE, &limit);
+  }
+  std::unique_ptr<smallmind::loadgen::HostileClients> hostile;
+  if (args.hostile > 0) {
+    hostile = std::make_unique<smallmind::loadgen::HostileClients>(args.host, args.port,
+                                                                   args.hostile, *kind);
+    if (!hostile->WaitOpen(60)) {
+      absl::FPrintF(stderr, "loadgen: only %d of %d hostile connections opened\n",
+                    hostile->opened(), args.hostile);
+    }
+  }
+  std::unique_ptr<smallmind::loadgen::HealthProbe> probe;
+  if (args.probe_health) {
+    probe = std::make_unique<smallmind::loadgen::HealthProbe>(args.host, args.port, 20);
+  }
   std::mutex mu;
   std::vector<Result> results;
   const Clock::time_point start = Clock::now();
@@ -198,8 +250,11 @@ int Run(int argc, char** argv) {
       }
     });
   }
+  if (args.clients == 0) std::this_thread::sleep_until(until);  // hold the connections
   for (std::thread& t : threads) t.join();
   const double wall = std::chrono::duration<double>(Clock::now() - start).count();
+  if (probe) probe->Stop();
+  if (hostile) hostile->Stop();
 
   int64_t tokens = 0, prompt_tokens = 0, cached_tokens = 0, failures = 0, server_errors = 0;
   std::vector<double> ttft, stream_rate;
@@ -241,6 +296,30 @@ int Run(int argc, char** argv) {
                   {"ttft_p50", Percentile(ttft, 0.5)},
                   {"ttft_p99", Percentile(ttft, 0.99)}};
   for (const auto& [reason, count] : finishes) summary["finish_reasons"][reason] = count;
+  if (hostile) {
+    summary["hostile"] = {{"connections", args.hostile},
+                          {"kind", args.hostile_kind},
+                          {"opened", hostile->opened()},
+                          {"closed_by_server", hostile->closed_by_server()},
+                          {"refused", hostile->refused()}};
+    absl::PrintF("hostile connections: %d held (%s), %d opened in all, %d closed by the server, "
+                 "%d refused\n",
+                 args.hostile, args.hostile_kind, hostile->opened(), hostile->closed_by_server(),
+                 hostile->refused());
+  }
+  if (probe) {
+    const std::vector<double> health = probe->latencies();
+    const double max = health.empty() ? 0 : *std::max_element(health.begin(), health.end());
+    summary["health"] = {{"probes", health.size()},
+                         {"failures", probe->failures()},
+                         {"p50", Percentile(health, 0.5)},
+                         {"p99", Percentile(health, 0.99)},
+                         {"max", max}};
+    absl::PrintF("health: %d probes, %d failed; p50 %.2f ms, p99 %.2f ms, max %.2f ms\n",
+                 health.size(), probe->failures(), 1e3 * Percentile(health, 0.5),
+                 1e3 * Percentile(health, 0.99), 1e3 * max);
+    failures += probe->failures();
+  }
   absl::PrintF(
       "clients %d: %d requests (%d failed) in %.1f s; %.1f generated t/s in all, %.1f t/s per "
       "stream; TTFT p50 %.1f ms, p99 %.1f ms\n",

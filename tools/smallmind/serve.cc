@@ -21,8 +21,6 @@ struct ServeArgs {
   ModelArgs model;
   server::ServerOptions server;
 
-  ServeArgs() { server.session = CommandSessionOptions(); }
-
   template <class Visitor>
   void VisitFields(Visitor&& v) {
     model.VisitFields(v);

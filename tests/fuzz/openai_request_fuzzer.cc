@@ -1,0 +1,43 @@
+// Fuzzes the HTTP API's request mapping, no model run: the first byte picks
+// the endpoint (chat, completions, tokenize, detokenize), the rest is the
+// request body. A body that parses must give options the generation
+// validator accepts or refuses cleanly, and a chat must render through a
+// template.
+#include <cstdint>
+#include <string>
+
+#include "runtime/chat_template.h"
+#include "runtime/generation.h"
+#include "server/openai.h"
+
+extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
+  namespace server = smallmind::server;
+  namespace runtime = smallmind::runtime;
+  if (size == 0) return 0;
+  const std::string body(reinterpret_cast<const char*>(data) + 1, size - 1);
+  switch (data[0] % 4) {
+    case 0:
+    case 1: {
+      const bool chat = data[0] % 4 == 0;
+      auto request = server::ParseCompletionRequest(body, chat);
+      if (!request.ok()) return 0;
+      (void)runtime::ValidateGenerateOptions(request->options);
+      (void)runtime::ValidatePromptIds(request->prompt_ids, 512);
+      if (chat) {
+        static const runtime::ChatTemplate* chatml = [] {
+          auto t = runtime::ChatTemplate::ForModel(runtime::TokenizerSpec(), "chatml");
+          return t.ok() ? new runtime::ChatTemplate(*std::move(t)) : nullptr;
+        }();
+        if (chatml != nullptr) (void)chatml->Render(request->messages, true);
+      }
+      break;
+    }
+    case 2:
+      (void)server::ParseTokenizeRequest(body);
+      break;
+    default:
+      (void)server::ParseDetokenizeRequest(body);
+      break;
+  }
+  return 0;
+}
