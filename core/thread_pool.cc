@@ -34,13 +34,16 @@ constexpr int kCallerSpin = 512;
 // few windows one runs the other way; the way with the lower cost per call
 // is kept, by a margin of kSwitchMargin. Explorations are rarer when one
 // way is kClearWin times cheaper.
-constexpr int64_t kWindowNs = 16'000'000;
+constexpr int64_t kWindowNs = 5'000'000;
 constexpr int kWindowCalls = 32;
 constexpr int64_t kIdleGapNs = 2'000'000;
 constexpr int kExploreSoon = 8;
 constexpr int kExploreLate = 64;
 constexpr double kClearWin = 1.3;
-constexpr double kSwitchMargin = 1.05;
+// Margins a way must win by to be taken: the workers are what the caller
+// asked for, so leaving them takes more.
+constexpr double kToSoloMargin = 1.15;
+constexpr double kToParallelMargin = 1.05;
 // A window whose cost per call is this factor off the running average has
 // calls of another kind.
 constexpr double kNewWorkload = 2.0;
@@ -176,6 +179,9 @@ void ThreadPool::RunOnWorkers(uint64_t num_tasks, TaskFn fn, const void* closure
     num_tasks_.store(n, std::memory_order_release);
     claim_.store(ClaimWord(epoch, 0), std::memory_order_release);
     // Spinning workers see the epoch; sleeping ones need a wake-up.
+#if defined(__linux__)
+    caller_cpu_.store(sched_getcpu(), std::memory_order_relaxed);
+#endif
     epoch_.store(epoch, std::memory_order_seq_cst);
     if (sleeping_workers_.load(std::memory_order_seq_cst) > 0) FutexWake(&epoch_, INT_MAX);
 
@@ -211,28 +217,47 @@ void ThreadPool::Weigh(int64_t start_ns, int64_t end_ns) {
   window_busy_ns_ += end_ns - start_ns;
   last_call_end_ns_ = end_ns;
   if (++window_calls_ < kWindowCalls || window_busy_ns_ < kWindowNs) return;
-  const double per_call = static_cast<double>(window_busy_ns_) / window_calls_;
+  double per_call = static_cast<double>(window_busy_ns_) / window_calls_;
   window_busy_ns_ = 0;
   window_calls_ = 0;
+  // The first window after a change of way is not counted: a worker woken
+  // from sleep, or caches the other way filled, would weigh on it.
+  if (settling_) {
+    settling_ = false;
+    return;
+  }
   double& mine = solo_ ? solo_cost_ : parallel_cost_;
   double& other = solo_ ? parallel_cost_ : solo_cost_;
-  if (mine > 0 && (per_call > kNewWorkload * mine || per_call * kNewWorkload < mine)) {
-    // Calls of another size (prefill gave way to decode): what the other
-    // way cost no longer compares; measure it again soon.
+  const bool off = mine > 0 && (per_call > kNewWorkload * mine || per_call * kNewWorkload < mine);
+  if (off && last_window_off_) {
+    // Two windows running of calls another size (prefill gave way to
+    // decode): neither way's cost compares any more. This window may still
+    // hold some of the old calls, so this way is measured again too, then
+    // the other.
     mine = 0;
     other = 0;
-    if (!exploring_) windows_to_explore_ = 1;
+    last_window_off_ = false;
+    if (!exploring_) windows_to_explore_ = 2;
+    return;
+  } else if (off) {
+    // One window off may be the machine's hiccup: it counts, clipped.
+    per_call = std::clamp(per_call, mine / kNewWorkload, mine * kNewWorkload);
   }
+  last_window_off_ = off;
   mine = mine == 0 ? per_call : (mine + per_call) / 2;
   if (exploring_) {
     // The other way has been tried: keep the cheaper, by a margin.
     exploring_ = false;
     if (other == 0) {  // the calls changed meanwhile: back, and try again
       solo_ = !solo_;
+      settling_ = true;
       windows_to_explore_ = 1;
       return;
     }
-    if (other * kSwitchMargin < mine) solo_ = !solo_;
+    if (other * (solo_ ? kToParallelMargin : kToSoloMargin) < mine) {
+      solo_ = !solo_;
+      settling_ = true;
+    }
     const double ratio = std::max(mine, other) / std::min(mine, other);
     windows_to_explore_ = ratio > kClearWin ? kExploreLate : kExploreSoon;
     return;
@@ -243,6 +268,7 @@ void ThreadPool::Weigh(int64_t start_ns, int64_t end_ns) {
   if (--windows_to_explore_ <= 0) {
     exploring_ = true;
     solo_ = !solo_;
+    settling_ = true;
   }
 }
 
@@ -268,6 +294,27 @@ void ThreadPool::RunTasks(uint32_t epoch, int thread) {
   }
 }
 
+// The scheduler wakes a thread on the core of the thread that woke it, if
+// it can: a worker woken by the caller then shares the caller's core, and
+// both spin on it while another core idles, until the load balancer steps
+// in milliseconds later. A woken worker that finds itself there moves to
+// another of its allowed cores (without pinning: its affinity is given back
+// at once, so a busy core can still be left).
+void ThreadPool::LeaveCallersCore() {
+#if defined(__linux__)
+  if (pinned_creator_) return;  // pinned workers stay where they were put
+  const int cpu = sched_getcpu();
+  if (cpu < 0 || cpu != caller_cpu_.load(std::memory_order_relaxed)) return;
+  cpu_set_t allowed;
+  if (sched_getaffinity(0, sizeof(allowed), &allowed) != 0 || CPU_COUNT(&allowed) < 2) return;
+  cpu_set_t elsewhere = allowed;
+  CPU_CLR(cpu, &elsewhere);
+  if (sched_setaffinity(0, sizeof(elsewhere), &elsewhere) == 0) {
+    sched_setaffinity(0, sizeof(allowed), &allowed);
+  }
+#endif
+}
+
 void ThreadPool::WorkerLoop(int thread) {
   uint32_t seen = 0;
   for (;;) {
@@ -276,12 +323,15 @@ void ThreadPool::WorkerLoop(int thread) {
       CpuRelax();
       epoch = epoch_.load(std::memory_order_acquire);
     }
+    bool slept = false;
     while (epoch == seen) {
       sleeping_workers_.fetch_add(1, std::memory_order_seq_cst);
       if (epoch_.load(std::memory_order_seq_cst) == seen) FutexWait(&epoch_, seen);
       sleeping_workers_.fetch_sub(1, std::memory_order_relaxed);
       epoch = epoch_.load(std::memory_order_acquire);
+      slept = true;
     }
+    if (slept) LeaveCallersCore();
     seen = epoch;
     if (stop_.load(std::memory_order_relaxed)) return;
     RunTasks(epoch, thread);

@@ -85,6 +85,7 @@ class ThreadPool {
   // (thread_pool.cc says why).
   void Weigh(int64_t start_ns, int64_t end_ns);
   void WorkerLoop(int thread);
+  void LeaveCallersCore();
   void PinWorkers();
 
 #if defined(__linux__)
@@ -119,12 +120,13 @@ class ThreadPool {
   std::atomic<uint32_t> epoch_{0};
   std::atomic<uint32_t> sleeping_workers_{0};
   std::atomic<bool> stop_{false};
+  std::atomic<int> caller_cpu_{-1};  // the core the current call began on
 
   // Whether calls run on the workers or on the caller alone, and what each
   // way has cost per call (busy nanoseconds, averaged over windows; 0: not
   // measured yet). Used by the thread owning the workers, under
   // call_mutex_.
-  bool solo_ = false, exploring_ = false;
+  bool solo_ = false, exploring_ = false, settling_ = false, last_window_off_ = false;
   double parallel_cost_ = 0, solo_cost_ = 0;
   int windows_to_explore_ = 1;  // the first window is followed by a try alone
   int window_calls_ = 0;
