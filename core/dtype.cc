@@ -12,7 +12,7 @@ namespace smallmind::core {
 namespace {
 
 // In enum order. ggml ids from ggml.h's `ggml_type`; file ids are
-// `TensorDType` in runtime/model.proto.
+// `TensorDType` in model/model.proto.
 constexpr DTypeTraits kTraits[] = {
     {DType::kF32, "f32", 1, 4, 0, 1, false},
     {DType::kF16, "f16", 1, 2, 1, 2, false},

@@ -35,7 +35,7 @@ struct DTypeTraits {
   uint32_t block_elements;  // 1 for the float types
   uint32_t block_bytes;
   uint32_t ggml_type;       // GGUF's tensor type id
-  uint32_t file_id;         // `TensorDType` in runtime/model.proto
+  uint32_t file_id;         // `TensorDType` in model/model.proto
   bool quantized;
 };
 

@@ -9,11 +9,11 @@
 namespace smallmind::runtime {
 
 absl::StatusOr<std::unique_ptr<DecodeBatch>> DecodeBatch::Create(
-    const Transformer& transformer, const Tokenizer& tokenizer, const DecodeBatchOptions& options) {
+    const Transformer& transformer, const text::Tokenizer& tokenizer, const DecodeBatchOptions& options) {
   if (options.slots < 1) return absl::InvalidArgumentError("a batch needs at least one slot");
   if (options.prompt_budget < 1) return absl::InvalidArgumentError("prompt_budget must be >= 1");
   if (options.threads < 1) return absl::InvalidArgumentError("threads must be >= 1");
-  const Architecture& arch = transformer.model().arch();
+  const model::Architecture& arch = transformer.model().arch();
   const int64_t context = options.context == 0 ? arch.context_length() : options.context;
   if (context < 1 || context > static_cast<int64_t>(arch.context_length())) {
     return absl::InvalidArgumentError(absl::StrCat("context is ", context, "; the model's is ",
@@ -35,7 +35,7 @@ absl::StatusOr<std::unique_ptr<DecodeBatch>> DecodeBatch::Create(
   return batch;
 }
 
-DecodeBatch::DecodeBatch(const Transformer& transformer, const Tokenizer& tokenizer,
+DecodeBatch::DecodeBatch(const Transformer& transformer, const text::Tokenizer& tokenizer,
                          const DecodeBatchOptions& options, int64_t context, core::Arena arena)
     : transformer_(transformer),
       tokenizer_(tokenizer),

@@ -28,7 +28,7 @@
 #include "core/thread_pool.h"
 #include "runtime/generation.h"
 #include "runtime/prompt_cache.h"
-#include "runtime/tokenizer.h"
+#include "text/tokenizer.h"
 #include "runtime/transformer.h"
 
 namespace smallmind::runtime {
@@ -51,7 +51,7 @@ class DecodeBatch {
   using DoneCallback = std::function<void(absl::StatusOr<GenerationStats>)>;
 
   static absl::StatusOr<std::unique_ptr<DecodeBatch>> Create(const Transformer& transformer,
-                                                             const Tokenizer& tokenizer,
+                                                             const text::Tokenizer& tokenizer,
                                                              const DecodeBatchOptions& options);
 
   int32_t slots() const { return static_cast<int32_t>(slots_.size()); }
@@ -93,12 +93,12 @@ class DecodeBatch {
     std::atomic<bool> cancelled{false};
   };
 
-  DecodeBatch(const Transformer& transformer, const Tokenizer& tokenizer,
+  DecodeBatch(const Transformer& transformer, const text::Tokenizer& tokenizer,
               const DecodeBatchOptions& options, int64_t context, core::Arena arena);
   void End(Slot& slot);
 
   const Transformer& transformer_;
-  const Tokenizer& tokenizer_;
+  const text::Tokenizer& tokenizer_;
   DecodeBatchOptions options_;
   int64_t context_;
   core::Arena arena_;

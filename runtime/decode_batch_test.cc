@@ -28,9 +28,9 @@ struct Outcome {
 class DecodeBatchTest : public ::testing::TestWithParam<core::DType> {
  protected:
   void SetUp() override {
-    model_ = *Model::Load(WriteSmallTestModel(GetParam(), 64));
+    model_ = *model::Model::Load(WriteSmallTestModel(GetParam(), 64));
     transformer_ = *Transformer::Create(*model_, **backends::Registry::Get("tiled", GetParam()));
-    tokenizer_ = *Tokenizer::Create(model_->description().tokenizer());
+    tokenizer_ = *text::Tokenizer::Create(model_->description().tokenizer());
   }
 
   GenerateOptions OptionsOf(const Request& r) {
@@ -56,9 +56,9 @@ class DecodeBatchTest : public ::testing::TestWithParam<core::DType> {
     return out;
   }
 
-  std::unique_ptr<Model> model_;
+  std::unique_ptr<model::Model> model_;
   std::unique_ptr<Transformer> transformer_;
-  std::unique_ptr<Tokenizer> tokenizer_;
+  std::unique_ptr<text::Tokenizer> tokenizer_;
 };
 
 // Mixed prompt lengths, stop strings, max_tokens and a cancelled request,

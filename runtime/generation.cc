@@ -79,7 +79,7 @@ absl::Status ValidatePromptIds(absl::Span<const int32_t> prompt, int32_t vocab_s
   return absl::OkStatus();
 }
 
-Generation::Generation(const Tokenizer& tokenizer, const GenerateOptions& options,
+Generation::Generation(const text::Tokenizer& tokenizer, const GenerateOptions& options,
                        TextCallback on_text, GenerationStats stats, Clock::time_point start)
     : tokenizer_(tokenizer),
       options_(options),

@@ -15,7 +15,7 @@
 #include "absl/types/span.h"
 #include "runtime/options.h"
 #include "runtime/sampler.h"
-#include "runtime/tokenizer.h"
+#include "text/tokenizer.h"
 
 namespace smallmind::runtime {
 
@@ -65,7 +65,7 @@ class Generation {
   // request began, so the time until now is its prefill and TTFT counts
   // from it; `stats` carries the prompt's figures. The tokenizer must
   // outlive the generation.
-  Generation(const Tokenizer& tokenizer, const GenerateOptions& options, TextCallback on_text,
+  Generation(const text::Tokenizer& tokenizer, const GenerateOptions& options, TextCallback on_text,
              GenerationStats stats, Clock::time_point start);
 
   // Samples the token after `history` from `logits` (which the sampler may
@@ -85,7 +85,7 @@ class Generation {
  private:
   void Emit(size_t keep);
 
-  const Tokenizer& tokenizer_;
+  const text::Tokenizer& tokenizer_;
   const GenerateOptions& options_;
   TextCallback on_text_;
   Sampler sampler_;

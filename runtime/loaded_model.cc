@@ -15,13 +15,13 @@ absl::StatusOr<LoadedModel> LoadedModel::Load(const std::string& path,
   const auto start = std::chrono::steady_clock::now();
   LoadedModel loaded;
   loaded.path = path;
-  SM_ASSIGN_OR_RETURN(loaded.model, Model::Load(path));
+  SM_ASSIGN_OR_RETURN(loaded.model, model::Model::Load(path));
   SM_ASSIGN_OR_RETURN(loaded.backend, backends::Registry::Select(
                                           options.backend, loaded.model->weight_dtype()));
   SM_ASSIGN_OR_RETURN(loaded.transformer,
                       Transformer::Create(*loaded.model, *loaded.backend));
   SM_ASSIGN_OR_RETURN(loaded.tokenizer,
-                      Tokenizer::Create(loaded.model->description().tokenizer()));
+                      text::Tokenizer::Create(loaded.model->description().tokenizer()));
   loaded.load_seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   return loaded;

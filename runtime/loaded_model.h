@@ -10,9 +10,9 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "backends/backend.h"
-#include "runtime/model.h"
+#include "model/model.h"
 #include "runtime/options.h"
-#include "runtime/tokenizer.h"
+#include "text/tokenizer.h"
 #include "runtime/transformer.h"
 
 namespace smallmind::runtime {
@@ -25,10 +25,10 @@ struct LoadedModel {
                                           const LoadOptions& options);
 
   std::string path;
-  std::unique_ptr<Model> model;
+  std::unique_ptr<model::Model> model;
   const backends::Backend* backend = nullptr;
   std::unique_ptr<Transformer> transformer;  // refers to *model
-  std::unique_ptr<Tokenizer> tokenizer;
+  std::unique_ptr<text::Tokenizer> tokenizer;
   double load_seconds = 0;  // mapping, validating and preparing weights
 };
 

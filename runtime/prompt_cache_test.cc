@@ -16,9 +16,9 @@ namespace {
 class PromptCacheTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    model_ = *Model::Load(WriteSmallTestModel(core::DType::kF32, 64));
+    model_ = *model::Model::Load(WriteSmallTestModel(core::DType::kF32, 64));
     transformer_ = *Transformer::Create(*model_, **backends::Registry::Get("tiled", core::DType::kF32));
-    tokenizer_ = *Tokenizer::Create(model_->description().tokenizer());
+    tokenizer_ = *text::Tokenizer::Create(model_->description().tokenizer());
   }
 
   // A cache whose every float says where it is (tag, layer, kind, position).
@@ -56,9 +56,9 @@ class PromptCacheTest : public ::testing::Test {
     return tokens * (sizeof(int32_t) + cache.PositionFloats() * sizeof(float));
   }
 
-  std::unique_ptr<Model> model_;
+  std::unique_ptr<model::Model> model_;
   std::unique_ptr<Transformer> transformer_;
-  std::unique_ptr<Tokenizer> tokenizer_;
+  std::unique_ptr<text::Tokenizer> tokenizer_;
 };
 
 std::vector<int32_t> Tokens(int32_t first, int n) {

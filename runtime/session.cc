@@ -13,7 +13,7 @@ namespace smallmind::runtime {
 
 using Clock = Generation::Clock;
 
-Session::Session(const Transformer& transformer, const Tokenizer& tokenizer,
+Session::Session(const Transformer& transformer, const text::Tokenizer& tokenizer,
                  KvCache cache, core::Arena arena, int threads,
                  bool pin_threads, int64_t batch)
     : transformer_(transformer),
@@ -28,9 +28,9 @@ Session::Session(const Transformer& transformer, const Tokenizer& tokenizer,
 }
 
 absl::StatusOr<std::unique_ptr<Session>> Session::Create(
-    const Transformer& transformer, const Tokenizer& tokenizer,
+    const Transformer& transformer, const text::Tokenizer& tokenizer,
     const SessionOptions& options) {
-  const Architecture& arch = transformer.model().arch();
+  const model::Architecture& arch = transformer.model().arch();
   if (options.threads < 1) {
     return absl::InvalidArgumentError(
         absl::StrCat("threads is ", options.threads, ", expected >= 1"));

@@ -23,7 +23,7 @@
 #include "runtime/generation.h"
 #include "runtime/options.h"
 #include "runtime/prompt_cache.h"
-#include "runtime/tokenizer.h"
+#include "text/tokenizer.h"
 #include "runtime/transformer.h"
 
 namespace smallmind::runtime {
@@ -33,7 +33,7 @@ class Session {
   // The transformer and tokenizer must outlive the session. Errors on a
   // context outside [1, model context], a batch < 1 or threads < 1.
   static absl::StatusOr<std::unique_ptr<Session>> Create(
-      const Transformer& transformer, const Tokenizer& tokenizer,
+      const Transformer& transformer, const text::Tokenizer& tokenizer,
       const SessionOptions& options);
 
   // Runs `tokens` after those already seen; afterwards logits() are the next
@@ -85,12 +85,12 @@ class Session {
                                          const TextCallback& on_text, GenerationStats stats,
                                          std::chrono::steady_clock::time_point start);
 
-  Session(const Transformer& transformer, const Tokenizer& tokenizer,
+  Session(const Transformer& transformer, const text::Tokenizer& tokenizer,
           KvCache cache, core::Arena arena, int threads, bool pin_threads,
           int64_t batch);
 
   const Transformer& transformer_;
-  const Tokenizer& tokenizer_;
+  const text::Tokenizer& tokenizer_;
   KvCache cache_;
   core::Arena arena_;
   std::unique_ptr<core::ThreadPool> pool_;

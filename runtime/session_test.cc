@@ -18,10 +18,10 @@ using ::testing::StartsWith;
 class SessionTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    model_ = *Model::Load(WriteSmallTestModel(core::DType::kF32, 64));
+    model_ = *model::Model::Load(WriteSmallTestModel(core::DType::kF32, 64));
     transformer_ = *Transformer::Create(
         *model_, **backends::Registry::Get("auto", core::DType::kF32));
-    tokenizer_ = *Tokenizer::Create(model_->description().tokenizer());
+    tokenizer_ = *text::Tokenizer::Create(model_->description().tokenizer());
   }
 
   std::unique_ptr<Session> NewSession(SessionOptions options = {}) {
@@ -47,9 +47,9 @@ class SessionTest : public ::testing::Test {
     return text;
   }
 
-  std::unique_ptr<Model> model_;
+  std::unique_ptr<model::Model> model_;
   std::unique_ptr<Transformer> transformer_;
-  std::unique_ptr<Tokenizer> tokenizer_;
+  std::unique_ptr<text::Tokenizer> tokenizer_;
 };
 
 TEST_F(SessionTest, GeneratesAndCounts) {
@@ -274,9 +274,9 @@ TEST_F(SessionTest, EndOfGenerationIdsStop) {
   auto session = NewSession();
   ASSERT_TRUE(session->Generate("Hello", options, [&](absl::string_view) { return true; }).ok());
   const int32_t first_generated = session->tokens()[5];
-  TokenizerSpec spec = model_->description().tokenizer();
+  model::TokenizerSpec spec = model_->description().tokenizer();
   spec.add_end_of_generation_ids(first_generated);
-  auto tokenizer = *Tokenizer::Create(spec);
+  auto tokenizer = *text::Tokenizer::Create(spec);
   auto stopping = *Session::Create(*transformer_, *tokenizer, {});
   absl::StatusOr<GenerationStats> s =
       stopping->Generate("Hello", options, [&](absl::string_view piece) {

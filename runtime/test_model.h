@@ -7,16 +7,12 @@
 #include <string>
 
 #include "core/dtype.h"
-#include "runtime/model.pb.h"
 
 namespace smallmind::runtime {
 
 // The file's path; the test fails (and the path is empty) if writing fails.
 std::string WriteSmallTestModel(core::DType dtype, int64_t context);
 
-// A SentencePiece BPE vocabulary of a few pieces ("hello", "w", ...) with
-// byte fallback, <unk>/<s>/</s> as ids 0-2, BOS added.
-TokenizerSpec SmallSentencePieceSpec();
 
 }  // namespace smallmind::runtime
 

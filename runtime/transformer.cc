@@ -11,7 +11,7 @@
 #include "kernels/attention.h"
 #include "kernels/elementwise.h"
 #include "kernels/norm.h"
-#include "runtime/tensor_codec.h"
+#include "model/tensor_codec.h"
 
 namespace smallmind::runtime {
 namespace {
@@ -22,15 +22,15 @@ using core::ProfileOp;
 // costs more in wake-ups than it saves.
 constexpr int64_t kParallelAttentionWork = 1 << 15;
 
-int64_t QDim(const Architecture& a) { return a.num_heads() * a.head_dim(); }
-int64_t KvDim(const Architecture& a) { return a.num_kv_heads() * a.head_dim(); }
-int64_t QkvDim(const Architecture& a) { return QDim(a) + 2 * KvDim(a); }
-int64_t FfnRows(const Architecture& a) {
-  return a.mlp() == GELU ? a.hidden_dim() : 2 * a.hidden_dim();  // gated: gate|up
+int64_t QDim(const model::Architecture& a) { return a.num_heads() * a.head_dim(); }
+int64_t KvDim(const model::Architecture& a) { return a.num_kv_heads() * a.head_dim(); }
+int64_t QkvDim(const model::Architecture& a) { return QDim(a) + 2 * KvDim(a); }
+int64_t FfnRows(const model::Architecture& a) {
+  return a.mlp() == model::GELU ? a.hidden_dim() : 2 * a.hidden_dim();  // gated: gate|up
 }
 
 // Sliding-window layers (Gemma 3): all but every pattern-th.
-bool IsLocalLayer(const Architecture& a, int layer) {
+bool IsLocalLayer(const model::Architecture& a, int layer) {
   return a.sliding_window() > 0 && (layer + 1) % a.sliding_window_pattern() != 0;
 }
 
@@ -58,16 +58,16 @@ struct Transformer::Scratch {
   };
   struct Buffer {
     float* Scratch::*field;
-    int64_t (*floats)(const Architecture& a, const Size& s);
+    int64_t (*floats)(const model::Architecture& a, const Size& s);
   };
   static constexpr Buffer kBuffers[] = {
-      {&Scratch::x, [](const Architecture& a, const Size& s) { return s.rows * a.embedding_dim(); }},
-      {&Scratch::xn, [](const Architecture& a, const Size& s) { return s.rows * a.embedding_dim(); }},
-      {&Scratch::qkv, [](const Architecture& a, const Size& s) { return s.rows * QkvDim(a); }},
-      {&Scratch::attn, [](const Architecture& a, const Size& s) { return s.rows * QDim(a); }},
-      {&Scratch::up, [](const Architecture& a, const Size& s) { return s.rows * FfnRows(a); }},
-      {&Scratch::act, [](const Architecture& a, const Size& s) { return s.rows * a.hidden_dim(); }},
-      {&Scratch::scores, [](const Architecture&, const Size& s) { return s.threads * s.context; }},
+      {&Scratch::x, [](const model::Architecture& a, const Size& s) { return s.rows * a.embedding_dim(); }},
+      {&Scratch::xn, [](const model::Architecture& a, const Size& s) { return s.rows * a.embedding_dim(); }},
+      {&Scratch::qkv, [](const model::Architecture& a, const Size& s) { return s.rows * QkvDim(a); }},
+      {&Scratch::attn, [](const model::Architecture& a, const Size& s) { return s.rows * QDim(a); }},
+      {&Scratch::up, [](const model::Architecture& a, const Size& s) { return s.rows * FfnRows(a); }},
+      {&Scratch::act, [](const model::Architecture& a, const Size& s) { return s.rows * a.hidden_dim(); }},
+      {&Scratch::scores, [](const model::Architecture&, const Size& s) { return s.threads * s.context; }},
   };
 };
 
@@ -82,7 +82,7 @@ struct Transformer::Pass {
   core::ThreadPool& pool;
 };
 
-absl::StatusOr<KvCache> KvCache::Create(const Architecture& arch,
+absl::StatusOr<KvCache> KvCache::Create(const model::Architecture& arch,
                                         int64_t context) {
   if (context <= 0 || context > arch.context_length()) {
     return absl::InvalidArgumentError(
@@ -128,10 +128,10 @@ absl::StatusOr<std::unique_ptr<backends::PreparedWeights>> Transformer::Prepare(
 }
 
 absl::StatusOr<std::unique_ptr<Transformer>> Transformer::Create(
-    const Model& model, const backends::Backend& backend) {
+    const model::Model& model, const backends::Backend& backend) {
   std::unique_ptr<Transformer> t(new Transformer(model, backend));
   // Prepare errors, naming the backend, on a dtype it does not support.
-  for (const LayerTensors& lt : model.layers()) {
+  for (const model::LayerTensors& lt : model.layers()) {
     PreparedLayer layer;
     for (const core::TensorView& part : lt.qkv.parts) {
       SM_ASSIGN_OR_RETURN(layer.qkv.emplace_back(), t->Prepare(part));
@@ -144,8 +144,8 @@ absl::StatusOr<std::unique_ptr<Transformer>> Transformer::Create(
     t->layers_.push_back(std::move(layer));
   }
   SM_ASSIGN_OR_RETURN(t->output_, t->Prepare(model.output()));
-  const Architecture& arch = model.arch();
-  if (arch.positions() == ROPE) {
+  const model::Architecture& arch = model.arch();
+  if (arch.positions() == model::ROPE) {
     absl::Span<const float> factors;
     if (arch.rope_freq_factors()) {
       factors = absl::MakeConstSpan(model.rope_freqs().row_as<float>(0),
@@ -187,18 +187,18 @@ size_t Transformer::ScratchBytes(int64_t max_rows, int threads,
 }
 
 void Transformer::Embed(const Pass& pass) const {
-  const Architecture& a = model_.arch();
+  const model::Architecture& a = model_.arch();
   const int64_t dim = a.embedding_dim();
   SM_PROFILE_SCOPE(ProfileOp::kEmbedding, -1, 0, 4.0 * pass.m * dim);
   for (int64_t i = 0; i < pass.m; ++i) {
     float* x = pass.s.x + i * dim;
-    DecodeRow(model_.token_embedding(), pass.rows[i].token, x);
+    model::DecodeRow(model_.token_embedding(), pass.rows[i].token, x);
     if (a.embedding_scale() != 0) {
       for (int64_t j = 0; j < dim; ++j) x[j] *= a.embedding_scale();
     }
-    if (a.positions() == LEARNED) {
+    if (a.positions() == model::LEARNED) {
       float* position = pass.s.xn + i * dim;  // xn is free until the first norm
-      DecodeRow(model_.position_embedding(), pass.rows[i].position, position);
+      model::DecodeRow(model_.position_embedding(), pass.rows[i].position, position);
       kernels::AddInPlace(position, x, dim);
     }
   }
@@ -207,13 +207,13 @@ void Transformer::Embed(const Pass& pass) const {
 void Transformer::Norm(int layer, const Pass& pass, const float* in,
                        const core::TensorView& weight,
                        const core::TensorView& bias, float* out) const {
-  const Architecture& a = model_.arch();
+  const model::Architecture& a = model_.arch();
   const int64_t dim = a.embedding_dim();
   const int64_t rows = layer < 0 ? pass.logit_rows : pass.m;
   SM_PROFILE_SCOPE(ProfileOp::kNorm, layer, 0, 8.0 * rows * dim);
   const float* w = static_cast<const float*>(weight.data());
   for (int64_t i = 0; i < rows; ++i) {
-    if (a.norm() == LAYER_NORM) {
+    if (a.norm() == model::LAYER_NORM) {
       kernels::LayerNorm(in + i * dim, w, static_cast<const float*>(bias.data()),
                          a.norm_eps(), out + i * dim, dim);
     } else {
@@ -260,15 +260,15 @@ absl::Status Transformer::MatMul(ProfileOp op, int layer, const Pass& pass,
 
 Transformer::WeightParts Transformer::Parts(
     const std::vector<std::unique_ptr<backends::PreparedWeights>>& prepared,
-    const Projection& projection) {
+    const model::Projection& projection) {
   WeightParts parts;
   for (size_t i = 0; i < prepared.size(); ++i) parts.push_back({prepared[i].get(), projection.biases[i]});
   return parts;
 }
 
-void Transformer::QkNorm(int layer, const Pass& pass, const LayerTensors& weights,
+void Transformer::QkNorm(int layer, const Pass& pass, const model::LayerTensors& weights,
                          float* qkv) const {
-  const Architecture& a = model_.arch();
+  const model::Architecture& a = model_.arch();
   const int64_t hd = a.head_dim();
   SM_PROFILE_SCOPE(ProfileOp::kNorm, layer, 0, 8.0 * pass.m * (QDim(a) + KvDim(a)));
   const float* q_weight = weights.q_norm_weight.row_as<float>(0);
@@ -287,9 +287,9 @@ void Transformer::QkNorm(int layer, const Pass& pass, const LayerTensors& weight
 
 void Transformer::Rope(int layer, const Pass& pass, float* qkv) const {
   if (!rope_.has_value()) return;
-  const Architecture& a = model_.arch();
+  const model::Architecture& a = model_.arch();
   SM_PROFILE_SCOPE(ProfileOp::kRope, layer, 0, 8.0 * pass.m * (QDim(a) + KvDim(a)));
-  auto* const rotate = a.rope_style() == PAIRWISE ? kernels::RopePairwise
+  auto* const rotate = a.rope_style() == model::PAIRWISE ? kernels::RopePairwise
                                                   : kernels::RopeRotateHalf;
   const kernels::RopeTable& table = IsLocalLayer(a, layer) ? *rope_local_ : *rope_;
   for (int64_t i = 0; i < pass.m; ++i) {
@@ -300,7 +300,7 @@ void Transformer::Rope(int layer, const Pass& pass, float* qkv) const {
 }
 
 void Transformer::WriteKv(int layer, const Pass& pass, const float* qkv) const {
-  const Architecture& a = model_.arch();
+  const model::Architecture& a = model_.arch();
   const int64_t kv_dim = KvDim(a);
   SM_PROFILE_SCOPE(ProfileOp::kKvWrite, layer, 0, 16.0 * pass.m * kv_dim);
   for (int64_t i = 0; i < pass.m; ++i) {
@@ -314,7 +314,7 @@ void Transformer::WriteKv(int layer, const Pass& pass, const float* qkv) const {
 
 void Transformer::Attention(int layer, const Pass& pass, const float* qkv,
                             float* out) const {
-  const Architecture& a = model_.arch();
+  const model::Architecture& a = model_.arch();
   const int64_t head_dim = a.head_dim();
   const int64_t heads = a.num_heads();
   const int64_t group = heads / a.num_kv_heads();  // query heads per kv head
@@ -359,15 +359,15 @@ void Transformer::Attention(int layer, const Pass& pass, const float* qkv,
 
 void Transformer::Activation(int layer, const Pass& pass, const float* up,
                              float* out) const {
-  const Architecture& a = model_.arch();
+  const model::Architecture& a = model_.arch();
   const int64_t hidden = a.hidden_dim();
   SM_PROFILE_SCOPE(ProfileOp::kActivation, layer, 0,
                    4.0 * pass.m * (FfnRows(a) + hidden));
-  if (a.mlp() == GELU) {
+  if (a.mlp() == model::GELU) {
     kernels::GeluTanh(up, out, pass.m * hidden);
     return;
   }
-  auto* const gated = a.mlp() == SWIGLU ? kernels::SwiGlu : kernels::GeGlu;
+  auto* const gated = a.mlp() == model::SWIGLU ? kernels::SwiGlu : kernels::GeGlu;
   for (int64_t i = 0; i < pass.m; ++i) {
     const float* gate = up + i * 2 * hidden;
     gated(gate, gate + hidden, out + i * hidden, hidden);
@@ -400,7 +400,7 @@ absl::Status Transformer::Head(const Pass& pass, float* logits) const {
 absl::Status Transformer::Forward(absl::Span<const BatchRow> rows,
                                   core::Arena& arena, core::ThreadPool& pool,
                                   float* logits) const {
-  const Architecture& a = model_.arch();
+  const model::Architecture& a = model_.arch();
   if (rows.empty()) return absl::InvalidArgumentError("forward of an empty batch");
   int64_t logit_rows = 0, context = 0;
   for (const BatchRow& row : rows) {
@@ -430,7 +430,7 @@ absl::Status Transformer::Forward(absl::Span<const BatchRow> rows,
   Embed(pass);
   Scratch& s = pass.s;
   for (int l = 0; l < a.num_layers(); ++l) {
-    const LayerTensors& weights = model_.layers()[l];
+    const model::LayerTensors& weights = model_.layers()[l];
     const PreparedLayer& prepared = layers_[l];
     // Attention: x += [post_norm](out(attend(rope([qk_norm](qkv(norm(x))))))).
     Norm(l, pass, s.x, weights.attn_norm_weight, weights.attn_norm_bias, s.xn);

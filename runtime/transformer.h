@@ -25,14 +25,14 @@
 #include "core/profiler.h"
 #include "core/thread_pool.h"
 #include "kernels/rope.h"
-#include "runtime/model.h"
+#include "model/model.h"
 
 namespace smallmind::runtime {
 
 // Keys and values of every layer for `context` positions, F32.
 class KvCache {
  public:
-  static absl::StatusOr<KvCache> Create(const Architecture& arch,
+  static absl::StatusOr<KvCache> Create(const model::Architecture& arch,
                                         int64_t context);
   int64_t context() const { return context_; }
   size_t bytes() const { return buffer_.size(); }
@@ -78,7 +78,7 @@ class Transformer {
   // Errors when the backend does not support a weight's dtype. Both must
   // outlive the Transformer.
   static absl::StatusOr<std::unique_ptr<Transformer>> Create(
-      const Model& model, const backends::Backend& backend);
+      const model::Model& model, const backends::Backend& backend);
 
   // Arena bytes a pass of up to `max_rows` rows needs on a pool of
   // `threads` threads, over caches of up to `context` positions.
@@ -101,7 +101,7 @@ class Transformer {
                        core::ThreadPool& pool, float* logits,
                        bool all_logits) const;
 
-  const Model& model() const { return model_; }
+  const model::Model& model() const { return model_; }
   const backends::Backend& backend() const { return backend_; }
 
  private:
@@ -120,11 +120,11 @@ class Transformer {
   using WeightParts = absl::InlinedVector<WeightPart, 3>;
   static WeightParts Parts(
       const std::vector<std::unique_ptr<backends::PreparedWeights>>& prepared,
-      const Projection& projection);
+      const model::Projection& projection);
   struct Scratch;
   struct Pass;
 
-  Transformer(const Model& model, const backends::Backend& backend)
+  Transformer(const model::Model& model, const backends::Backend& backend)
       : model_(model), backend_(backend) {}
   absl::StatusOr<std::unique_ptr<backends::PreparedWeights>> Prepare(
       const core::TensorView& weights) const;
@@ -140,7 +140,7 @@ class Transformer {
   absl::Status MatMul(core::ProfileOp op, int layer, const Pass& pass,
                       const float* in, absl::Span<const WeightPart> parts,
                       float* out) const;
-  void QkNorm(int layer, const Pass& pass, const LayerTensors& weights,
+  void QkNorm(int layer, const Pass& pass, const model::LayerTensors& weights,
               float* qkv) const;
   void Rope(int layer, const Pass& pass, float* qkv) const;
   void WriteKv(int layer, const Pass& pass, const float* qkv) const;
@@ -152,7 +152,7 @@ class Transformer {
                 float* x) const;
   absl::Status Head(const Pass& pass, float* logits) const;
 
-  const Model& model_;
+  const model::Model& model_;
   const backends::Backend& backend_;
   std::vector<PreparedLayer> layers_;
   std::unique_ptr<backends::PreparedWeights> output_;

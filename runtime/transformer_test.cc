@@ -12,7 +12,7 @@
 #include "core/heap_counter.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
-#include "runtime/presets.h"
+#include "model/presets.h"
 #include "runtime/sampler.h"
 #include "runtime/test_model.h"
 
@@ -48,8 +48,8 @@ std::vector<Case> AllCases() {
 class TransformerTest : public ::testing::TestWithParam<Case> {
  protected:
   void SetUp() override {
-    absl::StatusOr<std::unique_ptr<Model>> model =
-        Model::Load(WriteSmallTestModel(GetParam().dtype, 160));
+    absl::StatusOr<std::unique_ptr<model::Model>> model =
+        model::Model::Load(WriteSmallTestModel(GetParam().dtype, 160));
     ASSERT_TRUE(model.ok()) << model.status();
     model_ = std::move(*model);
     backend_ = *backends::Registry::Get(GetParam().backend, GetParam().dtype);
@@ -66,7 +66,7 @@ class TransformerTest : public ::testing::TestWithParam<Case> {
                                    model_->arch().context_length()));
   }
 
-  std::unique_ptr<Model> model_;
+  std::unique_ptr<model::Model> model_;
   const backends::Backend* backend_ = nullptr;
   std::unique_ptr<Transformer> transformer_;
   std::unique_ptr<core::ThreadPool> pool_;
@@ -155,7 +155,7 @@ INSTANTIATE_TEST_SUITE_P(Backends, TransformerTest,
                          ::testing::ValuesIn(AllCases()), CaseName);
 
 TEST(KvCacheTest, ContextMustFitTheModel) {
-  const Architecture arch = FindPreset("small")->arch;
+  const model::Architecture arch = model::FindPreset("small")->arch;
   EXPECT_FALSE(KvCache::Create(arch, 0).ok());
   EXPECT_THAT(KvCache::Create(arch, 65).status().message(),
               HasSubstr("must be in [1, 64]"));
@@ -163,8 +163,8 @@ TEST(KvCacheTest, ContextMustFitTheModel) {
 }
 
 TEST(TransformerCreateTest, UnsupportedDtypeNamesTheBackend) {
-  absl::StatusOr<std::unique_ptr<Model>> model =
-      Model::Load(WriteSmallTestModel(core::DType::kQ4_0, 64));
+  absl::StatusOr<std::unique_ptr<model::Model>> model =
+      model::Model::Load(WriteSmallTestModel(core::DType::kQ4_0, 64));
   ASSERT_TRUE(model.ok());
   absl::StatusOr<const backends::Backend*> blas =
       backends::Registry::Get("blas", core::DType::kF32);

@@ -16,7 +16,7 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "absl/types/span.h"
-#include "runtime/chat_template.h"
+#include "text/chat_template.h"
 #include "runtime/options.h"
 #include "runtime/session.h"
 
@@ -25,7 +25,7 @@ namespace smallmind::server {
 struct CompletionRequest {
   bool chat = false;
   std::string model;                           // empty when not given
-  std::vector<runtime::ChatMessage> messages;  // chat
+  std::vector<text::ChatMessage> messages;  // chat
   std::string prompt;                          // completions: text,
   std::vector<int32_t> prompt_ids;             // or token ids (then non-empty)
   std::string user;  // OpenAI's user / safety_identifier: logged

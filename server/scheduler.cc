@@ -12,7 +12,7 @@ namespace smallmind::server {
 using Clock = std::chrono::steady_clock;
 
 absl::StatusOr<std::unique_ptr<Scheduler>> Scheduler::Create(
-    const runtime::Transformer& transformer, const runtime::Tokenizer& tokenizer,
+    const runtime::Transformer& transformer, const text::Tokenizer& tokenizer,
     const SchedulerOptions& options) {
   if (options.slots < 1) return absl::InvalidArgumentError("a scheduler needs at least one slot");
   if (options.queue < 0) return absl::InvalidArgumentError("the queue must be >= 0");

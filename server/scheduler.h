@@ -25,7 +25,7 @@
 #include "runtime/generation.h"
 #include "runtime/options.h"
 #include "runtime/prompt_cache.h"
-#include "runtime/tokenizer.h"
+#include "text/tokenizer.h"
 #include "runtime/transformer.h"
 
 namespace smallmind::server {
@@ -55,7 +55,7 @@ class Scheduler {
 
   // The transformer and tokenizer must outlive the scheduler.
   static absl::StatusOr<std::unique_ptr<Scheduler>> Create(const runtime::Transformer& transformer,
-                                                           const runtime::Tokenizer& tokenizer,
+                                                           const text::Tokenizer& tokenizer,
                                                            const SchedulerOptions& options);
   // Cancels what is running or waiting and stops the engine.
   ~Scheduler();

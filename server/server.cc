@@ -120,7 +120,7 @@ void Server::Load(const LoadFn& load) {
   if (status.ok()) {
     model_ = *std::move(loaded);
     model_id_ = options_.alias.empty() ? ModelIdFromPath(model_->path) : options_.alias;
-    absl::StatusOr<runtime::ChatTemplate> t = runtime::ChatTemplate::ForModel(
+    absl::StatusOr<text::ChatTemplate> t = text::ChatTemplate::ForModel(
         model_->model->description().tokenizer(), options_.chat_template);
     if (t.ok()) {
       chat_template_ = *std::move(t);
@@ -297,7 +297,7 @@ void Server::Completion(const HttpRequest& http_request, const HttpExchange& exc
                 absl::StrCat("the model '", request->model, "' does not exist (this server has '",
                              model_id_, "')"));
   }
-  const runtime::Tokenizer& tokenizer = *model_->tokenizer;
+  const text::Tokenizer& tokenizer = *model_->tokenizer;
   std::string prompt = request->prompt;
   absl::StatusOr<std::vector<int32_t>> ids;
   if (chat) {

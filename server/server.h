@@ -29,7 +29,7 @@
 #include <thread>
 
 #include "absl/status/statusor.h"
-#include "runtime/chat_template.h"
+#include "text/chat_template.h"
 #include "runtime/loaded_model.h"
 #include "runtime/options.h"
 #include "runtime/prompt_cache.h"
@@ -146,7 +146,7 @@ class Server {
 
   // Set once by the loader before ready_.
   std::optional<runtime::LoadedModel> model_;
-  std::optional<runtime::ChatTemplate> chat_template_;
+  std::optional<text::ChatTemplate> chat_template_;
   std::string chat_template_error_;
   std::string model_id_;
   std::unique_ptr<runtime::PromptCache> prompt_cache_;  // --cache-ram > 0

@@ -26,8 +26,8 @@
 #include "httplib.h"
 #include "nlohmann/json.hpp"
 #include "server/openai.h"
-#include "runtime/model.h"
-#include "runtime/presets.h"
+#include "model/model.h"
+#include "model/presets.h"
 
 namespace smallmind::server {
 namespace {
@@ -39,9 +39,9 @@ using Json = nlohmann::json;
 std::string ModelPath() {
   static const std::string* path = [] {
     auto* p = new std::string(std::string(std::getenv("TEST_TMPDIR")) + "/medium.smm");
-    runtime::Preset preset = *runtime::FindPreset("medium");
-    absl::Status s = runtime::WriteRandomModel(
-        *p, runtime::DescribeModel(preset.arch, *runtime::ByteTokenizer(512), "test", "test"), {});
+    model::Preset preset = *model::FindPreset("medium");
+    absl::Status s = model::WriteRandomModel(
+        *p, model::DescribeModel(preset.arch, *model::ByteTokenizer(512), "test", "test"), {});
     EXPECT_TRUE(s.ok()) << s;
     return p;
   }();

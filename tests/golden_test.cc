@@ -54,7 +54,7 @@ TEST_P(GoldenTest, PrefillMatchesTheReference) {
 TEST_P(GoldenTest, DecodeAndChunkedPrefillMatchTheReference) {
   absl::StatusOr<Golden> g = LoadGolden(GetParam().model);
   ASSERT_TRUE(g.ok()) << g.status();
-  const runtime::Model& model = *g->model;
+  const model::Model& model = *g->model;
   const backends::Backend* backend =
       *backends::Registry::Get(GetParam().backend, core::DType::kF32);
   std::unique_ptr<runtime::Transformer> t =
@@ -100,7 +100,7 @@ TEST_P(GoldenTest, GreedyContinuationMatchesTheReference) {
   absl::StatusOr<Golden> g = LoadGolden(GetParam().model);
   ASSERT_TRUE(g.ok()) << g.status();
   if (g->continuation.empty()) GTEST_SKIP() << "no reference continuation";
-  const runtime::Model& model = *g->model;
+  const model::Model& model = *g->model;
   const backends::Backend* backend =
       *backends::Registry::Get(GetParam().backend, core::DType::kF32);
   std::unique_ptr<runtime::Transformer> t = *runtime::Transformer::Create(model, *backend);

@@ -15,7 +15,7 @@ namespace smallmind::golden {
 absl::StatusOr<Golden> LoadGolden(const std::string& name) {
   Golden g;
   const std::string base = "tests/golden/" + name;
-  SM_ASSIGN_OR_RETURN(g.model, runtime::Model::Load(base + ".smm"));
+  SM_ASSIGN_OR_RETURN(g.model, model::Model::Load(base + ".smm"));
   const auto& metadata = g.model->description().metadata();
   auto it = metadata.find("golden.tokens");
   if (it == metadata.end()) {
@@ -47,7 +47,7 @@ absl::StatusOr<Golden> LoadGolden(const std::string& name) {
   return g;
 }
 
-absl::StatusOr<std::vector<float>> Logits(const runtime::Model& model,
+absl::StatusOr<std::vector<float>> Logits(const model::Model& model,
                                           const std::vector<int32_t>& tokens,
                                           const std::string& backend_name, int threads) {
   SM_ASSIGN_OR_RETURN(const backends::Backend* backend,
@@ -65,7 +65,7 @@ absl::StatusOr<std::vector<float>> Logits(const runtime::Model& model,
   return logits;
 }
 
-absl::StatusOr<float> MaxLogitError(const runtime::Model& model,
+absl::StatusOr<float> MaxLogitError(const model::Model& model,
                                     const Golden& golden,
                                     const std::string& backend_name,
                                     int threads) {

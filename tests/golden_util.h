@@ -10,12 +10,12 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
-#include "runtime/model.h"
+#include "model/model.h"
 
 namespace smallmind::golden {
 
 struct Golden {
-  std::unique_ptr<runtime::Model> model;
+  std::unique_ptr<model::Model> model;
   std::vector<int32_t> tokens;
   std::vector<float> logits;  // [tokens, vocab], float64 reference rounded
   // The families' models also carry the reference's greedy continuation
@@ -33,14 +33,14 @@ absl::StatusOr<Golden> LoadGolden(const std::string& name);
 
 // `model`'s logits at every position of `tokens`, run in one prefill on
 // `backend` with `threads` threads.
-absl::StatusOr<std::vector<float>> Logits(const runtime::Model& model,
+absl::StatusOr<std::vector<float>> Logits(const model::Model& model,
                                           const std::vector<int32_t>& tokens,
                                           const std::string& backend = "tiled",
                                           int threads = 1);
 
 // The largest |logit - reference| over every position when `model` runs the
 // golden tokens in one prefill on `backend` with `threads` threads.
-absl::StatusOr<float> MaxLogitError(const runtime::Model& model,
+absl::StatusOr<float> MaxLogitError(const model::Model& model,
                                     const Golden& golden,
                                     const std::string& backend = "tiled",
                                     int threads = 1);

@@ -43,21 +43,21 @@ absl::StatusOr<std::string> ReadCorpus(const std::string& path) {
   return text;
 }
 
-runtime::TokenizerSpec CharVocabulary(const std::string& text) {
+model::TokenizerSpec CharVocabulary(const std::string& text) {
   std::set<std::string> chars;
   for (size_t i = 0; i < text.size();) {
     const size_t n = std::min(CharLength(text[i]), text.size() - i);
     chars.insert(text.substr(i, n));
     i += n;
   }
-  runtime::TokenizerSpec spec;
-  spec.set_kind(runtime::CHAR);
+  model::TokenizerSpec spec;
+  spec.set_kind(model::CHAR);
   for (const std::string& c : chars) spec.add_tokens(c);  // byte order = code point order
   return spec;
 }
 
 absl::StatusOr<Dataset> MakeDataset(const std::string& text,
-                                    const runtime::Tokenizer& tokenizer,
+                                    const text::Tokenizer& tokenizer,
                                     double validation_fraction, int64_t seq) {
   SM_ASSIGN_OR_RETURN(std::vector<int32_t> ids, tokenizer.Encode(text, false));
   const int64_t n = ids.size();

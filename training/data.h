@@ -9,8 +9,8 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
-#include "runtime/model.pb.h"
-#include "runtime/tokenizer.h"
+#include "model/model.pb.h"
+#include "text/tokenizer.h"
 
 namespace smallmind::training {
 
@@ -20,7 +20,7 @@ namespace smallmind::training {
 absl::StatusOr<std::string> ReadCorpus(const std::string& path);
 
 // A CHAR vocabulary of every UTF-8 character in `text`, in code point order.
-runtime::TokenizerSpec CharVocabulary(const std::string& text);
+model::TokenizerSpec CharVocabulary(const std::string& text);
 
 struct Dataset {
   std::vector<int32_t> train, validation;
@@ -29,7 +29,7 @@ struct Dataset {
 // Encodes `text` and splits it: the last `validation_fraction` of the tokens
 // (at least one window's worth) are held out.
 absl::StatusOr<Dataset> MakeDataset(const std::string& text,
-                                    const runtime::Tokenizer& tokenizer,
+                                    const text::Tokenizer& tokenizer,
                                     double validation_fraction, int64_t seq);
 
 // Fills `tokens` and `targets` (batch·seq each) with random windows of

@@ -10,8 +10,8 @@
 #include "absl/strings/str_cat.h"
 #include "core/status.h"
 #include "kernels/elementwise.h"
-#include "runtime/model_file.h"
-#include "runtime/tensor_codec.h"
+#include "model/model_file.h"
+#include "model/tensor_codec.h"
 #include "training/ops.h"
 
 namespace smallmind::training {
@@ -21,7 +21,7 @@ std::string Layer(int l, const char* rest) { return absl::StrCat("blk.", l, ".",
 
 // The most elements any transposed matmul operand has: rows × the widest
 // output, or the largest weight.
-size_t LargestOperand(const runtime::Architecture& a, int64_t rows) {
+size_t LargestOperand(const model::Architecture& a, int64_t rows) {
   const int64_t widest = std::max<int64_t>(
       {a.vocab_size(), 3 * int64_t{a.embedding_dim()}, a.hidden_dim()});
   const int64_t deepest = std::max<int64_t>(a.embedding_dim(), a.hidden_dim());
@@ -30,7 +30,7 @@ size_t LargestOperand(const runtime::Architecture& a, int64_t rows) {
 
 }  // namespace
 
-Gpt::Gpt(const runtime::Architecture& arch, const backends::Backend& backend,
+Gpt::Gpt(const model::Architecture& arch, const backends::Backend& backend,
          core::ThreadPool& pool, int64_t batch, int64_t seq)
     : arch_(arch),
       pool_(pool),
@@ -39,11 +39,11 @@ Gpt::Gpt(const runtime::Architecture& arch, const backends::Backend& backend,
       linear_(backend, pool, LargestOperand(arch, batch * seq)) {}
 
 absl::StatusOr<std::unique_ptr<Gpt>> Gpt::Create(
-    const runtime::Architecture& arch, const backends::Backend& backend,
+    const model::Architecture& arch, const backends::Backend& backend,
     core::ThreadPool& pool, int64_t batch, int64_t seq) {
-  SM_RETURN_IF_ERROR(runtime::ValidateArchitecture(arch));
-  if (arch.norm() != runtime::LAYER_NORM || arch.positions() != runtime::LEARNED ||
-      arch.mlp() != runtime::GELU || !arch.biases() ||
+  SM_RETURN_IF_ERROR(model::ValidateArchitecture(arch));
+  if (arch.norm() != model::LAYER_NORM || arch.positions() != model::LEARNED ||
+      arch.mlp() != model::GELU || !arch.biases() ||
       arch.num_kv_heads() != arch.num_heads() ||
       arch.num_heads() * arch.head_dim() != arch.embedding_dim()) {
     return absl::UnimplementedError(
@@ -60,7 +60,7 @@ absl::StatusOr<std::unique_ptr<Gpt>> Gpt::Create(
   }
   std::unique_ptr<Gpt> g(new Gpt(arch, backend, pool, batch, seq));
   size_t offset = 0;
-  for (const runtime::TensorSpec& spec : runtime::ExpectedTensors(arch)) {
+  for (const model::TensorSpec& spec : model::ExpectedTensors(arch)) {
     ParamTensor t;
     t.name = spec.name;
     t.shape = spec.shape;
@@ -118,10 +118,10 @@ void Gpt::InitRandom(uint64_t seed) {
   }
 }
 
-absl::Status Gpt::LoadWeights(const runtime::Model& model) {
+absl::Status Gpt::LoadWeights(const model::Model& model) {
   for (const ParamTensor& t : tensors_) {
     SM_ASSIGN_OR_RETURN(core::TensorView view, model.file().Tensor(t.name));
-    const std::vector<float> values = runtime::DecodeAll(view);
+    const std::vector<float> values = model::DecodeAll(view);
     if (values.size() != t.size) {
       return absl::InvalidArgumentError(absl::StrCat(
           "tensor '", t.name, "' has ", values.size(), " values, expected ", t.size));
@@ -246,14 +246,14 @@ absl::Status Gpt::Backward(absl::Span<const int32_t> tokens) {
   return absl::OkStatus();
 }
 
-absl::Status Gpt::Save(const std::string& path, const runtime::TokenizerSpec& tokenizer,
+absl::Status Gpt::Save(const std::string& path, const model::TokenizerSpec& tokenizer,
                        const std::map<std::string, std::string>& metadata) const {
-  runtime::ModelDescription d;
+  model::ModelDescription d;
   *d.mutable_architecture() = arch_;
   *d.mutable_tokenizer() = tokenizer;
   d.mutable_provenance()->set_source_format("smallmind train");
   for (const auto& [k, v] : metadata) (*d.mutable_metadata())[k] = v;
-  std::vector<runtime::TensorSource> sources;
+  std::vector<model::TensorSource> sources;
   for (const ParamTensor& t : tensors_) {
     sources.push_back({t.name, core::DType::kF32, t.shape,
                        {reinterpret_cast<const uint8_t*>(params_.data() + t.offset),
@@ -262,7 +262,7 @@ absl::Status Gpt::Save(const std::string& path, const runtime::TokenizerSpec& to
   // Write beside the target and rename, so a crash never leaves half a
   // checkpoint where a good one was.
   const std::string temp = path + ".tmp";
-  SM_RETURN_IF_ERROR(runtime::WriteModelFile(temp, d, sources));
+  SM_RETURN_IF_ERROR(model::WriteModelFile(temp, d, sources));
   if (std::rename(temp.c_str(), path.c_str()) != 0) {
     return absl::InternalError(absl::StrCat("cannot rename ", temp, " to ", path));
   }

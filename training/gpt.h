@@ -16,8 +16,8 @@
 #include "absl/types/span.h"
 #include "backends/backend.h"
 #include "core/thread_pool.h"
-#include "runtime/model.h"
-#include "runtime/model.pb.h"
+#include "model/model.h"
+#include "model/model.pb.h"
 #include "training/linear.h"
 
 namespace smallmind::training {
@@ -36,14 +36,14 @@ class Gpt {
   // Errors unless `arch` is GPT-2-style, or when seq exceeds its context.
   // The backend and pool must outlive the Gpt.
   static absl::StatusOr<std::unique_ptr<Gpt>> Create(
-      const runtime::Architecture& arch, const backends::Backend& backend,
+      const model::Architecture& arch, const backends::Backend& backend,
       core::ThreadPool& pool, int64_t batch, int64_t seq);
 
   // GPT-2's initialisation: N(0, 0.02), residual projections scaled by
   // 1/sqrt(2·layers), norm weights 1, biases 0.
   void InitRandom(uint64_t seed);
   // Copies weights from a model of the same architecture (any dtype).
-  absl::Status LoadWeights(const runtime::Model& model);
+  absl::Status LoadWeights(const model::Model& model);
 
   // Mean cross-entropy of predicting `targets` from `tokens` (both
   // [batch, seq]); with `backward`, also fills grads() (zeroed first).
@@ -51,19 +51,19 @@ class Gpt {
                               absl::Span<const int32_t> targets, bool backward);
 
   // Writes the weights as a .smm model file with `tokenizer`.
-  absl::Status Save(const std::string& path, const runtime::TokenizerSpec& tokenizer,
+  absl::Status Save(const std::string& path, const model::TokenizerSpec& tokenizer,
                     const std::map<std::string, std::string>& metadata) const;
 
   absl::Span<float> params() { return absl::MakeSpan(params_); }
   absl::Span<const float> params() const { return params_; }
   absl::Span<float> grads() { return absl::MakeSpan(grads_); }
   const std::vector<ParamTensor>& tensors() const { return tensors_; }
-  const runtime::Architecture& arch() const { return arch_; }
+  const model::Architecture& arch() const { return arch_; }
   int64_t batch() const { return batch_; }
   int64_t seq() const { return seq_; }
 
  private:
-  Gpt(const runtime::Architecture& arch, const backends::Backend& backend,
+  Gpt(const model::Architecture& arch, const backends::Backend& backend,
       core::ThreadPool& pool, int64_t batch, int64_t seq);
   float* P(const std::string& name) { return params_.data() + index_.at(name)->offset; }
   float* G(const std::string& name) { return grads_.data() + index_.at(name)->offset; }
@@ -72,7 +72,7 @@ class Gpt {
   }
   absl::Status Backward(absl::Span<const int32_t> tokens);
 
-  runtime::Architecture arch_;
+  model::Architecture arch_;
   core::ThreadPool& pool_;
   int64_t batch_, seq_;
   std::vector<ParamTensor> tensors_;

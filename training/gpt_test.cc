@@ -9,7 +9,7 @@
 #include "backends/registry.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
-#include "runtime/model.h"
+#include "model/model.h"
 #include "runtime/transformer.h"
 #include "training/data.h"
 #include "training/optimizer.h"
@@ -20,8 +20,8 @@ namespace {
 
 using ::testing::HasSubstr;
 
-runtime::Architecture Tiny(bool tied = false) {
-  runtime::Architecture a;
+model::Architecture Tiny(bool tied = false) {
+  model::Architecture a;
   a.set_name("gpt2");
   a.set_vocab_size(11);
   a.set_context_length(8);
@@ -31,10 +31,10 @@ runtime::Architecture Tiny(bool tied = false) {
   a.set_num_kv_heads(2);
   a.set_head_dim(8);
   a.set_hidden_dim(32);
-  a.set_norm(runtime::LAYER_NORM);
+  a.set_norm(model::LAYER_NORM);
   a.set_norm_eps(1e-5f);
-  a.set_positions(runtime::LEARNED);
-  a.set_mlp(runtime::GELU);
+  a.set_positions(model::LEARNED);
+  a.set_mlp(model::GELU);
   a.set_biases(true);
   a.set_tied_output(tied);
   return a;
@@ -90,12 +90,12 @@ TEST(GptTest, CheckpointLossMatchesTheInferenceEngine) {
   const std::vector<int32_t> tokens = Ids(8, 5), targets = Ids(8, 6);
   const double loss = *g->Step(tokens, targets, false);
 
-  runtime::TokenizerSpec vocab;
-  vocab.set_kind(runtime::CHAR);
+  model::TokenizerSpec vocab;
+  vocab.set_kind(model::CHAR);
   for (char c = 'a'; c < 'a' + 11; ++c) vocab.add_tokens(std::string(1, c));
   const std::string path = std::string(getenv("TEST_TMPDIR")) + "/ckpt.smm";
   ASSERT_TRUE(g->Save(path, vocab, {{"k", "v"}}).ok());
-  std::unique_ptr<runtime::Model> model = *runtime::Model::Load(path);
+  std::unique_ptr<model::Model> model = *model::Model::Load(path);
   std::unique_ptr<runtime::Transformer> t = *runtime::Transformer::Create(*model, Tiled());
   runtime::KvCache cache = *runtime::KvCache::Create(model->arch(), 8);
   core::Arena arena = *core::Arena::Create(t->ScratchBytes(8, 1, 8));
@@ -115,8 +115,8 @@ TEST(GptTest, CheckpointLossMatchesTheInferenceEngine) {
 
 TEST(GptTest, RejectsWhatItCannotTrain) {
   core::ThreadPool pool(1);
-  runtime::Architecture a = Tiny();
-  a.set_norm(runtime::RMS_NORM);
+  model::Architecture a = Tiny();
+  a.set_norm(model::RMS_NORM);
   EXPECT_THAT(Gpt::Create(a, Tiled(), pool, 1, 4).status().message(),
               HasSubstr("GPT-2-style"));
   EXPECT_THAT(Gpt::Create(Tiny(), Tiled(), pool, 1, 9).status().message(),
@@ -160,9 +160,9 @@ TEST(OptimizerTest, AdamWMovesAgainstTheGradientAndClips) {
 
 TEST(DataTest, VocabularyBatchesAndBaseline) {
   const std::string text = "héllo wörld, hello world";
-  runtime::TokenizerSpec vocab = CharVocabulary(text);
+  model::TokenizerSpec vocab = CharVocabulary(text);
   EXPECT_EQ(vocab.tokens_size(), 11);  // space , d e h l o r w é ö
-  std::unique_ptr<runtime::Tokenizer> tok = *runtime::Tokenizer::Create(vocab);
+  std::unique_ptr<text::Tokenizer> tok = *text::Tokenizer::Create(vocab);
   Dataset d = *MakeDataset(text, *tok, 0.2, 4);
   EXPECT_EQ(d.train.size() + d.validation.size(), 24u);
   std::mt19937_64 rng(1);
@@ -203,7 +203,7 @@ TEST(TrainerTest, LearnsAPatternAndResumes) {
   EXPECT_EQ(reports, 60);
   EXPECT_LT(s->final_val_loss, 0.5 * s->unigram_loss)
       << "unigram " << s->unigram_loss << ", first " << s->first_val_loss;
-  std::unique_ptr<runtime::Model> model = *runtime::Model::Load(o.output);
+  std::unique_ptr<model::Model> model = *model::Model::Load(o.output);
   EXPECT_EQ(model->description().metadata().at("train.steps"), "60");
   std::ifstream csv(o.output + ".loss.csv");
   EXPECT_TRUE(csv.good());
@@ -214,7 +214,7 @@ TEST(TrainerTest, LearnsAPatternAndResumes) {
   ASSERT_TRUE(resumed.ok()) << resumed.status();
   EXPECT_EQ(resumed->steps_run, 20);
   EXPECT_LT(resumed->final_val_loss, s->first_val_loss);
-  EXPECT_EQ((*runtime::Model::Load(o.output))->description().metadata().at("train.steps"),
+  EXPECT_EQ((*model::Model::Load(o.output))->description().metadata().at("train.steps"),
             "80");
 }
 

@@ -9,9 +9,9 @@
 #include "backends/registry.h"
 #include "core/file_util.h"
 #include "core/status.h"
-#include "runtime/model.h"
-#include "runtime/presets.h"
-#include "runtime/tokenizer.h"
+#include "model/model.h"
+#include "model/presets.h"
+#include "text/tokenizer.h"
 #include "training/data.h"
 #include "training/gpt.h"
 
@@ -50,21 +50,21 @@ absl::StatusOr<TrainSummary> Train(
 
   // The architecture and vocabulary: from the checkpoint when resuming,
   // else the preset's shape with the data's characters as its vocabulary.
-  runtime::Architecture arch;
-  runtime::TokenizerSpec vocabulary;
-  std::unique_ptr<runtime::Model> resumed;
+  model::Architecture arch;
+  model::TokenizerSpec vocabulary;
+  std::unique_ptr<model::Model> resumed;
   if (!options.resume.empty()) {
-    SM_ASSIGN_OR_RETURN(resumed, runtime::Model::Load(options.resume));
+    SM_ASSIGN_OR_RETURN(resumed, model::Model::Load(options.resume));
     arch = resumed->arch();
     vocabulary = resumed->description().tokenizer();
   } else {
-    SM_ASSIGN_OR_RETURN(runtime::Preset preset, runtime::FindPreset(options.preset));
+    SM_ASSIGN_OR_RETURN(model::Preset preset, model::FindPreset(options.preset));
     arch = preset.arch;
     vocabulary = CharVocabulary(text);
     arch.set_vocab_size(vocabulary.tokens_size());
   }
-  SM_ASSIGN_OR_RETURN(std::unique_ptr<runtime::Tokenizer> tokenizer,
-                      runtime::Tokenizer::Create(vocabulary));
+  SM_ASSIGN_OR_RETURN(std::unique_ptr<text::Tokenizer> tokenizer,
+                      text::Tokenizer::Create(vocabulary));
   const int64_t seq = options.seq > 0 ? options.seq : arch.context_length();
   SM_ASSIGN_OR_RETURN(Dataset data,
                       MakeDataset(text, *tokenizer, options.validation_fraction, seq));

@@ -5,14 +5,14 @@
 #include <string>
 #include <vector>
 
-#include "runtime/chat_template.h"
+#include "text/chat_template.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
-  namespace runtime = smallmind::runtime;
-  auto chat = runtime::ChatTemplate::Create(
+  namespace text = smallmind::text;
+  auto chat = text::ChatTemplate::Create(
       std::string(reinterpret_cast<const char*>(data), size), "<s>", "</s>");
   if (!chat.ok()) return 0;
-  const std::vector<runtime::ChatMessage> messages = {
+  const std::vector<text::ChatMessage> messages = {
       {"system", "Be brief."}, {"user", "Hi <|im_start|> \xe2\x82\xac"}, {"assistant", "Hello."},
       {"user", "Again?"}};
   (void)chat->Render(messages, true);

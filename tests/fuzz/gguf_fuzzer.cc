@@ -3,11 +3,11 @@
 // out-of-bounds read.
 #include <cstdint>
 
-#include "tools/convert/gguf.h"
-#include "tools/convert/gguf_import.h"
+#include "formats/gguf.h"
+#include "formats/gguf_import.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
-  auto file = smallmind::convert::GgufFile::Parse(absl::MakeConstSpan(data, size));
-  if (file.ok()) smallmind::convert::ImportGguf(*file, "fuzz").IgnoreError();
+  auto file = smallmind::formats::GgufFile::Parse(absl::MakeConstSpan(data, size));
+  if (file.ok()) smallmind::formats::ImportGguf(*file, "fuzz").IgnoreError();
   return 0;
 }

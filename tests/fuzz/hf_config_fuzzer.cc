@@ -7,7 +7,7 @@
 #include <filesystem>
 #include <string>
 
-#include "tools/convert/hf_import.h"
+#include "formats/hf_import.h"
 
 namespace {
 
@@ -40,6 +40,6 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   std::fclose(f);
   // No tensors: the config is read, checked and refused or accepted before
   // the (missing) safetensors file is looked for.
-  (void)smallmind::convert::ImportHuggingFace(dir);
+  (void)smallmind::formats::ImportHuggingFace(dir);
   return 0;
 }

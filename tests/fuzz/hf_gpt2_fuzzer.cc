@@ -5,18 +5,18 @@
 #include <vector>
 
 #include "absl/strings/str_split.h"
-#include "runtime/tokenizer.h"
-#include "tools/convert/safetensors_import.h"
+#include "text/tokenizer.h"
+#include "formats/safetensors_import.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
-  namespace convert = smallmind::convert;
+  namespace formats = smallmind::formats;
   const std::vector<absl::string_view> parts = absl::StrSplit(
       absl::string_view(reinterpret_cast<const char*>(data), size), absl::MaxSplits('\0', 2));
-  auto arch = convert::ArchitectureFromHfConfig(parts[0]);
+  auto arch = formats::ArchitectureFromHfConfig(parts[0]);
   if (!arch.ok() || parts.size() < 3) return 0;
-  auto spec = convert::TokenizerFromGpt2Files(parts[1], parts[2], arch->vocab_size());
+  auto spec = formats::TokenizerFromGpt2Files(parts[1], parts[2], arch->vocab_size());
   if (!spec.ok()) return 0;
-  auto tokenizer = smallmind::runtime::Tokenizer::Create(*spec);
+  auto tokenizer = smallmind::text::Tokenizer::Create(*spec);
   if (tokenizer.ok()) {
     auto ids = (*tokenizer)->Encode("Hello, fuzz! \xe2\x82\xac", false);
     if (ids.ok()) (*tokenizer)->Decode(*ids);

@@ -3,7 +3,7 @@
 #include <cstdint>
 #include <cstring>
 
-#include "tools/convert/llama2c_import.h"
+#include "formats/llama2c_import.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (size < 4) return 0;
@@ -11,7 +11,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   std::memcpy(&length, data, 4);
   const auto rest = absl::MakeConstSpan(data + 4, size - 4);
   if (length > rest.size()) length = static_cast<uint32_t>(rest.size());
-  smallmind::convert::ImportLlama2c(rest.subspan(0, length), rest.subspan(length), "fuzz")
+  smallmind::formats::ImportLlama2c(rest.subspan(0, length), rest.subspan(length), "fuzz")
       .IgnoreError();
   return 0;
 }

@@ -9,10 +9,10 @@
 #include <map>
 #include <string>
 
-#include "runtime/chat_template.h"
+#include "text/chat_template.h"
 #include "tests/golden_util.h"
-#include "tools/convert/gguf_from_model.h"
-#include "tools/convert/test_formats.h"
+#include "formats/gguf_from_model.h"
+#include "formats/test_formats.h"
 
 namespace {
 
@@ -30,7 +30,7 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "usage: make_seeds SEEDS_DIR\n");
     return 1;
   }
-  namespace convert = smallmind::convert;
+  namespace formats = smallmind::formats;
   const std::string dir = argv[1];
   auto gpt2 = smallmind::golden::LoadGolden("gpt2_tiny");
   auto llama = smallmind::golden::LoadGolden("llama_tiny");
@@ -46,7 +46,7 @@ int main(int argc, char** argv) {
     const smallmind::core::DType dtype = n == "gpt2_tiny"    ? smallmind::core::DType::kQ8_0
                                          : n == "llama_tiny" ? smallmind::core::DType::kF16
                                                              : smallmind::core::DType::kF32;
-    auto bytes = golden.ok() ? convert::GgufFromModel(*golden->model, dtype)
+    auto bytes = golden.ok() ? formats::GgufFromModel(*golden->model, dtype)
                              : absl::StatusOr<std::vector<uint8_t>>(golden.status());
     if (!bytes.ok()) continue;  // no GGUF architecture (neox_tiny)
     ok &= Write(dir + "/gguf/" + n + ".gguf", bytes->data(), bytes->size());
@@ -57,7 +57,7 @@ int main(int argc, char** argv) {
   for (const char* name : {"llama3_tiny", "qwen2_tiny", "qwen3_tiny", "gemma3_tiny", "phi3_tiny"}) {
     auto golden = smallmind::golden::LoadGolden(name);
     if (!golden.ok()) return 1;
-    std::map<std::string, std::string> files = convert::HfFromModel(*golden->model, "F32");
+    std::map<std::string, std::string> files = formats::HfFromModel(*golden->model, "F32");
     const std::string& config = files["config.json"];
     ok &= Write(dir + "/hf_config/" + name + ".json", config.data(), config.size());
     const std::string tokenizer =
@@ -74,11 +74,11 @@ int main(int argc, char** argv) {
       R"( "merges": [["\u2581", "a"]]}})";
   ok &= Write(dir + "/hf_tokenizer/sentencepiece", spm.data(), spm.size());
   // The built-in chat templates.
-  for (const std::string& name : smallmind::runtime::BuiltinChatTemplateNames()) {
-    const std::string text = smallmind::runtime::BuiltinChatTemplate(name);
+  for (const std::string& name : smallmind::text::BuiltinChatTemplateNames()) {
+    const std::string text = smallmind::text::BuiltinChatTemplate(name);
     ok &= Write(dir + "/chat_template/" + name + ".jinja", text.data(), text.size());
   }
-  const convert::HfGpt2Files hf = convert::HfGpt2FromModel(*gpt2->model);
+  const formats::HfGpt2Files hf = formats::HfGpt2FromModel(*gpt2->model);
   ok &= Write(dir + "/safetensors/gpt2_tiny.safetensors", hf.safetensors.data(),
               hf.safetensors.size());
   // The hf_gpt2 target's input: config.json, vocab.json, merges.txt, split
@@ -87,7 +87,7 @@ int main(int argc, char** argv) {
   ok &= Write(dir + "/hf_gpt2/gpt2_tiny", joined.data(), joined.size());
   // The llama2c target's input: the checkpoint's length (4 bytes, little-
   // endian), the checkpoint, then tokenizer.bin.
-  const convert::Llama2cFiles l2c = convert::Llama2cFromModel(*llama->model);
+  const formats::Llama2cFiles l2c = formats::Llama2cFromModel(*llama->model);
   const uint32_t length = static_cast<uint32_t>(l2c.checkpoint.size());
   std::string input(reinterpret_cast<const char*>(&length), 4);
   input += l2c.checkpoint + l2c.tokenizer;

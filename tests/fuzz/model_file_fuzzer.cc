@@ -3,18 +3,18 @@
 #include <cstdint>
 #include <memory>
 
-#include "runtime/model.h"
-#include "runtime/model_file.h"
-#include "runtime/tokenizer.h"
+#include "model/model.h"
+#include "model/model_file.h"
+#include "text/tokenizer.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
-  using smallmind::runtime::Model;
-  using smallmind::runtime::ModelFile;
+  using smallmind::model::Model;
+  using smallmind::model::ModelFile;
   auto file = ModelFile::FromBytes(absl::MakeConstSpan(data, size));
   if (!file.ok()) return 0;
   auto model = Model::FromFile(std::move(*file));
   if (!model.ok()) return 0;
-  auto tokenizer = smallmind::runtime::Tokenizer::Create(
+  auto tokenizer = smallmind::text::Tokenizer::Create(
       (*model)->description().tokenizer());
   if (tokenizer.ok()) {
     auto ids = (*tokenizer)->Encode("Hello, fuzz! \xe2\x82\xac", true);

@@ -6,13 +6,15 @@
 #include <cstdint>
 #include <string>
 
-#include "runtime/chat_template.h"
+#include "text/chat_template.h"
 #include "runtime/generation.h"
 #include "server/openai.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   namespace server = smallmind::server;
   namespace runtime = smallmind::runtime;
+  namespace text = smallmind::text;
+  namespace model = smallmind::model;
   if (size == 0) return 0;
   const std::string body(reinterpret_cast<const char*>(data) + 1, size - 1);
   switch (data[0] % 4) {
@@ -24,9 +26,9 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       (void)runtime::ValidateGenerateOptions(request->options);
       (void)runtime::ValidatePromptIds(request->prompt_ids, 512);
       if (chat) {
-        static const runtime::ChatTemplate* chatml = [] {
-          auto t = runtime::ChatTemplate::ForModel(runtime::TokenizerSpec(), "chatml");
-          return t.ok() ? new runtime::ChatTemplate(*std::move(t)) : nullptr;
+        static const text::ChatTemplate* chatml = [] {
+          auto t = text::ChatTemplate::ForModel(model::TokenizerSpec(), "chatml");
+          return t.ok() ? new text::ChatTemplate(*std::move(t)) : nullptr;
         }();
         if (chatml != nullptr) (void)chatml->Render(request->messages, true);
       }

@@ -2,10 +2,10 @@
 // inside the file, or a Status; never a crash or an out-of-bounds read.
 #include <cstdint>
 
-#include "tools/convert/safetensors_import.h"
+#include "formats/safetensors_import.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
-  auto tensors = smallmind::convert::ParseSafetensors(absl::MakeConstSpan(data, size));
+  auto tensors = smallmind::formats::ParseSafetensors(absl::MakeConstSpan(data, size));
   if (tensors.ok()) {
     for (const auto& [name, t] : *tensors) {
       // Touch every byte the reader vouched for (ASan checks the bounds).

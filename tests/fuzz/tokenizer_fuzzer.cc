@@ -9,24 +9,24 @@
 #include <string>
 #include <vector>
 
-#include "runtime/tokenizer.h"
+#include "text/tokenizer.h"
 
 namespace {
 
-using smallmind::runtime::Tokenizer;
-using smallmind::runtime::TokenizerSpec;
+using smallmind::text::Tokenizer;
+using smallmind::model::TokenizerSpec;
 
 // Small vocabularies of each kind, with the special tokens and byte
 // fallbacks real ones have.
 std::vector<std::unique_ptr<Tokenizer>> MakeTokenizers() {
   std::vector<TokenizerSpec> specs(3);
-  specs[0].set_kind(smallmind::runtime::CHAR);
+  specs[0].set_kind(smallmind::model::CHAR);
   for (const char* t : {"a", "b", "c", " ", "\n", "\xc3\xa9", "\xe2\x82\xac"}) specs[0].add_tokens(t);
   for (int b = 0; b < 256; ++b) specs[0].add_tokens(std::string(1, char(b)) + "#");
 
-  specs[1].set_kind(smallmind::runtime::GPT2_BPE);
+  specs[1].set_kind(smallmind::model::GPT2_BPE);
   for (int b = 0; b < 256; ++b) {
-    specs[1].add_tokens(smallmind::runtime::Gpt2EncodeBytes(std::string(1, char(b))));
+    specs[1].add_tokens(smallmind::text::Gpt2EncodeBytes(std::string(1, char(b))));
   }
   for (const char* m : {"h e", "l l", "he ll", "hell o", "\xc4\xa0 t", "\xc4\xa0t h"}) {
     specs[1].add_merges(m);
@@ -36,16 +36,16 @@ std::vector<std::unique_ptr<Tokenizer>> MakeTokenizers() {
   }
   specs[1].set_eos_id(specs[1].tokens_size() - 1);
 
-  specs[2].set_kind(smallmind::runtime::SENTENCEPIECE_BPE);
+  specs[2].set_kind(smallmind::model::SENTENCEPIECE_BPE);
   for (const char* t : {"<unk>", "<s>", "</s>"}) specs[2].add_tokens(t);
-  specs[2].add_token_types(smallmind::runtime::UNKNOWN);
-  specs[2].add_token_types(smallmind::runtime::CONTROL);
-  specs[2].add_token_types(smallmind::runtime::CONTROL);
+  specs[2].add_token_types(smallmind::model::UNKNOWN);
+  specs[2].add_token_types(smallmind::model::CONTROL);
+  specs[2].add_token_types(smallmind::model::CONTROL);
   for (int b = 0; b < 256; ++b) {
     char name[8];
     std::snprintf(name, sizeof(name), "<0x%02X>", b);
     specs[2].add_tokens(name);
-    specs[2].add_token_types(smallmind::runtime::BYTE);
+    specs[2].add_token_types(smallmind::model::BYTE);
   }
   for (const char* t : {"\xe2\x96\x81", "\xe2\x96\x81t", "he", "\xe2\x96\x81the", "ll", "o"}) {
     specs[2].add_tokens(t);

@@ -16,7 +16,7 @@
 #include "backends/registry.h"
 #include "core/arena.h"
 #include "core/thread_pool.h"
-#include "runtime/model.h"
+#include "model/model.h"
 #include "runtime/transformer.h"
 #include "tools/smallmind/commands.h"
 
@@ -169,10 +169,10 @@ int Run(const std::vector<std::string>& argv) {
   std::vector<Result> results;
   if (output == "md") PrintHeader();
   for (const std::string& path : models) {
-    absl::StatusOr<std::unique_ptr<runtime::Model>> model =
-        runtime::Model::Load(path);
+    absl::StatusOr<std::unique_ptr<model::Model>> model =
+        model::Model::Load(path);
     if (!model.ok()) return Fail("bench", model.status());
-    const runtime::Architecture& arch = (*model)->arch();
+    const model::Architecture& arch = (*model)->arch();
     const core::DType dtype = (*model)->weight_dtype();
     // As llama-bench's, a test's prompt plus generation must fit the context.
     const int64_t longest = *std::max_element(n_prompt->begin(), n_prompt->end()) +

@@ -9,7 +9,7 @@
 
 #include "absl/strings/str_format.h"
 #include "absl/strings/strip.h"
-#include "runtime/chat_template.h"
+#include "text/chat_template.h"
 #include "runtime/session.h"
 #include "tools/smallmind/commands.h"
 #include "tools/smallmind/load_model.h"
@@ -60,15 +60,15 @@ int Run(const std::vector<std::string>& argv) {
   }
   absl::StatusOr<runtime::LoadedModel> loaded = LoadModel(args.model);
   if (!loaded.ok()) return Fail("chat", loaded.status());
-  const runtime::TokenizerSpec& spec = loaded->model->description().tokenizer();
-  absl::StatusOr<runtime::ChatTemplate> chat_template =
-      runtime::ChatTemplate::ForModel(spec, args.chat_template);
+  const model::TokenizerSpec& spec = loaded->model->description().tokenizer();
+  absl::StatusOr<text::ChatTemplate> chat_template =
+      text::ChatTemplate::ForModel(spec, args.chat_template);
   if (!chat_template.ok()) return Fail("chat", chat_template.status());
   absl::StatusOr<std::unique_ptr<runtime::Session>> session =
       runtime::Session::Create(*loaded->transformer, *loaded->tokenizer, args.session);
   if (!session.ok()) return Fail("chat", session.status());
 
-  std::vector<runtime::ChatMessage> messages;
+  std::vector<text::ChatMessage> messages;
   auto reset = [&] {
     messages.clear();
     if (!args.system.empty()) messages.push_back({"system", args.system});

@@ -9,12 +9,12 @@
 #include "absl/strings/match.h"
 #include "core/dtype.h"
 #include "core/mapped_file.h"
-#include "runtime/model.h"
-#include "tools/convert/converted.h"
-#include "tools/convert/gguf_import.h"
-#include "tools/convert/hf_import.h"
-#include "tools/convert/llama2c_import.h"
-#include "tools/convert/safetensors_import.h"
+#include "model/model.h"
+#include "formats/converted.h"
+#include "formats/gguf_import.h"
+#include "formats/hf_import.h"
+#include "formats/llama2c_import.h"
+#include "formats/safetensors_import.h"
 #include "tools/smallmind/commands.h"
 
 
@@ -85,17 +85,17 @@ int Run(const std::vector<std::string>& argv) {
     if (!detected.ok()) return Fail("convert", detected.status());
     format = *detected;
   }
-  absl::StatusOr<convert::ConvertedModel> model;
+  absl::StatusOr<formats::ConvertedModel> model;
   if (format == "gguf") {
-    model = convert::ImportGguf(in);
+    model = formats::ImportGguf(in);
   } else if (format == "safetensors") {
-    model = convert::ImportHuggingFace(in);
+    model = formats::ImportHuggingFace(in);
   } else if (format == "llama2c") {
     std::string tokenizer = args.tokenizer;
     if (tokenizer.empty()) {
       tokenizer = (std::filesystem::path(in).parent_path() / "tokenizer.bin").string();
     }
-    model = convert::ImportLlama2c(in, tokenizer);
+    model = formats::ImportLlama2c(in, tokenizer);
   } else {
     return Fail("convert", absl::InvalidArgumentError(
                                "--from must be auto, gguf, safetensors or "
@@ -103,9 +103,9 @@ int Run(const std::vector<std::string>& argv) {
   }
   if (!model.ok()) return Fail("convert", model.status());
   absl::Status status =
-      convert::WriteConverted(out, *model, quantize, ShowProgress);
+      formats::WriteConverted(out, *model, quantize, ShowProgress);
   if (!status.ok()) return Fail("convert", status);
-  absl::StatusOr<std::unique_ptr<runtime::Model>> written = runtime::Model::Load(out);
+  absl::StatusOr<std::unique_ptr<model::Model>> written = model::Model::Load(out);
   if (!written.ok()) return Fail("convert", written.status());
   std::printf("wrote %s: %s, %s params, %s weights, %s (from %s)\n", out.c_str(),
               (*written)->arch().name().c_str(),

@@ -68,7 +68,7 @@ int Run(const std::vector<std::string>& argv) {
   absl::PrintF("\n");
   if (!stats.ok()) return Fail("generate", stats.status());
 
-  const runtime::Model& model = *loaded->model;
+  const model::Model& model = *loaded->model;
   absl::FPrintF(
       stderr,
       "\nmodel:   %s (%s, %s params, %s, %s)\n"

@@ -4,8 +4,8 @@
 
 #include "absl/strings/str_cat.h"
 #include "core/dtype.h"
-#include "runtime/model.h"
-#include "runtime/presets.h"
+#include "model/model.h"
+#include "model/presets.h"
 #include "tools/smallmind/commands.h"
 
 
@@ -36,27 +36,27 @@ int Run(const std::vector<std::string>& argv) {
                             "expected one output path, e.g. "
                             "`smallmind init --preset small small.smm`"));
   }
-  absl::StatusOr<runtime::Preset> preset =
-      runtime::FindPreset(args.preset);
+  absl::StatusOr<model::Preset> preset =
+      model::FindPreset(args.preset);
   if (!preset.ok()) return Fail("init", preset.status());
   absl::StatusOr<core::DType> dtype = core::DTypeFromName(args.dtype);
   if (!dtype.ok()) return Fail("init", dtype.status());
-  absl::StatusOr<runtime::TokenizerSpec> tokenizer =
-      runtime::ByteTokenizer(preset->arch.vocab_size());
+  absl::StatusOr<model::TokenizerSpec> tokenizer =
+      model::ByteTokenizer(preset->arch.vocab_size());
   if (!tokenizer.ok()) return Fail("init", tokenizer.status());
-  runtime::RandomModelOptions options;
+  model::RandomModelOptions options;
   options.dtype = *dtype;
   options.seed = args.seed;
   const std::string& path = positional[0];
-  absl::Status status = runtime::WriteRandomModel(
+  absl::Status status = model::WriteRandomModel(
       path,
-      runtime::DescribeModel(preset->arch, *tokenizer, "random",
+      model::DescribeModel(preset->arch, *tokenizer, "random",
                              absl::StrCat("smallmind init --preset ",
                                           preset->name)),
       options);
   if (!status.ok()) return Fail("init", status);
-  absl::StatusOr<std::unique_ptr<runtime::Model>> model =
-      runtime::Model::Load(path);
+  absl::StatusOr<std::unique_ptr<model::Model>> model =
+      model::Model::Load(path);
   if (!model.ok()) return Fail("init", model.status());
   std::printf("wrote %s: %s (%s), %s params, %s, %s\n", path.c_str(),
               preset->name.c_str(), preset->summary.c_str(),

@@ -4,8 +4,8 @@
 
 #include "core/shape.h"
 #include "google/protobuf/text_format.h"
-#include "runtime/model.h"
-#include "runtime/model_file.h"
+#include "model/model.h"
+#include "model/model_file.h"
 #include "tools/smallmind/commands.h"
 
 
@@ -24,12 +24,12 @@ struct InspectArgs {
   }
 };
 
-void PrintTensors(const runtime::ModelDescription& d) {
+void PrintTensors(const model::ModelDescription& d) {
   std::printf("\n%-32s %-6s %-16s %12s %10s\n", "tensor", "dtype", "shape",
               "offset", "bytes");
-  for (const runtime::TensorInfo& t : d.tensors()) {
+  for (const model::TensorInfo& t : d.tensors()) {
     std::printf("%-32s %-6s %-16s %12llu %10llu\n", t.name().c_str(),
-                std::string(core::DTypeName(runtime::DTypeFromProto(t.dtype())))
+                std::string(core::DTypeName(model::DTypeFromProto(t.dtype())))
                     .c_str(),
                 core::DimsToString(t.shape()).c_str(),
                 static_cast<unsigned long long>(t.offset()),
@@ -51,14 +51,14 @@ int Run(const std::vector<std::string>& argv) {
   const std::string& path = positional[0];
   // The file alone first, so a model whose tensors disagree with its
   // architecture can still be inspected; then the model's own checks.
-  absl::StatusOr<std::unique_ptr<runtime::ModelFile>> file =
-      runtime::ModelFile::Open(path);
+  absl::StatusOr<std::unique_ptr<model::ModelFile>> file =
+      model::ModelFile::Open(path);
   if (!file.ok()) return Fail("inspect", file.status());
-  const runtime::ModelDescription& d = (*file)->description();
+  const model::ModelDescription& d = (*file)->description();
   const std::string& format = args.format;
   if (format == "textproto") {
     std::string text;
-    runtime::ModelDescription shown = d;
+    model::ModelDescription shown = d;
     if (!args.tensors) shown.clear_tensors();
     google::protobuf::TextFormat::PrintToString(shown, &text);
     std::fwrite(text.data(), 1, text.size(), stdout);
@@ -69,9 +69,9 @@ int Run(const std::vector<std::string>& argv) {
                                "--format must be summary or textproto"));
   }
   // The description without its vocabulary, which is thousands of lines.
-  runtime::ModelDescription head = d;
+  model::ModelDescription head = d;
   head.clear_tensors();
-  runtime::TokenizerSpec* tok = head.mutable_tokenizer();
+  model::TokenizerSpec* tok = head.mutable_tokenizer();
   const int vocab = tok->tokens_size();
   const int merges = tok->merges_size();
   tok->clear_tokens();
@@ -83,8 +83,8 @@ int Run(const std::vector<std::string>& argv) {
   std::printf("%s", text.c_str());
   std::printf("# tokenizer: %d tokens, %d merges\n", vocab, merges);
   std::printf("# file: %s\n", HumanBytes((*file)->size_bytes()).c_str());
-  absl::StatusOr<std::unique_ptr<runtime::Model>> model =
-      runtime::Model::FromFile(std::move(*file));
+  absl::StatusOr<std::unique_ptr<model::Model>> model =
+      model::Model::FromFile(std::move(*file));
   if (model.ok()) {
     std::printf("# parameters: %s (%lld); matmul weights: %s\n",
                 HumanCount((*model)->num_parameters()).c_str(),

@@ -11,8 +11,8 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "core/status.h"
-#include "tools/convert/converted.h"
-#include "tools/convert/gguf_import.h"
+#include "formats/converted.h"
+#include "formats/gguf_import.h"
 
 namespace smallmind::cli {
 
@@ -23,11 +23,11 @@ absl::StatusOr<ModelSource> ModelSource::Open(const std::string& path) {
     return source;
   }
   const auto start = std::chrono::steady_clock::now();
-  SM_ASSIGN_OR_RETURN(convert::ConvertedModel converted, convert::ImportGguf(path));
+  SM_ASSIGN_OR_RETURN(formats::ConvertedModel converted, formats::ImportGguf(path));
   source.fd_ = memfd_create("smallmind-model", MFD_CLOEXEC);
   if (source.fd_ < 0) return absl::InternalError("memfd_create failed");
   source.path_ = absl::StrCat("/proc/self/fd/", source.fd_);
-  SM_RETURN_IF_ERROR(convert::WriteConverted(source.path_, converted, std::nullopt, nullptr));
+  SM_RETURN_IF_ERROR(formats::WriteConverted(source.path_, converted, std::nullopt, nullptr));
   absl::FPrintF(stderr, "converted %s in memory in %.0f ms\n", path,
                 std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start)
                     .count());

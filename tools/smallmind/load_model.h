@@ -21,7 +21,7 @@ class ModelSource {
   ModelSource& operator=(ModelSource&&) = delete;
   ~ModelSource();
 
-  // What runtime::Model::Load opens; valid while this object lives.
+  // What model::Model::Load opens; valid while this object lives.
   const std::string& path() const { return path_; }
 
  private:

@@ -272,7 +272,7 @@ int RunProfile(const ProfileArgs& args, const std::vector<std::string>& position
   absl::StatusOr<Runs> runs = Measure(args, *loaded);
   if (!runs.ok()) return Fail("profile", runs.status());
   const std::vector<OpRow> ops = OpRows(*runs);
-  const runtime::Model& model = *loaded->model;
+  const model::Model& model = *loaded->model;
   const std::string title = absl::StrFormat(
       "%s (%s, %s params, %s) on %s, %d thread(s)", loaded->path, model.arch().name(),
       HumanCount(model.num_parameters()), core::DTypeName(model.weight_dtype()),

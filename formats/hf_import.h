@@ -1,0 +1,33 @@
+// Hugging Face checkpoint directories into the .smm description: config.json
+// (model_type gpt2, llama, qwen2, qwen3, gemma3_text / gemma3, phi3),
+// model.safetensors or shards named by model.safetensors.index.json (F32,
+// F16 or BF16, kept as they are), and the tokenizer files (tokenizer.json,
+// tokenizer_config.json, generation_config.json; GPT-2's vocab.json and
+// merges.txt).
+//
+// The checkpoints' conventions are taken into the one forward pass: RoPE in
+// Hugging Face's rotate-half form, q/k/v and gate/up fused by rows, Gemma's
+// RMSNorm weights stored as w − 1 (1 is added), Llama 3's rope_scaling
+// turned into per-pair frequency divisors. Features the forward pass lacks
+// (LongRoPE, YaRN, soft-capping, mixtures of experts) are refused by name.
+#ifndef SMALLMIND_FORMATS_HF_IMPORT_H_
+#define SMALLMIND_FORMATS_HF_IMPORT_H_
+
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "formats/converted.h"
+
+namespace smallmind::formats {
+
+absl::StatusOr<ConvertedModel> ImportHuggingFace(const std::string& directory);
+
+// Llama 3's rope_scaling as Hugging Face computes it
+// (_compute_llama3_parameters): each rotated pair's frequency divisor.
+std::vector<float> Llama3RopeFactors(int rotary_dim, double base,
+                                     const model::RopeScaling& scaling);
+
+}  // namespace smallmind::formats
+
+#endif  // SMALLMIND_FORMATS_HF_IMPORT_H_

