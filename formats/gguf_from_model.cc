@@ -8,9 +8,9 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_replace.h"
 #include "core/status.h"
+#include "formats/gguf_builder.h"
 #include "model/tensor_codec.h"
 #include "text/tokenizer.h"
-#include "formats/gguf_builder.h"
 
 namespace smallmind::formats {
 namespace {
@@ -150,7 +150,7 @@ absl::StatusOr<std::vector<uint8_t>> GgufFromModel(const model::Model& model,
   }
   SM_RETURN_IF_ERROR(AddTokenizer(model.description().tokenizer(), arch, b));
   for (const model::TensorSpec& spec : model::ExpectedTensors(a)) {
-    SM_ASSIGN_OR_RETURN(core::TensorView view, model.file().Tensor(spec.name));
+    SM_ASSIGN_OR_RETURN(core::TensorView view, model.data().View(spec.name));
     const std::vector<float> values = model::DecodeAll(view);
     // A vector is split like a one-column matrix.
     const int64_t cols = spec.shape.size() == 2 ? spec.shape[1] : 1;

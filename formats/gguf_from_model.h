@@ -10,8 +10,8 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
-#include "model/model.h"
 #include "core/dtype.h"
+#include "model/model.h"
 
 namespace smallmind::formats {
 

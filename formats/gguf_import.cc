@@ -227,27 +227,20 @@ std::vector<std::string> SourceNames(const GgufFile& f, const std::string& name)
   return {name};
 }
 
-// Whether some layer's q, k, v (or gate, up) have different dtypes: then
-// they are kept as separate tensors rather than fused.
-bool MixedProjections(const GgufFile& f, uint32_t layers) {
+// Whether the file keeps q, k, v (and gate, up) as tensors of their own, as
+// llama.cpp writes most families: then the model uses them so, in place,
+// rather than fusing them into copies. Fused where the file fuses them
+// (GPT-2's attn_qkv, Phi-3's), unless some layer keeps them apart.
+bool SeparateProjections(const GgufFile& f, uint32_t layers) {
   for (uint32_t l = 0; l < layers; ++l) {
-    for (const auto& group : {std::vector<const char*>{"attn_q", "attn_k", "attn_v"},
-                              std::vector<const char*>{"ffn_gate", "ffn_up"}}) {
-      std::set<uint32_t> types;
-      for (const char* part : group) {
-        if (const GgufTensor* t = f.FindTensor(absl::StrCat("blk.", l, ".", part, ".weight"))) {
-          types.insert(t->type);
-        }
-      }
-      if (types.size() > 1) return true;
-    }
+    if (f.FindTensor(absl::StrCat("blk.", l, ".attn_q.weight")) != nullptr) return true;
   }
   return false;
 }
 
 // A constant RoPE frequency divisor (linear scaling) as rope_freqs.weight.
-void AddLinearRopeFactors(ConvertedModel& out, float factor, uint32_t pairs) {
-  ConvertedTensor t;
+void AddLinearRopeFactors(model::ModelData& out, float factor, uint32_t pairs) {
+  model::ModelTensor t;
   t.name = "rope_freqs.weight";
   t.dtype = core::DType::kF32;
   t.shape = {pairs};
@@ -259,7 +252,7 @@ void AddLinearRopeFactors(ConvertedModel& out, float factor, uint32_t pairs) {
 
 }  // namespace
 
-absl::StatusOr<ConvertedModel> ImportGguf(const GgufFile& f,
+absl::StatusOr<model::ModelData> ImportGguf(const GgufFile& f,
                                           const std::string& source) {
   SM_ASSIGN_OR_RETURN(std::string name, f.GetString("general.architecture"));
   const Family* family = nullptr;
@@ -375,9 +368,9 @@ absl::StatusOr<ConvertedModel> ImportGguf(const GgufFile& f,
   SM_RETURN_IF_ERROR(model::ValidateArchitecture(a));
   // After validation, which bounds the layer count this walks (a hostile
   // block_count of millions took seconds of tensor lookups to refuse).
-  a.set_split_projections(MixedProjections(f, layers));
+  a.set_split_projections(SeparateProjections(f, layers));
 
-  ConvertedModel out;
+  model::ModelData out;
   *out.description.mutable_architecture() = a;
   *out.description.mutable_tokenizer() = std::move(tokenizer);
   out.description.mutable_provenance()->set_source_format(
@@ -412,14 +405,14 @@ absl::StatusOr<ConvertedModel> ImportGguf(const GgufFile& f,
   return out;
 }
 
-absl::StatusOr<ConvertedModel> ImportGguf(const std::string& path) {
+absl::StatusOr<model::ModelData> ImportGguf(const std::string& path) {
   SM_ASSIGN_OR_RETURN(core::MappedFile mapped, core::MappedFile::Open(path));
   absl::StatusOr<GgufFile> file = GgufFile::Parse(mapped.bytes());
   if (!file.ok()) {
     return absl::Status(file.status().code(),
                         absl::StrCat(path, ": ", file.status().message()));
   }
-  absl::StatusOr<ConvertedModel> out = ImportGguf(*file, path);
+  absl::StatusOr<model::ModelData> out = ImportGguf(*file, path);
   if (!out.ok()) {
     return absl::Status(out.status().code(),
                         absl::StrCat(path, ": ", out.status().message()));

@@ -11,19 +11,19 @@
 #include <string>
 
 #include "absl/status/statusor.h"
-#include "formats/converted.h"
 #include "formats/gguf.h"
+#include "formats/importing.h"
 
 namespace smallmind::formats {
 
 // Reads and converts `path`. Errors on a malformed file (see GgufFile), an
 // unsupported architecture or tensor type, or tensors that disagree with
 // the metadata.
-absl::StatusOr<ConvertedModel> ImportGguf(const std::string& path);
+absl::StatusOr<model::ModelData> ImportGguf(const std::string& path);
 
 // The conversion of an already parsed file (whose bytes must outlive the
 // result).
-absl::StatusOr<ConvertedModel> ImportGguf(const GgufFile& file,
+absl::StatusOr<model::ModelData> ImportGguf(const GgufFile& file,
                                           const std::string& source);
 
 }  // namespace smallmind::formats

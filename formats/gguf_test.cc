@@ -7,14 +7,16 @@
 #include <vector>
 
 #include "core/heap_counter.h"
+#include "formats/gguf_builder.h"
+#include "formats/gguf_from_model.h"
+#include "formats/gguf_import.h"
+#include "formats/open.h"
+#include "formats/smm_writer.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "model/model.h"
 #include "model/presets.h"
 #include "tests/golden_util.h"
-#include "formats/gguf_builder.h"
-#include "formats/gguf_from_model.h"
-#include "formats/gguf_import.h"
 
 namespace smallmind::formats {
 namespace {
@@ -35,12 +37,12 @@ absl::StatusOr<std::unique_ptr<model::Model>> Convert(
     std::optional<core::DType> quantize = std::nullopt) {
   absl::StatusOr<GgufFile> file = GgufFile::Parse(gguf);
   if (!file.ok()) return file.status();
-  absl::StatusOr<ConvertedModel> model = ImportGguf(*file, name);
+  absl::StatusOr<model::ModelData> model = ImportGguf(*file, name);
   if (!model.ok()) return model.status();
   const std::string path = TempPath(name + ".smm");
-  absl::Status written = WriteConverted(path, *model, quantize, nullptr);
+  absl::Status written = WriteSmm(path, *model, quantize, nullptr);
   if (!written.ok()) return written;
-  return model::Model::Load(path);
+  return formats::OpenModel(path);
 }
 
 // ---- round trips: golden model -> GGUF -> .smm -> same logits -----------
@@ -107,11 +109,11 @@ TEST(GgufImportTest, QuantizeOnConvert) {
                     {})
                     .ok());
     absl::StatusOr<std::unique_ptr<model::Model>> model =
-        Convert(*GgufFromModel(**model::Model::Load(path), core::DType::kF32), "s15-q4k",
+        Convert(*GgufFromModel(**formats::OpenModel(path), core::DType::kF32), "s15-q4k",
                 core::DType::kQ4_K);
     ASSERT_TRUE(model.ok()) << model.status();
-    EXPECT_EQ((*model)->file().Tensor("blk.0.attn_qkv.weight")->dtype(), core::DType::kQ5_0);
-    EXPECT_EQ((*model)->file().Tensor("blk.0.ffn_down.weight")->dtype(), core::DType::kQ4_K);
+    EXPECT_EQ((*model)->data().View("blk.0.attn_qkv.weight")->dtype(), core::DType::kQ5_0);
+    EXPECT_EQ((*model)->data().View("blk.0.ffn_down.weight")->dtype(), core::DType::kQ4_K);
   }
   // llama_tiny's ffn_down rows are 48 long: not whole Q4_0 blocks.
   absl::StatusOr<golden::Golden> llama = golden::LoadGolden("llama_tiny");
@@ -139,7 +141,7 @@ TEST(GgufImportTest, QuantizedFilesComputeTheirDequantizedLogits) {
                   model::DescribeModel(preset->arch, *model::ByteTokenizer(512), "test", "test"),
                   options)
                   .ok());
-  absl::StatusOr<std::unique_ptr<model::Model>> f32 = model::Model::Load(f32_path);
+  absl::StatusOr<std::unique_ptr<model::Model>> f32 = formats::OpenModel(f32_path);
   ASSERT_TRUE(f32.ok()) << f32.status();
   const std::vector<int32_t> tokens = {3, 300, 17, 511, 42, 9, 128, 77};
   for (const core::DTypeTraits& t : core::AllDTypes()) {

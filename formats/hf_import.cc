@@ -12,10 +12,10 @@
 #include "core/file_util.h"
 #include "core/mapped_file.h"
 #include "core/status.h"
-#include "model/tensor_codec.h"
 #include "formats/hf_tokenizer.h"
 #include "formats/json_util.h"
 #include "formats/safetensors_import.h"
+#include "model/tensor_codec.h"
 
 namespace smallmind::formats {
 namespace {
@@ -181,7 +181,7 @@ absl::StatusOr<model::Architecture> ArchitectureOf(const Json& c, const HfFamily
 }
 
 // Every tensor of the checkpoint: one file, or the shards its index names.
-absl::Status LoadTensors(const std::string& dir, ConvertedModel& out,
+absl::Status LoadTensors(const std::string& dir, model::ModelData& out,
                          std::map<std::string, SourceTensor>* tensors) {
   std::vector<std::string> files;
   const std::string index_path = dir + "/model.safetensors.index.json";
@@ -250,7 +250,7 @@ std::vector<float> Llama3RopeFactors(int rotary_dim, double base,
   return out;
 }
 
-absl::StatusOr<ConvertedModel> ImportHuggingFace(const std::string& dir) {
+absl::StatusOr<model::ModelData> ImportHuggingFace(const std::string& dir) {
   SM_ASSIGN_OR_RETURN(std::string config_text, core::ReadFileToString(dir + "/" + kConfig));
   SM_ASSIGN_OR_RETURN(Json config, ParseJson(config_text, kConfig));
   SM_ASSIGN_OR_RETURN(std::string model_type, String(config, "model_type", kConfig, ""));
@@ -286,7 +286,7 @@ absl::StatusOr<ConvertedModel> ImportHuggingFace(const std::string& dir) {
     tokenizer.add_token_types(model::UNUSED);
   }
 
-  ConvertedModel out;
+  model::ModelData out;
   std::map<std::string, SourceTensor> tensors;
   SM_RETURN_IF_ERROR(LoadTensors(dir, out, &tensors));
   const std::string prefix =
@@ -308,7 +308,7 @@ absl::StatusOr<ConvertedModel> ImportHuggingFace(const std::string& dir) {
           a.rope_scaling().original_context() > 0
               ? Llama3RopeFactors(static_cast<int>(a.rotary_dim()), a.rope_base(), a.rope_scaling())
               : std::vector<float>(a.rotary_dim() / 2, a.rope_scaling().factor());
-      ConvertedTensor t;
+      model::ModelTensor t;
       t.name = spec.name;
       t.shape = spec.shape;
       t.owned.resize(factors.size() * sizeof(float));
@@ -384,7 +384,7 @@ absl::StatusOr<ConvertedModel> ImportHuggingFace(const std::string& dir) {
       parts.push_back(part);
     }
     SM_RETURN_IF_ERROR(AddTensor(out, spec, parts));
-    ConvertedTensor& added = out.tensors.back();
+    model::ModelTensor& added = out.tensors.back();
     if (added.owned.empty() && !made.empty()) {  // still pointing at `made`
       added.owned = std::move(made.front());
       added.bytes = added.owned;

@@ -17,11 +17,11 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
-#include "formats/converted.h"
+#include "formats/importing.h"
 
 namespace smallmind::formats {
 
-absl::StatusOr<ConvertedModel> ImportHuggingFace(const std::string& directory);
+absl::StatusOr<model::ModelData> ImportHuggingFace(const std::string& directory);
 
 // Llama 3's rope_scaling as Hugging Face computes it
 // (_compute_llama3_parameters): each rotated pair's frequency divisor.

@@ -8,9 +8,9 @@
 #include "absl/strings/str_cat.h"
 #include "core/file_util.h"
 #include "core/status.h"
-#include "text/tokenizer.h"
-#include "formats/converted.h"
+#include "formats/importing.h"
 #include "formats/json_util.h"
+#include "text/tokenizer.h"
 
 namespace smallmind::formats {
 namespace {

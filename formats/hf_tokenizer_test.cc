@@ -7,16 +7,18 @@
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
 #include "core/file_util.h"
-#include "gmock/gmock.h"
-#include "gtest/gtest.h"
-#include "nlohmann/json.hpp"
-#include "model/model.h"
-#include "model/presets.h"
-#include "text/tokenizer.h"
-#include "formats/converted.h"
 #include "formats/gguf.h"
 #include "formats/gguf_from_model.h"
 #include "formats/gguf_import.h"
+#include "formats/importing.h"
+#include "formats/open.h"
+#include "formats/smm_writer.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "model/model.h"
+#include "model/presets.h"
+#include "nlohmann/json.hpp"
+#include "text/tokenizer.h"
 
 namespace smallmind::formats {
 namespace {
@@ -123,11 +125,11 @@ TEST_P(RealTokenizerTest, GgufWithTheRealVocabularyConvertsAndMatches) {
   ASSERT_TRUE(model::WriteRandomModel(smm, model::DescribeModel(arch, *spec, "t", "t"), {})
                   .ok());
   absl::StatusOr<std::vector<uint8_t>> gguf =
-      GgufFromModel(**model::Model::Load(smm), core::DType::kQ8_0);
+      GgufFromModel(**formats::OpenModel(smm), core::DType::kQ8_0);
   ASSERT_TRUE(gguf.ok()) << gguf.status();
   absl::StatusOr<GgufFile> file = GgufFile::Parse(*gguf);
   ASSERT_TRUE(file.ok()) << file.status();
-  absl::StatusOr<ConvertedModel> converted = ImportGguf(*file, "real vocabulary");
+  absl::StatusOr<model::ModelData> converted = ImportGguf(*file, "real vocabulary");
   ASSERT_TRUE(converted.ok()) << converted.status();
   const model::TokenizerSpec& from_gguf = converted->description.tokenizer();
   EXPECT_EQ(from_gguf.tokens_size(), spec->tokens_size());
@@ -138,7 +140,7 @@ TEST_P(RealTokenizerTest, GgufWithTheRealVocabularyConvertsAndMatches) {
   ASSERT_TRUE(tokenizer.ok()) << tokenizer.status();
   ExpectCorpusMatches(**tokenizer, GetParam());
   const std::string out = dir + "/" + GetParam().name + "-gguf.smm";
-  ASSERT_TRUE(WriteConverted(out, *converted, std::nullopt, nullptr).ok());
+  ASSERT_TRUE(WriteSmm(out, *converted, std::nullopt, nullptr).ok());
 }
 
 INSTANTIATE_TEST_SUITE_P(Families, RealTokenizerTest, ::testing::ValuesIn(kFamilies),

@@ -8,20 +8,22 @@
 #include <string>
 #include <vector>
 
-#include "gmock/gmock.h"
-#include "gtest/gtest.h"
-#include "nlohmann/json.hpp"
-#include "model/model.h"
-#include "model/tensor_codec.h"
-#include "text/tokenizer.h"
-#include "tests/golden_util.h"
 #include "formats/gguf.h"
 #include "formats/gguf_from_model.h"
 #include "formats/gguf_import.h"
 #include "formats/hf_import.h"
 #include "formats/llama2c_import.h"
+#include "formats/open.h"
 #include "formats/safetensors_import.h"
+#include "formats/smm_writer.h"
 #include "formats/test_formats.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "model/model.h"
+#include "model/tensor_codec.h"
+#include "nlohmann/json.hpp"
+#include "tests/golden_util.h"
+#include "text/tokenizer.h"
 
 namespace smallmind::formats {
 namespace {
@@ -40,11 +42,11 @@ void WriteBytes(const std::string& path, const void* data, size_t size) {
 }
 
 absl::StatusOr<std::unique_ptr<model::Model>> WriteAndLoad(
-    absl::StatusOr<ConvertedModel> model, const std::string& path) {
+    absl::StatusOr<model::ModelData> model, const std::string& path) {
   if (!model.ok()) return model.status();
-  absl::Status s = WriteConverted(path, *model, std::nullopt, nullptr);
+  absl::Status s = WriteSmm(path, *model, std::nullopt, nullptr);
   if (!s.ok()) return s;
-  return model::Model::Load(path);
+  return formats::OpenModel(path);
 }
 
 // ---- llama2.c -------------------------------------------------------------
@@ -159,8 +161,7 @@ TEST(SafetensorsTest, HalfPrecisionCheckpointsConvert) {
       WriteAndLoad(ImportHuggingFaceGpt2(dir), dir + "/out.smm");
   ASSERT_TRUE(model.ok()) << model.status();
   EXPECT_EQ((*model)->weight_dtype(), core::DType::kF32);  // transposed
-  EXPECT_EQ(model::DTypeFromProto((*model)->description().tensors(0).dtype()),
-            core::DType::kF16);  // wte kept as it was
+  EXPECT_EQ((*model)->data().tensors[0].dtype, core::DType::kF16);  // wte kept as it was
   EXPECT_LE(*golden::MaxLogitError(**model, *golden), 2e-2f);
 }
 

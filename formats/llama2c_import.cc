@@ -83,7 +83,7 @@ absl::StatusOr<model::TokenizerSpec> ParseLlama2cTokenizer(
   return spec;
 }
 
-absl::StatusOr<ConvertedModel> ImportLlama2c(absl::Span<const uint8_t> bytes,
+absl::StatusOr<model::ModelData> ImportLlama2c(absl::Span<const uint8_t> bytes,
                                              absl::Span<const uint8_t> tokenizer,
                                              const std::string& source) {
   Header h;
@@ -180,7 +180,7 @@ absl::StatusOr<ConvertedModel> ImportLlama2c(absl::Span<const uint8_t> bytes,
     return {};
   };
 
-  ConvertedModel out;
+  model::ModelData out;
   *out.description.mutable_architecture() = a;
   SM_ASSIGN_OR_RETURN(*out.description.mutable_tokenizer(),
                       ParseLlama2cTokenizer(tokenizer, vocab));
@@ -209,11 +209,11 @@ absl::StatusOr<ConvertedModel> ImportLlama2c(absl::Span<const uint8_t> bytes,
   return out;
 }
 
-absl::StatusOr<ConvertedModel> ImportLlama2c(const std::string& checkpoint,
+absl::StatusOr<model::ModelData> ImportLlama2c(const std::string& checkpoint,
                                              const std::string& tokenizer) {
   SM_ASSIGN_OR_RETURN(core::MappedFile file, core::MappedFile::Open(checkpoint));
   SM_ASSIGN_OR_RETURN(core::MappedFile tokens, core::MappedFile::Open(tokenizer));
-  absl::StatusOr<ConvertedModel> out =
+  absl::StatusOr<model::ModelData> out =
       ImportLlama2c(file.bytes(), tokens.bytes(), checkpoint);
   if (!out.ok()) {
     return absl::Status(out.status().code(),

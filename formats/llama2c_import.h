@@ -9,20 +9,20 @@
 
 #include "absl/status/statusor.h"
 #include "absl/types/span.h"
+#include "formats/importing.h"
 #include "model/model.pb.h"
-#include "formats/converted.h"
 
 namespace smallmind::formats {
 
 // Errors on a header with impossible sizes, a file whose length does not
 // match the header, or a tokenizer.bin that is truncated or of another
 // vocabulary size.
-absl::StatusOr<ConvertedModel> ImportLlama2c(const std::string& checkpoint,
+absl::StatusOr<model::ModelData> ImportLlama2c(const std::string& checkpoint,
                                              const std::string& tokenizer);
 
 // The same from bytes (`checkpoint` must outlive the result); `source` is
 // what the provenance names.
-absl::StatusOr<ConvertedModel> ImportLlama2c(absl::Span<const uint8_t> checkpoint,
+absl::StatusOr<model::ModelData> ImportLlama2c(absl::Span<const uint8_t> checkpoint,
                                              absl::Span<const uint8_t> tokenizer,
                                              const std::string& source);
 

@@ -8,8 +8,8 @@
 #include "absl/strings/strip.h"
 #include "core/file_util.h"
 #include "core/status.h"
-#include "model/presets.h"
 #include "formats/json_util.h"
+#include "model/presets.h"
 #include "model/tensor_codec.h"
 
 namespace smallmind::formats {
@@ -179,7 +179,7 @@ absl::StatusOr<model::TokenizerSpec> TokenizerFromGpt2Files(absl::string_view vo
   return tok;
 }
 
-absl::StatusOr<ConvertedModel> ImportHuggingFaceGpt2(
+absl::StatusOr<model::ModelData> ImportHuggingFaceGpt2(
     const std::string& directory) {
   SM_ASSIGN_OR_RETURN(std::string config_text,
                       core::ReadFileToString(directory + "/config.json"));
@@ -204,7 +204,7 @@ absl::StatusOr<ConvertedModel> ImportHuggingFaceGpt2(
   a.set_tied_output(!tensors->count("lm_head.weight"));
   SM_RETURN_IF_ERROR(model::ValidateArchitecture(a));
 
-  ConvertedModel out;
+  model::ModelData out;
   *out.description.mutable_architecture() = a;
   *out.description.mutable_tokenizer() = std::move(tok);
   out.description.mutable_provenance()->set_source_format("safetensors (Hugging Face GPT-2)");
@@ -253,7 +253,7 @@ absl::StatusOr<ConvertedModel> ImportHuggingFaceGpt2(
     SM_RETURN_IF_ERROR(AddTensor(out, spec, {source}));
     if (!transposed.empty()) {
       // AddTensor referenced `transposed`; hand the buffer to the tensor.
-      ConvertedTensor& added = out.tensors.back();
+      model::ModelTensor& added = out.tensors.back();
       added.owned = std::move(transposed);
       added.bytes = added.owned;
     }

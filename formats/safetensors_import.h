@@ -10,7 +10,7 @@
 
 #include "absl/status/statusor.h"
 #include "absl/types/span.h"
-#include "formats/converted.h"
+#include "formats/importing.h"
 
 namespace smallmind::formats {
 
@@ -20,7 +20,7 @@ namespace smallmind::formats {
 absl::StatusOr<std::map<std::string, SourceTensor>> ParseSafetensors(
     absl::Span<const uint8_t> bytes);
 
-absl::StatusOr<ConvertedModel> ImportHuggingFaceGpt2(
+absl::StatusOr<model::ModelData> ImportHuggingFaceGpt2(
     const std::string& directory);
 
 // config.json of a GPT-2 checkpoint (tied_output is left for the tensors to

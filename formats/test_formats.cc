@@ -3,12 +3,12 @@
 #include <cstdint>
 #include <vector>
 
-#include "absl/strings/str_cat.h"
 #include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
-#include "nlohmann/json.hpp"
 #include "formats/gguf_from_model.h"
 #include "model/tensor_codec.h"
+#include "nlohmann/json.hpp"
 #include "text/tokenizer.h"
 
 namespace smallmind::formats {
@@ -19,7 +19,7 @@ void Append(std::string& out, const void* data, size_t size) {
 }
 
 std::vector<float> Weights(const model::Model& m, const std::string& name) {
-  return model::DecodeAll(*m.file().Tensor(name));
+  return model::DecodeAll(*m.data().View(name));
 }
 
 }  // namespace
@@ -114,7 +114,7 @@ HfGpt2Files HfGpt2FromModel(const model::Model& m, const std::string& dtype) {
   const model::Architecture& a = m.arch();
   std::vector<Entry> entries;
   auto add = [&](const std::string& hf, const std::string& ours, bool conv1d) {
-    core::TensorView view = *m.file().Tensor(ours);
+    core::TensorView view = *m.data().View(ours);
     std::vector<float> v = model::DecodeAll(view);
     std::vector<int64_t> shape(view.shape().dims().begin(), view.shape().dims().end());
     if (conv1d) {  // stored [in, out]
@@ -148,7 +148,7 @@ HfGpt2Files HfGpt2FromModel(const model::Model& m, const std::string& dtype) {
   add("ln_f.weight", "output_norm.weight", false);
   add("ln_f.bias", "output_norm.bias", false);
   entries.push_back({"lm_head.weight", {a.vocab_size(), a.embedding_dim()},
-                     model::DecodeAll(*m.file().Tensor("output.weight"))});
+                     model::DecodeAll(*m.data().View("output.weight"))});
 
   files.safetensors = Safetensors(entries, dtype);
 
@@ -180,7 +180,7 @@ std::map<std::string, std::string> HfFromModel(const model::Model& m,
   std::vector<Entry> entries;
   auto add = [&](const std::string& name, const std::string& ours, int64_t first_row = 0,
                  int64_t rows = -1) {
-    core::TensorView view = *m.file().Tensor(ours);
+    core::TensorView view = *m.data().View(ours);
     std::vector<float> v = model::DecodeAll(view);
     std::vector<int64_t> shape(view.shape().dims().begin(), view.shape().dims().end());
     const int64_t cols = shape.size() == 2 ? shape[1] : 1;

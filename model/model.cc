@@ -3,6 +3,7 @@
 #include <cmath>
 #include <utility>
 
+#include "absl/container/flat_hash_map.h"
 #include "absl/container/flat_hash_set.h"
 #include "absl/strings/str_cat.h"
 #include "core/shape.h"
@@ -155,29 +156,8 @@ std::vector<TensorSpec> ExpectedTensors(const Architecture& a) {
   return specs;
 }
 
-int64_t CountParameters(const ModelDescription& description) {
-  int64_t total = 0;
-  for (const TensorInfo& t : description.tensors()) {
-    int64_t n = 1;
-    for (int64_t d : t.shape()) n *= d;
-    total += n;
-  }
-  return total;
-}
-
-absl::StatusOr<std::unique_ptr<Model>> Model::Load(const std::string& path) {
-  SM_ASSIGN_OR_RETURN(std::unique_ptr<ModelFile> file, ModelFile::Open(path));
-  absl::StatusOr<std::unique_ptr<Model>> model = FromFile(std::move(file));
-  if (!model.ok()) {
-    return absl::Status(model.status().code(),
-                        absl::StrCat(path, ": ", model.status().message()));
-  }
-  return model;
-}
-
-absl::StatusOr<std::unique_ptr<Model>> Model::FromFile(
-    std::unique_ptr<ModelFile> file) {
-  std::unique_ptr<Model> model(new Model(std::move(file)));
+absl::StatusOr<std::unique_ptr<Model>> Model::Create(std::unique_ptr<ModelData> data) {
+  std::unique_ptr<Model> model(new Model(std::move(data)));
   SM_RETURN_IF_ERROR(model->Resolve());
   return model;
 }
@@ -194,19 +174,20 @@ absl::Status Model::Resolve() {
   const std::vector<TensorSpec> specs = ExpectedTensors(a);
   absl::flat_hash_set<std::string> expected;
   for (const TensorSpec& spec : specs) expected.insert(spec.name);
-  for (const TensorInfo& t : description().tensors()) {
-    if (!expected.contains(t.name())) {
+  for (const ModelTensor& t : data_->tensors) {
+    if (!expected.contains(t.name)) {
       return absl::InvalidArgumentError(absl::StrCat(
-          "unexpected tensor '", t.name(), "' for this architecture"));
+          "unexpected tensor '", t.name, "' for this architecture"));
     }
   }
   absl::flat_hash_map<std::string, core::TensorView> views;
   for (const TensorSpec& spec : specs) {
-    absl::StatusOr<core::TensorView> view = file_->Tensor(spec.name);
-    if (!view.ok()) {
+    if (data_->Find(spec.name) == nullptr) {
       return absl::InvalidArgumentError(
           absl::StrCat("missing tensor '", spec.name, "'"));
     }
+    absl::StatusOr<core::TensorView> view = data_->View(spec.name);
+    if (!view.ok()) return view.status();
     const auto dims = view->shape().dims();
     if (std::vector<int64_t>(dims.begin(), dims.end()) != spec.shape) {
       return absl::InvalidArgumentError(absl::StrCat(

@@ -1,5 +1,5 @@
-// A loaded model: a validated model file whose architecture knobs and tensor
-// table agree, with every weight resolved to a view into the file. Holds no
+// A loaded model: model data (model_data.h) whose architecture knobs and
+// tensors agree, with every weight resolved to a view into it. Holds no
 // backend state, so one Model serves any number of backends and sessions.
 #ifndef SMALLMIND_MODEL_MODEL_H_
 #define SMALLMIND_MODEL_MODEL_H_
@@ -13,7 +13,7 @@
 #include "absl/status/statusor.h"
 #include "core/tensor.h"
 #include "model/model.pb.h"
-#include "model/model_file.h"
+#include "model/model_data.h"
 
 namespace smallmind::model {
 
@@ -43,9 +43,6 @@ absl::Status ValidateArchitecture(const Architecture& arch);
 // blk.N.ffn_{gate,up}.weight instead.
 std::vector<TensorSpec> ExpectedTensors(const Architecture& arch);
 
-// Parameters of a description's tensors (elements, whatever the dtype).
-int64_t CountParameters(const ModelDescription& description);
-
 // A matmul's weights stacked by rows: one fused tensor, or its parts (q|k|v,
 // gate|up) when the file keeps them apart. `biases` parallels `parts`, with
 // empty views where there is none.
@@ -69,17 +66,16 @@ struct LayerTensors {
 
 class Model {
  public:
-  // Opens and validates `path` (see ModelFile::Open), then checks the
-  // architecture, that every expected tensor is present with the expected
-  // shape (norms and biases F32), that none is unexpected, and that the
-  // tokenizer's vocabulary matches the architecture's.
-  static absl::StatusOr<std::unique_ptr<Model>> Load(const std::string& path);
-  static absl::StatusOr<std::unique_ptr<Model>> FromFile(
-      std::unique_ptr<ModelFile> file);
+  // Checks `data`'s architecture, that every expected tensor is present
+  // with the expected shape (norms and biases F32), that none is
+  // unexpected, and that the tokenizer's vocabulary matches the
+  // architecture's; then resolves every weight to a view into it.
+  // formats::Open reads any supported file into ModelData.
+  static absl::StatusOr<std::unique_ptr<Model>> Create(std::unique_ptr<ModelData> data);
 
-  const ModelDescription& description() const { return file_->description(); }
+  const ModelDescription& description() const { return data_->description; }
   const Architecture& arch() const { return description().architecture(); }
-  const ModelFile& file() const { return *file_; }
+  const ModelData& data() const { return *data_; }
 
   const core::TensorView& token_embedding() const { return token_embd_; }
   const core::TensorView& position_embedding() const { return position_embd_; }
@@ -93,13 +89,13 @@ class Model {
 
   // The dtype of the matmul weights (the first layer's q/k/v).
   core::DType weight_dtype() const { return layers_[0].qkv.dtype(); }
-  int64_t num_parameters() const { return CountParameters(description()); }
+  int64_t num_parameters() const { return data_->num_parameters(); }
 
  private:
-  explicit Model(std::unique_ptr<ModelFile> file) : file_(std::move(file)) {}
+  explicit Model(std::unique_ptr<ModelData> data) : data_(std::move(data)) {}
   absl::Status Resolve();
 
-  std::unique_ptr<ModelFile> file_;
+  std::unique_ptr<ModelData> data_;
   core::TensorView token_embd_, position_embd_, out_norm_w_, out_norm_b_,
       output_, rope_freqs_;
   std::vector<LayerTensors> layers_;

@@ -6,6 +6,7 @@
 #include <functional>
 #include <utility>
 
+#include "absl/container/flat_hash_set.h"
 #include "absl/strings/str_cat.h"
 #include "core/shape.h"
 #include "core/status.h"
@@ -150,36 +151,19 @@ absl::StatusOr<std::string> SerializeModelFile(
   return out;
 }
 
-absl::StatusOr<std::unique_ptr<ModelFile>> ModelFile::Open(
-    const std::string& path) {
-  std::unique_ptr<ModelFile> file(new ModelFile);
-  SM_ASSIGN_OR_RETURN(file->mapping_, core::MappedFile::Open(path));
-  file->bytes_ = file->mapping_.bytes();
-  absl::Status status = file->Parse();
-  if (!status.ok()) {
-    return absl::Status(status.code(),
-                        absl::StrCat(path, ": ", status.message()));
-  }
-  return file;
+bool IsModelFile(absl::Span<const uint8_t> bytes) {
+  return bytes.size() >= sizeof(kMagic) && std::memcmp(bytes.data(), kMagic, sizeof(kMagic)) == 0;
 }
 
-absl::StatusOr<std::unique_ptr<ModelFile>> ModelFile::FromBytes(
-    absl::Span<const uint8_t> bytes) {
-  std::unique_ptr<ModelFile> file(new ModelFile);
-  file->bytes_ = bytes;
-  SM_RETURN_IF_ERROR(file->Parse());
-  return file;
-}
-
-absl::Status ModelFile::Parse() {
-  const size_t size = bytes_.size();
+absl::StatusOr<std::unique_ptr<ModelData>> ParseModelFile(absl::Span<const uint8_t> bytes) {
+  const size_t size = bytes.size();
   if (size < kModelFileHeaderBytes) {
     return absl::InvalidArgumentError(
         absl::StrCat("file is ", size, " bytes, shorter than the ",
                      kModelFileHeaderBytes, "-byte header"));
   }
-  const uint8_t* p = bytes_.data();
-  if (std::memcmp(p, kMagic, sizeof(kMagic)) != 0) {
+  const uint8_t* p = bytes.data();
+  if (!IsModelFile(bytes)) {
     return absl::InvalidArgumentError(
         "bad magic: not a SmallMind model file (expected \"SMMODEL\")");
   }
@@ -195,15 +179,18 @@ absl::Status ModelFile::Parse() {
         "description length ", description_length,
         " runs past the end of the file (", size, " bytes)"));
   }
-  if (!description_.ParseFromArray(p + kModelFileHeaderBytes,
-                                   static_cast<int>(description_length))) {
+  auto data = std::make_unique<ModelData>();
+  ModelDescription& description = data->description;
+  if (!description.ParseFromArray(p + kModelFileHeaderBytes,
+                                  static_cast<int>(description_length))) {
     return absl::InvalidArgumentError(
         "the description is not a valid ModelDescription protobuf");
   }
-  data_start_ = AlignUp(kModelFileHeaderBytes + description_length);
-  const uint64_t data_size = data_start_ <= size ? size - data_start_ : 0;
-  for (int i = 0; i < description_.tensors_size(); ++i) {
-    const TensorInfo& t = description_.tensors(i);
+  const size_t data_start = AlignUp(kModelFileHeaderBytes + description_length);
+  const uint64_t data_size = data_start <= size ? size - data_start : 0;
+  absl::flat_hash_set<std::string> names;
+  for (int i = 0; i < description.tensors_size(); ++i) {
+    const TensorInfo& t = description.tensors(i);
     if (t.name().empty()) {
       return absl::InvalidArgumentError(
           absl::StrCat("tensor table row ", i, " has no name"));
@@ -213,13 +200,13 @@ absl::Status ModelFile::Parse() {
           "tensor '", t.name(), "': unknown dtype ", int{t.dtype()}));
     }
     SM_ASSIGN_OR_RETURN(
-        size_t bytes,
+        size_t tensor_bytes,
         TensorBytes(t.name(), DTypeFromProto(t.dtype()), t.shape()));
-    if (t.size() != bytes) {
+    if (t.size() != tensor_bytes) {
       return absl::InvalidArgumentError(absl::StrCat(
           "tensor '", t.name(), "': size ", t.size(), " does not match ",
           DTypeName(DTypeFromProto(t.dtype())), " ", core::DimsToString(t.shape()),
-          " (", bytes, " bytes)"));
+          " (", tensor_bytes, " bytes)"));
     }
     if (t.offset() % kTensorAlignment != 0) {
       return absl::InvalidArgumentError(
@@ -237,30 +224,27 @@ absl::Status ModelFile::Parse() {
           t.offset() + t.size(), " of the data section run past the end of "
           "the file (the data section holds ", data_size, " bytes)"));
     }
-    if (!index_.emplace(t.name(), i).second) {
+    if (!names.insert(t.name()).second) {
       return absl::InvalidArgumentError(
           absl::StrCat("duplicate tensor name '", t.name(), "'"));
     }
+    ModelTensor& tensor = data->tensors.emplace_back();
+    tensor.name = t.name();
+    tensor.dtype = DTypeFromProto(t.dtype());
+    tensor.shape.assign(t.shape().begin(), t.shape().end());
+    tensor.bytes = bytes.subspan(data_start + t.offset(), t.size());
   }
-  return absl::OkStatus();
+  return data;
 }
 
-void ModelFile::Release(const void* data, size_t bytes) const {
-  mapping_.Release(data, bytes);
-}
-
-absl::StatusOr<core::TensorView> ModelFile::Tensor(
-    absl::string_view name) const {
-  auto it = index_.find(name);
-  if (it == index_.end()) {
-    return absl::NotFoundError(
-        absl::StrCat("the model has no tensor '", name, "'"));
+absl::StatusOr<std::unique_ptr<ModelData>> ReadModelFile(const std::string& path) {
+  SM_ASSIGN_OR_RETURN(core::MappedFile mapping, core::MappedFile::Open(path));
+  absl::StatusOr<std::unique_ptr<ModelData>> data = ParseModelFile(mapping.bytes());
+  if (!data.ok()) {
+    return absl::Status(data.status().code(), absl::StrCat(path, ": ", data.status().message()));
   }
-  const TensorInfo& t = description_.tensors(it->second);
-  SM_ASSIGN_OR_RETURN(core::Shape shape, core::Shape::Make(t.shape()));
-  // Weights are never written through; the mapping is read-only.
-  void* data = const_cast<uint8_t*>(bytes_.data() + data_start_ + t.offset());
-  return core::TensorView::Make(data, DTypeFromProto(t.dtype()), shape);
+  (*data)->sources.push_back(std::move(mapping));
+  return data;
 }
 
 }  // namespace smallmind::model

@@ -18,7 +18,6 @@
 #include <string>
 #include <vector>
 
-#include "absl/container/flat_hash_map.h"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
@@ -27,6 +26,7 @@
 #include "core/mapped_file.h"
 #include "core/tensor.h"
 #include "model/model.pb.h"
+#include "model/model_data.h"
 
 namespace smallmind::model {
 
@@ -59,48 +59,18 @@ absl::Status WriteModelFile(const std::string& path,
 absl::StatusOr<std::string> SerializeModelFile(
     ModelDescription description, absl::Span<const TensorSource> tensors);
 
-// A validated model file. Everything in the header and tensor table is
-// checked before `Open` returns; tensors are then views into the mapping and
-// are read-only. Immutable after construction, so thread-safe.
-class ModelFile {
- public:
-  // Maps `path` read-only and validates it. Errors name the problem: bad
-  // magic, unsupported version, a description or tensor past the end of the
-  // file, overflowing or misaligned offsets, bad shapes, duplicate names.
-  static absl::StatusOr<std::unique_ptr<ModelFile>> Open(
-      const std::string& path);
+// Maps `path` read-only and validates it: everything in the header and the
+// tensor table is checked before it returns, and errors name the problem
+// (bad magic, an unsupported version, a description or tensor past the end
+// of the file, overflowing or misaligned offsets, bad shapes, duplicate
+// names). The tensors are views into the mapping, which the data keeps.
+absl::StatusOr<std::unique_ptr<ModelData>> ReadModelFile(const std::string& path);
 
-  // Validates bytes the caller keeps alive for the ModelFile's lifetime.
-  static absl::StatusOr<std::unique_ptr<ModelFile>> FromBytes(
-      absl::Span<const uint8_t> bytes);
+// The same for bytes the caller keeps alive as long as the data.
+absl::StatusOr<std::unique_ptr<ModelData>> ParseModelFile(absl::Span<const uint8_t> bytes);
 
-  ModelFile(const ModelFile&) = delete;
-  ModelFile& operator=(const ModelFile&) = delete;
-
-  const ModelDescription& description() const { return description_; }
-  size_t size_bytes() const { return bytes_.size(); }
-
-  // The tensor called `name`, or NotFound.
-  absl::StatusOr<core::TensorView> Tensor(absl::string_view name) const;
-  bool HasTensor(absl::string_view name) const {
-    return index_.contains(name);
-  }
-
-  // Drops the file's pages wholly inside [data, data + bytes) from memory
-  // once a copy of them exists (see core::MappedFile::Release); a no-op for
-  // FromBytes files.
-  void Release(const void* data, size_t bytes) const;
-
- private:
-  ModelFile() = default;
-  absl::Status Parse();
-
-  absl::Span<const uint8_t> bytes_;
-  core::MappedFile mapping_;  // empty for FromBytes
-  ModelDescription description_;
-  size_t data_start_ = 0;
-  absl::flat_hash_map<std::string, int> index_;  // name -> tensor table row
-};
+// Whether `bytes` begin as a .smm file does.
+bool IsModelFile(absl::Span<const uint8_t> bytes);
 
 }  // namespace smallmind::model
 

@@ -36,9 +36,8 @@ std::string ValidBytes() {
 }
 
 absl::Status Parse(const std::string& bytes) {
-  return ModelFile::FromBytes(absl::MakeConstSpan(
-                                  reinterpret_cast<const uint8_t*>(bytes.data()),
-                                  bytes.size()))
+  return ParseModelFile(absl::MakeConstSpan(reinterpret_cast<const uint8_t*>(bytes.data()),
+                                            bytes.size()))
       .status();
 }
 
@@ -80,26 +79,26 @@ TEST(ModelFileTest, RoundTripsThroughDisk) {
   (*d.mutable_metadata())["k"] = "v";
   const std::string path = std::string(getenv("TEST_TMPDIR")) + "/rt.smm";
   ASSERT_TRUE(WriteModelFile(path, d, f.Sources()).ok());
-  absl::StatusOr<std::unique_ptr<ModelFile>> file = ModelFile::Open(path);
+  absl::StatusOr<std::unique_ptr<ModelData>> file = ReadModelFile(path);
   ASSERT_TRUE(file.ok()) << file.status();
-  EXPECT_EQ((*file)->description().architecture().name(), "roundtrip");
-  EXPECT_EQ((*file)->description().metadata().at("k"), "v");
-  ASSERT_EQ((*file)->description().tensors_size(), 2);
-  absl::StatusOr<core::TensorView> a = (*file)->Tensor("a");
+  EXPECT_EQ((*file)->description.architecture().name(), "roundtrip");
+  EXPECT_EQ((*file)->description.metadata().at("k"), "v");
+  ASSERT_EQ((*file)->description.tensors_size(), 2);
+  absl::StatusOr<core::TensorView> a = (*file)->View("a");
   ASSERT_TRUE(a.ok());
   EXPECT_EQ(a->dtype(), core::DType::kF32);
   EXPECT_EQ(a->num_rows(), 2);
   EXPECT_EQ(a->row_as<float>(1)[2], 6.0f);
   EXPECT_EQ(reinterpret_cast<uintptr_t>(a->data()) % kTensorAlignment, 0u);
-  absl::StatusOr<core::TensorView> b = (*file)->Tensor("b");
+  absl::StatusOr<core::TensorView> b = (*file)->View("b");
   ASSERT_TRUE(b.ok());
   EXPECT_EQ(b->dtype(), core::DType::kQ8_0);
   EXPECT_EQ(static_cast<const uint8_t*>(b->data())[0], 7);
-  EXPECT_THAT((*file)->Tensor("c").status().message(), HasSubstr("no tensor 'c'"));
+  EXPECT_THAT((*file)->View("c").status().message(), HasSubstr("no tensor 'c'"));
 }
 
 TEST(ModelFileTest, MissingFileIsNotFound) {
-  EXPECT_EQ(ModelFile::Open("/nonexistent/x.smm").status().code(),
+  EXPECT_EQ(ReadModelFile("/nonexistent/x.smm").status().code(),
             absl::StatusCode::kNotFound);
 }
 

@@ -6,6 +6,7 @@
 
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "model/model_file.h"
 #include "model/presets.h"
 #include "model/tensor_codec.h"
 
@@ -49,7 +50,9 @@ TEST(ModelTest, LoadsARandomModelWrittenToDisk) {
   ModelDescription d =
       DescribeModel(small.arch, *ByteTokenizer(256), "random", "test");
   ASSERT_TRUE(WriteRandomModel(path, d, {core::DType::kQ8_0, 1}).ok());
-  absl::StatusOr<std::unique_ptr<Model>> model = Model::Load(path);
+  absl::StatusOr<std::unique_ptr<ModelData>> data = ReadModelFile(path);
+  ASSERT_TRUE(data.ok()) << data.status();
+  absl::StatusOr<std::unique_ptr<Model>> model = Model::Create(*std::move(data));
   ASSERT_TRUE(model.ok()) << model.status();
   EXPECT_EQ((*model)->num_parameters(), 470528);
   EXPECT_EQ((*model)->weight_dtype(), core::DType::kQ8_0);
@@ -89,11 +92,10 @@ class BrokenModelTest : public ::testing::Test {
     absl::StatusOr<std::string> bytes = SerializeModelFile(d, sources);
     if (!bytes.ok()) return bytes.status();
     bytes_ = *bytes;
-    absl::StatusOr<std::unique_ptr<ModelFile>> file =
-        ModelFile::FromBytes(absl::MakeConstSpan(
-            reinterpret_cast<const uint8_t*>(bytes_.data()), bytes_.size()));
+    absl::StatusOr<std::unique_ptr<ModelData>> file = ParseModelFile(
+        absl::MakeConstSpan(reinterpret_cast<const uint8_t*>(bytes_.data()), bytes_.size()));
     if (!file.ok()) return file.status();
-    return Model::FromFile(std::move(*file)).status();
+    return Model::Create(*std::move(file)).status();
   }
 
   std::vector<std::vector<uint8_t>> storage_;

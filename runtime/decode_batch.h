@@ -28,8 +28,8 @@
 #include "core/thread_pool.h"
 #include "runtime/generation.h"
 #include "runtime/prompt_cache.h"
-#include "text/tokenizer.h"
 #include "runtime/transformer.h"
+#include "text/tokenizer.h"
 
 namespace smallmind::runtime {
 

@@ -4,6 +4,7 @@
 #include <vector>
 
 #include "backends/registry.h"
+#include "formats/open.h"
 #include "gtest/gtest.h"
 #include "runtime/session.h"
 #include "runtime/test_model.h"
@@ -28,7 +29,7 @@ struct Outcome {
 class DecodeBatchTest : public ::testing::TestWithParam<core::DType> {
  protected:
   void SetUp() override {
-    model_ = *model::Model::Load(WriteSmallTestModel(GetParam(), 64));
+    model_ = *formats::OpenModel(WriteSmallTestModel(GetParam(), 64));
     transformer_ = *Transformer::Create(*model_, **backends::Registry::Get("tiled", GetParam()));
     tokenizer_ = *text::Tokenizer::Create(model_->description().tokenizer());
   }

@@ -4,18 +4,19 @@
 
 #include "backends/registry.h"
 #include "core/status.h"
+#include "formats/open.h"
 
 namespace smallmind::runtime {
 
 absl::StatusOr<LoadedModel> LoadedModel::Load(const std::string& path,
                                               const LoadOptions& options) {
   if (path.empty()) {
-    return absl::InvalidArgumentError("no model file given");
+    return absl::InvalidArgumentError("no model given");
   }
   const auto start = std::chrono::steady_clock::now();
   LoadedModel loaded;
   loaded.path = path;
-  SM_ASSIGN_OR_RETURN(loaded.model, model::Model::Load(path));
+  SM_ASSIGN_OR_RETURN(loaded.model, formats::OpenModel(path));
   SM_ASSIGN_OR_RETURN(loaded.backend, backends::Registry::Select(
                                           options.backend, loaded.model->weight_dtype()));
   SM_ASSIGN_OR_RETURN(loaded.transformer,

@@ -1,6 +1,7 @@
-// A model file on a backend, ready for sessions: the model, the backend
-// chosen for its weights, the prepared Transformer and the tokenizer. What
-// the `smallmind` command and the public API both load.
+// A model on a backend, ready for sessions: the model (from any format
+// formats::Open reads), the backend chosen for its weights, the prepared
+// Transformer and the tokenizer. What the `smallmind` command, the server
+// and the public API all load.
 #ifndef SMALLMIND_RUNTIME_LOADED_MODEL_H_
 #define SMALLMIND_RUNTIME_LOADED_MODEL_H_
 
@@ -12,15 +13,16 @@
 #include "backends/backend.h"
 #include "model/model.h"
 #include "runtime/options.h"
-#include "text/tokenizer.h"
 #include "runtime/transformer.h"
+#include "text/tokenizer.h"
 
 namespace smallmind::runtime {
 
 struct LoadedModel {
-  // Errors: an empty path, a missing or malformed file, an unknown backend
-  // (the message lists the linked ones), a backend that cannot multiply the
-  // weights' dtype.
+  // `path`: a .smm or GGUF file, a Hugging Face directory or a llama2.c
+  // checkpoint. Errors: an empty path, a missing or malformed model, an
+  // unknown backend (the message lists the linked ones), a backend that
+  // cannot multiply the weights' dtype.
   static absl::StatusOr<LoadedModel> Load(const std::string& path,
                                           const LoadOptions& options);
 

@@ -25,7 +25,7 @@ TEST(LoadedModelTest, LoadsOntoTheNamedBackend) {
 }
 
 TEST(LoadedModelTest, ErrorsSayWhatIsWrong) {
-  EXPECT_THAT(LoadedModel::Load("", {}).status().message(), HasSubstr("no model file given"));
+  EXPECT_THAT(LoadedModel::Load("", {}).status().message(), HasSubstr("no model given"));
   EXPECT_THAT(LoadedModel::Load("/no/such.smm", {}).status().message(),
               HasSubstr("cannot open /no/such.smm"));
   EXPECT_THAT(LoadedModel::Load(kModel, {.backend = "cuda"}).status().message(),

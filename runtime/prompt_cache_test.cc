@@ -5,6 +5,7 @@
 #include <vector>
 
 #include "backends/registry.h"
+#include "formats/open.h"
 #include "gtest/gtest.h"
 #include "runtime/decode_batch.h"
 #include "runtime/session.h"
@@ -16,7 +17,7 @@ namespace {
 class PromptCacheTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    model_ = *model::Model::Load(WriteSmallTestModel(core::DType::kF32, 64));
+    model_ = *formats::OpenModel(WriteSmallTestModel(core::DType::kF32, 64));
     transformer_ = *Transformer::Create(*model_, **backends::Registry::Get("tiled", core::DType::kF32));
     tokenizer_ = *text::Tokenizer::Create(model_->description().tokenizer());
   }

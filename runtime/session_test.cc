@@ -5,6 +5,7 @@
 #include <vector>
 
 #include "backends/registry.h"
+#include "formats/open.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "runtime/test_model.h"
@@ -18,7 +19,7 @@ using ::testing::StartsWith;
 class SessionTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    model_ = *model::Model::Load(WriteSmallTestModel(core::DType::kF32, 64));
+    model_ = *formats::OpenModel(WriteSmallTestModel(core::DType::kF32, 64));
     transformer_ = *Transformer::Create(
         *model_, **backends::Registry::Get("auto", core::DType::kF32));
     tokenizer_ = *text::Tokenizer::Create(model_->description().tokenizer());

@@ -123,7 +123,7 @@ absl::StatusOr<std::unique_ptr<backends::PreparedWeights>> Transformer::Prepare(
   // What the backend has copied is no longer read from the file; a tied
   // embedding's rows come back from it as tokens look them up.
   return backend_.Prepare(weights, [this](const void* data, size_t bytes) {
-    model_.file().Release(data, bytes);
+    model_.data().Release(data, bytes);
   });
 }
 

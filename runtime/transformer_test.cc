@@ -10,6 +10,7 @@
 
 #include "backends/registry.h"
 #include "core/heap_counter.h"
+#include "formats/open.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "model/presets.h"
@@ -49,7 +50,7 @@ class TransformerTest : public ::testing::TestWithParam<Case> {
  protected:
   void SetUp() override {
     absl::StatusOr<std::unique_ptr<model::Model>> model =
-        model::Model::Load(WriteSmallTestModel(GetParam().dtype, 160));
+        formats::OpenModel(WriteSmallTestModel(GetParam().dtype, 160));
     ASSERT_TRUE(model.ok()) << model.status();
     model_ = std::move(*model);
     backend_ = *backends::Registry::Get(GetParam().backend, GetParam().dtype);
@@ -164,7 +165,7 @@ TEST(KvCacheTest, ContextMustFitTheModel) {
 
 TEST(TransformerCreateTest, UnsupportedDtypeNamesTheBackend) {
   absl::StatusOr<std::unique_ptr<model::Model>> model =
-      model::Model::Load(WriteSmallTestModel(core::DType::kQ4_0, 64));
+      formats::OpenModel(WriteSmallTestModel(core::DType::kQ4_0, 64));
   ASSERT_TRUE(model.ok());
   absl::StatusOr<const backends::Backend*> blas =
       backends::Registry::Get("blas", core::DType::kF32);

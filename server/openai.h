@@ -16,9 +16,9 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "absl/types/span.h"
-#include "text/chat_template.h"
 #include "runtime/options.h"
 #include "runtime/session.h"
+#include "text/chat_template.h"
 
 namespace smallmind::server {
 

@@ -25,8 +25,8 @@
 #include "runtime/generation.h"
 #include "runtime/options.h"
 #include "runtime/prompt_cache.h"
-#include "text/tokenizer.h"
 #include "runtime/transformer.h"
+#include "text/tokenizer.h"
 
 namespace smallmind::server {
 

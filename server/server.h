@@ -29,13 +29,13 @@
 #include <thread>
 
 #include "absl/status/statusor.h"
-#include "text/chat_template.h"
 #include "runtime/loaded_model.h"
 #include "runtime/options.h"
 #include "runtime/prompt_cache.h"
 #include "server/http_server.h"
 #include "server/metrics.h"
 #include "server/scheduler.h"
+#include "text/chat_template.h"
 
 namespace smallmind::server {
 

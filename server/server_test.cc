@@ -24,10 +24,10 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "httplib.h"
-#include "nlohmann/json.hpp"
-#include "server/openai.h"
 #include "model/model.h"
 #include "model/presets.h"
+#include "nlohmann/json.hpp"
+#include "server/openai.h"
 
 namespace smallmind::server {
 namespace {

@@ -8,6 +8,7 @@
 #include "absl/strings/str_split.h"
 #include "backends/registry.h"
 #include "core/status.h"
+#include "formats/open.h"
 #include "runtime/transformer.h"
 
 namespace smallmind::golden {
@@ -15,7 +16,7 @@ namespace smallmind::golden {
 absl::StatusOr<Golden> LoadGolden(const std::string& name) {
   Golden g;
   const std::string base = "tests/golden/" + name;
-  SM_ASSIGN_OR_RETURN(g.model, model::Model::Load(base + ".smm"));
+  SM_ASSIGN_OR_RETURN(g.model, formats::OpenModel(base + ".smm"));
   const auto& metadata = g.model->description().metadata();
   auto it = metadata.find("golden.tokens");
   if (it == metadata.end()) {

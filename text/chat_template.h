@@ -11,8 +11,8 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "absl/types/span.h"
-#include "text/jinja.h"
 #include "model/model.pb.h"
+#include "text/jinja.h"
 #include "text/tokenizer.h"
 
 namespace smallmind::text {

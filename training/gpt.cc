@@ -120,7 +120,7 @@ void Gpt::InitRandom(uint64_t seed) {
 
 absl::Status Gpt::LoadWeights(const model::Model& model) {
   for (const ParamTensor& t : tensors_) {
-    SM_ASSIGN_OR_RETURN(core::TensorView view, model.file().Tensor(t.name));
+    SM_ASSIGN_OR_RETURN(core::TensorView view, model.data().View(t.name));
     const std::vector<float> values = model::DecodeAll(view);
     if (values.size() != t.size) {
       return absl::InvalidArgumentError(absl::StrCat(

@@ -7,6 +7,7 @@
 #include <string>
 
 #include "backends/registry.h"
+#include "formats/open.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "model/model.h"
@@ -95,7 +96,7 @@ TEST(GptTest, CheckpointLossMatchesTheInferenceEngine) {
   for (char c = 'a'; c < 'a' + 11; ++c) vocab.add_tokens(std::string(1, c));
   const std::string path = std::string(getenv("TEST_TMPDIR")) + "/ckpt.smm";
   ASSERT_TRUE(g->Save(path, vocab, {{"k", "v"}}).ok());
-  std::unique_ptr<model::Model> model = *model::Model::Load(path);
+  std::unique_ptr<model::Model> model = *formats::OpenModel(path);
   std::unique_ptr<runtime::Transformer> t = *runtime::Transformer::Create(*model, Tiled());
   runtime::KvCache cache = *runtime::KvCache::Create(model->arch(), 8);
   core::Arena arena = *core::Arena::Create(t->ScratchBytes(8, 1, 8));
@@ -203,7 +204,7 @@ TEST(TrainerTest, LearnsAPatternAndResumes) {
   EXPECT_EQ(reports, 60);
   EXPECT_LT(s->final_val_loss, 0.5 * s->unigram_loss)
       << "unigram " << s->unigram_loss << ", first " << s->first_val_loss;
-  std::unique_ptr<model::Model> model = *model::Model::Load(o.output);
+  std::unique_ptr<model::Model> model = *formats::OpenModel(o.output);
   EXPECT_EQ(model->description().metadata().at("train.steps"), "60");
   std::ifstream csv(o.output + ".loss.csv");
   EXPECT_TRUE(csv.good());
@@ -214,7 +215,7 @@ TEST(TrainerTest, LearnsAPatternAndResumes) {
   ASSERT_TRUE(resumed.ok()) << resumed.status();
   EXPECT_EQ(resumed->steps_run, 20);
   EXPECT_LT(resumed->final_val_loss, s->first_val_loss);
-  EXPECT_EQ((*model::Model::Load(o.output))->description().metadata().at("train.steps"),
+  EXPECT_EQ((*formats::OpenModel(o.output))->description().metadata().at("train.steps"),
             "80");
 }
 

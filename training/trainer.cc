@@ -9,6 +9,7 @@
 #include "backends/registry.h"
 #include "core/file_util.h"
 #include "core/status.h"
+#include "formats/open.h"
 #include "model/model.h"
 #include "model/presets.h"
 #include "text/tokenizer.h"
@@ -54,7 +55,7 @@ absl::StatusOr<TrainSummary> Train(
   model::TokenizerSpec vocabulary;
   std::unique_ptr<model::Model> resumed;
   if (!options.resume.empty()) {
-    SM_ASSIGN_OR_RETURN(resumed, model::Model::Load(options.resume));
+    SM_ASSIGN_OR_RETURN(resumed, formats::OpenModel(options.resume));
     arch = resumed->arch();
     vocabulary = resumed->description().tokenizer();
   } else {

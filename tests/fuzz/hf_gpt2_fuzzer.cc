@@ -5,8 +5,8 @@
 #include <vector>
 
 #include "absl/strings/str_split.h"
-#include "text/tokenizer.h"
 #include "formats/safetensors_import.h"
+#include "text/tokenizer.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   namespace formats = smallmind::formats;

@@ -6,8 +6,8 @@
 #include <vector>
 
 #include "absl/strings/str_split.h"
-#include "text/tokenizer.h"
 #include "formats/hf_tokenizer.h"
+#include "text/tokenizer.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   namespace formats = smallmind::formats;

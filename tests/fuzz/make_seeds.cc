@@ -9,10 +9,10 @@
 #include <map>
 #include <string>
 
-#include "text/chat_template.h"
-#include "tests/golden_util.h"
 #include "formats/gguf_from_model.h"
 #include "formats/test_formats.h"
+#include "tests/golden_util.h"
+#include "text/chat_template.h"
 
 namespace {
 

@@ -9,10 +9,9 @@
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   using smallmind::model::Model;
-  using smallmind::model::ModelFile;
-  auto file = ModelFile::FromBytes(absl::MakeConstSpan(data, size));
+  auto file = smallmind::model::ParseModelFile(absl::MakeConstSpan(data, size));
   if (!file.ok()) return 0;
-  auto model = Model::FromFile(std::move(*file));
+  auto model = Model::Create(std::move(*file));
   if (!model.ok()) return 0;
   auto tokenizer = smallmind::text::Tokenizer::Create(
       (*model)->description().tokenizer());

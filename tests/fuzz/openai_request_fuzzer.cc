@@ -6,9 +6,9 @@
 #include <cstdint>
 #include <string>
 
-#include "text/chat_template.h"
 #include "runtime/generation.h"
 #include "server/openai.h"
+#include "text/chat_template.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   namespace server = smallmind::server;

@@ -16,6 +16,7 @@
 #include "backends/registry.h"
 #include "core/arena.h"
 #include "core/thread_pool.h"
+#include "formats/open.h"
 #include "model/model.h"
 #include "runtime/transformer.h"
 #include "tools/smallmind/commands.h"
@@ -170,7 +171,7 @@ int Run(const std::vector<std::string>& argv) {
   if (output == "md") PrintHeader();
   for (const std::string& path : models) {
     absl::StatusOr<std::unique_ptr<model::Model>> model =
-        model::Model::Load(path);
+        formats::OpenModel(path);
     if (!model.ok()) return Fail("bench", model.status());
     const model::Architecture& arch = (*model)->arch();
     const core::DType dtype = (*model)->weight_dtype();
@@ -216,7 +217,7 @@ int Run(const std::vector<std::string>& argv) {
           r.model_type = absl::StrCat(arch.name(), " ",
                                       HumanCount((*model)->num_parameters()),
                                       " ", core::DTypeName(dtype));
-          r.model_size = (*model)->file().size_bytes();
+          r.model_size = (*model)->data().size_bytes();
           r.n_params = (*model)->num_parameters();
           r.backend = std::string((*backend)->name());
           r.threads = pool.num_threads();

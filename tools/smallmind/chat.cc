@@ -9,8 +9,8 @@
 
 #include "absl/strings/str_format.h"
 #include "absl/strings/strip.h"
-#include "text/chat_template.h"
 #include "runtime/session.h"
+#include "text/chat_template.h"
 #include "tools/smallmind/commands.h"
 #include "tools/smallmind/load_model.h"
 

@@ -24,7 +24,8 @@ struct ModelArgs {
 
   template <class Visitor>
   void VisitFields(Visitor&& v) {
-    v(path, {"model", 'm', nullptr, "model file (.smm, or .gguf converted in memory)"});
+    v(path, {"model", 'm', nullptr,
+             "the model: a .smm or GGUF file, a Hugging Face directory, a llama2.c .bin"});
     load.VisitFields(v);
   }
 };

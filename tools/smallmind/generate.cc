@@ -5,9 +5,9 @@
 #include "absl/strings/str_format.h"
 #include "core/file_util.h"
 #include "runtime/loaded_model.h"
-#include "tools/smallmind/load_model.h"
 #include "runtime/session.h"
 #include "tools/smallmind/commands.h"
+#include "tools/smallmind/load_model.h"
 
 namespace smallmind::cli {
 namespace {
@@ -80,7 +80,7 @@ int Run(const std::vector<std::string>& argv) {
       "memory:  KV cache %s, scratch %s high-water, peak RSS %s\n",
       loaded->path, model.arch().name(), HumanCount(model.num_parameters()),
       core::DTypeName(model.weight_dtype()),
-      HumanBytes(model.file().size_bytes()), loaded->backend->name(),
+      HumanBytes(model.data().size_bytes()), loaded->backend->name(),
       args.session.threads, stats->seed, loaded->load_seconds * 1e3,
       stats->prompt_tokens, stats->prefill_seconds * 1e3,
       stats->prefill_tokens_per_second(), stats->decode_steps,

@@ -4,6 +4,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "core/dtype.h"
+#include "formats/open.h"
 #include "model/model.h"
 #include "model/presets.h"
 #include "tools/smallmind/commands.h"
@@ -56,13 +57,13 @@ int Run(const std::vector<std::string>& argv) {
       options);
   if (!status.ok()) return Fail("init", status);
   absl::StatusOr<std::unique_ptr<model::Model>> model =
-      model::Model::Load(path);
+      formats::OpenModel(path);
   if (!model.ok()) return Fail("init", model.status());
   std::printf("wrote %s: %s (%s), %s params, %s, %s\n", path.c_str(),
               preset->name.c_str(), preset->summary.c_str(),
               HumanCount((*model)->num_parameters()).c_str(),
               std::string(core::DTypeName(*dtype)).c_str(),
-              HumanBytes((*model)->file().size_bytes()).c_str());
+              HumanBytes((*model)->data().size_bytes()).c_str());
   return 0;
 }
 

@@ -1,11 +1,13 @@
-// smallmind inspect: a model file's description and tensor table.
+// smallmind inspect: a model's description and tensors, whatever its
+// format (formats::Open).
 #include <cstdio>
 #include <string>
 
 #include "core/shape.h"
+#include "formats/open.h"
 #include "google/protobuf/text_format.h"
 #include "model/model.h"
-#include "model/model_file.h"
+#include "model/model_data.h"
 #include "tools/smallmind/commands.h"
 
 
@@ -20,20 +22,19 @@ struct InspectArgs {
   void VisitFields(Visitor&& v) {
     v(format, {"format", 0, nullptr,
                "summary, or textproto (the whole description, vocabulary included)"});
-    v(tensors, {"tensors", 0, nullptr, "list the tensor table"});
+    v(tensors, {"tensors", 0, nullptr, "list the tensors"});
   }
 };
 
-void PrintTensors(const model::ModelDescription& d) {
-  std::printf("\n%-32s %-6s %-16s %12s %10s\n", "tensor", "dtype", "shape",
-              "offset", "bytes");
-  for (const model::TensorInfo& t : d.tensors()) {
-    std::printf("%-32s %-6s %-16s %12llu %10llu\n", t.name().c_str(),
-                std::string(core::DTypeName(model::DTypeFromProto(t.dtype())))
-                    .c_str(),
-                core::DimsToString(t.shape()).c_str(),
-                static_cast<unsigned long long>(t.offset()),
-                static_cast<unsigned long long>(t.size()));
+// Each tensor, and whether its bytes are the file's own (used in place) or
+// were made on opening (fused, transposed, widened).
+void PrintTensors(const model::ModelData& data) {
+  std::printf("\n%-32s %-6s %-16s %10s  %s\n", "tensor", "dtype", "shape", "bytes", "bytes are");
+  for (const model::ModelTensor& t : data.tensors) {
+    std::printf("%-32s %-6s %-16s %10llu  %s\n", t.name.c_str(),
+                std::string(core::DTypeName(t.dtype)).c_str(), core::DimsToString(t.shape).c_str(),
+                static_cast<unsigned long long>(t.bytes.size()),
+                t.owned.empty() ? "the file's" : "made on opening");
   }
 }
 
@@ -45,16 +46,14 @@ int Run(const std::vector<std::string>& argv) {
   if (int code; !ParseFlags(InspectCommand(), flags, argv, &positional, &code)) return code;
   if (positional.size() != 1) {
     return Fail("inspect", absl::InvalidArgumentError(
-                               "expected one model file: smallmind inspect "
-                               "MODEL.smm"));
+                               "expected one model: smallmind inspect MODEL"));
   }
   const std::string& path = positional[0];
-  // The file alone first, so a model whose tensors disagree with its
+  // The data alone first, so a model whose tensors disagree with its
   // architecture can still be inspected; then the model's own checks.
-  absl::StatusOr<std::unique_ptr<model::ModelFile>> file =
-      model::ModelFile::Open(path);
+  absl::StatusOr<std::unique_ptr<model::ModelData>> file = formats::Open(path);
   if (!file.ok()) return Fail("inspect", file.status());
-  const model::ModelDescription& d = (*file)->description();
+  const model::ModelDescription& d = (*file)->description;
   const std::string& format = args.format;
   if (format == "textproto") {
     std::string text;
@@ -82,15 +81,14 @@ int Run(const std::vector<std::string>& argv) {
   google::protobuf::TextFormat::PrintToString(head, &text);
   std::printf("%s", text.c_str());
   std::printf("# tokenizer: %d tokens, %d merges\n", vocab, merges);
-  std::printf("# file: %s\n", HumanBytes((*file)->size_bytes()).c_str());
-  absl::StatusOr<std::unique_ptr<model::Model>> model =
-      model::Model::FromFile(std::move(*file));
+  std::printf("# tensors: %s\n", HumanBytes((*file)->size_bytes()).c_str());
+  absl::StatusOr<std::unique_ptr<model::Model>> model = model::Model::Create(std::move(*file));
   if (model.ok()) {
     std::printf("# parameters: %s (%lld); matmul weights: %s\n",
                 HumanCount((*model)->num_parameters()).c_str(),
                 static_cast<long long>((*model)->num_parameters()),
                 std::string(core::DTypeName((*model)->weight_dtype())).c_str());
-    if (args.tensors) PrintTensors((*model)->description());
+    if (args.tensors) PrintTensors((*model)->data());
     return 0;
   }
   std::printf("# NOT LOADABLE: %s\n",
@@ -102,8 +100,8 @@ int Run(const std::vector<std::string>& argv) {
 
 Command InspectCommand() {
   return {"inspect",
-          "smallmind inspect [--format summary|textproto] MODEL.smm",
-          "print a model's description and tensor table", Run};
+          "smallmind inspect [--format summary|textproto] MODEL",
+          "print a model's description and tensors (any format)", Run};
 }
 
 }  // namespace smallmind::cli

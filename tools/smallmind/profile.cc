@@ -16,9 +16,9 @@
 #include "report/compare.h"
 #include "report/svg.h"
 #include "runtime/loaded_model.h"
-#include "tools/smallmind/load_model.h"
 #include "runtime/session.h"
 #include "tools/smallmind/commands.h"
+#include "tools/smallmind/load_model.h"
 
 namespace smallmind::cli {
 namespace {
@@ -201,7 +201,7 @@ std::string Markdown(const std::string& title, const ProfileArgs& args, const Ru
       "\n## Memory\n\n| what | size |\n| --- | ---: |\n| model file (mapped) | %s |\n"
       "| KV cache | %s |\n| scratch arena high-water | %s |\n| peak RSS | %s |\n"
       "| heap allocations during decode | %d |\n",
-      HumanBytes(loaded.model->file().size_bytes()), HumanBytes(runs.last.kv_cache_bytes),
+      HumanBytes(loaded.model->data().size_bytes()), HumanBytes(runs.last.kv_cache_bytes),
       HumanBytes(runs.last.arena_high_water), HumanBytes(PeakRssBytes()),
       runs.last.decode_heap_allocations);
   return md;

@@ -1,4 +1,4 @@
-#include "formats/converted.h"
+#include "formats/importing.h"
 
 #include <utility>
 
@@ -6,7 +6,6 @@
 #include "core/shape.h"
 #include "core/status.h"
 #include "core/tensor.h"
-#include "model/model_file.h"
 #include "model/tensor_codec.h"
 
 namespace smallmind::formats {
@@ -26,7 +25,7 @@ absl::StatusOr<std::vector<float>> DecodeSource(const SourceTensor& t) {
   return model::DecodeAll(view);
 }
 
-absl::Status AddTensor(ConvertedModel& model, const model::TensorSpec& spec,
+absl::Status AddTensor(model::ModelData& model, const model::TensorSpec& spec,
                        absl::Span<const SourceTensor> parts) {
   if (parts.empty()) {
     return absl::InvalidArgumentError(
@@ -56,7 +55,7 @@ absl::Status AddTensor(ConvertedModel& model, const model::TensorSpec& spec,
         matrix_shape ? " rows" : " elements"));
   }
 
-  ConvertedTensor out;
+  model::ModelTensor out;
   out.name = spec.name;
   out.shape = spec.shape;
   bool same_dtype = true;
@@ -99,29 +98,6 @@ absl::Status AddTensor(ConvertedModel& model, const model::TensorSpec& spec,
   return absl::OkStatus();
 }
 
-namespace {
-
-// A K-quant for rows that are not whole super-blocks of 256: the 32-element
-// type llama-quantize falls back to, so that a file quantizes as it would.
-core::DType RowType(core::DType wanted, int64_t row_length) {
-  if (row_length % static_cast<int64_t>(core::BlockElements(wanted)) == 0) return wanted;
-  switch (wanted) {
-    case core::DType::kQ2_K:
-    case core::DType::kQ3_K:
-      return core::DType::kIQ4_NL;
-    case core::DType::kQ4_K:
-      return core::DType::kQ5_0;
-    case core::DType::kQ5_K:
-      return core::DType::kQ5_1;
-    case core::DType::kQ6_K:
-      return core::DType::kQ8_0;
-    default:
-      return wanted;
-  }
-}
-
-}  // namespace
-
 void AddEndOfTurnIds(model::TokenizerSpec& spec) {
   constexpr const char* kEndOfTurnTexts[] = {"<|eot_id|>",    "<|eom_id|>",      "<|im_end|>",
                                              "<|end|>",       "<end_of_turn>",   "<|endoftext|>",
@@ -139,40 +115,6 @@ void AddEndOfTurnIds(model::TokenizerSpec& spec) {
       if (spec.tokens(id) == text) add(id);
     }
   }
-}
-
-absl::Status WriteConverted(const std::string& path, ConvertedModel& model,
-                            std::optional<core::DType> quantize,
-                            const Progress& progress) {
-  const std::vector<model::TensorSpec> specs =
-      model::ExpectedTensors(model.description.architecture());
-  std::vector<model::TensorSource> sources;
-  for (size_t i = 0; i < model.tensors.size(); ++i) {
-    ConvertedTensor& t = model.tensors[i];
-    const bool is_matrix = i < specs.size() && specs[i].name == t.name &&
-                           specs[i].is_matrix;
-    const core::DType target = quantize ? RowType(*quantize, t.shape.back()) : t.dtype;
-    if (quantize && is_matrix && t.dtype != target) {
-      SM_ASSIGN_OR_RETURN(std::vector<float> values,
-                          DecodeSource({t.name, t.dtype, t.shape, t.bytes}));
-      absl::StatusOr<std::vector<uint8_t>> bytes =
-          model::EncodeF32(values, t.shape.back(), target);
-      if (!bytes.ok()) {
-        return absl::InvalidArgumentError(absl::StrCat(
-            "cannot quantize '", t.name, "' to ", core::DTypeName(target),
-            ": ", bytes.status().message()));
-      }
-      t.owned = std::move(*bytes);
-      t.bytes = t.owned;
-      t.dtype = target;
-    }
-    sources.push_back({t.name, t.dtype, t.shape, t.bytes});
-    if (progress) progress(i + 1, model.tensors.size(), t.name);
-  }
-  model::Provenance* p = model.description.mutable_provenance();
-  p->set_converter_version(kConverterVersion);
-  SM_RETURN_IF_ERROR(model::WriteModelFile(path, model.description, sources));
-  return model::Model::Load(path).status();
 }
 
 }  // namespace smallmind::formats
