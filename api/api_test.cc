@@ -186,5 +186,65 @@ TEST(ApiTest, SessionsOfOneModelRunConcurrently) {
   EXPECT_EQ(a, c);
 }
 
+// Every format through the same Load: GGUF and a Hugging Face checkpoint
+// directory run directly, and compute what their converted .smm computes.
+TEST(ApiTest, LoadsGgufAndCheckpointDirectoriesDirectly) {
+  GenerateOptions options;
+  options.max_tokens = 6;
+  options.sampler.temperature = 0;
+  auto text_of = [&](const std::string& path, const std::string& prompt) {
+    absl::StatusOr<std::unique_ptr<Model>> model = Model::Load(path);
+    EXPECT_TRUE(model.ok()) << path << ": " << model.status();
+    if (!model.ok()) return std::string();
+    std::unique_ptr<Session> session = *(*model)->NewSession({});
+    std::string text;
+    EXPECT_TRUE(session->Generate(prompt, options, [&](absl::string_view piece) {
+      text.append(piece.data(), piece.size());
+      return true;
+    }).ok());
+    return text;
+  };
+  EXPECT_EQ(text_of("tests/fuzz/seeds/gguf/gpt2_tiny.gguf", "ABC"),
+            text_of("tests/golden/gpt2_tiny.smm", "ABC"));
+  EXPECT_EQ(text_of("tests/golden/hf/llama3_tiny", "HELLO"),
+            text_of("tests/golden/llama3_tiny.smm", "HELLO"));
+  EXPECT_THAT(Model::Load("tests/golden").status().message(), HasSubstr("config.json"));
+}
+
+// The chat template: a model's own (the checkpoint's tokenizer_config.json
+// holds one), and a chat session that keeps what it has of a
+// conversation resent with a new turn.
+TEST(ApiTest, ChatTemplateAndChatSessions) {
+  std::unique_ptr<Model> model = *Model::Load("tests/golden/hf/llama3_tiny");
+  absl::StatusOr<std::string> prompt = model->ApplyChatTemplate({{"user", "HI"}});
+  ASSERT_TRUE(prompt.ok()) << prompt.status();
+  EXPECT_EQ(*prompt, "USER:HI;ASSISTANT:");
+  EXPECT_EQ(*model->ApplyChatTemplate({{"user", "HI"}}, false), "USER:HI;");
+
+  std::unique_ptr<Session> session = *model->NewSession({});
+  GenerateOptions options;
+  options.max_tokens = 4;
+  options.sampler.temperature = 0;
+  std::string reply;
+  auto collect = [&](absl::string_view piece) {
+    reply.append(piece.data(), piece.size());
+    return true;
+  };
+  std::vector<ChatMessage> conversation = {{"user", "HI"}};
+  absl::StatusOr<Stats> first = session->Chat(conversation, options, collect);
+  ASSERT_TRUE(first.ok()) << first.status();
+  conversation.push_back({"assistant", reply});
+  conversation.push_back({"user", "AGAIN"});
+  absl::StatusOr<Stats> second = session->Chat(conversation, options, collect);
+  ASSERT_TRUE(second.ok()) << second.status();
+  // The second turn prefilled only what the first had not.
+  EXPECT_EQ(first->prompt_tokens_cached, 0);
+  EXPECT_GE(second->prompt_tokens_cached, first->prompt_tokens);
+
+  // A model without a template says so.
+  std::unique_ptr<Model> bare = *Model::Load(kModel);
+  EXPECT_FALSE(bare->ApplyChatTemplate({{"user", "HI"}}).ok());
+}
+
 }  // namespace
 }  // namespace smallmind

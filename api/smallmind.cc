@@ -6,16 +6,47 @@
 #include "core/status.h"
 #include "runtime/loaded_model.h"
 #include "runtime/session.h"
+#include "text/chat_template.h"
 
 namespace smallmind {
 
 struct Model::Impl {
   runtime::LoadedModel loaded;
+  // The model's own template, or why there is none.
+  absl::StatusOr<text::ChatTemplate> chat_template = absl::NotFoundError("no template");
 };
 
 struct Session::Impl {
   std::unique_ptr<runtime::Session> session;
+  const Model::Impl* model;
 };
+
+namespace {
+
+std::vector<text::ChatMessage> ToText(const std::vector<ChatMessage>& messages) {
+  std::vector<text::ChatMessage> out;
+  out.reserve(messages.size());
+  for (const ChatMessage& m : messages) out.push_back({m.role, m.content});
+  return out;
+}
+
+
+Stats ToStats(const runtime::GenerationStats& s) {
+  Stats stats;
+  stats.prompt_tokens = s.prompt_tokens;
+  stats.prompt_tokens_cached = s.prompt_tokens_cached;
+  stats.generated_tokens = s.generated_tokens;
+  stats.prefill_tokens_per_second = s.prefill_tokens_per_second();
+  stats.decode_tokens_per_second = s.decode_tokens_per_second();
+  stats.time_to_first_token_seconds = s.ttft_seconds;
+  stats.kv_cache_bytes = s.kv_cache_bytes;
+  stats.scratch_bytes = s.arena_high_water;
+  stats.stop_reason = std::string(runtime::StopReasonName(s.stop_reason));
+  stats.seed = s.seed;
+  return stats;
+}
+
+}  // namespace
 
 std::vector<std::string> ListBackends() { return backends::Registry::List(); }
 
@@ -26,7 +57,11 @@ absl::StatusOr<std::unique_ptr<Model>> Model::Load(const std::string& path,
                                                    const LoadOptions& options) {
   SM_ASSIGN_OR_RETURN(runtime::LoadedModel loaded,
                       runtime::LoadedModel::Load(path, options));
-  return std::unique_ptr<Model>(new Model(std::make_unique<Impl>(Impl{std::move(loaded)})));
+  auto impl = std::make_unique<Impl>();
+  impl->loaded = std::move(loaded);
+  impl->chat_template =
+      text::ChatTemplate::ForModel(impl->loaded.model->description().tokenizer(), "");
+  return std::unique_ptr<Model>(new Model(std::move(impl)));
 }
 
 std::string Model::backend() const { return std::string(impl_->loaded.backend->name()); }
@@ -44,9 +79,16 @@ std::string Model::Detokenize(absl::Span<const int32_t> ids) const {
   return impl_->loaded.tokenizer->Decode(ids);
 }
 
+absl::StatusOr<std::string> Model::ApplyChatTemplate(const std::vector<ChatMessage>& messages,
+                                                     bool add_generation_prompt) const {
+  if (!impl_->chat_template.ok()) return impl_->chat_template.status();
+  return impl_->chat_template->Render(ToText(messages), add_generation_prompt);
+}
+
 absl::StatusOr<std::unique_ptr<Session>> Model::NewSession(
     const SessionOptions& options) const {
   auto impl = std::make_unique<Session::Impl>();
+  impl->model = impl_.get();
   SM_ASSIGN_OR_RETURN(impl->session, runtime::Session::Create(
                                          *impl_->loaded.transformer, *impl_->loaded.tokenizer, options));
   return std::unique_ptr<Session>(new Session(std::move(impl)));
@@ -60,17 +102,19 @@ absl::StatusOr<Stats> Session::Generate(absl::string_view prompt,
                                         const TextCallback& on_text) {
   SM_ASSIGN_OR_RETURN(runtime::GenerationStats s,
                       impl_->session->Generate(prompt, options, on_text));
-  Stats stats;
-  stats.prompt_tokens = s.prompt_tokens;
-  stats.generated_tokens = s.generated_tokens;
-  stats.prefill_tokens_per_second = s.prefill_tokens_per_second();
-  stats.decode_tokens_per_second = s.decode_tokens_per_second();
-  stats.time_to_first_token_seconds = s.ttft_seconds;
-  stats.kv_cache_bytes = s.kv_cache_bytes;
-  stats.scratch_bytes = s.arena_high_water;
-  stats.stop_reason = std::string(runtime::StopReasonName(s.stop_reason));
-  stats.seed = s.seed;
-  return stats;
+  return ToStats(s);
+}
+
+absl::StatusOr<Stats> Session::Chat(const std::vector<ChatMessage>& messages,
+                                    const GenerateOptions& options, const TextCallback& on_text) {
+  const Model::Impl& model = *impl_->model;
+  if (!model.chat_template.ok()) return model.chat_template.status();
+  SM_ASSIGN_OR_RETURN(std::string prompt, model.chat_template->Render(ToText(messages), true));
+  SM_ASSIGN_OR_RETURN(std::vector<int32_t> ids,
+                      model.chat_template->Encode(*model.loaded.tokenizer, prompt));
+  SM_ASSIGN_OR_RETURN(runtime::GenerationStats s,
+                      impl_->session->GenerateFrom(ids, options, on_text));
+  return ToStats(s);
 }
 
 int64_t Session::position() const { return impl_->session->position(); }

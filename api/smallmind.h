@@ -51,6 +51,7 @@ using SamplerOptions = runtime::SamplerOptions;
 
 struct Stats {
   int64_t prompt_tokens = 0;
+  int64_t prompt_tokens_cached = 0;  // of those, kept from the session's earlier turns
   int64_t generated_tokens = 0;
   double prefill_tokens_per_second = 0;
   double decode_tokens_per_second = 0;
@@ -65,13 +66,21 @@ struct Stats {
 // Receives generated text in whole UTF-8 characters; return false to stop.
 using TextCallback = std::function<bool(absl::string_view text)>;
 
+// One turn of a conversation: role "system", "user" or "assistant".
+struct ChatMessage {
+  std::string role;
+  std::string content;
+};
+
 class Session;
 
 class Model {
  public:
-  // Maps and validates the .smm file and prepares its weights for the
-  // backend. Errors: the file is missing or malformed (the message names
-  // the problem), the backend name is unknown (the message lists the linked
+  // Opens the model at `path` (a .smm or GGUF file, a Hugging Face
+  // checkpoint directory or a llama2.c checkpoint; weights used in place
+  // where their layout allows) and prepares its weights for the backend.
+  // Errors: the model is missing or malformed (the message names the
+  // problem), the backend name is unknown (the message lists the linked
   // ones), or the backend cannot multiply by the model's weight dtype.
   static absl::StatusOr<std::unique_ptr<Model>> Load(
       const std::string& path, const LoadOptions& options = {});
@@ -88,6 +97,13 @@ class Model {
   absl::StatusOr<std::vector<int32_t>> Tokenize(absl::string_view text,
                                                 bool add_bos = true) const;
   std::string Detokenize(absl::Span<const int32_t> ids) const;
+
+  // The conversation as the model's chat template renders it (the GGUF's
+  // tokenizer.chat_template, a checkpoint's tokenizer_config.json), with
+  // the assistant's turn opened when `add_generation_prompt`. Errors when
+  // the model has no template or the template refuses the conversation.
+  absl::StatusOr<std::string> ApplyChatTemplate(const std::vector<ChatMessage>& messages,
+                                                bool add_generation_prompt = true) const;
 
   // A new session with its own KV cache and threads. Errors on threads < 1,
   // batch < 1 or a context outside [1, context_length()]. The Model must
@@ -112,6 +128,14 @@ class Session {
   absl::StatusOr<Stats> Generate(absl::string_view prompt,
                                  const GenerateOptions& options,
                                  const TextCallback& on_text);
+
+  // The conversation so far (every turn, the newest last) rendered with the
+  // model's chat template, and the assistant's reply generated. The
+  // session keeps what it already holds of a conversation it saw before,
+  // so resending a growing conversation prefills only its new turns.
+  // Errors as ApplyChatTemplate and Generate do.
+  absl::StatusOr<Stats> Chat(const std::vector<ChatMessage>& messages,
+                             const GenerateOptions& options, const TextCallback& on_text);
 
   // Positions used so far, out of context().
   int64_t position() const;

@@ -37,8 +37,28 @@ absl::StatusOr<MappedFile> MappedFile::Open(const std::string& path) {
     }
     file.bytes_ = {static_cast<const uint8_t*>(map), size};
   }
-  ::close(fd);
+  file.fd_ = fd;
   return file;
+}
+
+bool MappedFile::ReadAt(const void* data, size_t size, void* out) const {
+  const uint8_t* begin = static_cast<const uint8_t*>(data);
+  if (fd_ < 0 || bytes_.empty() || begin < bytes_.data() ||
+      size > static_cast<size_t>(bytes_.data() + bytes_.size() - begin)) {
+    return false;
+  }
+  size_t done = 0;
+  const off_t offset = static_cast<off_t>(begin - bytes_.data());
+  while (done < size) {
+    const ssize_t n = ::pread(fd_, static_cast<uint8_t*>(out) + done, size - done,
+                              offset + static_cast<off_t>(done));
+    if (n <= 0) {
+      if (n < 0 && errno == EINTR) continue;
+      return false;
+    }
+    done += static_cast<size_t>(n);
+  }
+  return true;
 }
 
 void MappedFile::Release(const void* data, size_t size) const {
@@ -59,6 +79,7 @@ MappedFile& MappedFile::operator=(MappedFile&& other) noexcept {
   if (this != &other) {
     this->~MappedFile();
     bytes_ = std::exchange(other.bytes_, {});
+    fd_ = std::exchange(other.fd_, -1);
   }
   return *this;
 }
@@ -67,6 +88,10 @@ MappedFile::~MappedFile() {
   if (!bytes_.empty()) {
     ::munmap(const_cast<uint8_t*>(bytes_.data()), bytes_.size());
     bytes_ = {};
+  }
+  if (fd_ >= 0) {
+    ::close(fd_);
+    fd_ = -1;
   }
 }
 

@@ -26,6 +26,13 @@ class MappedFile {
 
   absl::Span<const uint8_t> bytes() const { return bytes_; }
 
+  // Copies [data, data + size), which must lie inside the mapping, into
+  // `out` with a read of the file rather than through the mapping: the
+  // pages are not mapped into the process (so a scattered lookup, such as
+  // embedding rows, does not fault in the large folios around each row).
+  // False when the range is outside the mapping or the read fails.
+  bool ReadAt(const void* data, size_t size, void* out) const;
+
   // Drops the pages wholly inside [data, data + size) from this process's
   // memory, for data that was copied elsewhere (weights repacked at load):
   // the process then holds one copy, not two. They stay readable; a later
@@ -35,6 +42,7 @@ class MappedFile {
 
  private:
   absl::Span<const uint8_t> bytes_;
+  int fd_ = -1;  // kept open for ReadAt
 };
 
 }  // namespace smallmind::core

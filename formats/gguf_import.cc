@@ -6,9 +6,8 @@
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
-#include "absl/strings/str_join.h"
-#include "absl/strings/str_replace.h"
 #include "core/status.h"
+#include "formats/families.h"
 #include "text/tokenizer.h"
 
 namespace smallmind::formats {
@@ -147,33 +146,6 @@ absl::StatusOr<model::TokenizerSpec> ImportTokenizer(const GgufFile& f) {
   return spec;
 }
 
-// The architectures SmallMind runs, as GGUF names them, and how each is a
-// description of the one forward pass.
-struct Family {
-  const char* name;
-  model::NormKind norm;
-  model::PositionKind positions;
-  model::RopeStyle rope_style;  // llama's GGUF q/k rows are permuted for
-                                  // the pairwise form; the others are NeoX
-  model::MlpKind mlp;
-  bool biases, qkv_bias, qk_norm, post_norms;
-};
-
-constexpr Family kFamilies[] = {
-    {"llama", model::RMS_NORM, model::ROPE, model::PAIRWISE, model::SWIGLU, false,
-     false, false, false},
-    {"gpt2", model::LAYER_NORM, model::LEARNED, model::ROPE_STYLE_UNSPECIFIED,
-     model::GELU, true, false, false, false},
-    {"qwen2", model::RMS_NORM, model::ROPE, model::ROTATE_HALF, model::SWIGLU, false,
-     true, false, false},
-    {"qwen3", model::RMS_NORM, model::ROPE, model::ROTATE_HALF, model::SWIGLU, false,
-     false, true, false},
-    {"gemma3", model::RMS_NORM, model::ROPE, model::ROTATE_HALF, model::GEGLU, false,
-     false, true, true},
-    {"phi3", model::RMS_NORM, model::ROPE, model::ROTATE_HALF, model::SWIGLU, false,
-     false, false, false},
-};
-
 // Keys and tensors of features the forward pass does not have: refused by
 // name rather than run wrong.
 absl::Status RefuseUnsupported(const GgufFile& f, const std::string& arch) {
@@ -199,32 +171,6 @@ absl::Status RefuseUnsupported(const GgufFile& f, const std::string& arch) {
     }
   }
   return absl::OkStatus();
-}
-
-// Where each of our tensors comes from: the GGUF names, stacked by rows.
-// llama.cpp keeps q, k, v and gate, up apart (phi3 fuses them, with the
-// gate|up matrix called ffn_up), and names Gemma's post-norms its way.
-std::vector<std::string> SourceNames(const GgufFile& f, const std::string& name) {
-  const auto renamed = [&](const char* ours, const char* theirs) {
-    return absl::StrReplaceAll(name, {{ours, theirs}});
-  };
-  if (absl::StrContains(name, "attn_qkv.") && f.FindTensor(name) == nullptr) {
-    return {renamed("attn_qkv.", "attn_q."), renamed("attn_qkv.", "attn_k."),
-            renamed("attn_qkv.", "attn_v.")};
-  }
-  if (absl::StrContains(name, "ffn_gate_up.")) {
-    const std::string gate = renamed("ffn_gate_up.", "ffn_gate.");
-    const std::string up = renamed("ffn_gate_up.", "ffn_up.");
-    if (f.FindTensor(gate) != nullptr) return {gate, up};
-    return {up};
-  }
-  if (absl::StrContains(name, "attn_post_norm.")) {
-    return {renamed("attn_post_norm.", "post_attention_norm.")};
-  }
-  if (absl::StrContains(name, "ffn_post_norm.")) {
-    return {renamed("ffn_post_norm.", "post_ffw_norm.")};
-  }
-  return {name};
 }
 
 // Whether the file keeps q, k, v (and gate, up) as tensors of their own, as
@@ -255,21 +201,15 @@ void AddLinearRopeFactors(model::ModelData& out, float factor, uint32_t pairs) {
 absl::StatusOr<model::ModelData> ImportGguf(const GgufFile& f,
                                           const std::string& source) {
   SM_ASSIGN_OR_RETURN(std::string name, f.GetString("general.architecture"));
-  const Family* family = nullptr;
-  std::vector<std::string> names;
-  for (const Family& fam : kFamilies) {
-    if (name == fam.name) family = &fam;
-    names.push_back(fam.name);
-  }
+  const Family* family = FindFamily(name);
   if (family == nullptr) {
     return absl::UnimplementedError(absl::StrCat("GGUF architecture '", name,
-                                                 "' is not supported (",
-                                                 absl::StrJoin(names, ", "), ")"));
+                                                 "' is not supported (", FamilyNames(), ")"));
   }
   SM_RETURN_IF_ERROR(RefuseUnsupported(f, name));
   auto key = [&](absl::string_view k) { return absl::StrCat(name, ".", k); };
   model::Architecture a;
-  a.set_name(name);
+  SetFamilyKnobs(*family, a);
   SM_ASSIGN_OR_RETURN(uint32_t context, GetDim(f, key("context_length")));
   SM_ASSIGN_OR_RETURN(uint32_t dim, GetDim(f, key("embedding_length")));
   SM_ASSIGN_OR_RETURN(uint32_t layers, GetDim(f, key("block_count")));
@@ -296,13 +236,6 @@ absl::StatusOr<model::ModelData> ImportGguf(const GgufFile& f,
   SM_ASSIGN_OR_RETURN(model::TokenizerSpec tokenizer, ImportTokenizer(f));
   a.set_vocab_size(tokenizer.tokens_size());
   a.set_tied_output(f.FindTensor("output.weight") == nullptr);
-  a.set_norm(family->norm);
-  a.set_positions(family->positions);
-  a.set_mlp(family->mlp);
-  a.set_biases(family->biases);
-  a.set_qkv_bias(family->qkv_bias);
-  a.set_qk_norm(family->qk_norm);
-  a.set_post_norms(family->post_norms);
   const char* eps_key = family->norm == model::RMS_NORM
                             ? "attention.layer_norm_rms_epsilon"
                             : "attention.layer_norm_epsilon";
@@ -310,7 +243,7 @@ absl::StatusOr<model::ModelData> ImportGguf(const GgufFile& f,
   a.set_norm_eps(static_cast<float>(eps));
   float linear_scale = 0;
   if (family->positions == model::ROPE) {
-    a.set_rope_style(family->rope_style);
+    a.set_rope_style(family->gguf_rope_style);
     double base = 10000.0;
     if (f.Has(key("rope.freq_base"))) {
       SM_ASSIGN_OR_RETURN(base, f.GetFloat(key("rope.freq_base")));
@@ -337,7 +270,7 @@ absl::StatusOr<model::ModelData> ImportGguf(const GgufFile& f,
   // otherwise, turning at 10000 (llama.cpp's defaults, which its GGUF files
   // leave out). Phi-3 files name a window too, which llama.cpp ignores (it
   // is longer than the trained context); so does SmallMind.
-  if (name == "gemma3" && f.Has(key("attention.sliding_window"))) {
+  if (family->gemma && f.Has(key("attention.sliding_window"))) {
     SM_ASSIGN_OR_RETURN(uint32_t window, GetDim(f, key("attention.sliding_window")));
     a.set_sliding_window(window);
     a.set_sliding_window_pattern(6);
@@ -351,7 +284,7 @@ absl::StatusOr<model::ModelData> ImportGguf(const GgufFile& f,
     }
     a.set_rope_local_base(static_cast<float>(local_base));
   }
-  if (name == "gemma3") {
+  if (family->gemma) {
     a.set_embedding_scale(std::sqrt(static_cast<float>(dim)));
     a.set_attention_scale(1.0f / std::sqrt(static_cast<float>(head_dim)));
   }
@@ -387,13 +320,10 @@ absl::StatusOr<model::ModelData> ImportGguf(const GgufFile& f,
       AddLinearRopeFactors(out, linear_scale, a.rotary_dim() / 2);
       continue;
     }
-    std::vector<SourceTensor> parts;
-    for (const std::string& n : SourceNames(f, spec.name)) {
-      SM_ASSIGN_OR_RETURN(SourceTensor s, Source(f, n));
-      parts.push_back(std::move(s));
-      used.insert(n);
-    }
-    SM_RETURN_IF_ERROR(AddTensor(out, spec, parts));
+    const std::string theirs = GgufName(*family, spec.name);
+    SM_ASSIGN_OR_RETURN(SourceTensor source, Source(f, theirs));
+    used.insert(theirs);
+    SM_RETURN_IF_ERROR(AddTensor(out, spec, {source}));
   }
   for (const GgufTensor& t : f.tensors()) {
     if (!used.count(t.name)) {

@@ -6,9 +6,11 @@
 // merges.txt).
 //
 // The checkpoints' conventions are taken into the one forward pass: RoPE in
-// Hugging Face's rotate-half form, q/k/v and gate/up fused by rows, Gemma's
-// RMSNorm weights stored as w − 1 (1 is added), Llama 3's rope_scaling
-// turned into per-pair frequency divisors. Features the forward pass lacks
+// Hugging Face's rotate-half form, q/k/v and gate/up used in place as the
+// separate tensors they are (Phi-3's fused ones as they are), Gemma's
+// RMSNorm weights stored as w − 1 (1 is added), GPT-2's Conv1D weights
+// transposed, Llama 3's rope_scaling turned into per-pair frequency
+// divisors. Each family's keys and names are its row of formats/families.h. Features the forward pass lacks
 // (LongRoPE, YaRN, soft-capping, mixtures of experts) are refused by name.
 #ifndef SMALLMIND_FORMATS_HF_IMPORT_H_
 #define SMALLMIND_FORMATS_HF_IMPORT_H_
@@ -22,6 +24,10 @@
 namespace smallmind::formats {
 
 absl::StatusOr<model::ModelData> ImportHuggingFace(const std::string& directory);
+
+// config.json alone, in its family's keys (formats/families.h). Errors name
+// the key.
+absl::StatusOr<model::Architecture> ArchitectureFromHfConfig(absl::string_view config_json);
 
 // Llama 3's rope_scaling as Hugging Face computes it
 // (_compute_llama3_parameters): each rotated pair's frequency divisor.

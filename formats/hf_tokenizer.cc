@@ -6,6 +6,9 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/match.h"
+#include "absl/strings/strip.h"
+#include "absl/strings/str_split.h"
 #include "core/file_util.h"
 #include "core/status.h"
 #include "formats/importing.h"
@@ -361,6 +364,47 @@ absl::StatusOr<HfTokenizerFiles> ReadHfTokenizerFiles(const std::string& directo
     }
   }
   return files;
+}
+
+absl::StatusOr<model::TokenizerSpec> TokenizerFromGpt2Files(absl::string_view vocab_text,
+                                                              absl::string_view merges,
+                                                              int64_t vocab) {
+  // vocab.json maps token -> id; merges.txt lists merges after a "#version"
+  // line.
+  SM_ASSIGN_OR_RETURN(Json vocab_json, ParseJson(vocab_text, "vocab.json"));
+  if (!vocab_json.is_object()) {
+    return absl::InvalidArgumentError("vocab.json is not an object");
+  }
+  std::vector<std::string> tokens(vocab);
+  std::vector<bool> seen(vocab);
+  for (const auto& [token, id] : vocab_json.items()) {
+    if (!id.is_number_integer() || id.get<int64_t>() < 0 ||
+        id.get<int64_t>() >= vocab || seen[id.get<int64_t>()]) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "vocab.json: token '", token, "' has a bad or repeated id"));
+    }
+    tokens[id.get<int64_t>()] = token;
+    seen[id.get<int64_t>()] = true;
+  }
+  model::TokenizerSpec tok;
+  tok.set_kind(model::GPT2_BPE);
+  for (int64_t id = 0; id < vocab; ++id) {
+    // Ids vocab.json leaves out (padding up to vocab_size) get a name that
+    // no text encodes to.
+    tok.add_tokens(seen[id] ? tokens[id] : absl::StrCat("<|unused", id, "|>"));
+    tok.add_token_types(seen[id] ? model::NORMAL : model::UNUSED);
+  }
+  for (absl::string_view line : absl::StrSplit(merges, '\n')) {
+    line = absl::StripTrailingAsciiWhitespace(line);
+    if (line.empty() || absl::StartsWith(line, "#version")) continue;
+    tok.add_merges(std::string(line));
+  }
+  if (auto it = vocab_json.find("<|endoftext|>"); it != vocab_json.end()) {
+    tok.set_eos_id(it->get<int>());
+    tok.set_bos_id(it->get<int>());
+  }
+  tok.set_add_bos(false);
+  return tok;
 }
 
 }  // namespace smallmind::formats

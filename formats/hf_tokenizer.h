@@ -29,6 +29,12 @@ struct HfTokenizerFiles {
 // the largest one the files name; a gap is an error.
 absl::StatusOr<model::TokenizerSpec> TokenizerFromHf(const HfTokenizerFiles& files);
 
+// GPT-2 checkpoints' older files: vocab.json (token -> id) and merges.txt,
+// as a byte-level BPE vocabulary of `vocab_size` tokens.
+absl::StatusOr<model::TokenizerSpec> TokenizerFromGpt2Files(absl::string_view vocab_json,
+                                                            absl::string_view merges,
+                                                            int64_t vocab_size);
+
 // The files of `directory` (tokenizer.json required, the others optional).
 absl::StatusOr<HfTokenizerFiles> ReadHfTokenizerFiles(const std::string& directory);
 

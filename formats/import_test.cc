@@ -14,7 +14,9 @@
 #include "formats/hf_import.h"
 #include "formats/llama2c_import.h"
 #include "formats/open.h"
-#include "formats/safetensors_import.h"
+#include "formats/hf_import.h"
+#include "formats/hf_tokenizer.h"
+#include "formats/safetensors.h"
 #include "formats/smm_writer.h"
 #include "formats/test_formats.h"
 #include "gmock/gmock.h"
@@ -141,7 +143,7 @@ TEST(SafetensorsTest, ConvertedModelComputesTheGoldenLogits) {
   const std::string dir = TempDir("hf");
   WriteHuggingFace(*golden->model, dir);
   absl::StatusOr<std::unique_ptr<model::Model>> model =
-      WriteAndLoad(ImportHuggingFaceGpt2(dir), dir + "/out.smm");
+      WriteAndLoad(ImportHuggingFace(dir), dir + "/out.smm");
   ASSERT_TRUE(model.ok()) << model.status();
   absl::StatusOr<float> error = golden::MaxLogitError(**model, *golden);
   ASSERT_TRUE(error.ok()) << error.status();
@@ -158,7 +160,7 @@ TEST(SafetensorsTest, HalfPrecisionCheckpointsConvert) {
   const std::string dir = TempDir("hf16");
   WriteHuggingFace(*golden->model, dir, "F16");
   absl::StatusOr<std::unique_ptr<model::Model>> model =
-      WriteAndLoad(ImportHuggingFaceGpt2(dir), dir + "/out.smm");
+      WriteAndLoad(ImportHuggingFace(dir), dir + "/out.smm");
   ASSERT_TRUE(model.ok()) << model.status();
   EXPECT_EQ((*model)->weight_dtype(), core::DType::kF32);  // transposed
   EXPECT_EQ((*model)->data().tensors[0].dtype, core::DType::kF16);  // wte kept as it was
@@ -285,12 +287,12 @@ TEST(SafetensorsTest, MalformedHeadersAreErrors) {
 
 TEST(SafetensorsTest, MissingFilesAndUnsupportedModels) {
   const std::string dir = TempDir("hf_empty");
-  EXPECT_THAT(ImportHuggingFaceGpt2(dir).status().message(),
+  EXPECT_THAT(ImportHuggingFace(dir).status().message(),
               HasSubstr("cannot read"));
   const std::string config = R"({"model_type": "bert"})";
   WriteBytes(dir + "/config.json", config.data(), config.size());
-  EXPECT_THAT(ImportHuggingFaceGpt2(dir).status().message(),
-              HasSubstr("only gpt2 is supported"));
+  EXPECT_THAT(ImportHuggingFace(dir).status().message(),
+              HasSubstr("'bert' is not supported"));
 }
 
 }  // namespace

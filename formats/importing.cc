@@ -60,7 +60,8 @@ absl::Status AddTensor(model::ModelData& model, const model::TensorSpec& spec,
   out.shape = spec.shape;
   bool same_dtype = true;
   for (const SourceTensor& p : parts) same_dtype &= p.dtype == parts[0].dtype;
-  const bool keep = same_dtype && (spec.is_matrix || parts[0].dtype == core::DType::kF32);
+  const bool keep =
+      same_dtype && (spec.is_matrix || spec.lookup || parts[0].dtype == core::DType::kF32);
   if (keep) {
     out.dtype = parts[0].dtype;
     size_t total = 0;

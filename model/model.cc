@@ -121,6 +121,7 @@ std::vector<TensorSpec> ExpectedTensors(const Architecture& a) {
   add("token_embd.weight", {a.vocab_size(), dim}, true);
   if (a.positions() == LEARNED) {
     add("position_embd.weight", {a.context_length(), dim}, false);
+    specs.back().lookup = true;
   }
   if (a.rope_freq_factors()) add("rope_freqs.weight", {a.rotary_dim() / 2}, false);
   for (int i = 0; i < static_cast<int>(a.num_layers()); ++i) {
@@ -194,7 +195,7 @@ absl::Status Model::Resolve() {
           "tensor '", spec.name, "' has shape ", view->shape().ToString(),
           " but the architecture needs ", core::DimsToString(spec.shape)));
     }
-    if (!spec.is_matrix && view->dtype() != core::DType::kF32) {
+    if (!spec.is_matrix && !spec.lookup && view->dtype() != core::DType::kF32) {
       return absl::InvalidArgumentError(
           absl::StrCat("tensor '", spec.name, "' is ",
                        core::DTypeName(view->dtype()), "; it must be f32"));

@@ -21,7 +21,10 @@ namespace smallmind::model {
 struct TensorSpec {
   std::string name;
   std::vector<int64_t> shape;
-  bool is_matrix = false;  // a matmul weight (quantizable); else F32 only
+  bool is_matrix = false;  // a matmul weight (quantizable)
+  // Looked up by row only (learned positions): any dtype, kept as stored.
+  // Everything else that is not a matrix is F32.
+  bool lookup = false;
 };
 
 // Checks the knobs alone: positive sizes, heads that divide, a rotary dim

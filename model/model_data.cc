@@ -1,5 +1,7 @@
 #include "model/model_data.h"
 
+#include <cstring>
+
 #include "absl/strings/str_cat.h"
 #include "core/shape.h"
 #include "core/status.h"
@@ -40,6 +42,13 @@ size_t ModelData::size_bytes() const {
   size_t total = 0;
   for (const ModelTensor& t : tensors) total += t.bytes.size();
   return total;
+}
+
+void ModelData::Copy(const void* data, size_t bytes, void* out) const {
+  for (const core::MappedFile& source : sources) {
+    if (source.ReadAt(data, bytes, out)) return;
+  }
+  std::memcpy(out, data, bytes);
 }
 
 void ModelData::Release(const void* data, size_t bytes) const {

@@ -45,6 +45,10 @@ struct ModelData {
   // Elements of every tensor, whatever their dtype, and their bytes.
   int64_t num_parameters() const;
   size_t size_bytes() const;
+  // Copies [data, data + bytes) of a tensor into `out`, from the file with
+  // a read where the bytes are a mapped file's (so scattered lookups do not
+  // map pages into the process), else from memory.
+  void Copy(const void* data, size_t bytes, void* out) const;
   // Gives back the pages of a mapped file wholly inside [data, data +
   // bytes) once a copy of them exists (see core::MappedFile::Release);
   // bytes outside every source are left alone.

@@ -9,6 +9,7 @@
 #include "core/status.h"
 #include "kernels/activations.h"
 #include "kernels/attention.h"
+#include "kernels/convert.h"
 #include "kernels/elementwise.h"
 #include "kernels/norm.h"
 #include "model/tensor_codec.h"
@@ -52,9 +53,11 @@ struct Transformer::Scratch {
   float* up;      // MLP up projection, gate then up for SwiGLU [rows, ffn]
   float* act;     // MLP activation [rows, hidden]
   float* scores;  // attention probabilities [threads, context]
+  float* lookup;  // an embedding row as the file stores it [row bytes / 4]
 
   struct Size {
     int64_t rows, threads, context;
+    int64_t lookup_bytes;  // the widest embedding row, in its dtype
   };
   struct Buffer {
     float* Scratch::*field;
@@ -68,6 +71,7 @@ struct Transformer::Scratch {
       {&Scratch::up, [](const model::Architecture& a, const Size& s) { return s.rows * FfnRows(a); }},
       {&Scratch::act, [](const model::Architecture& a, const Size& s) { return s.rows * a.hidden_dim(); }},
       {&Scratch::scores, [](const model::Architecture&, const Size& s) { return s.threads * s.context; }},
+      {&Scratch::lookup, [](const model::Architecture&, const Size& s) { return (s.lookup_bytes + 3) / 4; }},
   };
 };
 
@@ -166,7 +170,7 @@ absl::StatusOr<std::unique_ptr<Transformer>> Transformer::Create(
 size_t Transformer::ScratchBytes(int64_t max_rows, int threads,
                                  int64_t context) const {
   const Scratch::Size size{std::max<int64_t>(max_rows, 1), std::max(threads, 1),
-                           context};
+                           context, LookupBytes()};
   size_t bytes = 0;
   for (const Scratch::Buffer& b : Scratch::kBuffers) {
     bytes += ArenaFloats(b.floats(model_.arch(), size));
@@ -186,19 +190,34 @@ size_t Transformer::ScratchBytes(int64_t max_rows, int threads,
   return bytes + matmul + rows;
 }
 
+int64_t Transformer::LookupBytes() const {
+  return static_cast<int64_t>(std::max(model_.token_embedding().row_bytes(),
+                                       model_.position_embedding().row_bytes()));
+}
+
+// An embedding row is read from the file, not through its mapping: a
+// lookup mapped the large folio around each row, and the rows a long
+// generation touches then held most of the table in memory beside the
+// packed head of a tied model (GPT-2).
+void Transformer::LookUp(const Pass& pass, const core::TensorView& table, int64_t row,
+                         float* out) const {
+  model_.data().Copy(table.row(row), table.row_bytes(), pass.s.lookup);
+  kernels::DecodeRow(table.dtype(), pass.s.lookup, out, table.row_length());
+}
+
 void Transformer::Embed(const Pass& pass) const {
   const model::Architecture& a = model_.arch();
   const int64_t dim = a.embedding_dim();
   SM_PROFILE_SCOPE(ProfileOp::kEmbedding, -1, 0, 4.0 * pass.m * dim);
   for (int64_t i = 0; i < pass.m; ++i) {
     float* x = pass.s.x + i * dim;
-    model::DecodeRow(model_.token_embedding(), pass.rows[i].token, x);
+    LookUp(pass, model_.token_embedding(), pass.rows[i].token, x);
     if (a.embedding_scale() != 0) {
       for (int64_t j = 0; j < dim; ++j) x[j] *= a.embedding_scale();
     }
     if (a.positions() == model::LEARNED) {
       float* position = pass.s.xn + i * dim;  // xn is free until the first norm
-      model::DecodeRow(model_.position_embedding(), pass.rows[i].position, position);
+      LookUp(pass, model_.position_embedding(), pass.rows[i].position, position);
       kernels::AddInPlace(position, x, dim);
     }
   }
@@ -422,7 +441,7 @@ absl::Status Transformer::Forward(absl::Span<const BatchRow> rows,
   const size_t mark = arena.used();
   absl::Cleanup rewind = [&arena, mark] { arena.Rewind(mark); };
   Pass pass{rows, static_cast<int64_t>(rows.size()), logit_rows, context, {}, arena, pool};
-  const Scratch::Size size{pass.m, pool.num_threads(), context};
+  const Scratch::Size size{pass.m, pool.num_threads(), context, LookupBytes()};
   for (const Scratch::Buffer& b : Scratch::kBuffers) {
     SM_ASSIGN_OR_RETURN(pass.s.*b.field, arena.AllocateArray<float>(b.floats(a, size)));
   }

@@ -129,6 +129,10 @@ class Transformer {
   absl::StatusOr<std::unique_ptr<backends::PreparedWeights>> Prepare(
       const core::TensorView& weights) const;
 
+  // Bytes of the widest embedding row as stored, and one row looked up.
+  int64_t LookupBytes() const;
+  void LookUp(const Pass& pass, const core::TensorView& table, int64_t row, float* out) const;
+
   // The steps of a pass, each timing itself for the profiler.
   void Embed(const Pass& pass) const;
   void Norm(int layer, const Pass& pass, const float* in,

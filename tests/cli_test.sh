@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
-# The `smallmind` command end to end: init, inspect, generate, bench and
-# convert succeed on good input; bad input gets a message and exit code 1.
+# The `smallmind` command end to end: init, inspect, generate, chat, bench
+# and convert succeed on good input, on .smm and GGUF files and a Hugging
+# Face checkpoint directory alike; bad input gets a message and exit code 1.
 set -uo pipefail
 SM="$1"
 GGUF_SEED="$2"
+HF_DIR=$(dirname "$3")
 TMP="${TEST_TMPDIR:-$(mktemp -d)}"
 failures=0
 
@@ -66,6 +68,11 @@ expect_ok "init q4_k" "$SM" init --preset medium --dtype q4_k "$TMP/q4k.smm"
 expect_ok "generate from q4_k" "$SM" generate -m "$TMP/q4k.smm" -p "ab" -n 4 --temp 0
 expect_ok "generate straight from a .gguf" "$SM" generate -m "$GGUF_SEED" -p "ABC" -n 4 --temp 0
 cmp -s "$TMP/out" "$TMP/from_smm.out" && pass "the .gguf generates what its .smm does" || fail "gguf generate output"
+expect_ok "generate straight from a Hugging Face directory" "$SM" generate -m "$HF_DIR" -p "HELLO" -n 4 --temp 0
+cmp -s <(head -c 5 "$TMP/out") <(printf HELLO) && pass "the directory's generate echoes the prompt" || fail "directory generate output"
+printf 'HI\n/exit\n' | "$SM" chat -m "$HF_DIR" -n 4 --temp 0 >"$TMP/out" 2>"$TMP/err" &&
+  pass "chat with a Hugging Face directory (its tokenizer_config.json template)" ||
+  { fail "chat -m DIR (exit $?)"; cat "$TMP/err"; }
 expect_ok "inspect a .gguf" "$SM" inspect "$GGUF_SEED"
 expect_in "a .gguf's weights are used in place" "blk.0.attn_q.weight .* the file's" "$TMP/out"
 grep -q "made on opening" "$TMP/out" && fail "a .gguf's tensors copied on opening" || pass "no tensor of the .gguf is copied on opening"

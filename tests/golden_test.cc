@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "backends/registry.h"
+#include "formats/open.h"
 #include "gtest/gtest.h"
 #include "runtime/transformer.h"
 #include "tests/golden_util.h"
@@ -129,6 +130,21 @@ INSTANTIATE_TEST_SUITE_P(
       return info.param.model + "_" + info.param.backend + "_t" +
              std::to_string(info.param.threads);
     });
+
+// The same model as a Hugging Face checkpoint directory and as GGUF, run
+// directly (no conversion): its weights used in place compute the golden
+// logits.
+TEST(GoldenFormatsTest, CheckpointDirectoryAndGgufRunDirectly) {
+  absl::StatusOr<Golden> g = LoadGolden("llama3_tiny");
+  ASSERT_TRUE(g.ok()) << g.status();
+  for (const char* path : {"tests/golden/hf/llama3_tiny", "tests/fuzz/seeds/gguf/llama3_tiny.gguf"}) {
+    absl::StatusOr<std::unique_ptr<model::Model>> direct = formats::OpenModel(path);
+    ASSERT_TRUE(direct.ok()) << direct.status();
+    absl::StatusOr<float> error = MaxLogitError(**direct, *g, "tiled", 1);
+    ASSERT_TRUE(error.ok()) << error.status();
+    EXPECT_LE(*error, kTolerance) << path;
+  }
+}
 
 }  // namespace
 }  // namespace smallmind::golden

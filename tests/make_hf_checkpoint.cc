@@ -12,7 +12,6 @@
 #include "formats/test_formats.h"
 #include "nlohmann/json.hpp"
 #include "tests/golden_util.h"
-#include "text/chat_template.h"
 
 int main(int argc, char** argv) {
   if (argc != 3) {
@@ -26,8 +25,13 @@ int main(int argc, char** argv) {
   }
   std::map<std::string, std::string> files =
       smallmind::formats::HfFromModel(*golden->model, "F32");
+  // A template in the golden vocabulary's characters (upper case and
+  // punctuation), so that every conversation it renders can be tokenized.
   files["tokenizer_config.json"] =
-      nlohmann::json{{"chat_template", smallmind::text::BuiltinChatTemplate("chatml")}}.dump(2);
+      nlohmann::json{{"chat_template",
+                      "{% for m in messages %}{{ m['role'] | upper }}:{{ m['content'] }};"
+                      "{% endfor %}{% if add_generation_prompt %}ASSISTANT:{% endif %}"}}
+          .dump(2);
   std::filesystem::create_directories(argv[2]);
   for (const auto& [name, text] : files) {
     std::ofstream out(std::string(argv[2]) + "/" + name, std::ios::binary);

@@ -5,7 +5,9 @@
 #include <vector>
 
 #include "absl/strings/str_split.h"
-#include "formats/safetensors_import.h"
+#include "formats/hf_import.h"
+#include "formats/hf_tokenizer.h"
+#include "formats/safetensors.h"
 #include "text/tokenizer.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {

@@ -2,7 +2,9 @@
 // inside the file, or a Status; never a crash or an out-of-bounds read.
 #include <cstdint>
 
-#include "formats/safetensors_import.h"
+#include "formats/hf_import.h"
+#include "formats/hf_tokenizer.h"
+#include "formats/safetensors.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   auto tensors = smallmind::formats::ParseSafetensors(absl::MakeConstSpan(data, size));

@@ -8,7 +8,7 @@
 # with /health timed, descriptors and memory back after they close, and
 # SIGTERM ending it with exit code 0.
 set -uo pipefail
-SM="$1"; LOADGEN="$2"; NODE_MODULES="$3"; CLIENT_TEST="$4"
+SM="$1"; LOADGEN="$2"; NODE_MODULES="$3"; CLIENT_TEST="$4"; GGUF="$5"
 TMP="${TEST_TMPDIR:-$(mktemp -d)}"
 failures=0
 pass() { echo "ok: $1"; }
@@ -123,6 +123,21 @@ kill -TERM "$PID"; wait "$PID"; code=$?
 [ "$code" = 0 ] && pass "SIGTERM exits 0" || fail "SIGTERM exit $code"
 grep -q "^POST /v1/chat/completions 200 " "$TMP/serve.log" && pass "one log line per request" || fail "log lines"
 grep -q "$KEY" "$TMP/serve.log" && fail "the key was logged" || pass "the key is not logged"
+
+# A GGUF file served directly (no conversion).
+"$SM" serve -m "$GGUF" --port 0 2>"$TMP/gguf.log" &
+GPID=$!
+GPORT=""
+for _ in $(seq 100); do
+  GPORT=$(sed -n 's/.*ready on http:\/\/127.0.0.1:\([0-9]*\).*/\1/p' "$TMP/gguf.log" | head -1)
+  [ -n "$GPORT" ] && break
+  sleep 0.1
+done
+code=$(curl -s -o "$TMP/gguf.out" -w '%{http_code}' "http://127.0.0.1:$GPORT/v1/completions" \
+  -d '{"prompt": "ABC", "max_tokens": 4, "temperature": 0}')
+[ "$code" = 200 ] && grep -q '"completion_tokens":4' "$TMP/gguf.out" && pass "serve -m model.gguf" ||
+  { fail "serve -m model.gguf: $code"; cat "$TMP/gguf.log"; }
+kill -TERM "$GPID"; wait "$GPID"
 
 # A missing model: a clear error and exit 1.
 "$SM" serve -m "$TMP/missing.smm" --port 0 2>"$TMP/missing.log"; code=$?
