@@ -4,22 +4,29 @@
 #include <utility>
 
 #include "absl/strings/str_cat.h"
+#include "core/heap_counter.h"
 #include "core/status.h"
 
 namespace smallmind::runtime {
 
 absl::StatusOr<std::unique_ptr<DecodeBatch>> DecodeBatch::Create(
     const Transformer& transformer, const text::Tokenizer& tokenizer, const DecodeBatchOptions& options) {
-  if (options.slots < 1) return absl::InvalidArgumentError("a batch needs at least one slot");
-  if (options.prompt_budget < 1) return absl::InvalidArgumentError("prompt_budget must be >= 1");
-  if (options.threads < 1) return absl::InvalidArgumentError("threads must be >= 1");
+  for (const auto& [name, value] : {std::pair<const char*, int64_t>{"slots", options.slots},
+                                    {"prompt budget (batch size)", options.prompt_budget},
+                                    {"threads", options.threads}}) {
+    if (value < 1) {
+      return absl::InvalidArgumentError(absl::StrCat(name, " is ", value, ", expected >= 1"));
+    }
+  }
   const model::Architecture& arch = transformer.model().arch();
   const int64_t context = options.context == 0 ? arch.context_length() : options.context;
   if (context < 1 || context > static_cast<int64_t>(arch.context_length())) {
     return absl::InvalidArgumentError(absl::StrCat("context is ", context, "; the model's is ",
                                                    arch.context_length()));
   }
-  const int64_t max_rows = options.slots + options.prompt_budget;
+  // A step runs at most every slot's token and every slot's whole context.
+  const int64_t max_rows =
+      options.slots + std::min<int64_t>(options.prompt_budget, options.slots * (context + 1));
   SM_ASSIGN_OR_RETURN(core::Arena arena, core::Arena::Create(transformer.ScratchBytes(
                                              max_rows, options.threads, context)));
   std::unique_ptr<DecodeBatch> batch(
@@ -28,6 +35,7 @@ absl::StatusOr<std::unique_ptr<DecodeBatch>> DecodeBatch::Create(
     auto slot = std::make_unique<Slot>();
     SM_ASSIGN_OR_RETURN(slot->cache, KvCache::Create(arch, context));
     slot->history.reserve(static_cast<size_t>(context));
+    slot->pending.reserve(static_cast<size_t>(context) + 1);
     batch->slots_.push_back(std::move(slot));
   }
   batch->rows_.reserve(static_cast<size_t>(max_rows));
@@ -42,7 +50,7 @@ DecodeBatch::DecodeBatch(const Transformer& transformer, const text::Tokenizer& 
       options_(options),
       context_(context),
       arena_(std::move(arena)),
-      pool_(options.threads),
+      pool_(options.threads, options.pin_threads),
       logits_(static_cast<size_t>(options.slots) * transformer.model().arch().vocab_size()) {}
 
 int DecodeBatch::active() const {
@@ -58,34 +66,51 @@ absl::Status DecodeBatch::Start(int index, absl::Span<const int32_t> prompt,
   if (slot.active) return absl::FailedPreconditionError("the slot is busy");
   SM_RETURN_IF_ERROR(ValidateGenerateOptions(options));
   SM_RETURN_IF_ERROR(ValidatePromptIds(prompt, tokenizer_.vocab_size()));
-  if (static_cast<int64_t>(prompt.size()) > context_) {
-    return absl::OutOfRangeError(absl::StrCat("the prompt is ", prompt.size(),
-                                              " tokens, but the context has ", context_,
-                                              " positions"));
-  }
   size_t common = ReusablePrefix(slot.history, prompt);
   if (options_.prompt_cache != nullptr) {
     common = options_.prompt_cache->Reuse(slot.history, prompt, common, slot.cache);
   }
-  slot.history.assign(prompt.begin(), prompt.begin() + common);
-  slot.pending.assign(prompt.begin() + common, prompt.end());
+  // Built in place: the slot's buffers are sized for the context, so a
+  // context shift in the decode loop does not allocate.
+  std::vector<int32_t>& pending = slot.pending;
+  pending.assign(prompt.begin() + common, prompt.end());
+  const int64_t free = context_ - static_cast<int64_t>(common);
+  int64_t dropped = 0;
+  if (options.truncate_prompt && static_cast<int64_t>(pending.size()) > free) {
+    const int64_t keep = std::max<int64_t>(1, free - free / 4);
+    const bool bos = tokenizer_.bos_id() && pending[0] == *tokenizer_.bos_id() && keep > 1;
+    dropped = static_cast<int64_t>(pending.size()) - keep;
+    pending.erase(pending.begin() + (bos ? 1 : 0), pending.begin() + (bos ? 1 : 0) + dropped);
+  }
+  slot.history.assign(prompt.begin(), prompt.begin() + common);  // what the cache holds
+  if (static_cast<int64_t>(pending.size()) > free) {
+    const size_t asked = pending.size();
+    pending.clear();
+    return absl::OutOfRangeError(absl::StrCat("the prompt is ", asked, " tokens, but only ", free,
+                                              " of the context's ", context_,
+                                              " positions are free"));
+  }
   slot.next.reset();
   slot.options = options;
   slot.generation.reset();
   slot.on_text = std::move(on_text);
   slot.on_done = std::move(on_done);
   slot.stats = GenerationStats();
-  slot.stats.prompt_tokens = static_cast<int64_t>(prompt.size());
+  slot.stats.prompt_tokens = static_cast<int64_t>(common + slot.pending.size());
   slot.stats.prompt_tokens_cached = static_cast<int64_t>(common);
+  slot.stats.prompt_tokens_dropped = dropped;
   slot.stats.kv_cache_bytes = slot.cache.bytes();
   slot.start = Generation::Clock::now();
+  slot.allocations_before = -1;
   slot.cancelled.store(false);
   slot.active = true;
   return absl::OkStatus();
 }
 
 void DecodeBatch::End(Slot& slot) {
+  const int64_t allocations = core::HeapAllocations() - slot.allocations_before;
   GenerationStats stats = slot.generation ? slot.generation->Finish() : slot.stats;
+  if (slot.generation && slot.allocations_before >= 0) stats.decode_heap_allocations = allocations;
   if (!slot.generation) stats.stop_reason = StopReason::kCancelled;  // ended in its prefill
   stats.arena_high_water = arena_.high_water();
   slot.generation.reset();
@@ -96,6 +121,16 @@ void DecodeBatch::End(Slot& slot) {
   slot.on_done = nullptr;
   slot.on_text = nullptr;
   if (done) done(stats);
+}
+
+void DecodeBatch::ShiftContext(Slot& slot) {
+  const size_t kept = static_cast<size_t>(context_ / 2);
+  slot.pending.assign(slot.history.end() - kept, slot.history.end());
+  slot.pending.push_back(*slot.next);
+  slot.history.clear();
+  slot.next.reset();
+  ++slot.generation->stats().context_shifts;
+  ++slot.generation->stats().decode_steps;
 }
 
 absl::StatusOr<bool> DecodeBatch::Step() {
@@ -112,8 +147,12 @@ absl::StatusOr<bool> DecodeBatch::Step() {
     }
     if (!slot.next) continue;
     if (static_cast<int64_t>(slot.history.size()) == context_) {
-      slot.generation->Stop(StopReason::kContextFull);
-      End(slot);
+      if (!slot.options.context_shift || context_ < 2) {
+        slot.generation->Stop(StopReason::kContextFull);
+        End(slot);
+      } else {
+        ShiftContext(slot);  // its rows join the prompts' below
+      }
       continue;
     }
     rows_.push_back({*slot.next, static_cast<int64_t>(slot.history.size()), &slot.cache, true});
@@ -168,6 +207,7 @@ absl::StatusOr<bool> DecodeBatch::Step() {
     if (!slot.generation) {  // the prompt is in: generation begins
       slot.pending.clear();
       slot.generation.emplace(tokenizer_, slot.options, slot.on_text, slot.stats, slot.start);
+      slot.allocations_before = core::HeapAllocations();
     }
     const std::optional<int32_t> next = slot.generation->Next(logits, slot.history);
     if (next) {

@@ -1,4 +1,5 @@
-// Sequences decoded together (continuous batching). Each Step runs one
+// Sequences decoded together (continuous batching), and the one decode
+// engine: a Session is a batch of one slot. Each Step runs one
 // forward pass holding one new token of every generating sequence and
 // chunks of the prompts still being prefilled (up to a token budget), with
 // per-row positions and per-sequence KV caches: every weight matrix is read
@@ -7,7 +8,9 @@
 //
 // The sequences live in slots that keep their KV cache and history between
 // generations: a prompt that extends a slot's history (a chat resending
-// its conversation) prefills only its new tokens.
+// its conversation) prefills only its new tokens. A prompt longer than the
+// free context is cut (truncate_prompt) and a full context is shifted
+// (context_shift) here, for every caller.
 //
 // Not thread-safe: one thread drives Start, Step and Cancel (the server's
 // engine thread); callbacks run on it.
@@ -38,6 +41,7 @@ struct DecodeBatchOptions {
   int64_t context = 0;         // per slot; 0: the model's
   int64_t prompt_budget = 256;  // prompt tokens per step, over all sequences
   int32_t threads = 1;
+  bool pin_threads = false;
   // Off: each sequence's rows run in a forward pass of their own (for
   // comparison; the results are the same).
   bool batched = true;
@@ -61,12 +65,19 @@ class DecodeBatch {
   absl::Span<const int32_t> history(int slot) const { return slots_[slot]->history; }
   // Sequences generating or prefilling.
   int active() const;
+  // Forgets the history of the free slot `slot`.
+  void Reset(int slot) { slots_[slot]->history.clear(); }
+  size_t arena_high_water() const { return arena_.high_water(); }
+  size_t kv_cache_bytes(int slot) const { return slots_[slot]->cache.bytes(); }
 
   // Starts a generation in the free slot `slot` for `prompt`, the whole
   // history (the slot keeps the longest prefix of it that it holds).
   // `on_text` streams as Session's does; `on_done` runs once, when the
-  // generation ends, with its stats. Errors (nothing started) on a busy
-  // slot, invalid options, or a prompt that does not fit the context.
+  // generation ends, with its stats. What is not held must fit the free
+  // context, or with options.truncate_prompt is cut to its first token when
+  // that is BOS and its tail, leaving a quarter of the free context to
+  // generate in. Errors (nothing started) on a busy slot, invalid options,
+  // or a prompt that does not fit.
   absl::Status Start(int slot, absl::Span<const int32_t> prompt, const GenerateOptions& options,
                      TextCallback on_text, DoneCallback on_done);
 
@@ -89,6 +100,7 @@ class DecodeBatch {
     DoneCallback on_done;
     GenerationStats stats;
     Generation::Clock::time_point start;
+    int64_t allocations_before = -1;  // the heap's count when decoding began
     bool active = false;
     std::atomic<bool> cancelled{false};
   };
@@ -96,6 +108,9 @@ class DecodeBatch {
   DecodeBatch(const Transformer& transformer, const text::Tokenizer& tokenizer,
               const DecodeBatchOptions& options, int64_t context, core::Arena arena);
   void End(Slot& slot);
+  // When the context is full: keeps its last half, to be run again from
+  // position 0 ahead of the sampled token.
+  void ShiftContext(Slot& slot);
 
   const Transformer& transformer_;
   const text::Tokenizer& tokenizer_;

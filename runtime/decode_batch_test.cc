@@ -40,7 +40,6 @@ class DecodeBatchTest : public ::testing::TestWithParam<core::DType> {
     o.stop = r.stop;
     o.sampler.seed = static_cast<int64_t>(r.seed);
     o.sampler.temperature = 0.8f;
-    o.context_shift = false;
     return o;
   }
 
@@ -62,13 +61,13 @@ class DecodeBatchTest : public ::testing::TestWithParam<core::DType> {
   std::unique_ptr<text::Tokenizer> tokenizer_;
 };
 
-// Mixed prompt lengths, stop strings, max_tokens and a cancelled request,
-// decoded together (and one after another through the same slots), give
+// Mixed prompt lengths, stop strings, max_tokens, a context shift (90
+// tokens in 64 positions) and a cancelled request, decoded together (and one after another through the same slots), give
 // exactly what each gives alone.
 TEST_P(DecodeBatchTest, EachSequenceGeneratesWhatItWouldAlone) {
   std::vector<Request> requests = {
       {"Hello there, how are", 20, {}, 1},
-      {"A", 30, {}, 2},
+      {"A", 90, {}, 2},
       {"The quick brown fox jumps over the lazy dog", 12, {}, 3},
       {"xyz", 25, {}, 4},
       {"Once upon a time", 40, {}, 5, 6},
@@ -126,6 +125,8 @@ TEST_P(DecodeBatchTest, EachSequenceGeneratesWhatItWouldAlone) {
     }
     EXPECT_EQ(together[4].stats.stop_reason, StopReason::kCancelled);
     EXPECT_EQ(together[3].stats.stop_reason, StopReason::kStopString);
+    EXPECT_GT(together[1].stats.context_shifts, 0);
+    EXPECT_EQ(together[1].stats.generated_tokens, 90);
   }
 }
 

@@ -190,8 +190,7 @@ TEST_F(PromptCacheTest, AConversationReturningToABusySlotContinuesExactly) {
   EXPECT_EQ(cache.stats().hits, 1u);
 
   PromptCache session_cache(16 << 20);
-  auto session = *Session::Create(*transformer_, *tokenizer_, {});
-  session->set_prompt_cache(&session_cache);
+  auto session = *Session::Create(*transformer_, *tokenizer_, {}, &session_cache);
   auto say = [&](absl::Span<const int32_t> prompt) {
     Turn turn;
     turn.stats = *session->GenerateFrom(prompt, options, [&](absl::string_view t) {

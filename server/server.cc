@@ -327,10 +327,12 @@ void Server::Completion(const HttpRequest& http_request, const HttpExchange& exc
                              context, " with room to generate"));
   }
   runtime::GenerateOptions options = request->options;
-  // max_tokens is capped by what the context has left.
-  options.max_tokens = static_cast<int32_t>(
-      std::min<int64_t>(request->max_tokens.value_or(context), context - prompt_tokens));
-  options.context_shift = false;
+  // max_tokens is capped by what the context has left, unless a full
+  // context shifts.
+  const int64_t room = options_.context_shift ? INT32_MAX : context - prompt_tokens;
+  options.max_tokens =
+      static_cast<int32_t>(std::min<int64_t>(request->max_tokens.value_or(context), room));
+  options.context_shift = options_.context_shift;
 
   // What the engine thread's callbacks share.
   struct Answer {

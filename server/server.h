@@ -47,6 +47,9 @@ struct ServerOptions {
   // threads: in all; context: per slot (0: the model's); batch: prompt
   // tokens per forward pass.
   runtime::SessionOptions session;
+  // A slot whose context fills keeps its last half and goes on (max_tokens
+  // is then not capped by the context left); off: it stops there.
+  bool context_shift = false;
   int32_t queue = 64;  // requests that may wait for a slot
   int64_t cache_ram = 256;  // MiB of earlier prompts' keys and values; 0: off
   std::string api_key;
@@ -71,6 +74,8 @@ struct ServerOptions {
                    "without it a port in use is an error"});
     v(parallel, {"parallel", 0, nullptr, "slots: requests generated at once, decoded together"});
     session.VisitFields(v);
+    v(context_shift, {"context-shift", 0, nullptr,
+                      "when a slot's context fills, keep its last half and go on"});
     v(cache_ram, {"cache-ram", 0, nullptr,
                   "MiB of earlier prompts' keys and values kept for later requests that share "
                   "their beginning (0: off)"});

@@ -27,6 +27,7 @@
 #include "model/model.h"
 #include "model/presets.h"
 #include "nlohmann/json.hpp"
+#include "runtime/session.h"
 #include "server/openai.h"
 
 namespace smallmind::server {
@@ -186,6 +187,39 @@ TEST_F(ServerTest, StopStringsAndTheContextCap) {
   EXPECT_EQ(capped["choices"][0]["finish_reason"], "length");
   EXPECT_EQ(capped["usage"]["prompt_tokens"].get<int>() + capped["usage"]["completion_tokens"].get<int>(),
             128);
+}
+
+// --context-shift: a slot whose context fills keeps its last half and goes
+// on, as a Session does (one decode engine under both).
+TEST_F(ServerTest, ContextShiftGoesPastAFullContext) {
+  ServerOptions options;
+  options.session.context = 32;
+  options.context_shift = true;
+  StartServer(options);
+  const Json shifted = Json::parse(
+      Post("/v1/completions", {{"prompt", "abc"}, {"max_tokens", 100}, {"temperature", 0}})->body);
+  EXPECT_EQ(shifted["choices"][0]["finish_reason"], "length");
+  EXPECT_EQ(shifted["usage"]["completion_tokens"], 100);
+
+  absl::StatusOr<runtime::LoadedModel> loaded = runtime::LoadedModel::Load(ModelPath(), {});
+  ASSERT_TRUE(loaded.ok()) << loaded.status();
+  auto session = runtime::Session::Create(*loaded->transformer, *loaded->tokenizer,
+                                          {.threads = 1, .context = 32, .batch = 256});
+  ASSERT_TRUE(session.ok()) << session.status();
+  runtime::GenerateOptions generate;
+  generate.max_tokens = 100;
+  generate.sampler.temperature = 0;
+  std::string text;
+  absl::StatusOr<runtime::GenerationStats> stats =
+      (*session)->Generate("abc", generate, [&](absl::string_view piece) {
+        text.append(piece.data(), piece.size());
+        return true;
+      });
+  ASSERT_TRUE(stats.ok()) << stats.status();
+  EXPECT_GT(stats->context_shifts, 1);
+  // The server's JSON writes bytes that are not UTF-8 as U+FFFD.
+  EXPECT_EQ(shifted["choices"][0]["text"],
+            Json::parse(Json(text).dump(-1, ' ', false, Json::error_handler_t::replace)));
 }
 
 TEST_F(ServerTest, BadRequestsAreClearErrors) {

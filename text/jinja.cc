@@ -9,11 +9,10 @@
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
-#include "absl/strings/str_join.h"
 #include "absl/strings/str_replace.h"
-#include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
 #include "core/status.h"
+#include "text/jinja_builtins.h"
 
 namespace smallmind::text::jinja {
 
@@ -231,6 +230,8 @@ struct Node {
                                    // trailing kids; kFor: targets; kSet: target
   size_t positional = 0;         // kCall/kFilter/kTest: positional arguments
   bool negated = false;          // kTest: `is not`
+  const Filter* filter = nullptr;  // kFilter: what `name` is, found when parsing
+  const Test* test = nullptr;      // kTest
 };
 using NodePtr = std::shared_ptr<const Node>;
 
@@ -631,6 +632,10 @@ class ExprParser {
         filter->type = Node::Type::kFilter;
         filter->line = line_;
         SM_ASSIGN_OR_RETURN(filter->name, Name());
+        filter->filter = FindFilter(filter->name);
+        if (filter->filter == nullptr) {
+          return SyntaxError(line_, absl::StrCat("filter '", filter->name, "' is not supported"));
+        }
         filter->kids.push_back(node);
         if (Accept("(")) SM_RETURN_IF_ERROR(Arguments(*filter));
         node = filter;
@@ -641,6 +646,10 @@ class ExprParser {
         test->line = line_;
         test->negated = AcceptName("not");
         SM_ASSIGN_OR_RETURN(test->name, Name());
+        test->test = FindTest(test->name);
+        if (test->test == nullptr) {
+          return SyntaxError(line_, absl::StrCat("test '", test->name, "' is not supported"));
+        }
         test->kids.push_back(node);
         if (Accept("(")) {
           SM_RETURN_IF_ERROR(Arguments(*test));
@@ -690,6 +699,9 @@ class ExprParser {
           node = Make(Node::Type::kItem, "", {node, parts[0]});
         }
       } else if (Accept("(")) {
+        if (node->type == Node::Type::kAttr && !IsMethod(node->name)) {
+          return SyntaxError(line_, absl::StrCat("method '", node->name, "' is not supported"));
+        }
         auto call = std::make_shared<Node>();
         call->type = Node::Type::kCall;
         call->line = line_;
@@ -926,57 +938,6 @@ class TemplateParser {
 
 // ---- evaluation ---------------------------------------------------------------
 
-absl::Status RenderError(int line, absl::string_view what) {
-  return absl::InvalidArgumentError(absl::StrCat("chat template line ", line, ": ", what));
-}
-
-absl::string_view KindName(const Value& v) {
-  switch (v.kind()) {
-    case Value::Kind::kUndefined: return "undefined";
-    case Value::Kind::kNone: return "none";
-    case Value::Kind::kBool: return "boolean";
-    case Value::Kind::kInt: return "integer";
-    case Value::Kind::kFloat: return "float";
-    case Value::Kind::kString: return "string";
-    case Value::Kind::kList: return "list";
-    case Value::Kind::kDict: return "dict";
-    case Value::Kind::kFunction: return "function";
-  }
-  return "?";
-}
-
-std::string Strip(const std::string& s, const Value& chars, bool left, bool right) {
-  const std::string set = chars.is_string() ? chars.str() : " \t\n\r\f\v";
-  size_t begin = 0, end = s.size();
-  if (left) {
-    while (begin < end && set.find(s[begin]) != std::string::npos) ++begin;
-  }
-  if (right) {
-    while (end > begin && set.find(s[end - 1]) != std::string::npos) --end;
-  }
-  return s.substr(begin, end - begin);
-}
-
-std::string Capitalize(const std::string& s) {
-  std::string out = absl::AsciiStrToLower(s);
-  if (!out.empty()) out[0] = absl::ascii_toupper(out[0]);
-  return out;
-}
-
-std::string Title(const std::string& s) {
-  std::string out = s;
-  bool start = true;
-  for (char& c : out) {
-    if (absl::ascii_isalpha(static_cast<unsigned char>(c))) {
-      c = start ? absl::ascii_toupper(c) : absl::ascii_tolower(c);
-      start = false;
-    } else {
-      start = true;
-    }
-  }
-  return out;
-}
-
 // Python's index into a sequence of `size` (negative from the end).
 std::optional<size_t> Index(int64_t i, size_t size) {
   if (i < 0) i += static_cast<int64_t>(size);
@@ -1158,14 +1119,6 @@ class Renderer {
     return args;
   }
 
-  static Value Kwarg(const Dict& kwargs, const std::vector<Value>& args, size_t position,
-                     const char* name) {
-    for (const auto& [k, v] : kwargs) {
-      if (k == name) return v;
-    }
-    return position < args.size() ? args[position] : Value();
-  }
-
   absl::StatusOr<Value> Eval(const Node& n) {
     if (++steps_ > kMaxSteps) return RenderError(n.line, "the template takes too many steps");
     switch (n.type) {
@@ -1271,7 +1224,7 @@ class Renderer {
       SM_ASSIGN_OR_RETURN(Value object, Eval(*callee.kids[0]));
       const Value member = object.Get(callee.name);
       if (member.kind() == Value::Kind::kFunction) return member.function()(args, kwargs);
-      absl::StatusOr<Value> result = Method(object, callee.name, args, kwargs, n.line);
+      absl::StatusOr<Value> result = CallMethod(object, callee.name, {args, kwargs, n.line});
       if (absl::IsNotFound(result.status())) {
         return RenderError(n.line, absl::StrCat("'", callee.name, "' is not a method of a ",
                                                 KindName(object)));
@@ -1287,180 +1240,18 @@ class Renderer {
     return result;
   }
 
-  // String, dict and list methods; NotFound for a name that is none.
-  absl::StatusOr<Value> Method(const Value& object, const std::string& name,
-                               const std::vector<Value>& args, const Dict& kwargs, int line) {
-    if (object.is_string()) {
-      const std::string& s = object.str();
-      const Value arg0 = args.empty() ? Value() : args[0];
-      if (name == "strip") return Value(Strip(s, arg0, true, true));
-      if (name == "lstrip") return Value(Strip(s, arg0, true, false));
-      if (name == "rstrip") return Value(Strip(s, arg0, false, true));
-      if (name == "upper") return Value(absl::AsciiStrToUpper(s));
-      if (name == "lower") return Value(absl::AsciiStrToLower(s));
-      if (name == "title") return Value(Title(s));
-      if (name == "capitalize") return Value(Capitalize(s));
-      if (name == "startswith" || name == "endswith") {
-        if (!arg0.is_string()) return RenderError(line, absl::StrCat(name, "() of a non-string"));
-        return Value(name == "startswith" ? absl::StartsWith(s, arg0.str())
-                                          : absl::EndsWith(s, arg0.str()));
-      }
-      if (name == "replace") {
-        if (args.size() < 2 || !args[0].is_string() || !args[1].is_string() || args[0].str().empty()) {
-          return RenderError(line, "replace() needs two strings");
-        }
-        return Value(absl::StrReplaceAll(s, {{args[0].str(), args[1].str()}}));
-      }
-      if (name == "split") {
-        List parts;
-        if (arg0.is_string() && !arg0.str().empty()) {
-          for (absl::string_view p : absl::StrSplit(s, arg0.str())) parts.emplace_back(std::string(p));
-        } else {
-          for (absl::string_view p : absl::StrSplit(s, absl::ByAnyChar(" \t\n\r\f\v"), absl::SkipEmpty())) {
-            parts.emplace_back(std::string(p));
-          }
-        }
-        return Value(std::move(parts));
-      }
-    } else if (object.is_dict()) {
-      if (name == "items") {
-        List items;
-        for (const auto& [k, v] : object.dict()) items.emplace_back(List{Value(k), v});
-        return Value(std::move(items));
-      }
-      if (name == "keys" || name == "values") {
-        List items;
-        for (const auto& [k, v] : object.dict()) items.push_back(name == "keys" ? Value(k) : v);
-        return Value(std::move(items));
-      }
-      if (name == "get") {
-        if (args.empty() || !args[0].is_string()) return RenderError(line, "get() of a non-string key");
-        const Value v = object.Get(args[0].str());
-        return v.is_undefined() ? (args.size() > 1 ? args[1] : Value::None()) : v;
-      }
-    }
-    (void)kwargs;
-    return absl::NotFoundError(name);
-  }
-
   absl::StatusOr<Value> Filter(const Node& n) {
     SM_ASSIGN_OR_RETURN(Value v, Eval(*n.kids[0]));
     Dict kwargs;
     SM_ASSIGN_OR_RETURN(std::vector<Value> args, Args(n, 1, &kwargs));
-    const std::string& f = n.name;
-    if (f == "length" || f == "count") {
-      if (v.is_string()) return Value(static_cast<int64_t>(v.str().size()));
-      if (v.is_list()) return Value(static_cast<int64_t>(v.list().size()));
-      if (v.is_dict()) return Value(static_cast<int64_t>(v.dict().size()));
-      if (v.is_undefined()) return Value(int64_t{0});
-      return RenderError(n.line, absl::StrCat("length of a ", KindName(v)));
-    }
-    if (f == "trim") return Value(Strip(v.ToString(), Kwarg(kwargs, args, 0, "chars"), true, true));
-    if (f == "upper") return Value(absl::AsciiStrToUpper(v.ToString()));
-    if (f == "lower") return Value(absl::AsciiStrToLower(v.ToString()));
-    if (f == "title") return Value(Title(v.ToString()));
-    if (f == "capitalize") return Value(Capitalize(v.ToString()));
-    if (f == "string") return Value(v.ToString());
-    if (f == "safe" || f == "e" || f == "escape" || f == "list") {
-      if (f == "list" && v.is_string()) {
-        List chars;
-        for (char c : v.str()) chars.emplace_back(std::string(1, c));
-        return Value(std::move(chars));
-      }
-      if (f == "list" && v.is_dict()) {
-        List keys;
-        for (const auto& kv : v.dict()) keys.emplace_back(kv.first);
-        return Value(std::move(keys));
-      }
-      return v;
-    }
-    if (f == "tojson") {
-      const Value indent = Kwarg(kwargs, args, 0, "indent");
-      return Value(v.ToJson(indent.kind() == Value::Kind::kInt ? static_cast<int>(indent.integer()) : -1));
-    }
-    if (f == "default" || f == "d") {
-      const Value fallback = Kwarg(kwargs, args, 0, "default_value");
-      const bool boolean = Kwarg(kwargs, args, 1, "boolean").Truthy();
-      if (v.is_undefined() || (boolean && !v.Truthy())) return fallback.is_undefined() ? Value("") : fallback;
-      return v;
-    }
-    if (f == "join") {
-      const Value sep = Kwarg(kwargs, args, 0, "d");
-      std::vector<std::string> parts;
-      if (v.is_list()) {
-        for (const Value& item : v.list()) parts.push_back(item.ToString());
-      }
-      return Value(absl::StrJoin(parts, sep.is_string() ? sep.str() : ""));
-    }
-    if (f == "first" || f == "last") {
-      if (v.is_list()) {
-        if (v.list().empty()) return Value();
-        return f == "first" ? v.list().front() : v.list().back();
-      }
-      if (v.is_string() && !v.str().empty()) {
-        return Value(std::string(1, f == "first" ? v.str().front() : v.str().back()));
-      }
-      return Value();
-    }
-    if (f == "int") {
-      if (v.kind() == Value::Kind::kInt) return v;
-      if (v.kind() == Value::Kind::kFloat) return Value(static_cast<int64_t>(v.number()));
-      if (v.is_string()) return Value(static_cast<int64_t>(std::strtoll(v.str().c_str(), nullptr, 10)));
-      return Value(int64_t{0});
-    }
-    if (f == "float") {
-      if (v.is_number()) return Value(v.number());
-      if (v.is_string()) return Value(std::strtod(v.str().c_str(), nullptr));
-      return Value(0.0);
-    }
-    if (f == "abs") {
-      if (v.kind() == Value::Kind::kInt) return Value(v.integer() < 0 ? -v.integer() : v.integer());
-      if (v.kind() == Value::Kind::kFloat) return Value(std::fabs(v.number()));
-      return RenderError(n.line, "abs of a non-number");
-    }
-    if (f == "round") {
-      if (!v.is_number()) return RenderError(n.line, "round of a non-number");
-      const Value digits = Kwarg(kwargs, args, 0, "precision");
-      const double scale = std::pow(10.0, digits.kind() == Value::Kind::kInt ? digits.integer() : 0);
-      return Value(std::nearbyint(v.number() * scale) / scale);
-    }
-    if (f == "items") return Method(v, "items", {}, {}, n.line);
-    if (f == "reverse") {
-      if (v.is_string()) return Value(std::string(v.str().rbegin(), v.str().rend()));
-      if (v.is_list()) return Value(List(v.list().rbegin(), v.list().rend()));
-      return RenderError(n.line, absl::StrCat("reverse of a ", KindName(v)));
-    }
-    if (f == "replace") return Method(Value(v.ToString()), "replace", args, kwargs, n.line);
-    return RenderError(n.line, absl::StrCat("filter '", f, "' is not supported"));
+    return n.filter->apply(v, {args, kwargs, n.line});
   }
 
   absl::StatusOr<bool> Test(const Node& n) {
     SM_ASSIGN_OR_RETURN(Value v, Eval(*n.kids[0]));
     Dict kwargs;
     SM_ASSIGN_OR_RETURN(std::vector<Value> args, Args(n, 1, &kwargs));
-    const std::string& t = n.name;
-    if (t == "defined") return !v.is_undefined();
-    if (t == "undefined") return v.is_undefined();
-    if (t == "none") return v.is_none();
-    if (t == "string") return v.is_string();
-    if (t == "number") return v.is_number();
-    if (t == "integer") return v.kind() == Value::Kind::kInt;
-    if (t == "float") return v.kind() == Value::Kind::kFloat;
-    if (t == "boolean") return v.kind() == Value::Kind::kBool;
-    if (t == "true") return v.kind() == Value::Kind::kBool && v.boolean();
-    if (t == "false") return v.kind() == Value::Kind::kBool && !v.boolean();
-    if (t == "mapping") return v.is_dict();
-    if (t == "iterable") return v.is_list() || v.is_dict() || v.is_string();
-    if (t == "sequence") return v.is_list() || v.is_string() || v.is_dict();
-    if (t == "callable") return v.kind() == Value::Kind::kFunction;
-    if (t == "odd" || t == "even") {
-      if (v.kind() != Value::Kind::kInt) return RenderError(n.line, absl::StrCat(t, " of a non-integer"));
-      return (v.integer() % 2 != 0) == (t == "odd");
-    }
-    if (t == "eq" || t == "equalto" || t == "sameas" || t == "==") {
-      return !args.empty() && v == args[0];
-    }
-    return RenderError(n.line, absl::StrCat("test '", t, "' is not supported"));
+    return n.test->apply(v, {args, kwargs, n.line});
   }
 
   absl::StatusOr<Value> Binary(const Node& n) {

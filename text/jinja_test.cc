@@ -8,6 +8,7 @@
 namespace smallmind::text::jinja {
 namespace {
 
+using ::testing::AllOf;
 using ::testing::HasSubstr;
 
 std::string Render(const std::string& source, const Dict& globals = {}) {
@@ -74,6 +75,10 @@ TEST(JinjaTest, FiltersTestsAndMethods) {
   EXPECT_EQ(Render("{{ 'a' in 'cat' }}{{ 2 in [1, 2] }}{{ 'k' in {'k': 1} }}{{ 3 not in [1] }}"),
             "TrueTrueTrueTrue");
   EXPECT_EQ(Render("{{ {'a': 1}.get('b', 5) }}{{ range(3) | list }}"), "5[0, 1, 2]");
+  // escape is markupsafe's (templates render with autoescape off).
+  EXPECT_EQ(Render("{{ '<a href=\"x\">&</a>' | e }}|{{ \"it's\" | e }}|{{ 3 | escape }}"
+                   "|{{ 'x<' | safe }}"),
+            "&lt;a href=&#34;x&#34;&gt;&amp;&lt;/a&gt;|it&#39;s|3|x<");
 }
 
 TEST(JinjaTest, ErrorsNameTheConstruct) {
@@ -85,7 +90,15 @@ TEST(JinjaTest, ErrorsNameTheConstruct) {
   EXPECT_THAT(Render("{{ x is nonesuch }}"), HasSubstr("test 'nonesuch' is not supported"));
   EXPECT_THAT(Render("{{ raise_exception('no way') }}"), HasSubstr("no way"));
   EXPECT_THAT(Render("{{ 1 - 'a' }}"), HasSubstr("cannot apply '-'"));
-  EXPECT_THAT(Render("{{ 'a'.nonesuch() }}"), HasSubstr("'nonesuch' is not a method of a string"));
+  EXPECT_THAT(Render("{{ 'a'.nonesuch() }}"), HasSubstr("method 'nonesuch' is not supported"));
+  // Names are resolved when the template is parsed, so a branch no render
+  // reaches is checked too.
+  EXPECT_THAT(Render("{% if false %}\n{{ x | nonesuch }}{% endif %}"),
+              AllOf(HasSubstr("PARSE: chat template line 2"),
+                    HasSubstr("filter 'nonesuch' is not supported")));
+  EXPECT_THAT(Render("{% if false %}{{ x is nonesuch }}{% endif %}"), HasSubstr("PARSE:"));
+  // A method of another kind of value is found only when rendering.
+  EXPECT_THAT(Render("{{ 'a'.items() }}"), HasSubstr("'items' is not a method of a string"));
   EXPECT_THAT(Render("{{ 'unterminated }}"), HasSubstr("unclosed '{{'"));
   EXPECT_THAT(Render("{{ 1 @ 2 }}"), HasSubstr("unexpected character '@'"));
   EXPECT_THAT(Render("{{ " + std::string(500, '(') + "1" + std::string(500, ')') + " }}"),
