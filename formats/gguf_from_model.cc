@@ -77,9 +77,7 @@ absl::Status AddTokenizer(const model::TokenizerSpec& tok, const std::string& ar
                           (tok.kind() == model::CHAR && arch == "gpt2");
   b.String("tokenizer.ggml.model", byte_level ? "gpt2" : "llama");
   if (byte_level) {
-    const std::vector<std::string> patterns(tok.pre_tokenizer().split_patterns().begin(),
-                                            tok.pre_tokenizer().split_patterns().end());
-    absl::StatusOr<std::string> pre = text::PreTokenizerName(patterns);
+    absl::StatusOr<std::string> pre = text::PreTokenizerName(tok.pre_tokenizer());
     if (tok.pre_tokenizer().split_patterns_size() == 0) pre = std::string("gpt-2");
     if (!pre.ok()) return pre.status();
     b.String("tokenizer.ggml.pre", *pre);

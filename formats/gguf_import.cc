@@ -64,16 +64,12 @@ absl::StatusOr<model::TokenizerSpec> ImportTokenizer(const GgufFile& f) {
     if (f.Has("tokenizer.ggml.pre")) {
       SM_ASSIGN_OR_RETURN(pre, f.GetString("tokenizer.ggml.pre"));
     }
-    absl::StatusOr<std::vector<std::string>> patterns = text::PreTokenizerPatterns(pre);
-    if (!patterns.ok()) {
-      return absl::Status(patterns.status().code(),
-                          absl::StrCat("tokenizer.ggml.pre: ", patterns.status().message()));
+    absl::StatusOr<model::PreTokenizer> known = text::KnownPreTokenizer(pre);
+    if (!known.ok()) {
+      return absl::Status(known.status().code(),
+                          absl::StrCat("tokenizer.ggml.pre: ", known.status().message()));
     }
-    for (const std::string& p : *patterns) spec.mutable_pre_tokenizer()->add_split_patterns(p);
-    // Llama 3's and Qwen's tokenizer.json: NFC (Qwen), ignore_merges (Llama 3).
-    spec.mutable_pre_tokenizer()->set_nfc(pre == "qwen2");
-    spec.mutable_pre_tokenizer()->set_ignore_merges(pre == "llama-bpe" || pre == "llama3" ||
-                                                    pre == "llama-v3");
+    *spec.mutable_pre_tokenizer() = *std::move(known);
   } else {
     return absl::UnimplementedError(absl::StrCat(
         "tokenizer.ggml.model '", model, "' is not supported (llama, gpt2)"));

@@ -169,23 +169,37 @@ std::vector<Symbol> MergeByRank(std::vector<Symbol> symbols, const MergeFn& merg
   return out;
 }
 
+model::PreTokenizer PreTokenizerOf(std::vector<std::string> patterns, bool nfc,
+                                   bool ignore_merges) {
+  model::PreTokenizer p;
+  for (std::string& pattern : patterns) p.add_split_patterns(std::move(pattern));
+  p.set_nfc(nfc);
+  p.set_ignore_merges(ignore_merges);
+  return p;
+}
+
 // The known pre-tokenizers, by GGUF's tokenizer.ggml.pre name: the
-// patterns of each vocabulary's tokenizer.json (GPT-2's is OpenAI's).
-const std::vector<std::pair<std::vector<std::string>, std::vector<std::string>>>& KnownPreTokenizers() {
+// patterns and flags of each vocabulary's tokenizer.json (GPT-2's is
+// OpenAI's). The GGUF importer reads them by name, the GGUF writer finds the
+// name of what a Hugging Face tokenizer.json gave.
+const std::vector<std::pair<std::vector<std::string>, model::PreTokenizer>>& KnownPreTokenizers() {
   static const std::string kGpt2 =
       "'s|'t|'re|'ve|'m|'ll|'d| ?\\p{L}+| ?\\p{N}+| ?[^\\s\\p{L}\\p{N}]+|\\s+(?!\\S)|\\s+";
-  static const auto* known =
-      new std::vector<std::pair<std::vector<std::string>, std::vector<std::string>>>{
-          {{"gpt-2", "default", "phi-2"}, {kGpt2}},
-          {{"llama-bpe", "llama3", "llama-v3"},
-           {"(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\\r\\n\\p{L}\\p{N}]?\\p{L}+|\\p{N}{1,3}| "
-            "?[^\\s\\p{L}\\p{N}]+[\\r\\n]*|\\s*[\\r\\n]+|\\s+(?!\\S)|\\s+"}},
-          {{"qwen2"},
-           {"(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\\r\\n\\p{L}\\p{N}]?\\p{L}+|\\p{N}| "
-            "?[^\\s\\p{L}\\p{N}]+[\\r\\n]*|\\s*[\\r\\n]+|\\s+(?!\\S)|\\s+"}},
-          // SmolLM's tokenizer.json: single digits, then GPT-2's split.
-          {{"smollm"}, {"\\p{N}", kGpt2}},
-      };
+  static const auto* known = new std::vector<std::pair<std::vector<std::string>, model::PreTokenizer>>{
+      {{"gpt-2", "default", "phi-2"}, PreTokenizerOf({kGpt2}, false, false)},
+      // Llama 3's tokenizer.json sets ignore_merges.
+      {{"llama-bpe", "llama3", "llama-v3"},
+       PreTokenizerOf({"(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\\r\\n\\p{L}\\p{N}]?\\p{L}+|\\p{N}{1,3}| "
+                       "?[^\\s\\p{L}\\p{N}]+[\\r\\n]*|\\s*[\\r\\n]+|\\s+(?!\\S)|\\s+"},
+                      false, true)},
+      // Qwen's normalizes to NFC first.
+      {{"qwen2"},
+       PreTokenizerOf({"(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\\r\\n\\p{L}\\p{N}]?\\p{L}+|\\p{N}| "
+                       "?[^\\s\\p{L}\\p{N}]+[\\r\\n]*|\\s*[\\r\\n]+|\\s+(?!\\S)|\\s+"},
+                      true, false)},
+      // SmolLM's tokenizer.json: single digits, then GPT-2's split.
+      {{"smollm"}, PreTokenizerOf({"\\p{N}", kGpt2}, false, false)},
+  };
   return *known;
 }
 
@@ -248,11 +262,11 @@ std::string Gpt2EncodeBytes(absl::string_view bytes) {
   return out;
 }
 
-absl::StatusOr<std::vector<std::string>> PreTokenizerPatterns(absl::string_view name) {
+absl::StatusOr<model::PreTokenizer> KnownPreTokenizer(absl::string_view name) {
   std::vector<std::string> names;
-  for (const auto& [aliases, patterns] : KnownPreTokenizers()) {
+  for (const auto& [aliases, known] : KnownPreTokenizers()) {
     for (const std::string& alias : aliases) {
-      if (alias == name) return patterns;
+      if (alias == name) return known;
       names.push_back(alias);
     }
   }
@@ -260,11 +274,21 @@ absl::StatusOr<std::vector<std::string>> PreTokenizerPatterns(absl::string_view 
       "pre-tokenizer '", name, "' is not supported (", absl::StrJoin(names, ", "), ")"));
 }
 
-absl::StatusOr<std::string> PreTokenizerName(absl::Span<const std::string> patterns) {
+absl::StatusOr<std::vector<std::string>> PreTokenizerPatterns(absl::string_view name) {
+  SM_ASSIGN_OR_RETURN(model::PreTokenizer known, KnownPreTokenizer(name));
+  return std::vector<std::string>(known.split_patterns().begin(), known.split_patterns().end());
+}
+
+absl::StatusOr<std::string> PreTokenizerName(const model::PreTokenizer& pre) {
   for (const auto& [aliases, known] : KnownPreTokenizers()) {
-    if (absl::MakeConstSpan(known) == patterns) return aliases.front();
+    if (std::equal(known.split_patterns().begin(), known.split_patterns().end(),
+                   pre.split_patterns().begin(), pre.split_patterns().end()) &&
+        known.nfc() == pre.nfc() && known.ignore_merges() == pre.ignore_merges()) {
+      return aliases.front();
+    }
   }
-  return absl::NotFoundError("no pre-tokenizer name has these patterns");
+  return absl::NotFoundError(
+      "no GGUF pre-tokenizer name has these patterns, NFC and ignore_merges settings");
 }
 
 absl::StatusOr<std::vector<std::string>> PreTokenize(

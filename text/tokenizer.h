@@ -102,14 +102,16 @@ class Tokenizer {
 // the rest to U+0100 onwards. Exposed for converters and tests.
 std::string Gpt2EncodeBytes(absl::string_view bytes);
 
-// The pre-tokenizer patterns of GGUF's `tokenizer.ggml.pre` names (gpt-2,
-// llama-bpe, qwen2, smollm, ...); an unknown name is an error listing the
-// known ones.
+// The pre-tokenizer (patterns, NFC, ignore_merges) of GGUF's
+// `tokenizer.ggml.pre` names (gpt-2, llama-bpe, qwen2, smollm, ...); an
+// unknown name is an error listing the known ones.
+absl::StatusOr<model::PreTokenizer> KnownPreTokenizer(absl::string_view name);
+// Its patterns alone.
 absl::StatusOr<std::vector<std::string>> PreTokenizerPatterns(absl::string_view name);
 
-// The reverse: the first name whose patterns are exactly `patterns`, for
-// writers of GGUF files; NotFound for patterns no name has.
-absl::StatusOr<std::string> PreTokenizerName(absl::Span<const std::string> patterns);
+// The reverse: the first name whose pre-tokenizer is exactly `pre`, for
+// writers of GGUF files; NotFound for one no name has.
+absl::StatusOr<std::string> PreTokenizerName(const model::PreTokenizer& pre);
 
 // Cuts `text` by `patterns` as the tokenizer does (each pattern splits every
 // piece into its matches and the text between them). Errors on an invalid
