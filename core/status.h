@@ -6,6 +6,8 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/string_view.h"
 
 #define SM_STATUS_CONCAT_INNER_(a, b) a##b
 #define SM_STATUS_CONCAT_(a, b) SM_STATUS_CONCAT_INNER_(a, b)
@@ -27,5 +29,15 @@
   auto tmp = (expr);                              \
   if (!tmp.ok()) return std::move(tmp).status();  \
   lhs = std::move(tmp).value()
+
+namespace smallmind::core {
+
+// `status` with "where: " before its message (same code), e.g. a file's
+// path before what is wrong with it.
+inline absl::Status Prefixed(const absl::Status& status, absl::string_view where) {
+  return absl::Status(status.code(), absl::StrCat(where, ": ", status.message()));
+}
+
+}  // namespace smallmind::core
 
 #endif  // SMALLMIND_CORE_STATUS_H_

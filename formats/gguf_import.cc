@@ -66,8 +66,7 @@ absl::StatusOr<model::TokenizerSpec> ImportTokenizer(const GgufFile& f) {
     }
     absl::StatusOr<model::PreTokenizer> known = text::KnownPreTokenizer(pre);
     if (!known.ok()) {
-      return absl::Status(known.status().code(),
-                          absl::StrCat("tokenizer.ggml.pre: ", known.status().message()));
+      return core::Prefixed(known.status(), "tokenizer.ggml.pre");
     }
     *spec.mutable_pre_tokenizer() = *std::move(known);
   } else {
@@ -335,13 +334,11 @@ absl::StatusOr<model::ModelData> ImportGguf(const std::string& path) {
   SM_ASSIGN_OR_RETURN(core::MappedFile mapped, core::MappedFile::Open(path));
   absl::StatusOr<GgufFile> file = GgufFile::Parse(mapped.bytes());
   if (!file.ok()) {
-    return absl::Status(file.status().code(),
-                        absl::StrCat(path, ": ", file.status().message()));
+    return core::Prefixed(file.status(), path);
   }
   absl::StatusOr<model::ModelData> out = ImportGguf(*file, path);
   if (!out.ok()) {
-    return absl::Status(out.status().code(),
-                        absl::StrCat(path, ": ", out.status().message()));
+    return core::Prefixed(out.status(), path);
   }
   out->sources.push_back(std::move(mapped));
   return out;

@@ -213,8 +213,7 @@ absl::Status LoadTensors(const std::string& dir, model::ModelData& out,
     SM_ASSIGN_OR_RETURN(core::MappedFile file, core::MappedFile::Open(dir + "/" + name));
     absl::StatusOr<std::map<std::string, SourceTensor>> parsed = ParseSafetensors(file.bytes());
     if (!parsed.ok()) {
-      return absl::Status(parsed.status().code(),
-                          absl::StrCat(name, ": ", parsed.status().message()));
+      return core::Prefixed(parsed.status(), name);
     }
     for (auto& [k, v] : *parsed) {
       if (!tensors->emplace(k, v).second) {

@@ -342,8 +342,7 @@ absl::StatusOr<model::TokenizerSpec> TokenizerFromHf(const HfTokenizerFiles& fil
   // What the runtime would refuse, refused here, with the file named.
   absl::StatusOr<std::unique_ptr<text::Tokenizer>> check = text::Tokenizer::Create(spec);
   if (!check.ok()) {
-    return absl::Status(check.status().code(),
-                        absl::StrCat("tokenizer.json: ", check.status().message()));
+    return core::Prefixed(check.status(), "tokenizer.json");
   }
   return spec;
 }

@@ -216,8 +216,7 @@ absl::StatusOr<model::ModelData> ImportLlama2c(const std::string& checkpoint,
   absl::StatusOr<model::ModelData> out =
       ImportLlama2c(file.bytes(), tokens.bytes(), checkpoint);
   if (!out.ok()) {
-    return absl::Status(out.status().code(),
-                        absl::StrCat(checkpoint, ": ", out.status().message()));
+    return core::Prefixed(out.status(), checkpoint);
   }
   out->sources.push_back(std::move(file));
   return out;

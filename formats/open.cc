@@ -71,7 +71,7 @@ absl::StatusOr<std::unique_ptr<model::ModelData>> Open(const std::string& path,
     case Format::kHuggingFace:
       data = ImportHuggingFace(path);
       if (!data.ok()) {
-        data = absl::Status(data.status().code(), absl::StrCat(path, ": ", data.status().message()));
+        data = core::Prefixed(data.status(), path);
       }
       break;
     case Format::kLlama2c: {
@@ -92,7 +92,7 @@ absl::StatusOr<std::unique_ptr<model::Model>> OpenModel(const std::string& path,
   SM_ASSIGN_OR_RETURN(std::unique_ptr<model::ModelData> data, Open(path, options));
   absl::StatusOr<std::unique_ptr<model::Model>> model = model::Model::Create(std::move(data));
   if (!model.ok()) {
-    return absl::Status(model.status().code(), absl::StrCat(path, ": ", model.status().message()));
+    return core::Prefixed(model.status(), path);
   }
   return model;
 }

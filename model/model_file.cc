@@ -241,7 +241,7 @@ absl::StatusOr<std::unique_ptr<ModelData>> ReadModelFile(const std::string& path
   SM_ASSIGN_OR_RETURN(core::MappedFile mapping, core::MappedFile::Open(path));
   absl::StatusOr<std::unique_ptr<ModelData>> data = ParseModelFile(mapping.bytes());
   if (!data.ok()) {
-    return absl::Status(data.status().code(), absl::StrCat(path, ": ", data.status().message()));
+    return core::Prefixed(data.status(), path);
   }
   (*data)->sources.push_back(std::move(mapping));
   return data;

@@ -16,9 +16,9 @@ fail() { echo "FAIL: $1"; failures=$((failures + 1)); }
 
 "$SM" init --preset medium "$TMP/medium.smm" >/dev/null
 KEY=test-key-123
-start_server() {  # start_server LOG FLAGS...: sets PID and PORT
-  local log="$1"; shift
-  "$SM" serve -m "$TMP/medium.smm" --port 0 "$@" 2>"$log" &
+start_server() {  # start_server LOG MODEL FLAGS...: sets PID and PORT
+  local log="$1" model="$2"; shift 2
+  "$SM" serve -m "$model" --port 0 "$@" 2>"$log" &
   PID=$!
   PORT=""
   for _ in $(seq 100); do
@@ -29,7 +29,7 @@ start_server() {  # start_server LOG FLAGS...: sets PID and PORT
   [ -n "$PORT" ] || { fail "server did not start"; cat "$log"; exit 1; }
 }
 
-start_server "$TMP/serve.log" --parallel 4 --queue 32 -t 2 --cache-ram 16 --chat-template chatml --api-key "$KEY"
+start_server "$TMP/serve.log" "$TMP/medium.smm" --parallel 4 --queue 32 -t 2 --cache-ram 16 --chat-template chatml --api-key "$KEY"
 AUTH="Authorization: Bearer $KEY"
 
 # Raw SSE framing: every event a "data: " line and a blank line, ending with [DONE].
@@ -125,19 +125,12 @@ grep -q "^POST /v1/chat/completions 200 " "$TMP/serve.log" && pass "one log line
 grep -q "$KEY" "$TMP/serve.log" && fail "the key was logged" || pass "the key is not logged"
 
 # A GGUF file served directly (no conversion).
-"$SM" serve -m "$GGUF" --port 0 2>"$TMP/gguf.log" &
-GPID=$!
-GPORT=""
-for _ in $(seq 100); do
-  GPORT=$(sed -n 's/.*ready on http:\/\/127.0.0.1:\([0-9]*\).*/\1/p' "$TMP/gguf.log" | head -1)
-  [ -n "$GPORT" ] && break
-  sleep 0.1
-done
-code=$(curl -s -o "$TMP/gguf.out" -w '%{http_code}' "http://127.0.0.1:$GPORT/v1/completions" \
+start_server "$TMP/gguf.log" "$GGUF"
+code=$(curl -s -o "$TMP/gguf.out" -w '%{http_code}' "http://127.0.0.1:$PORT/v1/completions" \
   -d '{"prompt": "ABC", "max_tokens": 4, "temperature": 0}')
 [ "$code" = 200 ] && grep -q '"completion_tokens":4' "$TMP/gguf.out" && pass "serve -m model.gguf" ||
   { fail "serve -m model.gguf: $code"; cat "$TMP/gguf.log"; }
-kill -TERM "$GPID"; wait "$GPID"
+kill -TERM "$PID"; wait "$PID"
 
 # A missing model: a clear error and exit 1.
 "$SM" serve -m "$TMP/missing.smm" --port 0 2>"$TMP/missing.log"; code=$?
