@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cstdio>
 #include <ctime>
+#include <limits>
 #include <random>
 
 #include "absl/strings/match.h"
@@ -10,6 +11,7 @@
 #include "absl/strings/str_format.h"
 #include "absl/strings/strip.h"
 #include "core/file_util.h"
+#include "core/status.h"
 #include "server/openai.h"
 
 namespace smallmind::server {
@@ -288,6 +290,87 @@ void Server::Route() {
   });
 }
 
+namespace {
+
+// One answer as the engine thread's callbacks build it: a JSON object at the
+// end, or server-sent events as the text comes.
+class Reply {
+ public:
+  Reply(const CompletionRequest& request, bool chat, std::string model, HttpExchange exchange)
+      : id_(RandomId(chat ? "chatcmpl-" : "cmpl-")),
+        model_(std::move(model)),
+        created_(static_cast<int64_t>(std::time(nullptr))),
+        chat_(chat),
+        stream_(request.stream),
+        include_usage_(request.include_usage),
+        exchange_(std::move(exchange)) {}
+
+  // A piece of text; false when the client is gone.
+  bool Text(absl::string_view piece) {
+    std::lock_guard<std::mutex> lock(mu_);
+    text_.append(piece.data(), piece.size());
+    if (!stream_) return !exchange_.client_gone();
+    Begin();
+    return exchange_.Write(Chunk(std::string(piece), nullptr));
+  }
+
+  void Finish(const runtime::GenerationStats& stats) {
+    std::lock_guard<std::mutex> lock(mu_);
+    const Usage usage{stats.prompt_tokens, stats.generated_tokens, stats.prompt_tokens_cached};
+    const char* reason = FinishReason(stats.stop_reason);
+    if (!stream_) {
+      exchange_.Respond(200, kJson,
+                        chat_ ? ChatCompletionJson(id_, created_, model_, text_, reason, usage)
+                              : CompletionJson(id_, created_, model_, text_, reason, usage));
+      return;
+    }
+    Begin();
+    exchange_.Write(Chunk("", reason));
+    if (include_usage_) exchange_.Write(UsageChunkEvent(chat_, id_, created_, model_, usage));
+    exchange_.Write(kDoneEvent);
+    exchange_.End();
+  }
+
+  void Fail(const absl::Status& status) {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (begun_) {
+      exchange_.Write(absl::StrCat("data: ", ErrorJson(500, status.message()), "\n\n"));
+      exchange_.End();
+    } else {
+      exchange_.Respond(500, kJson, ErrorJson(500, status.message()));
+    }
+  }
+
+  const HttpExchange& exchange() const { return exchange_; }
+  std::string text() const {
+    std::lock_guard<std::mutex> lock(mu_);
+    return text_;
+  }
+
+ private:
+  // Streams: the head and (chat) the role chunk, before the first text.
+  void Begin() {
+    if (begun_) return;
+    begun_ = true;
+    exchange_.BeginStream(200, "text/event-stream", {{"Cache-Control", "no-cache"}});
+    if (chat_) exchange_.Write(ChatChunkEvent(id_, created_, model_, true, "", nullptr));
+  }
+  std::string Chunk(const std::string& text, const char* reason) const {
+    return chat_ ? ChatChunkEvent(id_, created_, model_, false, text, reason)
+                 : CompletionChunkEvent(id_, created_, model_, text, reason);
+  }
+
+  const std::string id_, model_;
+  const int64_t created_;
+  const bool chat_, stream_, include_usage_;
+  const HttpExchange exchange_;
+  mutable std::mutex mu_;
+  std::string text_;  // the whole reply (non-streamed, or for the log)
+  bool begun_ = false;
+};
+
+}  // namespace
+
 void Server::Completion(const HttpRequest& http_request, const HttpExchange& exchange, bool chat) {
   if (!Ready(exchange)) return;
   absl::StatusOr<CompletionRequest> request = ParseCompletionRequest(http_request.body, chat);
@@ -297,134 +380,20 @@ void Server::Completion(const HttpRequest& http_request, const HttpExchange& exc
                 absl::StrCat("the model '", request->model, "' does not exist (this server has '",
                              model_id_, "')"));
   }
-  const text::Tokenizer& tokenizer = *model_->tokenizer;
-  std::string prompt = request->prompt;
-  absl::StatusOr<std::vector<int32_t>> ids;
-  if (chat) {
-    if (!chat_template_) {
-      return Fail(exchange, 400, absl::StrCat(chat_template_error_, " (when starting the server)"));
-    }
-    absl::StatusOr<std::string> rendered = chat_template_->Render(request->messages, true);
-    if (!rendered.ok()) return Fail(exchange, 400, rendered.status().message());
-    prompt = *std::move(rendered);
-    ids = chat_template_->Encode(tokenizer, prompt);
-  } else if (!request->prompt_ids.empty()) {
-    const absl::Status valid = runtime::ValidatePromptIds(request->prompt_ids, tokenizer.vocab_size());
-    if (!valid.ok()) return Fail(exchange, 400, absl::StrCat("'prompt': ", valid.message()));
-    ids = request->prompt_ids;
-    prompt = tokenizer.Decode(*ids);
-  } else {
-    // A text prompt is text (control tokens written in it stay text).
-    ids = tokenizer.Encode(prompt, tokenizer.add_bos(), /*parse_special=*/false);
-  }
-  if (!ids.ok()) return Fail(exchange, 400, ids.status().message());
-  if (ids->empty()) return Fail(exchange, 400, "the prompt is empty");
-  const int64_t context = scheduler_->context();
-  const int64_t prompt_tokens = static_cast<int64_t>(ids->size());
-  if (prompt_tokens >= context) {
-    return Fail(exchange, 400,
-                absl::StrCat("the prompt is ", prompt_tokens, " tokens; the context holds ",
-                             context, " with room to generate"));
-  }
-  runtime::GenerateOptions options = request->options;
-  // max_tokens is capped by what the context has left, unless a full
-  // context shifts.
-  const int64_t room = options_.context_shift ? INT32_MAX : context - prompt_tokens;
-  options.max_tokens =
-      static_cast<int32_t>(std::min<int64_t>(request->max_tokens.value_or(context), room));
-  options.context_shift = options_.context_shift;
+  absl::StatusOr<Prompt> prompt = PromptOf(*request, chat);
+  if (!prompt.ok()) return Fail(exchange, 400, prompt.status().message());
 
-  // What the engine thread's callbacks share.
-  struct Answer {
-    std::mutex mu;
-    std::string id, model;
-    int64_t created = 0;
-    bool chat = false, stream = false, include_usage = false, begun = false;
-    std::string text;  // the whole reply (non-streamed, or for the log)
-    HttpExchange exchange;
-    // Streams: the head and (chat) the role chunk, before the first text.
-    void Begin() {
-      if (begun) return;
-      begun = true;
-      exchange.BeginStream(200, "text/event-stream", {{"Cache-Control", "no-cache"}});
-      if (chat) exchange.Write(ChatChunkEvent(id, created, model, true, "", nullptr));
-    }
-  };
-  auto answer = std::make_shared<Answer>();
-  answer->id = RandomId(chat ? "chatcmpl-" : "cmpl-");
-  answer->model = model_id_;
-  answer->created = static_cast<int64_t>(std::time(nullptr));
-  answer->chat = chat;
-  answer->stream = request->stream;
-  answer->include_usage = request->include_usage;
-  answer->exchange = exchange;
-
+  auto reply = std::make_shared<Reply>(*request, chat, model_id_, exchange);
   Scheduler::Job job;
-  job.prompt = *std::move(ids);
-  job.options = options;
-  job.on_text = [answer](absl::string_view piece) {
-    std::lock_guard<std::mutex> lock(answer->mu);
-    answer->text.append(piece.data(), piece.size());
-    if (!answer->stream) return !answer->exchange.client_gone();
-    answer->Begin();
-    const std::string text(piece);
-    return answer->exchange.Write(
-        answer->chat ? ChatChunkEvent(answer->id, answer->created, answer->model, false, text, nullptr)
-                     : CompletionChunkEvent(answer->id, answer->created, answer->model, text, nullptr));
-  };
-  const bool log_prompts = options_.log_prompts;
-  const std::string user = request->user;
-  job.on_done = [this, answer, prompt = log_prompts ? prompt : std::string(), log_prompts,
-                 user](absl::StatusOr<runtime::GenerationStats> result) {
-    std::lock_guard<std::mutex> lock(answer->mu);
-    const HttpExchange& ex = answer->exchange;
-    if (!result.ok()) {
-      if (answer->begun) {
-        ex.Write(absl::StrCat("data: ", ErrorJson(500, result.status().message()), "\n\n"));
-        ex.End();
-      } else {
-        Fail(ex, 500, result.status().message());
-      }
-      return;
-    }
-    const runtime::GenerationStats& stats = *result;
-    const bool cancelled = stats.stop_reason == runtime::StopReason::kCancelled;
-    metrics_.prompt_tokens += static_cast<uint64_t>(stats.prompt_tokens);
-    metrics_.prompt_tokens_cached += static_cast<uint64_t>(stats.prompt_tokens_cached);
-    metrics_.generated_tokens += static_cast<uint64_t>(stats.generated_tokens);
-    if (cancelled) ++metrics_.cancelled;
-    if (stats.generated_tokens > 0) {
-      metrics_.time_to_first_token.Observe(stats.queue_seconds + stats.ttft_seconds);
-    }
-    if (stats.decode_steps > 0) {
-      metrics_.token_latency.Observe(stats.decode_seconds / stats.decode_steps);
-    }
-    std::string note = absl::StrFormat("prompt=%d cached=%d completion=%d%s", stats.prompt_tokens,
-                                       stats.prompt_tokens_cached, stats.generated_tokens,
-                                       cancelled ? " cancelled" : "");
-    if (!user.empty()) absl::StrAppend(&note, " user=", JsonString(user));
-    if (log_prompts) {
-      absl::StrAppend(&note, " prompt=", JsonString(prompt), " reply=", JsonString(answer->text));
-    }
-    ex.Note(std::move(note));
-    const Usage usage{stats.prompt_tokens, stats.generated_tokens, stats.prompt_tokens_cached};
-    const char* reason = FinishReason(stats.stop_reason);
-    if (!answer->stream) {
-      ex.Respond(200, kJson,
-                 answer->chat ? ChatCompletionJson(answer->id, answer->created, answer->model,
-                                                   answer->text, reason, usage)
-                              : CompletionJson(answer->id, answer->created, answer->model,
-                                               answer->text, reason, usage));
-      return;
-    }
-    answer->Begin();
-    ex.Write(answer->chat ? ChatChunkEvent(answer->id, answer->created, answer->model, false, "", reason)
-                          : CompletionChunkEvent(answer->id, answer->created, answer->model, "", reason));
-    if (answer->include_usage) {
-      ex.Write(UsageChunkEvent(answer->chat, answer->id, answer->created, answer->model, usage));
-    }
-    ex.Write(kDoneEvent);
-    ex.End();
+  job.options = OptionsFor(*request, static_cast<int64_t>(prompt->ids.size()));
+  job.prompt = std::move(prompt->ids);
+  job.on_text = [reply](absl::string_view piece) { return reply->Text(piece); };
+  job.on_done = [this, reply, user = request->user,
+                 text = options_.log_prompts ? std::move(prompt->text) : std::string()](
+                    absl::StatusOr<runtime::GenerationStats> result) {
+    if (!result.ok()) return reply->Fail(result.status());
+    Record(*result, reply->exchange(), user, text, reply->text());
+    reply->Finish(*result);
   };
   absl::StatusOr<uint64_t> ticket = scheduler_->Submit(std::move(job));
   if (!ticket.ok()) {
@@ -433,6 +402,74 @@ void Server::Completion(const HttpRequest& http_request, const HttpExchange& exc
   }
   // A client that leaves stops its generation at once, waiting or running.
   exchange.OnClientGone([this, ticket = *ticket] { scheduler_->Cancel(ticket); });
+}
+
+absl::StatusOr<Server::Prompt> Server::PromptOf(const CompletionRequest& request,
+                                                bool chat) const {
+  const text::Tokenizer& tokenizer = *model_->tokenizer;
+  Prompt prompt;
+  if (chat) {
+    if (!chat_template_) {
+      return absl::InvalidArgumentError(
+          absl::StrCat(chat_template_error_, " (when starting the server)"));
+    }
+    SM_ASSIGN_OR_RETURN(prompt.text, chat_template_->Render(request.messages, true));
+    SM_ASSIGN_OR_RETURN(prompt.ids, chat_template_->Encode(tokenizer, prompt.text));
+  } else if (!request.prompt_ids.empty()) {
+    const absl::Status valid = runtime::ValidatePromptIds(request.prompt_ids, tokenizer.vocab_size());
+    if (!valid.ok()) return core::Prefixed(valid, "'prompt'");
+    prompt.ids = request.prompt_ids;
+    prompt.text = tokenizer.Decode(prompt.ids);
+  } else {
+    // A text prompt is text (control tokens written in it stay text).
+    prompt.text = request.prompt;
+    SM_ASSIGN_OR_RETURN(prompt.ids, tokenizer.Encode(prompt.text, tokenizer.add_bos(),
+                                                     /*parse_special=*/false));
+  }
+  if (prompt.ids.empty()) return absl::InvalidArgumentError("the prompt is empty");
+  const int64_t context = scheduler_->context();
+  if (static_cast<int64_t>(prompt.ids.size()) >= context) {
+    return absl::InvalidArgumentError(absl::StrCat("the prompt is ", prompt.ids.size(),
+                                                   " tokens; the context holds ", context,
+                                                   " with room to generate"));
+  }
+  return prompt;
+}
+
+runtime::GenerateOptions Server::OptionsFor(const CompletionRequest& request,
+                                            int64_t prompt_tokens) const {
+  const int64_t context = scheduler_->context();
+  runtime::GenerateOptions options = request.options;
+  const int64_t room =
+      options_.context_shift ? std::numeric_limits<int32_t>::max() : context - prompt_tokens;
+  options.max_tokens =
+      static_cast<int32_t>(std::min<int64_t>(request.max_tokens.value_or(context), room));
+  options.context_shift = options_.context_shift;
+  return options;
+}
+
+void Server::Record(const runtime::GenerationStats& stats, const HttpExchange& exchange,
+                    const std::string& user, const std::string& prompt,
+                    const std::string& reply) {
+  const bool cancelled = stats.stop_reason == runtime::StopReason::kCancelled;
+  metrics_.prompt_tokens += static_cast<uint64_t>(stats.prompt_tokens);
+  metrics_.prompt_tokens_cached += static_cast<uint64_t>(stats.prompt_tokens_cached);
+  metrics_.generated_tokens += static_cast<uint64_t>(stats.generated_tokens);
+  if (cancelled) ++metrics_.cancelled;
+  if (stats.generated_tokens > 0) {
+    metrics_.time_to_first_token.Observe(stats.queue_seconds + stats.ttft_seconds);
+  }
+  if (stats.decode_steps > 0) {
+    metrics_.token_latency.Observe(stats.decode_seconds / stats.decode_steps);
+  }
+  std::string note = absl::StrFormat("prompt=%d cached=%d completion=%d%s", stats.prompt_tokens,
+                                     stats.prompt_tokens_cached, stats.generated_tokens,
+                                     cancelled ? " cancelled" : "");
+  if (!user.empty()) absl::StrAppend(&note, " user=", JsonString(user));
+  if (options_.log_prompts) {
+    absl::StrAppend(&note, " prompt=", JsonString(prompt), " reply=", JsonString(reply));
+  }
+  exchange.Note(std::move(note));
 }
 
 void Server::Tokenize(const HttpRequest& request, const HttpExchange& exchange) {

@@ -27,6 +27,7 @@
 #include <optional>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include "absl/status/statusor.h"
 #include "runtime/loaded_model.h"
@@ -34,6 +35,7 @@
 #include "runtime/prompt_cache.h"
 #include "server/http_server.h"
 #include "server/metrics.h"
+#include "server/openai.h"
 #include "server/scheduler.h"
 #include "text/chat_template.h"
 
@@ -137,6 +139,20 @@ class Server {
   // The request pipeline: parse, template, tokenize, queue; the answer
   // comes back through the exchange.
   void Completion(const HttpRequest& request, const HttpExchange& exchange, bool chat);
+  // A request's prompt as token ids and text; errors are the client's (400).
+  struct Prompt {
+    std::vector<int32_t> ids;
+    std::string text;
+  };
+  absl::StatusOr<Prompt> PromptOf(const CompletionRequest& request, bool chat) const;
+  // The generation options for a prompt of `prompt_tokens`: max_tokens
+  // capped by the context left, unless a full context shifts.
+  runtime::GenerateOptions OptionsFor(const CompletionRequest& request,
+                                      int64_t prompt_tokens) const;
+  // Counts a finished generation in the metrics and notes it in the log.
+  void Record(const runtime::GenerationStats& stats, const HttpExchange& exchange,
+              const std::string& user, const std::string& prompt,
+              const std::string& reply);
   void Tokenize(const HttpRequest& request, const HttpExchange& exchange);
   void Detokenize(const HttpRequest& request, const HttpExchange& exchange);
   bool Authorized(const HttpRequest& request, const HttpExchange& exchange) const;
