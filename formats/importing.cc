@@ -1,5 +1,6 @@
 #include "formats/importing.h"
 
+#include <cstdint>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
@@ -74,7 +75,12 @@ absl::Status AddTensor(model::ModelData& model, const model::TensorSpec& spec,
           core::DTypeName(out.dtype), " ", core::DimsToString(spec.shape), " needs ",
           needed));
     }
-    if (parts.size() == 1) {
+    // Kernels read F32 elements and F16 scales where they lie: a file that
+    // puts them off their natural alignment (a safetensors header not
+    // padded to 8 bytes) gets a copy.
+    const size_t alignment = out.dtype == core::DType::kF32 ? 4 : 2;
+    const bool aligned = reinterpret_cast<uintptr_t>(parts[0].bytes.data()) % alignment == 0;
+    if (parts.size() == 1 && aligned) {
       out.bytes = parts[0].bytes;
     } else {
       out.owned.reserve(total);

@@ -57,6 +57,10 @@ expect_ok "bench md" "$SM" bench -m "$TMP/small.smm" -p 16 -n 8 -t 1 -r 2 --back
 expect_in "bench table" "| gpt2 470.53 K f32 | .* | portable | 1 | tg8 |" "$TMP/out"
 expect_ok "bench json" "$SM" bench -m "$TMP/small_q8.smm" -p 8 -n 0 -r 1 -o json
 expect_in "bench json" '"test": "pp8"' "$TMP/out"
+expect_ok "bench depth" "$SM" bench -m "$TMP/small_q8.smm" -p 8 -n 4 -d 0,40 -r 1 -o json
+expect_in "bench depth pp" '"n_depth": 40, "n_sequences": 1, "test": "pp8 @ d40"' "$TMP/out"
+expect_in "bench depth tg" '"test": "tg4 @ d40"' "$TMP/out"
+expect_in "bench no depth" '"n_depth": 0, "n_sequences": 1, "test": "tg4"' "$TMP/out"
 
 expect_ok "convert gguf" "$SM" convert "$GGUF_SEED" "$TMP/converted.smm"
 expect_in "convert progress" "\[#*\] " "$TMP/err"
@@ -141,6 +145,8 @@ expect_error "convert garbage" "not a model SmallMind can tell" "$SM" convert "$
 expect_error "bench bad list" "is not a non-negative integer" "$SM" bench -m "$TMP/small.smm" -p 1,x
 expect_error "bench past the context" "a prompt of 64 plus 32 generated tokens does not fit the model's context of 64" \
   "$SM" bench -m "$TMP/small.smm" -p 16,64 -n 32
+expect_error "bench depth past the context" "a prompt of 16 plus 8 generated tokens after a depth of 48 does not fit" \
+  "$SM" bench -m "$TMP/small.smm" -p 16 -n 8 -d 48
 expect_error "train without data" "no data" "$SM" train
 expect_error "train on a missing file" "cannot read" "$SM" train --data "$TMP/missing.txt"
 expect_error "compare garbage" "not a JSON object" "$SM" profile --compare "$TMP/err" "$TMP/base.json"

@@ -15,6 +15,7 @@
 #include "absl/strings/str_join.h"
 #include "backends/registry.h"
 #include "core/arena.h"
+#include "core/status.h"
 #include "core/thread_pool.h"
 #include "formats/open.h"
 #include "model/model.h"
@@ -30,6 +31,7 @@ struct BenchArgs {
   std::string models;
   std::string n_prompt = "512";
   std::string n_gen = "128";
+  std::string n_depth = "0";
   std::string threads = "1,2";
   std::string sequences = "1";
   std::string backends = "auto";
@@ -41,6 +43,8 @@ struct BenchArgs {
     v(models, {"model", 'm', nullptr, "model files, comma-separated"});
     v(n_prompt, {"n-prompt", 'p', nullptr, "prompt lengths to time (pp tests)"});
     v(n_gen, {"n-gen", 'n', nullptr, "tokens to generate (tg tests)"});
+    v(n_depth, {"n-depth", 'd', nullptr,
+                "tokens already in the cache when each test starts (prefilled untimed)"});
     v(threads, {"threads", 't', nullptr, "thread counts"});
     v(sequences, {"sequences", 'b', nullptr,
                   "sequences decoded together in tg tests (continuous batching's M)"});
@@ -53,7 +57,7 @@ struct BenchArgs {
 struct Result {
   std::string model_path, model_type, backend;
   int64_t model_size = 0, n_params = 0;
-  int threads = 0, n_prompt = 0, n_gen = 0, sequences = 1;
+  int threads = 0, n_prompt = 0, n_gen = 0, n_depth = 0, sequences = 1;
   std::vector<double> samples;  // tokens per second, one per run
   double Mean() const {
     double s = 0;
@@ -68,28 +72,50 @@ struct Result {
     return std::sqrt(s / (samples.size() - 1));
   }
   std::string Test() const {
-    if (n_prompt > 0) return absl::StrCat("pp", n_prompt);
-    return sequences > 1 ? absl::StrCat("tg", n_gen, " x", sequences) : absl::StrCat("tg", n_gen);
+    std::string test = n_prompt > 0 ? absl::StrCat("pp", n_prompt) : absl::StrCat("tg", n_gen);
+    if (n_prompt == 0 && sequences > 1) absl::StrAppend(&test, " x", sequences);
+    if (n_depth > 0) absl::StrAppend(&test, " @ d", n_depth);
+    return test;
   }
 };
 
-// Runs one pp or tg test once; returns tokens per second. A tg test of
-// several sequences runs one token of each per forward pass, each sequence
-// in its own cache, and counts every sequence's tokens.
+// Prompt tokens per forward pass when filling the depth (the CLI's batch).
+constexpr int kDepthBatch = 256;
+
+// Runs `depth` tokens into each cache, in passes of kDepthBatch.
+absl::Status FillDepth(const runtime::Transformer& t, const std::vector<int32_t>& tokens,
+                       std::vector<runtime::KvCache>& caches, core::Arena& arena,
+                       core::ThreadPool& pool, std::vector<float>& logits) {
+  for (runtime::KvCache& cache : caches) {
+    for (size_t start = 0; start < tokens.size(); start += kDepthBatch) {
+      const size_t count = std::min<size_t>(kDepthBatch, tokens.size() - start);
+      SM_RETURN_IF_ERROR(t.Forward(absl::MakeConstSpan(tokens).subspan(start, count),
+                                   static_cast<int64_t>(start), cache, arena, pool,
+                                   logits.data(), false));
+    }
+  }
+  return absl::OkStatus();
+}
+
+// Runs one pp or tg test once, after `depth` positions; returns tokens per
+// second. A tg test of several sequences runs one token of each per
+// forward pass, each sequence in its own cache, and counts every
+// sequence's tokens.
 absl::StatusOr<double> TimeOnce(const runtime::Transformer& t,
-                                const std::vector<int32_t>& tokens,
+                                const std::vector<int32_t>& tokens, int64_t depth,
                                 bool prompt, std::vector<runtime::KvCache>& caches,
                                 core::Arena& arena, core::ThreadPool& pool,
                                 std::vector<float>& logits) {
   const auto start = std::chrono::steady_clock::now();
   if (prompt) {
-    absl::Status s = t.Forward(tokens, 0, caches[0], arena, pool, logits.data(), false);
+    absl::Status s = t.Forward(tokens, depth, caches[0], arena, pool, logits.data(), false);
     if (!s.ok()) return s;
   } else {
     std::vector<runtime::BatchRow> rows(caches.size());
     for (size_t i = 0; i < tokens.size(); ++i) {
       for (size_t b = 0; b < caches.size(); ++b) {
-        rows[b] = {tokens[(i + b) % tokens.size()], static_cast<int64_t>(i), &caches[b], true};
+        rows[b] = {tokens[(i + b) % tokens.size()], depth + static_cast<int64_t>(i), &caches[b],
+                   true};
       }
       absl::Status s = t.Forward(rows, arena, pool, logits.data());
       if (!s.ok()) return s;
@@ -121,11 +147,12 @@ std::string Json(const std::vector<Result>& results) {
         &out,
         "  {\"model_filename\": \"%s\", \"model_type\": \"%s\", "
         "\"model_size\": %d, \"model_n_params\": %d, \"backend\": \"%s\", "
-        "\"n_threads\": %d, \"n_prompt\": %d, \"n_gen\": %d, \"n_sequences\": %d, "
+        "\"n_threads\": %d, \"n_prompt\": %d, \"n_gen\": %d, \"n_depth\": %d, "
+        "\"n_sequences\": %d, "
         "\"test\": \"%s\", \"avg_ts\": %.3f, \"stddev_ts\": %.3f, "
         "\"samples_ts\": [%s]}%s\n",
         r.model_path, r.model_type, r.model_size, r.n_params, r.backend,
-        r.threads, r.n_prompt, r.n_gen, r.sequences, r.Test(), r.Mean(), r.Stddev(),
+        r.threads, r.n_prompt, r.n_gen, r.n_depth, r.sequences, r.Test(), r.Mean(), r.Stddev(),
         absl::StrJoin(r.samples, ", ",
                       [](std::string* o, double v) {
                         absl::StrAppendFormat(o, "%.3f", v);
@@ -152,8 +179,9 @@ int Run(const std::vector<std::string>& argv) {
       ParseIntList("n-gen", args.n_gen);
   absl::StatusOr<std::vector<int>> threads =
       ParseIntList("threads", args.threads);
+  absl::StatusOr<std::vector<int>> n_depth = ParseIntList("n-depth", args.n_depth);
   absl::StatusOr<std::vector<int>> sequences = ParseIntList("sequences", args.sequences);
-  for (const auto* list : {&n_prompt, &n_gen, &threads, &sequences}) {
+  for (const auto* list : {&n_prompt, &n_gen, &n_depth, &threads, &sequences}) {
     if (!list->ok()) return Fail("bench", list->status());
   }
   const std::vector<std::string> backend_names = SplitList(args.backends);
@@ -175,16 +203,18 @@ int Run(const std::vector<std::string>& argv) {
     if (!model.ok()) return Fail("bench", model.status());
     const model::Architecture& arch = (*model)->arch();
     const core::DType dtype = (*model)->weight_dtype();
-    // As llama-bench's, a test's prompt plus generation must fit the context.
-    const int64_t longest = *std::max_element(n_prompt->begin(), n_prompt->end()) +
-                            *std::max_element(n_gen->begin(), n_gen->end());
-    if (longest > arch.context_length()) {
+    // As llama-bench's, a test's depth, prompt and generation must fit the
+    // context.
+    const int max_prompt = *std::max_element(n_prompt->begin(), n_prompt->end());
+    const int max_gen = *std::max_element(n_gen->begin(), n_gen->end());
+    const int max_depth = *std::max_element(n_depth->begin(), n_depth->end());
+    if (int64_t{max_prompt} + max_gen + max_depth > arch.context_length()) {
+      const std::string depth =
+          max_depth > 0 ? absl::StrFormat(" after a depth of %d", max_depth) : "";
       return Fail("bench", absl::InvalidArgumentError(absl::StrFormat(
-                               "%s: a prompt of %d plus %d generated tokens does not "
-                               "fit the model's context of %d; lower -p or -n",
-                               path, *std::max_element(n_prompt->begin(), n_prompt->end()),
-                               *std::max_element(n_gen->begin(), n_gen->end()),
-                               arch.context_length())));
+                               "%s: a prompt of %d plus %d generated tokens%s does not "
+                               "fit the model's context of %d; lower -p, -n or -d",
+                               path, max_prompt, max_gen, depth, arch.context_length())));
     }
     std::mt19937 rng(1);
     for (const std::string& name : backend_names) {
@@ -204,14 +234,16 @@ int Run(const std::vector<std::string>& argv) {
         core::ThreadPool pool(std::max(thread_count, 1));
         struct Test {
           bool prompt;
-          int n, sequences;
+          int n, sequences, depth;
         };
         std::vector<Test> tests;
-        for (int n : *n_prompt) if (n > 0) tests.push_back({true, n, 1});
-        for (int n : *n_gen) {
-          for (int b : *sequences) if (n > 0 && b > 0) tests.push_back({false, n, b});
+        for (int d : *n_depth) {
+          for (int n : *n_prompt) if (n > 0) tests.push_back({true, n, 1, d});
+          for (int n : *n_gen) {
+            for (int b : *sequences) if (n > 0 && b > 0) tests.push_back({false, n, b, d});
+          }
         }
-        for (const auto& [prompt, n, seqs] : tests) {
+        for (const auto& [prompt, n, seqs, depth] : tests) {
           Result r;
           r.model_path = path;
           r.model_type = absl::StrCat(arch.name(), " ",
@@ -222,22 +254,31 @@ int Run(const std::vector<std::string>& argv) {
           r.backend = std::string((*backend)->name());
           r.threads = pool.num_threads();
           (prompt ? r.n_prompt : r.n_gen) = n;
+          r.n_depth = depth;
           r.sequences = seqs;
-          std::vector<int32_t> tokens(n);
+          std::vector<int32_t> tokens(n), depth_tokens(depth);
           for (int32_t& id : tokens) id = rng() % arch.vocab_size();
+          for (int32_t& id : depth_tokens) id = rng() % arch.vocab_size();
           std::vector<runtime::KvCache> caches;
           for (int b = 0; b < seqs; ++b) {
-            absl::StatusOr<runtime::KvCache> cache = runtime::KvCache::Create(arch, n);
+            absl::StatusOr<runtime::KvCache> cache = runtime::KvCache::Create(arch, depth + n);
             if (!cache.ok()) return Fail("bench", cache.status());
             caches.push_back(*std::move(cache));
           }
+          const int rows = std::max(prompt ? n : seqs, std::min(depth, kDepthBatch));
           absl::StatusOr<core::Arena> arena = core::Arena::Create(
-              (*t)->ScratchBytes(prompt ? n : seqs, pool.num_threads(), n));
+              (*t)->ScratchBytes(rows, pool.num_threads(), depth + n));
           if (!arena.ok()) return Fail("bench", arena.status());
           std::vector<float> logits(static_cast<size_t>(arch.vocab_size()) * seqs);
+          // Every run writes the same positions after the depth, which
+          // stays as filled.
+          if (absl::Status s = FillDepth(**t, depth_tokens, caches, *arena, pool, logits);
+              !s.ok()) {
+            return Fail("bench", s);
+          }
           for (int rep = 0; rep <= reps; ++rep) {
             absl::StatusOr<double> tps =
-                TimeOnce(**t, tokens, prompt, caches, *arena, pool, logits);
+                TimeOnce(**t, tokens, depth, prompt, caches, *arena, pool, logits);
             if (!tps.ok()) return Fail("bench", tps.status());
             if (rep > 0) r.samples.push_back(*tps);  // run 0 warms up
           }
@@ -255,7 +296,7 @@ int Run(const std::vector<std::string>& argv) {
 
 Command BenchCommand() {
   return {"bench",
-          "smallmind bench -m MODEL.smm[,...] [-p 64,512] [-n 128] [-t 1,2] [-b 1,8] "
+          "smallmind bench -m MODEL[,...] [-p 64,512] [-n 128] [-d 0,4096] [-t 1,2] [-b 1,8] "
           "[--backend tiled,blas] [-r 5] [-o md|json]",
           "time prompt processing and generation, like llama-bench", Run};
 }
