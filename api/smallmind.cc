@@ -30,6 +30,13 @@ std::vector<text::ChatMessage> ToText(const std::vector<ChatMessage>& messages) 
   return out;
 }
 
+// The conversation as the model's template renders it.
+absl::StatusOr<std::string> Render(const absl::StatusOr<text::ChatTemplate>& chat_template,
+                                   const std::vector<ChatMessage>& messages,
+                                   bool add_generation_prompt) {
+  if (!chat_template.ok()) return chat_template.status();
+  return chat_template->Render(ToText(messages), add_generation_prompt);
+}
 
 Stats ToStats(const runtime::GenerationStats& s) {
   Stats stats;
@@ -81,8 +88,7 @@ std::string Model::Detokenize(absl::Span<const int32_t> ids) const {
 
 absl::StatusOr<std::string> Model::ApplyChatTemplate(const std::vector<ChatMessage>& messages,
                                                      bool add_generation_prompt) const {
-  if (!impl_->chat_template.ok()) return impl_->chat_template.status();
-  return impl_->chat_template->Render(ToText(messages), add_generation_prompt);
+  return Render(impl_->chat_template, messages, add_generation_prompt);
 }
 
 absl::StatusOr<std::unique_ptr<Session>> Model::NewSession(
@@ -108,8 +114,7 @@ absl::StatusOr<Stats> Session::Generate(absl::string_view prompt,
 absl::StatusOr<Stats> Session::Chat(const std::vector<ChatMessage>& messages,
                                     const GenerateOptions& options, const TextCallback& on_text) {
   const Model::Impl& model = *impl_->model;
-  if (!model.chat_template.ok()) return model.chat_template.status();
-  SM_ASSIGN_OR_RETURN(std::string prompt, model.chat_template->Render(ToText(messages), true));
+  SM_ASSIGN_OR_RETURN(std::string prompt, Render(model.chat_template, messages, true));
   SM_ASSIGN_OR_RETURN(std::vector<int32_t> ids,
                       model.chat_template->Encode(*model.loaded.tokenizer, prompt));
   SM_ASSIGN_OR_RETURN(runtime::GenerationStats s,
