@@ -3,8 +3,11 @@
 #include <algorithm>
 #include <chrono>
 #include <climits>
+#include <cmath>
+#include <cstdio>
 
 #if defined(__linux__)
+#include <fcntl.h>
 #include <linux/futex.h>
 #include <pthread.h>
 #include <sched.h>
@@ -30,23 +33,41 @@ constexpr int kWorkerSpin = 2048;
 constexpr int kCallerSpin = 512;
 // Choosing between the workers and the caller alone (ThreadPool::Weigh):
 // windows of at least kWindowNs of busy time and kWindowCalls calls; a gap
-// between calls longer than kIdleGapNs is idle time and not counted. Every
-// few windows one runs the other way; the way with the lower cost per call
-// is kept, by a margin of kSwitchMargin. Explorations are rarer when one
-// way is kClearWin times cheaper.
-constexpr int64_t kWindowNs = 5'000'000;
+// between calls longer than kIdleGapNs is idle time and not counted.
+constexpr int64_t kWindowNs = 10'000'000;
 constexpr int kWindowCalls = 32;
 constexpr int64_t kIdleGapNs = 2'000'000;
-constexpr int kExploreSoon = 8;
-constexpr int kExploreLate = 64;
+// A trial of the other way: kSettleWindows windows to settle, then up to
+// kTrialWindows measured, cut short after one that costs kTrialRout times
+// the way kept. A change of way is settled the same way.
+constexpr int kSettleWindows = 2;
+constexpr int kTrialWindows = 2;
+constexpr double kTrialRout = 1.5;
+// The workers must be this much cheaper to be used: they cost the machine
+// a second core, and a tie on a busy machine is better left to others.
+constexpr double kWorkersMargin = 1.1;
+// Windows between trials: kTrialSoon after a close verdict or a change of
+// way, twice as many after each clear win (by kClearWin) of the same way,
+// up to kTrialMost: a trial of the workers on a busy machine slows the
+// caller alone for a while after it (the scheduler weighs the process by
+// its recent use of two cores). A trial also comes when the way kept
+// costs kDrift times more or less than when chosen: the machine changed.
+constexpr int kTrialSoon = 16;
+constexpr int kTrialMost = 512;
 constexpr double kClearWin = 1.3;
-// Margins a way must win by to be taken: the workers are what the caller
-// asked for, so leaving them takes more.
-constexpr double kToSoloMargin = 1.15;
-constexpr double kToParallelMargin = 1.05;
-// A window whose cost per call is this factor off the running average has
-// calls of another kind.
-constexpr double kNewWorkload = 2.0;
+constexpr double kDrift = 1.5;
+// A window on the workers in which the caller waited for a core kCrowded of
+// the time it could run (a busy machine: the scheduler shares the cores
+// out) sends every workload to the caller alone at once, with no trial:
+// two threads would split one share. The workers are tried again once idle
+// cores add up to kFreeCores of them (over kIdleSampleNs at least), or
+// after kTrialMost windows.
+constexpr double kCrowded = 0.2;
+constexpr double kFreeCores = 0.75;
+constexpr int64_t kIdleSampleNs = 100'000'000;
+// Workloads are told apart by log2 of their tasks per call: a window
+// within kSameWorkload of a known one is of it.
+constexpr double kSameWorkload = 0.75;
 // The low 32 bits of `claim_` while a call is being set up: no task of it
 // can be claimed yet.
 constexpr uint32_t kClosed = 0xFFFFFFFFu;
@@ -88,6 +109,49 @@ void FutexWake(std::atomic<uint32_t>* word, int count) {
 #else
   (void)word;
   (void)count;
+#endif
+}
+
+// How long the calling thread has run and waited for a core, in
+// nanoseconds (Linux's schedstat); false where unknown.
+bool ReadSchedStat(int64_t* run_ns, int64_t* wait_ns) {
+#if defined(__linux__)
+  const int fd = open("/proc/thread-self/schedstat", O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return false;
+  char text[96];
+  const ssize_t n = read(fd, text, sizeof(text) - 1);
+  close(fd);
+  if (n <= 0) return false;
+  text[n] = 0;
+  long long run = 0, wait = 0;
+  if (std::sscanf(text, "%lld %lld", &run, &wait) != 2) return false;
+  *run_ns = run;
+  *wait_ns = wait;
+  return true;
+#else
+  return false;
+#endif
+}
+
+// Idle time of all cores so far, in clock ticks (/proc/stat: idle and
+// iowait); -1 where unknown.
+int64_t ReadIdleTicks() {
+#if defined(__linux__)
+  const int fd = open("/proc/stat", O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return -1;
+  char text[256];
+  const ssize_t n = read(fd, text, sizeof(text) - 1);
+  close(fd);
+  if (n <= 0) return -1;
+  text[n] = 0;
+  long long user, nice, system, idle, iowait;
+  if (std::sscanf(text, "cpu %lld %lld %lld %lld %lld", &user, &nice, &system, &idle, &iowait) !=
+      5) {
+    return -1;
+  }
+  return idle + iowait;
+#else
+  return -1;
 #endif
 }
 
@@ -161,7 +225,7 @@ void ThreadPool::Run(uint64_t num_tasks, TaskFn fn, const void* closure) {
   } else {
     RunOnWorkers(num_tasks, fn, closure);
   }
-  Weigh(start_ns, NowNs());
+  Weigh(num_tasks, start_ns, NowNs());
 }
 
 void ThreadPool::RunOnWorkers(uint64_t num_tasks, TaskFn fn, const void* closure) {
@@ -209,66 +273,128 @@ void ThreadPool::RunOnWorkers(uint64_t num_tasks, TaskFn fn, const void* closure
 // spin part of it away. So the pool measures what matters, the busy time
 // per call (the time between calls included: the caller's own work is the
 // same either way), run on the workers and run on the caller alone, and
-// keeps the cheaper way. A window's calls are the same mix either way when
-// it is long enough (a decode step's dozens of calls repeat).
-void ThreadPool::Weigh(int64_t start_ns, int64_t end_ns) {
+// keeps the cheaper way, trying the other now and then.
+//
+// A change of way is not measured at once: a worker woken from sleep,
+// caches the other way filled and, under a quota, the scheduler taking
+// back what two threads used (or giving back what one did not) would weigh
+// on the first windows after it, tens of milliseconds.
+//
+// Prefill and decode, which alternate (a server's new request, a bench's
+// tests), differ in the tasks per call and may well want different ways:
+// each workload keeps its own costs and way, so returning to one does not
+// learn it again.
+ThreadPool::Workload& ThreadPool::WorkloadOf(double signature) {
+  Workload* oldest = &workloads_[0];
+  for (Workload& w : workloads_) {
+    if (w.last_used > 0 && std::abs(w.signature - signature) < kSameWorkload) return w;
+    if (w.last_used < oldest->last_used) oldest = &w;
+  }
+  // A new workload runs the way the pool runs now, and is timed the other
+  // way after a while: a short job is not worth a trial.
+  *oldest = Workload{};
+  oldest->signature = signature;
+  oldest->solo = solo_;
+  oldest->windows_to_trial = kTrialSoon;
+  return *oldest;
+}
+
+void ThreadPool::WatchMachine(int64_t now_ns) {
+  crowding_ = 0;
+  int64_t run_ns, wait_ns;
+#if defined(__linux__)
+  const int64_t tid = syscall(SYS_gettid);
+#else
+  const int64_t tid = 0;
+#endif
+  if (ReadSchedStat(&run_ns, &wait_ns)) {
+    const int64_t runnable = (run_ns - sched_run_ns_) + (wait_ns - sched_wait_ns_);
+    if (tid == sched_tid_ && runnable > 0) {
+      crowding_ = static_cast<double>(wait_ns - sched_wait_ns_) / static_cast<double>(runnable);
+    }
+    sched_tid_ = tid;
+    sched_run_ns_ = run_ns;
+    sched_wait_ns_ = wait_ns;
+  }
+  if (now_ns - idle_since_ns_ < kIdleSampleNs) return;
+  const int64_t ticks = ReadIdleTicks();
+  if (ticks >= 0 && idle_ticks_ >= 0) {
+    idle_cores_ = static_cast<double>(ticks - idle_ticks_) /
+                  (static_cast<double>(sysconf(_SC_CLK_TCK)) * 1e-9 * (now_ns - idle_since_ns_));
+  }
+  idle_ticks_ = ticks;
+  idle_since_ns_ = now_ns;
+}
+
+void ThreadPool::Weigh(uint64_t num_tasks, int64_t start_ns, int64_t end_ns) {
   const int64_t gap = start_ns - last_call_end_ns_;
   if (gap < kIdleGapNs) window_busy_ns_ += gap;
   window_busy_ns_ += end_ns - start_ns;
+  window_tasks_ += num_tasks;
   last_call_end_ns_ = end_ns;
   if (++window_calls_ < kWindowCalls || window_busy_ns_ < kWindowNs) return;
-  double per_call = static_cast<double>(window_busy_ns_) / window_calls_;
-  window_busy_ns_ = 0;
+  const double per_call = static_cast<double>(window_busy_ns_) / window_calls_;
+  const double signature = std::log2(static_cast<double>(window_tasks_) / window_calls_);
+  window_busy_ns_ = window_tasks_ = 0;
   window_calls_ = 0;
-  // The first window after a change of way is not counted: a worker woken
-  // from sleep, or caches the other way filled, would weigh on it.
-  if (settling_) {
-    settling_ = false;
+  WatchMachine(end_ns);
+
+  Workload& w = WorkloadOf(signature);
+  w.last_used = ++windows_;
+  if (trial_.workload != &w) trial_.workload = nullptr;  // the calls changed: no verdict
+  const double free_workers = idle_cores_ / static_cast<double>(workers_.size());
+  if (crowded_) {
+    if (free_workers < kFreeCores && --crowded_windows_ > 0) return;
+    crowded_ = false;
+  } else if (!solo_ && crowding_ > kCrowded) {
+    crowded_ = true;
+    crowded_windows_ = kTrialMost;
+    trial_.workload = nullptr;
+    idle_cores_ = 0;
+    idle_ticks_ = -1;  // idle time counts from here
+    solo_ = true;
+    settling_ = kSettleWindows;
     return;
   }
-  double& mine = solo_ ? solo_cost_ : parallel_cost_;
-  double& other = solo_ ? parallel_cost_ : solo_cost_;
-  const bool off = mine > 0 && (per_call > kNewWorkload * mine || per_call * kNewWorkload < mine);
-  if (off && last_window_off_) {
-    // Two windows running of calls another size (prefill gave way to
-    // decode): neither way's cost compares any more. This window may still
-    // hold some of the old calls, so this way is measured again too, then
-    // the other.
-    mine = 0;
-    other = 0;
-    last_window_off_ = false;
-    if (!exploring_) windows_to_explore_ = 2;
+  if (settling_ > 0) {
+    --settling_;
     return;
-  } else if (off) {
-    // One window off may be the machine's hiccup: it counts, clipped.
-    per_call = std::clamp(per_call, mine / kNewWorkload, mine * kNewWorkload);
   }
-  last_window_off_ = off;
-  mine = mine == 0 ? per_call : (mine + per_call) / 2;
-  if (exploring_) {
-    // The other way has been tried: keep the cheaper, by a margin.
-    exploring_ = false;
-    if (other == 0) {  // the calls changed meanwhile: back, and try again
+  if (trial_.workload == &w) {
+    Trial& t = trial_;
+    t.busy += per_call;
+    ++t.windows;
+    const double tried = t.busy / t.windows;
+    if (t.windows < kTrialWindows && tried < kTrialRout * t.kept) return;
+    double& kept = w.solo ? w.solo_cost : w.parallel_cost;
+    double& other = w.solo ? w.parallel_cost : w.solo_cost;
+    kept = t.kept;
+    other = tried;
+    const bool solo = !(w.parallel_cost * kWorkersMargin < w.solo_cost);
+    w.chosen_cost = solo ? w.solo_cost : w.parallel_cost;
+    const bool clear = std::max(tried, t.kept) / std::min(tried, t.kept) > kClearWin;
+    w.trial_interval =
+        solo == w.solo && clear ? std::clamp(2 * w.trial_interval, kTrialSoon, kTrialMost)
+                                : kTrialSoon;
+    w.windows_to_trial = w.trial_interval;
+    w.solo = solo;
+    t.workload = nullptr;
+  } else {
+    // The way kept, or a workload back while the pool ran another's way.
+    double& ran = solo_ ? w.solo_cost : w.parallel_cost;
+    ran = ran == 0 ? per_call : (3 * ran + per_call) / 4;
+    const bool drifted = w.chosen_cost > 0 && (ran > kDrift * w.chosen_cost ||
+                                               ran * kDrift < w.chosen_cost);
+    if (solo_ == w.solo && (--w.windows_to_trial <= 0 || drifted)) {
+      trial_ = Trial{&w, ran, 0, 0};
+      settling_ = kSettleWindows;
       solo_ = !solo_;
-      settling_ = true;
-      windows_to_explore_ = 1;
       return;
     }
-    if (other * (solo_ ? kToParallelMargin : kToSoloMargin) < mine) {
-      solo_ = !solo_;
-      settling_ = true;
-    }
-    const double ratio = std::max(mine, other) / std::min(mine, other);
-    windows_to_explore_ = ratio > kClearWin ? kExploreLate : kExploreSoon;
-    return;
   }
-  // This way has grown dearer than the other was (the machine got busy, or
-  // quiet): try the other at once.
-  if (other > 0 && other < mine) windows_to_explore_ = 0;
-  if (--windows_to_explore_ <= 0) {
-    exploring_ = true;
-    solo_ = !solo_;
-    settling_ = true;
+  if (solo_ != w.solo) {
+    solo_ = w.solo;
+    settling_ = kSettleWindows;
   }
 }
 

@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # How the engine fares on a machine others use: prefill and decode on 1 and
-# 2 threads (smallmind bench), and smallmind serve --parallel 4 -t 2 at 4
-# clients (tools/loadgen), each with the machine idle and then beside two
-# busy processes (`yes`, in a session of their own, as another user's jobs
-# would be), rounds interleaved. With a llama.cpp build directory, its
+# 2 threads (smallmind bench -p 64 -n 128, llama-bench's decode length),
+# and smallmind serve --parallel 4 -t 2 at 4 clients (tools/loadgen), each
+# with the machine idle and then beside two busy processes (`yes`, in a
+# session of their own, as another user's jobs would be), rounds
+# interleaved. With a llama.cpp build directory, its
 # llama-bench and llama-server run the same tests beside them.
 #   bash scripts/busy_bench.sh MODEL.gguf [LLAMA_CPP_BIN=/tmp/peers/llama.cpp/build/bin] [ROUNDS=2]
 # Prints a Markdown table: t/s idle and busy, busy/idle, and busy -t 2 over
@@ -39,9 +40,9 @@ for round in $(seq "$rounds"); do
   for state in idle busy; do
     [ $state = busy ] && busy_start
     for t in 1 2; do
-      "$sm" bench -m "$sm_model" -p 64 -n 64 -t $t -r 5 -o json >"$out/smallmind_${state}_t${t}_r$round.json" 2>/dev/null
+      "$sm" bench -m "$sm_model" -p 64 -n 128 -t $t -r 5 -o json >"$out/smallmind_${state}_t${t}_r$round.json" 2>/dev/null
       if [ $have_peer = 1 ]; then
-        "$peer/llama-bench" -m "$model" -p 64 -n 64 -t $t -r 5 -o json \
+        "$peer/llama-bench" -m "$model" -p 64 -n 128 -t $t -r 5 -o json \
           >"$out/llama.cpp_${state}_t${t}_r$round.json" 2>/dev/null
       fi
     done
@@ -82,7 +83,7 @@ for engine in engines:
         for t in (1, 2):
             idle, busy = bench(engine, "idle", t, test), bench(engine, "busy", t, test)
             vs1 = ratio(busy, bench(engine, "busy", 1, test)) if t == 2 else ""
-            print(f"| {engine} | {test}64 | {t} | {fmt(idle)} | {fmt(busy)} | {ratio(busy, idle)} | {vs1} |")
+            print(f"| {engine} | {dict(pp='pp64', tg='tg128')[test]} | {t} | {fmt(idle)} | {fmt(busy)} | {ratio(busy, idle)} | {vs1} |")
     idle, busy = serve(engine, "idle"), serve(engine, "busy")
     print(f"| {engine} | serve, 4 slots, 4 clients | 2 | {fmt(idle)} | {fmt(busy)} | {ratio(busy, idle)} | |")
 EOF
