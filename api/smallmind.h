@@ -39,7 +39,8 @@ std::vector<std::string> ListBackends();
 // The options structs are the runtime's own (runtime/options.h), so every
 // option the `smallmind` command and the HTTP server take is settable here:
 //   LoadOptions     backend
-//   SessionOptions  threads, context, batch, pin_threads
+//   SessionOptions  threads, context, batch, pin_threads, cache_type_k,
+//                   cache_type_v
 //   GenerateOptions max_tokens, stop, context_shift, truncate_prompt,
 //                   parse_special, ignore_eos, sampler (a SamplerOptions)
 //   SamplerOptions  temperature, top_k, top_p, min_p, repeat_penalty,

@@ -10,10 +10,9 @@
 HWY_BEFORE_NAMESPACE();
 namespace smallmind::kernels::HWY_NAMESPACE {
 
-void AttendHeadImpl(const float* q, const float* keys, const float* values,
-                    size_t stride, size_t positions, size_t head_dim, float scale,
-                    float* scores, float* out) {
-  AttendHeadRow(q, keys, values, stride, positions, head_dim, scale, scores, out);
+void AttendHeadImpl(const float* q, const StoredRows& keys, const StoredRows& values,
+                    size_t positions, size_t head_dim, float scale, float* scores, float* out) {
+  AttendHeadRow(q, keys, values, positions, head_dim, scale, scores, out);
 }
 
 }  // namespace smallmind::kernels::HWY_NAMESPACE
@@ -24,11 +23,22 @@ namespace smallmind::kernels {
 
 HWY_EXPORT(AttendHeadImpl);
 
-void AttendHead(const float* q, const float* keys, const float* values,
-                size_t stride, size_t positions, size_t head_dim, float scale,
-                float* scores, float* out) {
-  HWY_DYNAMIC_DISPATCH(AttendHeadImpl)(q, keys, values, stride, positions, head_dim,
-                                       scale, scores, out);
+bool IsAttentionType(core::DType dtype) {
+  switch (dtype) {
+    case core::DType::kF32:
+    case core::DType::kF16:
+    case core::DType::kBF16:
+    case core::DType::kQ8_0:
+    case core::DType::kQ4_0:
+      return true;
+    default:
+      return false;
+  }
+}
+
+void AttendHead(const float* q, const StoredRows& keys, const StoredRows& values,
+                size_t positions, size_t head_dim, float scale, float* scores, float* out) {
+  HWY_DYNAMIC_DISPATCH(AttendHeadImpl)(q, keys, values, positions, head_dim, scale, scores, out);
 }
 
 }  // namespace smallmind::kernels

@@ -3,43 +3,95 @@
 #include <cmath>
 #include <vector>
 
+#include "core/dtype.h"
 #include "gtest/gtest.h"
+#include "kernels/convert.h"
 #include "kernels/kernel_test_util.h"
 #include "kernels/reference.h"
 
 namespace smallmind::kernels {
 namespace {
 
+using core::DType;
+
 class AttentionTest : public KernelTest {};
 HWY_TARGET_INSTANTIATE_TEST_SUITE_P(AttentionTest);
 
-// Against a double-precision softmax(q·K·scale)·V; outputs are convex
-// combinations of values in [-1, 1], so 2e-6 absolute covers float rounding
-// of the dots, the exp and the sums.
-TEST_P(AttentionTest, MatchesReference) {
+// `positions` rows of `head_dim` random values in [-1, 1] stored as
+// `dtype`, `stride` bytes apart (heads interleaved in a cache), and the
+// values they stand for.
+struct Stored {
+  std::vector<uint8_t> bytes;
+  std::vector<float> decoded;  // [positions, head_dim]
+  size_t stride;
+};
+
+Stored Store(DType dtype, size_t positions, size_t head_dim, uint64_t seed) {
+  const size_t row_bytes = *core::BytesFor(dtype, head_dim);
+  Stored s{{}, std::vector<float>(positions * head_dim), row_bytes * 3 + 2};
+  s.bytes.resize(positions * s.stride + 1);
+  const std::vector<float> x = RandomFloats(positions * head_dim, seed);
+  for (size_t p = 0; p < positions; ++p) {
+    // One byte in, so no row is more than 2-byte aligned.
+    uint8_t* row = s.bytes.data() + 1 + p * s.stride;
+    EncodeRow(dtype, x.data() + p * head_dim, row, head_dim);
+    DecodeRow(dtype, row, s.decoded.data() + p * head_dim, head_dim);
+  }
+  return s;
+}
+
+// Against a double-precision softmax(q·K·scale)·V over the values the
+// stored rows stand for; outputs are convex combinations of values in
+// [-1, 1], so a few 1e-6 absolute cover float rounding of the dots (a
+// block type sums each block before scaling it), the exp and the sums.
+void CheckAgainstReference(DType key_type, DType value_type, size_t head_dim,
+                           size_t positions) {
+  SCOPED_TRACE(testing::Message() << core::DTypeName(key_type) << "/"
+                                  << core::DTypeName(value_type) << " head_dim " << head_dim
+                                  << " positions " << positions);
+  const std::vector<float> q = RandomFloats(head_dim, 41);
+  const Stored k = Store(key_type, positions, head_dim, 42);
+  const Stored v = Store(value_type, positions, head_dim, 43);
+  const float scale = 1.0f / std::sqrt(static_cast<float>(head_dim));
+  std::vector<float> scores(positions), out(head_dim);
+  AttendHead(q.data(), {k.bytes.data() + 1, key_type, k.stride},
+             {v.bytes.data() + 1, value_type, v.stride}, positions, head_dim, scale,
+             scores.data(), out.data());
+  std::vector<float> logits(positions);
+  for (size_t p = 0; p < positions; ++p) {
+    logits[p] = static_cast<float>(
+        reference::Dot(q.data(), k.decoded.data() + p * head_dim, head_dim) * scale);
+  }
+  const std::vector<double> probs = reference::Softmax(logits.data(), positions);
+  for (size_t i = 0; i < head_dim; ++i) {
+    double expected = 0;
+    for (size_t p = 0; p < positions; ++p) expected += probs[p] * v.decoded[p * head_dim + i];
+    ASSERT_NEAR(out[i], expected, 4e-6) << "i " << i;
+  }
+  for (size_t p = 0; p < positions; ++p) ASSERT_NEAR(scores[p], probs[p], 2e-6) << "p " << p;
+}
+
+TEST_P(AttentionTest, F32MatchesReference) {
   for (size_t head_dim : {1, 7, 16, 33, 48, 64, 128}) {
     for (size_t positions : {1, 2, 7, 17, 64, 300}) {
-      const size_t stride = head_dim * 3 + 5;  // heads interleaved in a cache
-      const std::vector<float> q = RandomFloats(head_dim, 41);
-      const std::vector<float> k = RandomFloats(positions * stride, 42);
-      const std::vector<float> v = RandomFloats(positions * stride, 43);
-      const float scale = 1.0f / std::sqrt(static_cast<float>(head_dim));
-      std::vector<float> scores(positions), out(head_dim);
-      AttendHead(q.data(), k.data(), v.data(), stride, positions, head_dim, scale,
-                 scores.data(), out.data());
-      std::vector<float> logits(positions);
-      for (size_t p = 0; p < positions; ++p) {
-        logits[p] = static_cast<float>(
-            reference::Dot(q.data(), k.data() + p * stride, head_dim) * scale);
+      CheckAgainstReference(DType::kF32, DType::kF32, head_dim, positions);
+    }
+  }
+}
+
+// Every stored type, as keys and as values, beside each other type.
+TEST_P(AttentionTest, EveryCacheTypeMatchesReference) {
+  const DType types[] = {DType::kF32, DType::kF16, DType::kBF16, DType::kQ8_0, DType::kQ4_0};
+  for (DType key_type : types) {
+    for (DType value_type : types) {
+      const bool blocks = core::IsQuantized(key_type) || core::IsQuantized(value_type);
+      for (size_t head_dim : blocks ? std::vector<size_t>{32, 64, 96, 128}
+                                    : std::vector<size_t>{1, 7, 33, 64, 80}) {
+        for (size_t positions : {1, 5, 64, 129}) {
+          CheckAgainstReference(key_type, value_type, head_dim, positions);
+          if (HasFailure()) return;
+        }
       }
-      const std::vector<double> probs = reference::Softmax(logits.data(), positions);
-      for (size_t i = 0; i < head_dim; ++i) {
-        double expected = 0;
-        for (size_t p = 0; p < positions; ++p) expected += probs[p] * v[p * stride + i];
-        ASSERT_NEAR(out[i], expected, 2e-6)
-            << "head_dim " << head_dim << " positions " << positions << " i " << i;
-      }
-      for (size_t p = 0; p < positions; ++p) ASSERT_NEAR(scores[p], probs[p], 1e-6);
     }
   }
 }
@@ -47,10 +99,20 @@ TEST_P(AttentionTest, MatchesReference) {
 TEST_P(AttentionTest, OnePositionReturnsItsValue) {
   const float q[3] = {1, 2, 3}, k[3] = {4, 5, 6}, v[3] = {0.5f, -2, 7};
   float scores[1], out[3];
-  AttendHead(q, k, v, 3, 1, 3, 1.0f, scores, out);
+  AttendHead(q, {k, DType::kF32, sizeof(k)}, {v, DType::kF32, sizeof(v)}, 1, 3, 1.0f, scores,
+             out);
   EXPECT_EQ(scores[0], 1.0f);
   EXPECT_EQ(out[0], 0.5f);
   EXPECT_EQ(out[2], 7.0f);
+}
+
+TEST(AttentionTypesTest, CacheTypesAreTheFloatTypesAndTheTwo32BlockOnes) {
+  for (const core::DTypeTraits& t : core::AllDTypes()) {
+    const bool expected = t.dtype == DType::kF32 || t.dtype == DType::kF16 ||
+                          t.dtype == DType::kBF16 || t.dtype == DType::kQ8_0 ||
+                          t.dtype == DType::kQ4_0;
+    EXPECT_EQ(IsAttentionType(t.dtype), expected) << t.name;
+  }
 }
 
 }  // namespace

@@ -33,7 +33,7 @@ absl::StatusOr<std::unique_ptr<DecodeBatch>> DecodeBatch::Create(
       new DecodeBatch(transformer, tokenizer, options, context, std::move(arena)));
   for (int i = 0; i < options.slots; ++i) {
     auto slot = std::make_unique<Slot>();
-    SM_ASSIGN_OR_RETURN(slot->cache, KvCache::Create(arch, context));
+    SM_ASSIGN_OR_RETURN(slot->cache, KvCache::Create(arch, context, options.kv_types));
     slot->history.reserve(static_cast<size_t>(context));
     slot->pending.reserve(static_cast<size_t>(context) + 1);
     batch->slots_.push_back(std::move(slot));

@@ -42,6 +42,7 @@ struct DecodeBatchOptions {
   int64_t prompt_budget = 256;  // prompt tokens per step, over all sequences
   int32_t threads = 1;
   bool pin_threads = false;
+  KvTypes kv_types;  // of every slot's cache
   // Off: each sequence's rows run in a forward pass of their own (for
   // comparison; the results are the same).
   bool batched = true;

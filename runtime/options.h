@@ -89,6 +89,9 @@ struct SessionOptions {
   // library must not move its caller's threads unless asked, and on a busy
   // machine a pinned thread cannot leave a core another process holds.
   bool pin_threads = false;
+  // How the KV cache stores keys and values (runtime::ParseKvTypes).
+  std::string cache_type_k = "f32";
+  std::string cache_type_v = "f32";
 
   template <class Visitor>
   void VisitFields(Visitor&& v) {
@@ -97,6 +100,10 @@ struct SessionOptions {
     v(batch, {"batch-size", 'b', nullptr, "prompt tokens per forward pass"});
     v(pin_threads, {"pin-threads", 0, nullptr,
                     "pin each thread to a core of its own while the session lives"});
+    v(cache_type_k, {"cache-type-k", 0, nullptr,
+                     "KV cache type of keys (-ctk): f32, f16, bf16, q8_0, q4_0"});
+    v(cache_type_v, {"cache-type-v", 0, nullptr,
+                     "KV cache type of values (-ctv): f32, f16, bf16, q8_0, q4_0"});
   }
 };
 

@@ -20,6 +20,9 @@ size_t PromptCache::Reuse(absl::Span<const int32_t> held, absl::Span<const int32
   auto best = entries_.end();
   size_t best_common = common;
   for (auto it = entries_.begin(); it != entries_.end(); ++it) {
+    if (it->types != cache.types()) {
+      continue;
+    }
     const size_t n =
         std::min(ReusablePrefix(it->tokens, prompt), static_cast<size_t>(cache.context()));
     if (n > best_common) {
@@ -37,10 +40,13 @@ size_t PromptCache::Reuse(absl::Span<const int32_t> held, absl::Span<const int32
 }
 
 void PromptCache::Store(absl::Span<const int32_t> tokens, const KvCache& cache) {
-  const size_t bytes =
-      tokens.size() * (sizeof(int32_t) + static_cast<size_t>(cache.PositionFloats()) * sizeof(float));
+  const size_t bytes = tokens.size() * (sizeof(int32_t) + cache.PositionBytes());
   if (tokens.empty() || bytes > budget_) return;
   for (auto it = entries_.begin(); it != entries_.end();) {
+    if (it->types != cache.types()) {
+      ++it;
+      continue;
+    }
     const size_t n = SharedPrefix(it->tokens, tokens);
     if (n == tokens.size()) {  // already here, perhaps with more after
       entries_.splice(entries_.begin(), entries_, it);
@@ -59,15 +65,16 @@ void PromptCache::Store(absl::Span<const int32_t> tokens, const KvCache& cache) 
   // than the copy), and shrinking it writes nothing.
   entry.kv = Evict(bytes);
   entry.tokens.assign(tokens.begin(), tokens.end());
-  entry.kv.resize(tokens.size() * static_cast<size_t>(cache.PositionFloats()));
+  entry.types = cache.types();
+  entry.kv.resize(tokens.size() * cache.PositionBytes());
   cache.SavePrefix(static_cast<int64_t>(tokens.size()), entry.kv.data());
   bytes_ += entry.bytes();
   entries_.push_front(std::move(entry));
   Evict(0);  // a reused buffer may be larger than `bytes`
 }
 
-std::vector<float> PromptCache::Evict(size_t room) {
-  std::vector<float> buffer;
+std::vector<uint8_t> PromptCache::Evict(size_t room) {
+  std::vector<uint8_t> buffer;
   while (!entries_.empty() && bytes_ + room > budget_) {
     bytes_ -= entries_.back().bytes();
     buffer = std::move(entries_.back().kv);

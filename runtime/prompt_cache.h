@@ -43,8 +43,8 @@ class PromptCache {
   // A slot holding `held` in `cache` is given `prompt`, of which it keeps
   // the first `common` tokens. Keeps `held` here when the slot would lose
   // some of it; then, if an entry shares more than `common` tokens with
-  // `prompt` (never its last token, whose logits the caller needs), loads
-  // them into `cache`. Returns the tokens `cache` now holds of `prompt`.
+  // `prompt` (never its last token, whose logits the caller needs) and was
+  // stored from a cache of `cache`'s types, loads them into `cache`. Returns the tokens `cache` now holds of `prompt`.
   size_t Reuse(absl::Span<const int32_t> held, absl::Span<const int32_t> prompt, size_t common,
                KvCache& cache);
 
@@ -53,18 +53,17 @@ class PromptCache {
  private:
   struct Entry {
     std::vector<int32_t> tokens;
-    std::vector<float> kv;  // KvCache::SavePrefix's layout
+    std::vector<uint8_t> kv;  // KvCache::SavePrefix's layout
+    KvTypes types;             // of the cache it came from
     // What it holds, a reused buffer's spare capacity included.
-    size_t bytes() const {
-      return tokens.capacity() * sizeof(int32_t) + kv.capacity() * sizeof(float);
-    }
+    size_t bytes() const { return tokens.capacity() * sizeof(int32_t) + kv.capacity(); }
   };
 
   // With mu_ held.
   void Store(absl::Span<const int32_t> tokens, const KvCache& cache);
   // Evicts until `room` more bytes fit; returns the last evicted entry's
   // keys and values buffer, for reuse.
-  std::vector<float> Evict(size_t room);
+  std::vector<uint8_t> Evict(size_t room);
 
   const size_t budget_;
   mutable std::mutex mu_;

@@ -1,6 +1,7 @@
 #include "runtime/prompt_cache.h"
 
 #include <numeric>
+#include <utility>
 #include <string>
 #include <vector>
 
@@ -22,14 +23,22 @@ class PromptCacheTest : public ::testing::Test {
     tokenizer_ = *text::Tokenizer::Create(model_->description().tokenizer());
   }
 
-  // A cache whose every float says where it is (tag, layer, kind, position).
+  static float* Keys(KvCache& cache, int layer, int64_t pos) {
+    return reinterpret_cast<float*>(cache.keys(layer, pos));
+  }
+  static float* Values(KvCache& cache, int layer, int64_t pos) {
+    return reinterpret_cast<float*>(cache.values(layer, pos));
+  }
+
+  // An F32 cache whose every float says where it is (tag, layer, kind,
+  // position).
   KvCache Filled(float tag) {
     KvCache cache = *KvCache::Create(model_->arch(), 64);
     for (int layer = 0; layer < static_cast<int>(model_->arch().num_layers()); ++layer) {
       for (int64_t pos = 0; pos < cache.context(); ++pos) {
-        for (int64_t i = 0; i < cache.stride(); ++i) {
-          cache.keys(layer, pos)[i] = tag + layer * 1000 + pos + i * 1e-3f;
-          cache.values(layer, pos)[i] = -(tag + layer * 1000 + pos + i * 1e-3f);
+        for (size_t i = 0; i < cache.key_row_bytes() / sizeof(float); ++i) {
+          Keys(cache, layer, pos)[i] = tag + layer * 1000 + pos + i * 1e-3f;
+          Values(cache, layer, pos)[i] = -(tag + layer * 1000 + pos + i * 1e-3f);
         }
       }
     }
@@ -41,9 +50,9 @@ class PromptCacheTest : public ::testing::Test {
     KvCache expected = Filled(tag);
     for (int layer = 0; layer < static_cast<int>(model_->arch().num_layers()); ++layer) {
       for (int64_t pos = 0; pos < n; ++pos) {
-        for (int64_t i = 0; i < cache.stride(); ++i) {
-          if (cache.keys(layer, pos)[i] != expected.keys(layer, pos)[i] ||
-              cache.values(layer, pos)[i] != expected.values(layer, pos)[i]) {
+        for (size_t i = 0; i < cache.key_row_bytes() / sizeof(float); ++i) {
+          if (Keys(cache, layer, pos)[i] != Keys(expected, layer, pos)[i] ||
+              Values(cache, layer, pos)[i] != Values(expected, layer, pos)[i]) {
             return false;
           }
         }
@@ -52,9 +61,11 @@ class PromptCacheTest : public ::testing::Test {
     return true;
   }
 
+  void ContinuesExactly(const char* cache_type_k, const char* cache_type_v);
+
   size_t EntryBytes(size_t tokens) {
     KvCache cache = *KvCache::Create(model_->arch(), 64);
-    return tokens * (sizeof(int32_t) + cache.PositionFloats() * sizeof(float));
+    return tokens * (sizeof(int32_t) + cache.PositionBytes());
   }
 
   std::unique_ptr<model::Model> model_;
@@ -95,6 +106,17 @@ TEST_F(PromptCacheTest, KeepsWhatASlotGivesUpAndRestoresTheLongestPrefix) {
   EXPECT_EQ(cache.stats().hits, 2u);
 }
 
+TEST_F(PromptCacheTest, AnEntryServesOnlyCachesOfItsTypes) {
+  PromptCache cache(1 << 20);
+  KvCache slot = Filled(1);
+  EXPECT_EQ(cache.Reuse(Tokens(10, 12), Tokens(50, 5), 0, slot), 0u);
+  KvCache q8 = *KvCache::Create(model_->arch(), 64, *ParseKvTypes("q8_0", "q8_0"));
+  EXPECT_EQ(cache.Reuse({}, Tokens(10, 8), 0, q8), 0u);
+  EXPECT_EQ(cache.stats().hits, 0u);
+  KvCache f32 = Filled(2);
+  EXPECT_EQ(cache.Reuse({}, Tokens(10, 8), 0, f32), 7u);
+}
+
 TEST_F(PromptCacheTest, EvictsTheLeastRecentlyUsedWithinItsBudget) {
   PromptCache cache(2 * EntryBytes(10));
   KvCache slot = Filled(1);
@@ -129,8 +151,18 @@ TEST_F(PromptCacheTest, ALongerHistoryReplacesItsBeginning) {
 
 // Conversation A, then B in the same (only) slot, then A's next turn: with
 // the cache, A's history comes back and its reply is exactly the one a
-// slot that kept A all along produces.
+// slot that kept A all along produces. With every KV cache type: a
+// quantized prefix comes back as the bytes it was stored as.
 TEST_F(PromptCacheTest, AConversationReturningToABusySlotContinuesExactly) {
+  for (const auto& [k, v] : {std::pair("f32", "f32"), std::pair("q8_0", "q8_0"),
+                             std::pair("q4_0", "f16"), std::pair("bf16", "bf16")}) {
+    SCOPED_TRACE(std::string(k) + "/" + v);
+    ContinuesExactly(k, v);
+  }
+}
+
+void PromptCacheTest::ContinuesExactly(const char* cache_type_k, const char* cache_type_v) {
+  const KvTypes kv = *ParseKvTypes(cache_type_k, cache_type_v);
   GenerateOptions options;
   options.max_tokens = 6;
   options.sampler.seed = 7;
@@ -167,6 +199,7 @@ TEST_F(PromptCacheTest, AConversationReturningToABusySlotContinuesExactly) {
   // Two slots, no cache: A keeps its slot.
   DecodeBatchOptions two;
   two.slots = 2;
+  two.kv_types = kv;
   auto kept = *DecodeBatch::Create(*transformer_, *tokenizer_, two);
   run(*kept, 0, a);
   const int64_t a_history = static_cast<int64_t>(kept->history(0).size());
@@ -179,6 +212,7 @@ TEST_F(PromptCacheTest, AConversationReturningToABusySlotContinuesExactly) {
   PromptCache cache(16 << 20);
   DecodeBatchOptions one;
   one.slots = 1;
+  one.kv_types = kv;
   one.prompt_cache = &cache;
   auto shared = *DecodeBatch::Create(*transformer_, *tokenizer_, one);
   run(*shared, 0, a);
@@ -190,7 +224,10 @@ TEST_F(PromptCacheTest, AConversationReturningToABusySlotContinuesExactly) {
   EXPECT_EQ(cache.stats().hits, 1u);
 
   PromptCache session_cache(16 << 20);
-  auto session = *Session::Create(*transformer_, *tokenizer_, {}, &session_cache);
+  SessionOptions session_options;
+  session_options.cache_type_k = cache_type_k;
+  session_options.cache_type_v = cache_type_v;
+  auto session = *Session::Create(*transformer_, *tokenizer_, session_options, &session_cache);
   auto say = [&](absl::Span<const int32_t> prompt) {
     Turn turn;
     turn.stats = *session->GenerateFrom(prompt, options, [&](absl::string_view t) {

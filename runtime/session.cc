@@ -17,6 +17,7 @@ absl::StatusOr<std::unique_ptr<Session>> Session::Create(const Transformer& tran
   one.prompt_budget = options.batch;
   one.threads = options.threads;
   one.pin_threads = options.pin_threads;
+  SM_ASSIGN_OR_RETURN(one.kv_types, ParseKvTypes(options.cache_type_k, options.cache_type_v));
   one.prompt_cache = prompt_cache;
   SM_ASSIGN_OR_RETURN(std::unique_ptr<DecodeBatch> batch,
                       DecodeBatch::Create(transformer, tokenizer, one));

@@ -147,6 +147,22 @@ TEST_F(SessionTest, ContextShiftKeepsGoing) {
             text.substr(text.size() - 5, 4));
 }
 
+TEST_F(SessionTest, ContextShiftKeepsGoingWithAQuantizedCache) {
+  SessionOptions quantized{.threads = 2, .context = 16, .batch = 8};
+  quantized.cache_type_k = "q8_0";
+  quantized.cache_type_v = "q4_0";
+  auto session = NewSession(quantized);
+  EXPECT_EQ(session->kv_cache_bytes(), 16u * 2 * (4 * 34 + 4 * 18));
+  GenerateOptions options;
+  options.max_tokens = 60;
+  GenerationStats stats;
+  const std::string text = Run(*session, "0123456789", options, &stats);
+  EXPECT_EQ(stats.stop_reason, StopReason::kMaxTokens);
+  EXPECT_EQ(stats.generated_tokens, 60);
+  EXPECT_GT(stats.context_shifts, 5);
+  EXPECT_LE(session->position(), 16);
+}
+
 TEST_F(SessionTest, CallbackCancels) {
   auto session = NewSession();
   GenerateOptions options;
@@ -179,6 +195,10 @@ TEST_F(SessionTest, InvalidOptionsAreErrors) {
   EXPECT_FALSE(Session::Create(*transformer_, *tokenizer_,
                                {.threads = 1, .context = 65, .batch = 1})
                    .ok());
+  SessionOptions bad_type;
+  bad_type.cache_type_v = "q5_k";
+  EXPECT_EQ(Session::Create(*transformer_, *tokenizer_, bad_type).status().message(),
+            "--cache-type-v 'q5_k' is not a KV cache type; one of f32, f16, bf16, q8_0, q4_0");
 }
 
 // Generate's decode loop (sampling, forward passes, stop-string checks,

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstring>
+#include <tuple>
 
 #include "absl/cleanup/cleanup.h"
 #include "absl/strings/str_cat.h"
@@ -86,8 +87,22 @@ struct Transformer::Pass {
   core::ThreadPool& pool;
 };
 
-absl::StatusOr<KvCache> KvCache::Create(const model::Architecture& arch,
-                                        int64_t context) {
+absl::StatusOr<KvTypes> ParseKvTypes(absl::string_view keys, absl::string_view values) {
+  KvTypes types;
+  for (auto [name, flag, out] : {std::tuple(keys, "cache-type-k", &types.keys),
+                                 std::tuple(values, "cache-type-v", &types.values)}) {
+    absl::StatusOr<core::DType> dtype = core::DTypeFromName(name);
+    if (!dtype.ok() || !kernels::IsAttentionType(*dtype)) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "--", flag, " '", name, "' is not a KV cache type; one of f32, f16, bf16, q8_0, q4_0"));
+    }
+    *out = *dtype;
+  }
+  return types;
+}
+
+absl::StatusOr<KvCache> KvCache::Create(const model::Architecture& arch, int64_t context,
+                                        KvTypes types) {
   if (context <= 0 || context > arch.context_length()) {
     return absl::InvalidArgumentError(
         absl::StrCat("KV cache context ", context, " must be in [1, ",
@@ -95,30 +110,48 @@ absl::StatusOr<KvCache> KvCache::Create(const model::Architecture& arch,
   }
   KvCache cache;
   cache.context_ = context;
-  cache.kv_dim_ = KvDim(arch);
   cache.layers_ = arch.num_layers();
-  SM_ASSIGN_OR_RETURN(
-      cache.buffer_,
-      core::AlignedBuffer::Allocate(static_cast<size_t>(arch.num_layers()) * 2 *
-                                    context * cache.kv_dim_ * sizeof(float)));
+  cache.types_ = types;
+  const core::DType parts[2] = {types.keys, types.values};
+  for (int kind = 0; kind < 2; ++kind) {
+    const core::DType dtype = parts[kind];
+    if (!kernels::IsAttentionType(dtype)) {
+      return absl::InvalidArgumentError(
+          absl::StrCat(core::DTypeName(dtype), " is not a KV cache type"));
+    }
+    if (arch.head_dim() % core::BlockElements(dtype) != 0) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "KV cache type ", core::DTypeName(dtype), " stores blocks of ",
+          core::BlockElements(dtype), " elements, which do not divide this model's head size ",
+          arch.head_dim()));
+    }
+    SM_ASSIGN_OR_RETURN(cache.row_bytes_[kind],
+                        core::BytesFor(dtype, static_cast<uint64_t>(KvDim(arch))));
+  }
+  SM_ASSIGN_OR_RETURN(cache.buffer_,
+                      core::AlignedBuffer::Allocate(static_cast<size_t>(context) *
+                                                    cache.PositionBytes()));
   return cache;
 }
 
-// The buffer is [layer][keys, values][context][kv_dim]: a prefix is the
-// first n positions of each of the 2 * layers parts.
-void KvCache::SavePrefix(int64_t n, float* out) const {
-  const float* from = reinterpret_cast<const float*>(buffer_.data());
-  for (int64_t part = 0; part < layers_ * 2; ++part) {
-    std::memcpy(out + part * n * kv_dim_, from + part * context_ * kv_dim_,
-                static_cast<size_t>(n * kv_dim_) * sizeof(float));
+// A prefix is the first n positions of each of the 2 * layers parts.
+void KvCache::SavePrefix(int64_t n, uint8_t* out) const {
+  for (int64_t layer = 0; layer < layers_; ++layer) {
+    for (int kind = 0; kind < 2; ++kind) {
+      const size_t bytes = static_cast<size_t>(n) * row_bytes_[kind];
+      std::memcpy(out, buffer_.data() + PartOffset(layer, kind), bytes);
+      out += bytes;
+    }
   }
 }
 
-void KvCache::LoadPrefix(const float* in, int64_t saved, int64_t n) {
-  float* to = reinterpret_cast<float*>(buffer_.data());
-  for (int64_t part = 0; part < layers_ * 2; ++part) {
-    std::memcpy(to + part * context_ * kv_dim_, in + part * saved * kv_dim_,
-                static_cast<size_t>(n * kv_dim_) * sizeof(float));
+void KvCache::LoadPrefix(const uint8_t* in, int64_t saved, int64_t n) {
+  for (int64_t layer = 0; layer < layers_; ++layer) {
+    for (int kind = 0; kind < 2; ++kind) {
+      std::memcpy(buffer_.data() + PartOffset(layer, kind), in,
+                  static_cast<size_t>(n) * row_bytes_[kind]);
+      in += static_cast<size_t>(saved) * row_bytes_[kind];
+    }
   }
 }
 
@@ -325,9 +358,9 @@ void Transformer::WriteKv(int layer, const Pass& pass, const float* qkv) const {
   for (int64_t i = 0; i < pass.m; ++i) {
     const float* k = qkv + i * QkvDim(a) + QDim(a);
     const BatchRow& row = pass.rows[i];
-    std::memcpy(row.cache->keys(layer, row.position), k, kv_dim * sizeof(float));
-    std::memcpy(row.cache->values(layer, row.position), k + kv_dim,
-                kv_dim * sizeof(float));
+    const KvTypes types = row.cache->types();
+    kernels::EncodeRow(types.keys, k, row.cache->keys(layer, row.position), kv_dim);
+    kernels::EncodeRow(types.values, k + kv_dim, row.cache->values(layer, row.position), kv_dim);
   }
 }
 
@@ -358,12 +391,19 @@ void Transformer::Attention(int layer, const Pass& pass, const float* qkv,
     const int64_t i = static_cast<int64_t>(t) / heads;
     const BatchRow& row = pass.rows[i];
     const int64_t head = static_cast<int64_t>(t) % heads;
-    const int64_t kv_offset = (head / group) * head_dim;
+    const int64_t kv_head = head / group;
     KvCache& cache = *row.cache;
+    const KvTypes types = cache.types();
     const int64_t from = first(row);
-    kernels::AttendHead(qkv + i * QkvDim(a) + head * head_dim,
-                        cache.keys(layer, from) + kv_offset,
-                        cache.values(layer, from) + kv_offset, cache.stride(),
+    // Heads are whole blocks, so a head's bytes start at kv_head times its
+    // size.
+    const kernels::StoredRows keys{
+        cache.keys(layer, from) + cache.key_row_bytes() / a.num_kv_heads() * kv_head,
+        types.keys, cache.key_row_bytes()};
+    const kernels::StoredRows values{
+        cache.values(layer, from) + cache.value_row_bytes() / a.num_kv_heads() * kv_head,
+        types.values, cache.value_row_bytes()};
+    kernels::AttendHead(qkv + i * QkvDim(a) + head * head_dim, keys, values,
                         row.position + 1 - from, head_dim, scale,
                         pass.s.scores + thread * pass.context,
                         out + i * QDim(a) + head * head_dim);

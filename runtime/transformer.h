@@ -18,10 +18,12 @@
 
 #include "absl/container/inlined_vector.h"
 #include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
 #include "absl/types/span.h"
 #include "backends/backend.h"
 #include "core/aligned_buffer.h"
 #include "core/arena.h"
+#include "core/dtype.h"
 #include "core/profiler.h"
 #include "core/thread_pool.h"
 #include "kernels/rope.h"
@@ -29,35 +31,59 @@
 
 namespace smallmind::runtime {
 
-// Keys and values of every layer for `context` positions, F32.
+// How a KV cache stores keys and values (llama.cpp's --cache-type-k/-v).
+struct KvTypes {
+  core::DType keys = core::DType::kF32;
+  core::DType values = core::DType::kF32;
+  bool operator==(const KvTypes& o) const { return keys == o.keys && values == o.values; }
+  bool operator!=(const KvTypes& o) const { return !(*this == o); }
+};
+
+// Parses the key and value types by llama.cpp's names (--cache-type-k and
+// --cache-type-v): f32, f16, bf16, q8_0 or q4_0.
+absl::StatusOr<KvTypes> ParseKvTypes(absl::string_view keys, absl::string_view values);
+
+// Keys and values of every layer for `context` positions, each position's
+// row of kv_dim elements stored as its KvTypes say. The buffer is reserved
+// for the whole context; pages are touched as positions fill.
 class KvCache {
  public:
-  static absl::StatusOr<KvCache> Create(const model::Architecture& arch,
-                                        int64_t context);
+  // Errors on a context outside [1, the model's], a type attention does not
+  // read, or a block type whose block does not divide the head size.
+  static absl::StatusOr<KvCache> Create(const model::Architecture& arch, int64_t context,
+                                        KvTypes types = {});
   int64_t context() const { return context_; }
+  KvTypes types() const { return types_; }
   size_t bytes() const { return buffer_.size(); }
-  float* keys(int layer, int64_t pos) { return At(layer, 0, pos); }
-  float* values(int layer, int64_t pos) { return At(layer, 1, pos); }
-  // Floats from one position's keys to the next's.
-  int64_t stride() const { return kv_dim_; }
-  // Floats one position takes over all layers, keys and values.
-  int64_t PositionFloats() const { return layers_ * 2 * kv_dim_; }
-  // Copies positions [0, n) of every layer out to `out` (n PositionFloats()
-  // floats); n must be at most the context.
-  void SavePrefix(int64_t n, float* out) const;
-  // Copies positions [0, n) back in from what SavePrefix(saved, in) wrote;
-  // n <= saved.
-  void LoadPrefix(const float* in, int64_t saved, int64_t n);
+  uint8_t* keys(int layer, int64_t pos) { return At(layer, 0, pos); }
+  uint8_t* values(int layer, int64_t pos) { return At(layer, 1, pos); }
+  // Bytes of one position's keys (values), all kv heads: the stride from
+  // one position to the next.
+  size_t key_row_bytes() const { return row_bytes_[0]; }
+  size_t value_row_bytes() const { return row_bytes_[1]; }
+  // Bytes one position takes over all layers, keys and values.
+  size_t PositionBytes() const { return layers_ * (row_bytes_[0] + row_bytes_[1]); }
+  // Copies positions [0, n) of every layer out to `out` (n PositionBytes()
+  // bytes); n must be at most the context.
+  void SavePrefix(int64_t n, uint8_t* out) const;
+  // Copies positions [0, n) back in from what SavePrefix(saved, in) wrote
+  // from a cache of the same types; n <= saved.
+  void LoadPrefix(const uint8_t* in, int64_t saved, int64_t n);
 
  private:
-  float* At(int layer, int kind, int64_t pos) {
-    return reinterpret_cast<float*>(buffer_.data()) +
-           ((int64_t{layer} * 2 + kind) * context_ + pos) * kv_dim_;
+  // The buffer is [layer][keys, values][context][row]: a part's offset.
+  size_t PartOffset(int64_t layer, int kind) const {
+    return static_cast<size_t>(layer) * context_ * (row_bytes_[0] + row_bytes_[1]) +
+           (kind == 0 ? 0 : context_ * row_bytes_[0]);
+  }
+  uint8_t* At(int layer, int kind, int64_t pos) {
+    return buffer_.data() + PartOffset(layer, kind) + pos * row_bytes_[kind];
   }
   core::AlignedBuffer buffer_;
   int64_t context_ = 0;
-  int64_t kv_dim_ = 0;
   int64_t layers_ = 0;
+  KvTypes types_;
+  size_t row_bytes_[2] = {0, 0};  // keys, values
 };
 
 // One row of a forward pass: `token` at `position` of the sequence whose

@@ -67,6 +67,8 @@ class TransformerTest : public ::testing::TestWithParam<Case> {
                                    model_->arch().context_length()));
   }
 
+  void PrefillMatchesTokenByTokenDecode(KvTypes types);
+
   std::unique_ptr<model::Model> model_;
   const backends::Backend* backend_ = nullptr;
   std::unique_ptr<Transformer> transformer_;
@@ -74,12 +76,19 @@ class TransformerTest : public ::testing::TestWithParam<Case> {
 };
 
 TEST_P(TransformerTest, PrefillMatchesTokenByTokenDecode) {
+  for (const KvTypes types : {KvTypes{}, *ParseKvTypes("q8_0", "q4_0")}) {
+    SCOPED_TRACE(core::DTypeName(types.keys));
+    PrefillMatchesTokenByTokenDecode(types);
+  }
+}
+
+void TransformerTest::PrefillMatchesTokenByTokenDecode(KvTypes types) {
   const std::vector<int32_t> tokens = {72, 101, 108, 108, 111, 44, 32, 119,
                                        111, 114, 108, 100, 33};
   const int64_t n = tokens.size();
   const int64_t vocab = model_->arch().vocab_size();
-  KvCache cache_a = *KvCache::Create(model_->arch(), 32);
-  KvCache cache_b = *KvCache::Create(model_->arch(), 32);
+  KvCache cache_a = *KvCache::Create(model_->arch(), 32, types);
+  KvCache cache_b = *KvCache::Create(model_->arch(), 32, types);
   core::Arena arena = *MakeArena(n);
   std::vector<float> all(n * vocab), step(vocab);
   ASSERT_TRUE(transformer_->Forward(tokens, 0, cache_a, arena, *pool_,
@@ -98,6 +107,46 @@ TEST_P(TransformerTest, PrefillMatchesTokenByTokenDecode) {
     // Quantized backends quantize X per call, so M=1 and M>1 rows see the
     // same values; only summation order differs.
     EXPECT_LT(worst, 2e-4f) << "position " << i;
+  }
+}
+
+// Each KV cache type against the F32 cache: a prompt, then tokens decoded
+// one at a time, whose logits stay within what the type's rounding of keys
+// and values allows (a random model's logits span about ±3; measured worst
+// over the backends: f16 and bf16 0.06, q8_0 0.08, q4_0 0.7, the int8
+// backends' per-call quantization of activations amplifying the rest). Prefill reads
+// the cache as decoding does, so a prompt run at once and token by token
+// agree as closely as with F32.
+TEST_P(TransformerTest, EveryKvTypeTracksTheF32Cache) {
+  const std::vector<int32_t> tokens = {72, 101, 108, 108, 111, 44, 32, 119, 111, 114};
+  const int64_t n = tokens.size(), vocab = model_->arch().vocab_size();
+  core::Arena arena = *MakeArena(n);
+  auto run = [&](KvTypes types) {
+    KvCache cache = *KvCache::Create(model_->arch(), 32, types);
+    std::vector<float> logits(n * vocab);
+    EXPECT_TRUE(transformer_->Forward(absl::MakeConstSpan(tokens).first(6), 0, cache, arena,
+                                      *pool_, logits.data(), true)
+                    .ok());
+    for (int64_t i = 6; i < n; ++i) {
+      EXPECT_TRUE(transformer_->Forward(absl::MakeConstSpan(&tokens[i], 1), i, cache, arena,
+                                        *pool_, logits.data() + i * vocab, false)
+                      .ok());
+    }
+    return logits;
+  };
+  const std::vector<float> f32 = run({});
+  const struct {
+    const char *k, *v;
+    float tolerance;
+  } cases[] = {{"f16", "f16", 0.1f},   {"bf16", "bf16", 0.1f}, {"q8_0", "q8_0", 0.15f},
+               {"q4_0", "q4_0", 1.0f}, {"q8_0", "f16", 0.15f}, {"f32", "q4_0", 1.0f}};
+  for (const auto& c : cases) {
+    SCOPED_TRACE(std::string(c.k) + "/" + c.v);
+    const std::vector<float> typed = run(*ParseKvTypes(c.k, c.v));
+    float worst = 0;
+    for (size_t i = 0; i < f32.size(); ++i) worst = std::max(worst, std::abs(typed[i] - f32[i]));
+    EXPECT_LT(worst, c.tolerance);
+    EXPECT_GT(worst, 0.0f);  // the type is used
   }
 }
 
@@ -161,6 +210,37 @@ TEST(KvCacheTest, ContextMustFitTheModel) {
   EXPECT_THAT(KvCache::Create(arch, 65).status().message(),
               HasSubstr("must be in [1, 64]"));
   EXPECT_EQ(KvCache::Create(arch, 64)->bytes(), 2u * 2 * 64 * 128 * 4);
+}
+
+// Bytes per position as llama.cpp's cache of the same type holds them.
+TEST(KvCacheTest, TypesStoreTheirBlocks) {
+  const model::Architecture arch = model::FindPreset("small")->arch;  // kv_dim 128, 2 layers
+  const struct {
+    const char* type;
+    size_t row_bytes;
+  } cases[] = {{"f32", 512}, {"f16", 256}, {"bf16", 256}, {"q8_0", 4 * 34}, {"q4_0", 4 * 18}};
+  for (const auto& c : cases) {
+    KvCache cache = *KvCache::Create(arch, 64, *ParseKvTypes(c.type, "f16"));
+    EXPECT_EQ(cache.key_row_bytes(), c.row_bytes) << c.type;
+    EXPECT_EQ(cache.value_row_bytes(), 256u);
+    EXPECT_EQ(cache.PositionBytes(), 2 * (c.row_bytes + 256));
+    EXPECT_EQ(cache.bytes(), 64 * cache.PositionBytes());
+  }
+}
+
+TEST(KvCacheTest, TypesAreRefusedByName) {
+  EXPECT_THAT(ParseKvTypes("q4_k", "f16").status().message(),
+              HasSubstr("--cache-type-k 'q4_k' is not a KV cache type; one of f32, f16, bf16, "
+                        "q8_0, q4_0"));
+  EXPECT_THAT(ParseKvTypes("f16", "fp8").status().message(),
+              HasSubstr("--cache-type-v 'fp8'"));
+  EXPECT_EQ(ParseKvTypes("Q8_0", "BF16")->keys, core::DType::kQ8_0);
+  // stories15M's heads are 48 wide: not whole blocks of 32.
+  const model::Architecture arch = model::FindPreset("stories15m")->arch;
+  EXPECT_THAT(KvCache::Create(arch, 64, *ParseKvTypes("q8_0", "f16")).status().message(),
+              HasSubstr("KV cache type q8_0 stores blocks of 32 elements, which do not divide "
+                        "this model's head size 48"));
+  EXPECT_TRUE(KvCache::Create(arch, 64, *ParseKvTypes("bf16", "f16")).ok());
 }
 
 TEST(TransformerCreateTest, UnsupportedDtypeNamesTheBackend) {

@@ -21,6 +21,8 @@ absl::StatusOr<std::unique_ptr<Scheduler>> Scheduler::Create(
   batch.context = options.context;
   batch.prompt_budget = options.prompt_budget;
   batch.threads = options.threads;
+  batch.pin_threads = options.pin_threads;
+  batch.kv_types = options.kv_types;
   batch.prompt_cache = options.prompt_cache;
   absl::StatusOr<std::unique_ptr<runtime::DecodeBatch>> created =
       runtime::DecodeBatch::Create(transformer, tokenizer, batch);

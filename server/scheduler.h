@@ -36,6 +36,8 @@ struct SchedulerOptions {
   int64_t context = 0;        // per slot; 0: the model's
   int64_t prompt_budget = 256;  // prompt tokens per forward pass
   int32_t threads = 1;
+  bool pin_threads = false;
+  runtime::KvTypes kv_types;
   runtime::PromptCache* prompt_cache = nullptr;  // shared, outliving the scheduler
 };
 

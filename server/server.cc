@@ -89,7 +89,11 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Create(ServerOptions options) {
     options.api_key = std::string(absl::StripAsciiWhitespace(*key));
     if (options.api_key.empty()) return absl::InvalidArgumentError("the API key file is empty");
   }
+  absl::StatusOr<runtime::KvTypes> kv_types =
+      runtime::ParseKvTypes(options.session.cache_type_k, options.session.cache_type_v);
+  if (!kv_types.ok()) return kv_types.status();
   std::unique_ptr<Server> server(new Server(std::move(options)));
+  server->kv_types_ = *kv_types;
   const ServerOptions& o = server->options_;
   HttpServerOptions http;
   http.host = o.host;
@@ -143,6 +147,8 @@ void Server::Load(const LoadFn& load) {
     scheduler.context = options_.session.context;
     scheduler.prompt_budget = options_.session.batch;
     scheduler.threads = options_.session.threads;
+    scheduler.pin_threads = options_.session.pin_threads;
+    scheduler.kv_types = kv_types_;
     scheduler.prompt_cache = prompt_cache_.get();
     absl::StatusOr<std::unique_ptr<Scheduler>> created =
         Scheduler::Create(*model_->transformer, *model_->tokenizer, scheduler);

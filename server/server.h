@@ -162,6 +162,7 @@ class Server {
   void Logged(const HttpRequest& request, int status, double seconds, const std::string& notes);
 
   ServerOptions options_;
+  runtime::KvTypes kv_types_;  // options_.session's, parsed
   std::unique_ptr<HttpServer> http_;
   std::thread loader_;
 

@@ -473,6 +473,20 @@ TEST_F(ServerTest, ShutdownCancelsWhatTheGracePeriodDoesNotFinish) {
   server_.reset();
 }
 
+TEST_F(ServerTest, SlotsTakeTheKvCacheTypesAskedFor) {
+  ServerOptions bad;
+  bad.session.cache_type_k = "q9";
+  EXPECT_EQ(Server::Create(bad).status().message(),
+            "--cache-type-k 'q9' is not a KV cache type; one of f32, f16, bf16, q8_0, q4_0");
+  ServerOptions quantized;
+  quantized.session.cache_type_k = "q8_0";
+  quantized.session.cache_type_v = "q4_0";
+  StartServer(quantized);
+  const Json reply = Json::parse(Post("/v1/completions", {{"prompt", "abc"}, {"max_tokens", 5},
+                                                          {"temperature", 0}})->body);
+  EXPECT_EQ(reply["usage"]["completion_tokens"], 5);
+}
+
 TEST_F(ServerTest, APortInUseIsRefused) {
   StartServer();
   ServerOptions second;

@@ -19,6 +19,7 @@
 #include "core/thread_pool.h"
 #include "formats/open.h"
 #include "model/model.h"
+#include "runtime/options.h"
 #include "runtime/transformer.h"
 #include "tools/smallmind/commands.h"
 
@@ -35,6 +36,8 @@ struct BenchArgs {
   std::string threads = "1,2";
   std::string sequences = "1";
   std::string backends = "auto";
+  std::string cache_type_k = runtime::SessionOptions{}.cache_type_k;
+  std::string cache_type_v = runtime::SessionOptions{}.cache_type_v;
   int32_t repetitions = 5;
   std::string output = "md";
 
@@ -49,13 +52,15 @@ struct BenchArgs {
     v(sequences, {"sequences", 'b', nullptr,
                   "sequences decoded together in tg tests (continuous batching's M)"});
     v(backends, {"backend", 0, nullptr, "backends, comma-separated"});
+    v(cache_type_k, {"cache-type-k", 0, nullptr, "KV cache types of keys (-ctk)"});
+    v(cache_type_v, {"cache-type-v", 0, nullptr, "KV cache types of values (-ctv)"});
     v(repetitions, {"repetitions", 'r', nullptr, "timed runs per test, after one warm-up run"});
     v(output, {"output", 'o', nullptr, "md (a table) or json"});
   }
 };
 
 struct Result {
-  std::string model_path, model_type, backend;
+  std::string model_path, model_type, backend, type_k, type_v;
   int64_t model_size = 0, n_params = 0;
   int threads = 0, n_prompt = 0, n_gen = 0, n_depth = 0, sequences = 1;
   std::vector<double> samples;  // tokens per second, one per run
@@ -128,14 +133,15 @@ absl::StatusOr<double> TimeOnce(const runtime::Transformer& t,
 }
 
 void PrintHeader() {
-  absl::PrintF("| model | size | params | backend | threads | test | t/s |\n");
-  absl::PrintF("| --- | ---: | ---: | --- | ---: | ---: | ---: |\n");
+  absl::PrintF("| model | size | params | backend | threads | kv | test | t/s |\n");
+  absl::PrintF("| --- | ---: | ---: | --- | ---: | --- | ---: | ---: |\n");
 }
 
 void PrintRow(const Result& r) {
-  absl::PrintF("| %s | %s | %s | %s | %d | %s | %.2f ± %.2f |\n",
+  const std::string kv = r.type_k == r.type_v ? r.type_k : r.type_k + "/" + r.type_v;
+  absl::PrintF("| %s | %s | %s | %s | %d | %s | %s | %.2f ± %.2f |\n",
               r.model_type, HumanBytes(r.model_size), HumanCount(r.n_params),
-              r.backend, r.threads, r.Test(), r.Mean(), r.Stddev());
+              r.backend, r.threads, kv, r.Test(), r.Mean(), r.Stddev());
   std::fflush(stdout);
 }
 
@@ -147,12 +153,13 @@ std::string Json(const std::vector<Result>& results) {
         &out,
         "  {\"model_filename\": \"%s\", \"model_type\": \"%s\", "
         "\"model_size\": %d, \"model_n_params\": %d, \"backend\": \"%s\", "
-        "\"n_threads\": %d, \"n_prompt\": %d, \"n_gen\": %d, \"n_depth\": %d, "
+        "\"n_threads\": %d, \"type_k\": \"%s\", \"type_v\": \"%s\", "
+        "\"n_prompt\": %d, \"n_gen\": %d, \"n_depth\": %d, "
         "\"n_sequences\": %d, "
         "\"test\": \"%s\", \"avg_ts\": %.3f, \"stddev_ts\": %.3f, "
         "\"samples_ts\": [%s]}%s\n",
         r.model_path, r.model_type, r.model_size, r.n_params, r.backend,
-        r.threads, r.n_prompt, r.n_gen, r.n_depth, r.sequences, r.Test(), r.Mean(), r.Stddev(),
+        r.threads, r.type_k, r.type_v, r.n_prompt, r.n_gen, r.n_depth, r.sequences, r.Test(), r.Mean(), r.Stddev(),
         absl::StrJoin(r.samples, ", ",
                       [](std::string* o, double v) {
                         absl::StrAppendFormat(o, "%.3f", v);
@@ -185,6 +192,14 @@ int Run(const std::vector<std::string>& argv) {
     if (!list->ok()) return Fail("bench", list->status());
   }
   const std::vector<std::string> backend_names = SplitList(args.backends);
+  std::vector<runtime::KvTypes> kv_types;  // every key type with every value type
+  for (const std::string& k : SplitList(args.cache_type_k)) {
+    for (const std::string& v : SplitList(args.cache_type_v)) {
+      absl::StatusOr<runtime::KvTypes> kv = runtime::ParseKvTypes(k, v);
+      if (!kv.ok()) return Fail("bench", kv.status());
+      kv_types.push_back(*kv);
+    }
+  }
   const int reps = args.repetitions;
   const std::string& output = args.output;
   if (output != "md" && output != "json") {
@@ -235,15 +250,18 @@ int Run(const std::vector<std::string>& argv) {
         struct Test {
           bool prompt;
           int n, sequences, depth;
+          runtime::KvTypes kv;
         };
         std::vector<Test> tests;
-        for (int d : *n_depth) {
-          for (int n : *n_prompt) if (n > 0) tests.push_back({true, n, 1, d});
-          for (int n : *n_gen) {
-            for (int b : *sequences) if (n > 0 && b > 0) tests.push_back({false, n, b, d});
+        for (const runtime::KvTypes& kv : kv_types) {
+          for (int d : *n_depth) {
+            for (int n : *n_prompt) if (n > 0) tests.push_back({true, n, 1, d, kv});
+            for (int n : *n_gen) {
+              for (int b : *sequences) if (n > 0 && b > 0) tests.push_back({false, n, b, d, kv});
+            }
           }
         }
-        for (const auto& [prompt, n, seqs, depth] : tests) {
+        for (const auto& [prompt, n, seqs, depth, kv] : tests) {
           Result r;
           r.model_path = path;
           r.model_type = absl::StrCat(arch.name(), " ",
@@ -253,6 +271,8 @@ int Run(const std::vector<std::string>& argv) {
           r.n_params = (*model)->num_parameters();
           r.backend = std::string((*backend)->name());
           r.threads = pool.num_threads();
+          r.type_k = std::string(core::DTypeName(kv.keys));
+          r.type_v = std::string(core::DTypeName(kv.values));
           (prompt ? r.n_prompt : r.n_gen) = n;
           r.n_depth = depth;
           r.sequences = seqs;
@@ -261,7 +281,7 @@ int Run(const std::vector<std::string>& argv) {
           for (int32_t& id : depth_tokens) id = rng() % arch.vocab_size();
           std::vector<runtime::KvCache> caches;
           for (int b = 0; b < seqs; ++b) {
-            absl::StatusOr<runtime::KvCache> cache = runtime::KvCache::Create(arch, depth + n);
+            absl::StatusOr<runtime::KvCache> cache = runtime::KvCache::Create(arch, depth + n, kv);
             if (!cache.ok()) return Fail("bench", cache.status());
             caches.push_back(*std::move(cache));
           }

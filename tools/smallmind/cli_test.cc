@@ -67,6 +67,18 @@ TEST(FlagsTest, ListsCollectEveryValueInOrder) {
   EXPECT_THAT(args.words, ElementsAre("a,b", "c"));
 }
 
+TEST(FlagsTest, LlamaCppsLongShortSpellingsWork) {
+  runtime::SessionOptions session;
+  Flags flags;
+  flags.Add(session);
+  ASSERT_TRUE(flags.Parse({"-ctk", "q8_0", "-ctv=f16"}).ok());
+  EXPECT_EQ(session.cache_type_k, "q8_0");
+  EXPECT_EQ(session.cache_type_v, "f16");
+  // Only where the command has the long flag.
+  EXPECT_THAT(flags.Parse({"-np", "4"}).status().message(), HasSubstr("unknown flag '-np'"));
+  EXPECT_THAT(flags.Parse({"-tk", "4"}).status().message(), HasSubstr("unknown flag '-tk'"));
+}
+
 TEST(FlagsTest, ErrorsNameTheFlagAndTheValue) {
   TestArgs args;
   EXPECT_THAT(Parse(args, {"--bogus"}).status().message(), HasSubstr("unknown flag '--bogus'"));

@@ -2,6 +2,7 @@
 
 #include <cmath>
 #include <limits>
+#include <utility>
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
@@ -97,6 +98,15 @@ void Flags::Register(Target target, const core::FieldInfo& info) {
 }
 
 const Flags::Flag* Flags::Find(const std::string& name, bool is_long) const {
+  // llama.cpp's short spellings of more than one letter: -ctk, not -c tk.
+  static constexpr std::pair<const char*, const char*> kLlamaShort[] = {
+      {"ctk", "cache-type-k"}, {"ctv", "cache-type-v"}, {"np", "parallel"}};
+  if (!is_long && name.size() > 1) {
+    for (const auto& [short_name, long_name] : kLlamaShort) {
+      if (name == short_name) return Find(long_name, true);
+    }
+    return nullptr;
+  }
   for (const Flag& f : flags_) {
     if (is_long ? Dashed(name) == f.info.flag
                 : (f.info.short_flag != 0 && name.size() == 1 &&
