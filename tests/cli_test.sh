@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# The `smallmind` command end to end: init, inspect, generate, chat, bench
-# and convert succeed on good input, on .smm and GGUF files and a Hugging
+# The `smallmind` command end to end: init, inspect, generate, chat, bench,
+# perplexity and convert succeed on good input, on .smm and GGUF files and a Hugging
 # Face checkpoint directory alike; bad input gets a message and exit code 1.
 set -uo pipefail
 SM="$1"
@@ -54,13 +54,30 @@ if cmp -s "$TMP/first" "$TMP/second"; then pass "greedy output is the same on ti
 expect_ok "generate seeded" "$SM" generate -m "$TMP/small_q8.smm" -p "ab" -n 8 -s 3 --top-k 5 --stop zz
 
 expect_ok "bench md" "$SM" bench -m "$TMP/small.smm" -p 16 -n 8 -t 1 -r 2 --backend tiled,portable
-expect_in "bench table" "| gpt2 470.53 K f32 | .* | portable | 1 | tg8 |" "$TMP/out"
+expect_in "bench table" "| gpt2 470.53 K f32 | .* | portable | 1 | f32 | tg8 |" "$TMP/out"
 expect_ok "bench json" "$SM" bench -m "$TMP/small_q8.smm" -p 8 -n 0 -r 1 -o json
 expect_in "bench json" '"test": "pp8"' "$TMP/out"
 expect_ok "bench depth" "$SM" bench -m "$TMP/small_q8.smm" -p 8 -n 4 -d 0,40 -r 1 -o json
 expect_in "bench depth pp" '"n_depth": 40, "n_sequences": 1, "test": "pp8 @ d40"' "$TMP/out"
 expect_in "bench depth tg" '"test": "tg4 @ d40"' "$TMP/out"
 expect_in "bench no depth" '"n_depth": 0, "n_sequences": 1, "test": "tg4"' "$TMP/out"
+expect_ok "bench kv types" "$SM" bench -m "$TMP/small_q8.smm" -p 8 -n 4 -r 1 -ctk f16,q8_0 -ctv q4_0 -o json
+expect_in "bench kv types" '"type_k": "q8_0", "type_v": "q4_0"' "$TMP/out"
+expect_in "bench kv types" '"type_k": "f16", "type_v": "q4_0"' "$TMP/out"
+expect_ok "generate with a quantized cache" "$SM" generate -m "$TMP/small.smm" -p "Hello" -n 8 \
+  --cache-type-k q8_0 -ctv q4_0
+expect_in "generate with a quantized cache" "KV cache 26.00 KiB" "$TMP/err"
+# perplexity: a text of this script's own lines; a base, then a KV type against it.
+for i in 1 2 3; do cat "$0"; done >"$TMP/text.txt"
+expect_ok "perplexity" "$SM" perplexity -m "$TMP/small.smm" -f "$TMP/text.txt" -c 32 --chunks 6
+expect_in "perplexity" "Final estimate: PPL = " "$TMP/out"
+expect_in "perplexity progress" "\[6\]" "$TMP/err"
+expect_ok "perplexity base" "$SM" perplexity -m "$TMP/small.smm" -f "$TMP/text.txt" -c 32 \
+  --chunks 6 --kl-divergence-base "$TMP/base.kld"
+expect_ok "perplexity kl" "$SM" perplexity -m "$TMP/small.smm" -f "$TMP/text.txt" -c 32 \
+  --chunks 6 --kl-divergence-base "$TMP/base.kld" --kl-divergence -ctk q4_0 -ctv q4_0
+expect_in "perplexity kl" "Mean KLD      = 0.0" "$TMP/out"
+expect_in "perplexity kl" "Same top      = .*% of 90 tokens" "$TMP/out"
 
 expect_ok "convert gguf" "$SM" convert "$GGUF_SEED" "$TMP/converted.smm"
 expect_in "convert progress" "\[#*\] " "$TMP/err"
@@ -150,6 +167,22 @@ expect_error "bench depth past the context" "a prompt of 16 plus 8 generated tok
 expect_error "train without data" "no data" "$SM" train
 expect_error "train on a missing file" "cannot read" "$SM" train --data "$TMP/missing.txt"
 expect_error "compare garbage" "not a JSON object" "$SM" profile --compare "$TMP/err" "$TMP/base.json"
+expect_error "bench bad kv type" "--cache-type-v 'q6' is not a KV cache type" \
+  "$SM" bench -m "$TMP/small.smm" -p 8 -n 0 -ctv q6
+expect_error "generate bad kv type" "--cache-type-k 'int4' is not a KV cache type" \
+  "$SM" generate -m "$TMP/small.smm" -p Hi -n 2 -ctk int4
+expect_error "perplexity without text" "no text file given (-f)" "$SM" perplexity -m "$TMP/small.smm"
+expect_error "perplexity kl without base" "--kl-divergence needs --kl-divergence-base" \
+  "$SM" perplexity -m "$TMP/small.smm" -f "$TMP/text.txt" --kl-divergence
+echo "too short" >"$TMP/short.txt"
+expect_error "perplexity short text" "the text has 10 tokens; scoring needs at least one chunk of 64" \
+  "$SM" perplexity -m "$TMP/small.smm" -f "$TMP/short.txt" -c 64
+expect_error "perplexity another context" "was scored on another text, vocabulary or context" \
+  "$SM" perplexity -m "$TMP/small.smm" -f "$TMP/text.txt" -c 16 --chunks 6 \
+  --kl-divergence-base "$TMP/base.kld" --kl-divergence
+expect_error "perplexity garbage base" "not a KL base file" \
+  "$SM" perplexity -m "$TMP/small.smm" -f "$TMP/text.txt" -c 32 --chunks 6 \
+  --kl-divergence-base "$TMP/text.txt" --kl-divergence
 
 if [ "$failures" -gt 0 ]; then echo "$failures failure(s)"; exit 1; fi
 echo "all passed"

@@ -15,6 +15,7 @@ Command InspectCommand();
 Command ConvertCommand();
 Command TrainCommand();
 Command ProfileCommand();
+Command PerplexityCommand();
 
 }  // namespace smallmind::cli
 

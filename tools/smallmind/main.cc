@@ -1,5 +1,5 @@
 // `smallmind <command> [flags]`: generate, chat, serve, bench, convert, inspect, init,
-// train, profile.
+// train, profile, perplexity.
 #include <cstdio>
 #include <string>
 #include <vector>
@@ -12,7 +12,7 @@ namespace {
 std::vector<Command> Commands() {
   return {GenerateCommand(), ChatCommand(), ServeCommand(), BenchCommand(), ConvertCommand(),
           InspectCommand(),  InitCommand(),  TrainCommand(),
-          ProfileCommand()};
+          ProfileCommand(),  PerplexityCommand()};
 }
 
 void PrintCommands() {
