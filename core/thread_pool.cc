@@ -31,43 +31,14 @@ constexpr int kWorkerSpin = 2048;
 // one the kernel preempted does not, and then the caller's core is better
 // given to it.
 constexpr int kCallerSpin = 512;
-// Choosing between the workers and the caller alone (ThreadPool::Weigh):
-// windows of at least kWindowNs of busy time and kWindowCalls calls; a gap
-// between calls longer than kIdleGapNs is idle time and not counted.
+// The windows ParallelPolicy weighs: at least kWindowNs of busy time and
+// kWindowCalls calls; a gap between calls longer than kIdleGapNs is idle
+// time and not counted. Idle cores are sampled over kIdleSampleNs at least
+// (/proc/stat counts in hundredths of a second).
 constexpr int64_t kWindowNs = 10'000'000;
 constexpr int kWindowCalls = 32;
 constexpr int64_t kIdleGapNs = 2'000'000;
-// A trial of the other way: kSettleWindows windows to settle, then up to
-// kTrialWindows measured, cut short after one that costs kTrialRout times
-// the way kept. A change of way is settled the same way.
-constexpr int kSettleWindows = 2;
-constexpr int kTrialWindows = 2;
-constexpr double kTrialRout = 1.5;
-// The workers must be this much cheaper to be used: they cost the machine
-// a second core, and a tie on a busy machine is better left to others.
-constexpr double kWorkersMargin = 1.1;
-// Windows between trials: kTrialSoon after a close verdict or a change of
-// way, twice as many after each clear win (by kClearWin) of the same way,
-// up to kTrialMost: a trial of the workers on a busy machine slows the
-// caller alone for a while after it (the scheduler weighs the process by
-// its recent use of two cores). A trial also comes when the way kept
-// costs kDrift times more or less than when chosen: the machine changed.
-constexpr int kTrialSoon = 16;
-constexpr int kTrialMost = 512;
-constexpr double kClearWin = 1.3;
-constexpr double kDrift = 1.5;
-// A window on the workers in which the caller waited for a core kCrowded of
-// the time it could run (a busy machine: the scheduler shares the cores
-// out) sends every workload to the caller alone at once, with no trial:
-// two threads would split one share. The workers are tried again once idle
-// cores add up to kFreeCores of them (over kIdleSampleNs at least), or
-// after kTrialMost windows.
-constexpr double kCrowded = 0.2;
-constexpr double kFreeCores = 0.75;
 constexpr int64_t kIdleSampleNs = 100'000'000;
-// Workloads are told apart by log2 of their tasks per call: a window
-// within kSameWorkload of a known one is of it.
-constexpr double kSameWorkload = 0.75;
 // The low 32 bits of `claim_` while a call is being set up: no task of it
 // can be claimed yet.
 constexpr uint32_t kClosed = 0xFFFFFFFFu;
@@ -220,7 +191,7 @@ void ThreadPool::Run(uint64_t num_tasks, TaskFn fn, const void* closure) {
     return;
   }
   const int64_t start_ns = NowNs();
-  if (solo_) {
+  if (policy_.solo()) {
     for (uint64_t t = 0; t < num_tasks; ++t) fn(closure, t, 0);
   } else {
     RunOnWorkers(num_tasks, fn, closure);
@@ -265,40 +236,6 @@ void ThreadPool::RunOnWorkers(uint64_t num_tasks, TaskFn fn, const void* closure
   }
 }
 
-// On a machine others share, the workers can cost more than they give: a
-// worker the kernel preempts while it holds a task stalls its call for a
-// time slice (~1-3 ms, against tens of microseconds for a decode step's
-// matmul), and under a CPU quota (a cgroup, or another session's busy
-// processes under autogroup scheduling) two threads split one share and
-// spin part of it away. So the pool measures what matters, the busy time
-// per call (the time between calls included: the caller's own work is the
-// same either way), run on the workers and run on the caller alone, and
-// keeps the cheaper way, trying the other now and then.
-//
-// A change of way is not measured at once: a worker woken from sleep,
-// caches the other way filled and, under a quota, the scheduler taking
-// back what two threads used (or giving back what one did not) would weigh
-// on the first windows after it, tens of milliseconds.
-//
-// Prefill and decode, which alternate (a server's new request, a bench's
-// tests), differ in the tasks per call and may well want different ways:
-// each workload keeps its own costs and way, so returning to one does not
-// learn it again.
-ThreadPool::Workload& ThreadPool::WorkloadOf(double signature) {
-  Workload* oldest = &workloads_[0];
-  for (Workload& w : workloads_) {
-    if (w.last_used > 0 && std::abs(w.signature - signature) < kSameWorkload) return w;
-    if (w.last_used < oldest->last_used) oldest = &w;
-  }
-  // A new workload runs the way the pool runs now, and is timed the other
-  // way after a while: a short job is not worth a trial.
-  *oldest = Workload{};
-  oldest->signature = signature;
-  oldest->solo = solo_;
-  oldest->windows_to_trial = kTrialSoon;
-  return *oldest;
-}
-
 void ThreadPool::WatchMachine(int64_t now_ns) {
   crowding_ = 0;
   int64_t run_ns, wait_ns;
@@ -326,6 +263,10 @@ void ThreadPool::WatchMachine(int64_t now_ns) {
   idle_since_ns_ = now_ns;
 }
 
+// Busy time per call is what matters: the time between calls is counted
+// too (the caller's own work is the same either way), and a window's calls
+// are the same mix either way when it is long enough (a decode step's
+// dozens of calls repeat).
 void ThreadPool::Weigh(uint64_t num_tasks, int64_t start_ns, int64_t end_ns) {
   const int64_t gap = start_ns - last_call_end_ns_;
   if (gap < kIdleGapNs) window_busy_ns_ += gap;
@@ -333,68 +274,19 @@ void ThreadPool::Weigh(uint64_t num_tasks, int64_t start_ns, int64_t end_ns) {
   window_tasks_ += num_tasks;
   last_call_end_ns_ = end_ns;
   if (++window_calls_ < kWindowCalls || window_busy_ns_ < kWindowNs) return;
-  const double per_call = static_cast<double>(window_busy_ns_) / window_calls_;
-  const double signature = std::log2(static_cast<double>(window_tasks_) / window_calls_);
+  ParallelPolicy::Window window;
+  window.cost = static_cast<double>(window_busy_ns_) / window_calls_;
+  window.signature = std::log2(static_cast<double>(window_tasks_) / window_calls_);
   window_busy_ns_ = window_tasks_ = 0;
   window_calls_ = 0;
   WatchMachine(end_ns);
-
-  Workload& w = WorkloadOf(signature);
-  w.last_used = ++windows_;
-  if (trial_.workload != &w) trial_.workload = nullptr;  // the calls changed: no verdict
-  const double free_workers = idle_cores_ / static_cast<double>(workers_.size());
-  if (crowded_) {
-    if (free_workers < kFreeCores && --crowded_windows_ > 0) return;
-    crowded_ = false;
-  } else if (!solo_ && crowding_ > kCrowded) {
-    crowded_ = true;
-    crowded_windows_ = kTrialMost;
-    trial_.workload = nullptr;
+  window.crowding = crowding_;
+  window.idle_workers = idle_cores_ / static_cast<double>(workers_.size());
+  const bool was_crowded = policy_.crowded();
+  policy_.Add(window);
+  if (policy_.crowded() && !was_crowded) {
     idle_cores_ = 0;
     idle_ticks_ = -1;  // idle time counts from here
-    solo_ = true;
-    settling_ = kSettleWindows;
-    return;
-  }
-  if (settling_ > 0) {
-    --settling_;
-    return;
-  }
-  if (trial_.workload == &w) {
-    Trial& t = trial_;
-    t.busy += per_call;
-    ++t.windows;
-    const double tried = t.busy / t.windows;
-    if (t.windows < kTrialWindows && tried < kTrialRout * t.kept) return;
-    double& kept = w.solo ? w.solo_cost : w.parallel_cost;
-    double& other = w.solo ? w.parallel_cost : w.solo_cost;
-    kept = t.kept;
-    other = tried;
-    const bool solo = !(w.parallel_cost * kWorkersMargin < w.solo_cost);
-    w.chosen_cost = solo ? w.solo_cost : w.parallel_cost;
-    const bool clear = std::max(tried, t.kept) / std::min(tried, t.kept) > kClearWin;
-    w.trial_interval =
-        solo == w.solo && clear ? std::clamp(2 * w.trial_interval, kTrialSoon, kTrialMost)
-                                : kTrialSoon;
-    w.windows_to_trial = w.trial_interval;
-    w.solo = solo;
-    t.workload = nullptr;
-  } else {
-    // The way kept, or a workload back while the pool ran another's way.
-    double& ran = solo_ ? w.solo_cost : w.parallel_cost;
-    ran = ran == 0 ? per_call : (3 * ran + per_call) / 4;
-    const bool drifted = w.chosen_cost > 0 && (ran > kDrift * w.chosen_cost ||
-                                               ran * kDrift < w.chosen_cost);
-    if (solo_ == w.solo && (--w.windows_to_trial <= 0 || drifted)) {
-      trial_ = Trial{&w, ran, 0, 0};
-      settling_ = kSettleWindows;
-      solo_ = !solo_;
-      return;
-    }
-  }
-  if (solo_ != w.solo) {
-    solo_ = w.solo;
-    settling_ = kSettleWindows;
   }
 }
 

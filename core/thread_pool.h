@@ -17,8 +17,9 @@
 //   runs each kind of call (workload) on the workers or on the calling
 //   thread alone: alone at once when the caller is seen waiting for a core
 //   (Linux's schedstat), back on the workers when cores are idle, and
-//   otherwise the cheaper way as timed both ways now and then. On a busy
-//   machine -t N is then not slower than -t 1.
+//   otherwise the cheaper way as timed both ways now and then
+//   (core/parallel_policy.h). On a busy machine -t N is then not slower
+//   than -t 1.
 // The spins are short enough to cost little when the machine is busy and
 // long enough to bridge the gaps between the kernels of a decode step, so an
 // idle machine does not pay a wake-up per call (docs/architecture.md,
@@ -36,6 +37,8 @@
 #include <mutex>
 #include <thread>
 #include <vector>
+
+#include "core/parallel_policy.h"
 
 #if defined(__linux__)
 #include <pthread.h>
@@ -83,31 +86,11 @@ class ThreadPool {
   // Runs tasks of the call whose epoch is `epoch` until none is left to
   // claim (or a newer call has begun).
   void RunTasks(uint32_t epoch, int thread);
-  // What the pool has learnt of one kind of calls (thread_pool.cc says
-  // why): its cost per call each way (busy nanoseconds, averaged over
-  // windows; 0: not measured yet), the way it runs and what that cost when
-  // chosen, and windows until the other way is tried again.
-  struct Workload {
-    double signature = 0;  // log2 of tasks per call
-    uint64_t last_used = 0;  // 0: a free entry
-    bool solo = false;
-    double parallel_cost = 0, solo_cost = 0, chosen_cost = 0;
-    int windows_to_trial = 0;
-    int trial_interval = 0;
-  };
-  // Windows of one workload run the way it does not keep.
-  struct Trial {
-    Workload* workload = nullptr;  // none: no trial
-    double kept = 0;               // the cost of the way kept, before
-    double busy = 0;               // the sum of the tried windows' costs
-    int windows = 0;
-  };
   // Reads how long the caller waited for a core since the last window
   // (crowding_) and, every so often, how many cores were idle (idle_cores_).
   void WatchMachine(int64_t now_ns);
   // Records a call's time and chooses how the next ones run.
   void Weigh(uint64_t num_tasks, int64_t start_ns, int64_t end_ns);
-  Workload& WorkloadOf(double signature);
   void WorkerLoop(int thread);
   void LeaveCallersCore();
   void PinWorkers();
@@ -146,24 +129,17 @@ class ThreadPool {
   std::atomic<bool> stop_{false};
   std::atomic<int> caller_cpu_{-1};  // the core the current call began on
 
-  // Whether calls run on the workers or on the caller alone, the workloads
-  // seen lately, and the window being measured. Used by the thread owning
-  // the workers, under call_mutex_.
-  bool solo_ = false;
-  int settling_ = 0;  // windows left not to count
-  Workload workloads_[8];
-  Trial trial_;
-  // The machine: whether it is crowded (every workload on the caller
-  // alone) and for how many windows more at most; the calling thread's
-  // schedstat at the last window; idle cores lately.
-  bool crowded_ = false;
-  int crowded_windows_ = 0;
+  // Whether calls run on the workers or on the caller alone
+  // (core/parallel_policy.h), the window being measured and what the
+  // scheduler said at the last one: how long the calling thread waited for
+  // a core, and idle cores lately. Used by the thread owning the workers,
+  // under call_mutex_.
+  ParallelPolicy policy_;
+  int window_calls_ = 0;
+  int64_t window_busy_ns_ = 0, window_tasks_ = 0, last_call_end_ns_ = 0;
   double crowding_ = 0, idle_cores_ = 0;
   int64_t sched_tid_ = -1, sched_run_ns_ = 0, sched_wait_ns_ = 0;
   int64_t idle_ticks_ = -1, idle_since_ns_ = 0;
-  uint64_t windows_ = 0;
-  int window_calls_ = 0;
-  int64_t window_busy_ns_ = 0, window_tasks_ = 0, last_call_end_ns_ = 0;
 };
 
 }  // namespace smallmind::core
