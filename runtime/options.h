@@ -89,9 +89,10 @@ struct SessionOptions {
   // library must not move its caller's threads unless asked, and on a busy
   // machine a pinned thread cannot leave a core another process holds.
   bool pin_threads = false;
-  // How the KV cache stores keys and values (runtime::ParseKvTypes).
-  std::string cache_type_k = "f32";
-  std::string cache_type_v = "f32";
+  // How the KV cache stores keys and values (runtime::ParseKvTypes);
+  // runtime::KvTypes says why f16.
+  std::string cache_type_k = "f16";
+  std::string cache_type_v = "f16";
 
   template <class Visitor>
   void VisitFields(Visitor&& v) {

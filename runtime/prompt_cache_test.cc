@@ -33,7 +33,7 @@ class PromptCacheTest : public ::testing::Test {
   // An F32 cache whose every float says where it is (tag, layer, kind,
   // position).
   KvCache Filled(float tag) {
-    KvCache cache = *KvCache::Create(model_->arch(), 64);
+    KvCache cache = *KvCache::Create(model_->arch(), 64, KvTypes::Exact());
     for (int layer = 0; layer < static_cast<int>(model_->arch().num_layers()); ++layer) {
       for (int64_t pos = 0; pos < cache.context(); ++pos) {
         for (size_t i = 0; i < cache.key_row_bytes() / sizeof(float); ++i) {
@@ -64,7 +64,7 @@ class PromptCacheTest : public ::testing::Test {
   void ContinuesExactly(const char* cache_type_k, const char* cache_type_v);
 
   size_t EntryBytes(size_t tokens) {
-    KvCache cache = *KvCache::Create(model_->arch(), 64);
+    KvCache cache = *KvCache::Create(model_->arch(), 64, KvTypes::Exact());
     return tokens * (sizeof(int32_t) + cache.PositionBytes());
   }
 

@@ -66,7 +66,7 @@ TEST_F(SessionTest, GeneratesAndCounts) {
   EXPECT_EQ(session->position(), 5 + 19);
   EXPECT_GT(stats.ttft_seconds, 0);
   EXPECT_GT(stats.decode_tokens_per_second(), 0);
-  EXPECT_EQ(stats.kv_cache_bytes, 2u * 2 * 64 * 128 * 4);
+  EXPECT_EQ(stats.kv_cache_bytes, 2u * 2 * 64 * 128 * 2);  // F16, the default
   EXPECT_GT(stats.arena_high_water, 0u);
   // The streamed bytes are the generated tokens' text.
   const auto generated = session->tokens().subspan(5);

@@ -76,7 +76,7 @@ class TransformerTest : public ::testing::TestWithParam<Case> {
 };
 
 TEST_P(TransformerTest, PrefillMatchesTokenByTokenDecode) {
-  for (const KvTypes types : {KvTypes{}, *ParseKvTypes("q8_0", "q4_0")}) {
+  for (const KvTypes types : {KvTypes::Exact(), *ParseKvTypes("q8_0", "q4_0")}) {
     SCOPED_TRACE(core::DTypeName(types.keys));
     PrefillMatchesTokenByTokenDecode(types);
   }
@@ -134,7 +134,7 @@ TEST_P(TransformerTest, EveryKvTypeTracksTheF32Cache) {
     }
     return logits;
   };
-  const std::vector<float> f32 = run({});
+  const std::vector<float> f32 = run(KvTypes::Exact());
   const struct {
     const char *k, *v;
     float tolerance;
@@ -152,7 +152,7 @@ TEST_P(TransformerTest, EveryKvTypeTracksTheF32Cache) {
 
 TEST_P(TransformerTest, DecodeMakesNoHeapAllocation) {
   const int64_t context = 160;
-  KvCache cache = *KvCache::Create(model_->arch(), context);
+  KvCache cache = *KvCache::Create(model_->arch(), context, {});
   core::Arena arena = *MakeArena(8);
   SamplerOptions options;
   options.seed = 7;
@@ -182,7 +182,7 @@ TEST_P(TransformerTest, DecodeMakesNoHeapAllocation) {
 }
 
 TEST_P(TransformerTest, BadCallsAreErrors) {
-  KvCache cache = *KvCache::Create(model_->arch(), 16);
+  KvCache cache = *KvCache::Create(model_->arch(), 16, {});
   core::Arena arena = *MakeArena(4);
   std::vector<float> logits(model_->arch().vocab_size());
   auto forward = [&](std::vector<int32_t> tokens, int64_t pos) {
@@ -206,10 +206,11 @@ INSTANTIATE_TEST_SUITE_P(Backends, TransformerTest,
 
 TEST(KvCacheTest, ContextMustFitTheModel) {
   const model::Architecture arch = model::FindPreset("small")->arch;
-  EXPECT_FALSE(KvCache::Create(arch, 0).ok());
-  EXPECT_THAT(KvCache::Create(arch, 65).status().message(),
+  EXPECT_FALSE(KvCache::Create(arch, 0, {}).ok());
+  EXPECT_THAT(KvCache::Create(arch, 65, {}).status().message(),
               HasSubstr("must be in [1, 64]"));
-  EXPECT_EQ(KvCache::Create(arch, 64)->bytes(), 2u * 2 * 64 * 128 * 4);
+  EXPECT_EQ(KvCache::Create(arch, 64, KvTypes::Exact())->bytes(), 2u * 2 * 64 * 128 * 4);
+  EXPECT_EQ(KvCache::Create(arch, 64, {})->bytes(), 2u * 2 * 64 * 128 * 2);  // F16
 }
 
 // Bytes per position as llama.cpp's cache of the same type holds them.

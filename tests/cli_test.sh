@@ -54,7 +54,7 @@ if cmp -s "$TMP/first" "$TMP/second"; then pass "greedy output is the same on ti
 expect_ok "generate seeded" "$SM" generate -m "$TMP/small_q8.smm" -p "ab" -n 8 -s 3 --top-k 5 --stop zz
 
 expect_ok "bench md" "$SM" bench -m "$TMP/small.smm" -p 16 -n 8 -t 1 -r 2 --backend tiled,portable
-expect_in "bench table" "| gpt2 470.53 K f32 | .* | portable | 1 | f32 | tg8 |" "$TMP/out"
+expect_in "bench table" "| gpt2 470.53 K f32 | .* | portable | 1 | f16 | tg8 |" "$TMP/out"
 expect_ok "bench json" "$SM" bench -m "$TMP/small_q8.smm" -p 8 -n 0 -r 1 -o json
 expect_in "bench json" '"test": "pp8"' "$TMP/out"
 expect_ok "bench depth" "$SM" bench -m "$TMP/small_q8.smm" -p 8 -n 4 -d 0,40 -r 1 -o json

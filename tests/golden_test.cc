@@ -76,7 +76,7 @@ TEST_P(GoldenTest, DecodeAndChunkedPrefillMatchTheReference) {
   std::vector<float> step(vocab);
 
   // Decode: one token at a time against the KV cache.
-  runtime::KvCache cache = *runtime::KvCache::Create(model.arch(), n);
+  runtime::KvCache cache = *runtime::KvCache::Create(model.arch(), n, runtime::KvTypes::Exact());
   for (int64_t i = 0; i < n; ++i) {
     ASSERT_TRUE(t->Forward(absl::MakeConstSpan(&g->tokens[i], 1), i, cache,
                            arena, pool, step.data(), false)
@@ -85,7 +85,7 @@ TEST_P(GoldenTest, DecodeAndChunkedPrefillMatchTheReference) {
   }
 
   // A prompt in two chunks: the second attends to the first's cache.
-  runtime::KvCache cache2 = *runtime::KvCache::Create(model.arch(), n);
+  runtime::KvCache cache2 = *runtime::KvCache::Create(model.arch(), n, runtime::KvTypes::Exact());
   const absl::Span<const int32_t> tokens(g->tokens);
   ASSERT_TRUE(t->Forward(tokens.subspan(0, 5), 0, cache2, arena, pool,
                          step.data(), false).ok());
@@ -109,7 +109,8 @@ TEST_P(GoldenTest, GreedyContinuationMatchesTheReference) {
   const int64_t context = model.arch().context_length();
   const int64_t vocab = model.arch().vocab_size();
   core::Arena arena = *core::Arena::Create(t->ScratchBytes(context, GetParam().threads, context));
-  runtime::KvCache cache = *runtime::KvCache::Create(model.arch(), context);
+  runtime::KvCache cache =
+      *runtime::KvCache::Create(model.arch(), context, runtime::KvTypes::Exact());
   std::vector<float> logits(vocab);
   ASSERT_TRUE(t->Forward(g->prompt, 0, cache, arena, pool, logits.data(), false).ok());
   std::vector<int32_t> got;

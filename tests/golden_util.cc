@@ -60,7 +60,7 @@ absl::StatusOr<std::vector<float>> Logits(const model::Model& model,
   SM_ASSIGN_OR_RETURN(core::Arena arena,
                       core::Arena::Create(t->ScratchBytes(n, threads, n)));
   SM_ASSIGN_OR_RETURN(runtime::KvCache cache,
-                      runtime::KvCache::Create(model.arch(), n));
+                      runtime::KvCache::Create(model.arch(), n, runtime::KvTypes::Exact()));
   std::vector<float> logits(n * model.arch().vocab_size());
   SM_RETURN_IF_ERROR(t->Forward(tokens, 0, cache, arena, pool, logits.data(), true));
   return logits;
