@@ -9,7 +9,11 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <algorithm>
+#include <cmath>
 #include <cstring>
+#include <limits>
+#include <type_traits>
 #include <type_traits>
 
 #include "core/dtype.h"
@@ -80,7 +84,8 @@ struct RowBF16 {
 HWY_INLINE float BlockScale(const uint16_t& bits) {
   const hn::CappedTag<float, 1> d1;
   const hn::Rebind<hwy::float16_t, decltype(d1)> dh1;
-  return hn::GetLane(hn::PromoteTo(d1, hn::LoadU(dh1, reinterpret_cast<const hwy::float16_t*>(&bits))));
+  const auto* half = reinterpret_cast<const hwy::float16_t*>(&bits);
+  return hn::GetLane(hn::PromoteTo(d1, hn::LoadU(dh1, half)));
 }
 
 struct RowQ8_0 {
@@ -249,6 +254,266 @@ HWY_INLINE void AttendHeadRow(const float* HWY_RESTRICT q, const StoredRows& key
   SoftmaxRow(scores, positions);
   WithRow(values.dtype, [&](auto row) HWY_ATTR {
     ValueSum<decltype(row)>(scores, values, positions, head_dim, out);
+  });
+}
+
+// Row `row` widened to floats: n elements, then zeros up to n_padded.
+template <class Row>
+HWY_INLINE void WidenRow(const uint8_t* HWY_RESTRICT row, size_t n, size_t n_padded,
+                         float* HWY_RESTRICT out) {
+  const hn::ScalableTag<float> d;
+  const size_t N = hn::Lanes(d);
+  size_t i = 0;
+  if constexpr (Row::kBlocks) {
+    for (; i < n; i += core::kQuantBlock) {
+      const auto scale = hn::Set(d, Row::Scale(row, i));
+      for (size_t k = i; k < i + core::kQuantBlock; k += N) {
+        hn::StoreU(hn::Mul(Row::Load(d, row, k), scale), d, out + k);
+      }
+    }
+  } else {
+    for (; i + N <= n; i += N) hn::StoreU(Row::Load(d, row, i), d, out + i);
+    for (; i < n; ++i) out[i] = Row::At(row, i);
+  }
+  for (; i < n_padded; ++i) out[i] = 0.0f;
+}
+
+// The parts of AttendBlock's scratch, for a head padded to a whole number
+// of vectors.
+struct BlockScratch {
+  float* keys_t;  // [head_pad][kKeyTile]: the tile's keys, transposed
+  float* values;  // [kKeyTile][head_pad]
+  float* row;     // [head_pad]: one key being widened
+  float* scores;  // [2][kKeyTile]: two queries' scores, then weights
+  float* acc;     // [queries][head_pad]
+  float* max;     // [queries]
+  float* sum;     // [queries]
+};
+
+HWY_INLINE size_t PaddedHead(size_t head_dim) {
+  const size_t N = hn::Lanes(hn::ScalableTag<float>());
+  return (head_dim + N - 1) / N * N;
+}
+
+HWY_INLINE BlockScratch CarveScratch(float* s, size_t queries, size_t head_pad) {
+  BlockScratch b;
+  b.keys_t = s;
+  b.values = b.keys_t + head_pad * kKeyTile;
+  b.row = b.values + kKeyTile * head_pad;
+  b.scores = b.row + head_pad;
+  b.acc = b.scores + 2 * kKeyTile;
+  b.max = b.acc + queries * head_pad;
+  b.sum = b.max + queries;
+  return b;
+}
+
+// For kQ queries at once, acc_q[0, kVectors·N) = acc_q·factor_q +
+// Σ_j p_q[j]·v_j: the accumulators stay in registers over the tile's keys,
+// and each value vector loaded serves every query.
+template <size_t kQ, size_t kVectors, class D>
+HWY_INLINE void ScaledValueSum(D d, float* const* p, const float* HWY_RESTRICT v,
+                               size_t v_stride, size_t keys, const float* factor,
+                               float* const* acc) {
+  const size_t N = hn::Lanes(d);
+  hn::Vec<D> a[kQ][kVectors];
+#pragma GCC unroll 4
+  for (size_t q = 0; q < kQ; ++q) {
+    const auto f = hn::Set(d, factor[q]);
+#pragma GCC unroll 4
+    for (size_t k = 0; k < kVectors; ++k) a[q][k] = hn::Mul(hn::LoadU(d, acc[q] + k * N), f);
+  }
+  for (size_t j = 0; j < keys; ++j) {
+    hn::Vec<D> w[kQ];
+#pragma GCC unroll 4
+    for (size_t q = 0; q < kQ; ++q) w[q] = hn::Set(d, p[q][j]);
+#pragma GCC unroll 4
+    for (size_t k = 0; k < kVectors; ++k) {
+      const auto vk = hn::LoadU(d, v + j * v_stride + k * N);
+#pragma GCC unroll 4
+      for (size_t q = 0; q < kQ; ++q) a[q][k] = hn::MulAdd(w[q], vk, a[q][k]);
+    }
+  }
+#pragma GCC unroll 4
+  for (size_t q = 0; q < kQ; ++q) {
+#pragma GCC unroll 4
+    for (size_t k = 0; k < kVectors; ++k) hn::StoreU(a[q][k], d, acc[q] + k * N);
+  }
+}
+
+// For kQ queries at once, scores_q[0, kVectors·N) = q · keys_t[:, 0,
+// kVectors·N): each query broadcast one element at a time, the tile's keys
+// side by side in the lanes, each key vector loaded serving every query.
+template <size_t kQ, size_t kVectors, class D>
+HWY_INLINE void TileScores(D d, const float* const* q, size_t head_dim,
+                           const float* HWY_RESTRICT keys_t, float* const* scores) {
+  const size_t N = hn::Lanes(d);
+  hn::Vec<D> a[kQ][kVectors];
+#pragma GCC unroll 4
+  for (size_t x = 0; x < kQ; ++x) {
+#pragma GCC unroll 4
+    for (size_t k = 0; k < kVectors; ++k) a[x][k] = hn::Zero(d);
+  }
+  for (size_t i = 0; i < head_dim; ++i) {
+    hn::Vec<D> qi[kQ];
+#pragma GCC unroll 4
+    for (size_t x = 0; x < kQ; ++x) qi[x] = hn::Set(d, q[x][i]);
+#pragma GCC unroll 4
+    for (size_t k = 0; k < kVectors; ++k) {
+      const auto kv = hn::LoadU(d, keys_t + i * kKeyTile + k * N);
+#pragma GCC unroll 4
+      for (size_t x = 0; x < kQ; ++x) a[x][k] = hn::MulAdd(qi[x], kv, a[x][k]);
+    }
+  }
+#pragma GCC unroll 4
+  for (size_t x = 0; x < kQ; ++x) {
+#pragma GCC unroll 4
+    for (size_t k = 0; k < kVectors; ++k) hn::StoreU(a[x][k], d, scores[x] + k * N);
+  }
+}
+
+// One query's tile of scores becomes its softmax weights: scaled, keys
+// outside [from, to) masked, the running max and sum moved on. Returns the
+// factor its accumulator is to be scaled by (0 before any key).
+template <class D>
+HWY_INLINE float TileSoftmax(D d, float* HWY_RESTRICT scores, size_t from, size_t to,
+                             float scale, float* max, float* sum) {
+  const size_t N = hn::Lanes(d);
+  constexpr float kNegInf = -std::numeric_limits<float>::infinity();
+  const auto vscale = hn::Set(d, scale);
+  for (size_t j = 0; j < kKeyTile; j += N) {
+    hn::StoreU(hn::Mul(hn::LoadU(d, scores + j), vscale), d, scores + j);
+  }
+  for (size_t j = 0; j < from; ++j) scores[j] = kNegInf;
+  for (size_t j = to; j < kKeyTile; ++j) scores[j] = kNegInf;
+  auto tile_max = hn::Set(d, kNegInf);
+  for (size_t j = 0; j < kKeyTile; j += N) tile_max = hn::Max(tile_max, hn::LoadU(d, scores + j));
+  const float new_max = std::max(*max, ReduceMax(d, tile_max));
+  const float factor = *max == kNegInf ? 0.0f : std::exp(*max - new_max);
+  const auto vmax = hn::Set(d, new_max);
+  auto tile_sum = hn::Zero(d);
+  for (size_t j = 0; j < kKeyTile; j += N) {
+    const auto e = ExpShifted(d, hn::LoadU(d, scores + j), vmax);
+    tile_sum = hn::Add(tile_sum, e);
+    hn::StoreU(e, d, scores + j);
+  }
+  *sum = *sum * factor + ReduceSum(d, tile_sum);
+  *max = new_max;
+  return factor;
+}
+
+// kQ queries (1 or 2) of a block against the tile in `s`: scores, softmax,
+// and the weighted values into their accumulators. Query x is a[x], its
+// keys [from[x], to[x]).
+template <size_t kQ, class D>
+HWY_INLINE void AttendTile(D d, const BlockScratch& s, const float* const* q, const size_t* a,
+                           const size_t* from, const size_t* to, size_t head_dim,
+                           size_t head_pad, float scale) {
+  const size_t N = hn::Lanes(d);
+  float* scores[kQ];
+  float* acc[kQ];
+  float factor[kQ];
+  size_t keys = 0;
+  for (size_t x = 0; x < kQ; ++x) {
+    scores[x] = s.scores + x * kKeyTile;
+    acc[x] = s.acc + a[x] * head_pad;
+    keys = std::max(keys, to[x]);
+  }
+  // kKeyTile is a multiple of 4 vectors on every target.
+  for (size_t j = 0; j < kKeyTile; j += 4 * N) {
+    float* at[kQ];
+    for (size_t x = 0; x < kQ; ++x) at[x] = scores[x] + j;
+    TileScores<kQ, 4>(d, q, head_dim, s.keys_t + j, at);
+  }
+  for (size_t x = 0; x < kQ; ++x) {
+    factor[x] = TileSoftmax(d, scores[x], from[x], to[x], scale, s.max + a[x], s.sum + a[x]);
+  }
+  // Weights past a query's keys are 0, so both run to the longer range.
+  size_t i = 0;
+  auto sum = [&](auto vectors) HWY_ATTR {
+    float* acc_i[kQ];
+    for (size_t x = 0; x < kQ; ++x) acc_i[x] = acc[x] + i;
+    ScaledValueSum<kQ, decltype(vectors)::value>(d, scores, s.values + i, head_pad, keys,
+                                                 factor, acc_i);
+  };
+  for (; i + 4 * N <= head_pad; i += 4 * N) sum(std::integral_constant<size_t, 4>());
+  switch ((head_pad - i) / N) {
+    case 3: sum(std::integral_constant<size_t, 3>()); break;
+    case 2: sum(std::integral_constant<size_t, 2>()); break;
+    case 1: sum(std::integral_constant<size_t, 1>()); break;
+    default: break;
+  }
+}
+
+template <class KeyRow, class ValueRow>
+HWY_INLINE void AttendBlockTyped(const QueryBlock& block, const StoredRows& keys,
+                                 const StoredRows& values, size_t head_dim, float scale,
+                                 int64_t window, float* scratch) {
+  const hn::ScalableTag<float> d;
+  const size_t head_pad = PaddedHead(head_dim);
+  const size_t queries = block.rows * block.heads;
+  const BlockScratch s = CarveScratch(scratch, queries, head_pad);
+  for (size_t a = 0; a < queries; ++a) {
+    s.max[a] = -std::numeric_limits<float>::infinity();
+    s.sum[a] = 0.0f;
+  }
+  std::fill(s.acc, s.acc + queries * head_pad, 0.0f);
+  const int64_t last = block.first_position + static_cast<int64_t>(block.rows) - 1;
+  const int64_t first_key =
+      window > 0 ? std::max<int64_t>(0, block.first_position + 1 - window) : 0;
+  const uint8_t* key_rows = static_cast<const uint8_t*>(keys.data);
+  const uint8_t* value_rows = static_cast<const uint8_t*>(values.data);
+  for (int64_t k0 = first_key; k0 <= last; k0 += static_cast<int64_t>(kKeyTile)) {
+    const size_t n_keys = static_cast<size_t>(std::min<int64_t>(kKeyTile, last + 1 - k0));
+    for (size_t j = 0; j < kKeyTile; ++j) {
+      if (j < n_keys) {
+        WidenRow<KeyRow>(key_rows + (k0 + j) * keys.stride, head_dim, head_pad, s.row);
+        for (size_t i = 0; i < head_pad; ++i) s.keys_t[i * kKeyTile + j] = s.row[i];
+        WidenRow<ValueRow>(value_rows + (k0 + j) * values.stride, head_dim, head_pad,
+                           s.values + j * head_pad);
+      } else {
+        for (size_t i = 0; i < head_pad; ++i) s.keys_t[i * kKeyTile + j] = 0.0f;
+      }
+    }
+    // The queries with keys in this tile, two at a time.
+    const float* q[2];
+    size_t a[2], from[2], to[2];
+    size_t pending = 0;
+    for (size_t r = 0; r < block.rows; ++r) {
+      const int64_t pos = block.first_position + static_cast<int64_t>(r);
+      if (k0 > pos) continue;  // the tile is in this row's future
+      const int64_t lo = window > 0 ? pos + 1 - window : 0;
+      if (k0 + static_cast<int64_t>(n_keys) <= lo) continue;  // the tile is before its window
+      for (size_t h = 0; h < block.heads; ++h) {
+        q[pending] = block.q + r * block.q_stride + h * head_dim;
+        a[pending] = r * block.heads + h;
+        from[pending] = static_cast<size_t>(std::max<int64_t>(0, lo - k0));
+        to[pending] = static_cast<size_t>(std::min<int64_t>(n_keys, pos + 1 - k0));
+        if (++pending == 2) {
+          AttendTile<2>(d, s, q, a, from, to, head_dim, head_pad, scale);
+          pending = 0;
+        }
+      }
+    }
+    if (pending == 1) AttendTile<1>(d, s, q, a, from, to, head_dim, head_pad, scale);
+  }
+  for (size_t r = 0; r < block.rows; ++r) {
+    for (size_t h = 0; h < block.heads; ++h) {
+      const size_t a = r * block.heads + h;
+      const float inv = 1.0f / s.sum[a];
+      float* out = block.out + r * block.out_stride + h * head_dim;
+      for (size_t i = 0; i < head_dim; ++i) out[i] = s.acc[a * head_pad + i] * inv;
+    }
+  }
+}
+
+HWY_INLINE void AttendBlockRows(const QueryBlock& block, const StoredRows& keys,
+                                const StoredRows& values, size_t head_dim, float scale,
+                                int64_t window, float* scratch) {
+  WithRow(keys.dtype, [&](auto key_row) HWY_ATTR {
+    WithRow(values.dtype, [&](auto value_row) HWY_ATTR {
+      AttendBlockTyped<decltype(key_row), decltype(value_row)>(block, keys, values, head_dim,
+                                                                scale, window, scratch);
+    });
   });
 }
 

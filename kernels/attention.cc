@@ -15,6 +15,11 @@ void AttendHeadImpl(const float* q, const StoredRows& keys, const StoredRows& va
   AttendHeadRow(q, keys, values, positions, head_dim, scale, scores, out);
 }
 
+void AttendBlockImpl(const QueryBlock& block, const StoredRows& keys, const StoredRows& values,
+                     size_t head_dim, float scale, int64_t window, float* scratch) {
+  AttendBlockRows(block, keys, values, head_dim, scale, window, scratch);
+}
+
 }  // namespace smallmind::kernels::HWY_NAMESPACE
 HWY_AFTER_NAMESPACE();
 
@@ -22,6 +27,7 @@ HWY_AFTER_NAMESPACE();
 namespace smallmind::kernels {
 
 HWY_EXPORT(AttendHeadImpl);
+HWY_EXPORT(AttendBlockImpl);
 
 bool IsAttentionType(core::DType dtype) {
   switch (dtype) {
@@ -39,6 +45,17 @@ bool IsAttentionType(core::DType dtype) {
 void AttendHead(const float* q, const StoredRows& keys, const StoredRows& values,
                 size_t positions, size_t head_dim, float scale, float* scores, float* out) {
   HWY_DYNAMIC_DISPATCH(AttendHeadImpl)(q, keys, values, positions, head_dim, scale, scores, out);
+}
+
+size_t AttendBlockScratch(size_t queries, size_t head_dim) {
+  // The widest target's padding serves every target.
+  const size_t head_pad = (head_dim + 15) / 16 * 16;
+  return 2 * head_pad * kKeyTile + head_pad + 2 * kKeyTile + queries * (head_pad + 2);
+}
+
+void AttendBlock(const QueryBlock& block, const StoredRows& keys, const StoredRows& values,
+                 size_t head_dim, float scale, int64_t window, float* scratch) {
+  HWY_DYNAMIC_DISPATCH(AttendBlockImpl)(block, keys, values, head_dim, scale, window, scratch);
 }
 
 }  // namespace smallmind::kernels

@@ -35,6 +35,35 @@ bool IsAttentionType(core::DType dtype);
 void AttendHead(const float* q, const StoredRows& keys, const StoredRows& values,
                 size_t positions, size_t head_dim, float scale, float* scores, float* out);
 
+// A block of consecutive query rows of one sequence, the query heads that
+// share one kv head together: row r sits at position first_position + r,
+// and its head h's query is at q + r·q_stride + h·head_dim (out likewise).
+struct QueryBlock {
+  const float* q;
+  float* out;
+  size_t q_stride, out_stride;  // floats from one row to the next
+  size_t rows, heads;
+  int64_t first_position;
+};
+
+// Keys per tile of AttendBlock.
+inline constexpr size_t kKeyTile = 64;
+
+// Floats of scratch AttendBlock needs for `queries` (rows × heads) of
+// `head_dim`.
+size_t AttendBlockScratch(size_t queries, size_t head_dim);
+
+// The flash-attention way for prefill: tiles of kKeyTile keys are widened
+// once into `scratch` and serve every query of the block (scores as a
+// small matrix product, an online softmax, the values' weighted sum), so
+// the keys and values stream from the cache once per block instead of once
+// per query. Row r attends to positions [max(0, p_r + 1 - window), p_r]
+// (window 0: from 0); tiles past the block's last position are skipped.
+// `keys` and `values` start at position 0. Matches AttendHead row by row
+// up to the order of the sums.
+void AttendBlock(const QueryBlock& block, const StoredRows& keys, const StoredRows& values,
+                 size_t head_dim, float scale, int64_t window, float* scratch);
+
 }  // namespace smallmind::kernels
 
 #endif  // SMALLMIND_KERNELS_ATTENTION_H_

@@ -1,4 +1,5 @@
-// One head's decode-step attention over a cache, per stored type. Run:
+// Attention over a cache, per stored type: one head's decode step
+// (AttendHead) and a prefill block (AttendBlock). Run:
 //   bazel run --config=opt //kernels:attention_benchmark
 #include <cmath>
 #include <vector>
@@ -39,6 +40,37 @@ BENCHMARK(BM_AttendHead)->ArgsProduct({{256, 4096}, {64}, {
     static_cast<int64_t>(core::DType::kF32), static_cast<int64_t>(core::DType::kF16),
     static_cast<int64_t>(core::DType::kBF16), static_cast<int64_t>(core::DType::kQ8_0),
     static_cast<int64_t>(core::DType::kQ4_0)}});
+
+// Args: positions before the block, cache type. A prefill block of 21 rows
+// × 3 query heads (SmolLM2's group) of 64, as the forward pass runs it;
+// elements/s counts query-key pairs.
+void BM_AttendBlock(benchmark::State& state) {
+  const size_t depth = state.range(0), head_dim = 64, rows = 21, heads = 3;
+  const auto dtype = static_cast<core::DType>(state.range(1));
+  state.SetLabel(std::string(core::DTypeName(dtype)));
+  const size_t positions = depth + rows;
+  const size_t stride = *core::BytesFor(dtype, head_dim * 3);
+  std::vector<uint8_t> k(positions * stride), v(positions * stride);
+  const std::vector<float> row = BenchFloats(head_dim * 3, 2);
+  for (size_t p = 0; p < positions; ++p) {
+    EncodeRow(dtype, row.data(), k.data() + p * stride, head_dim * 3);
+    EncodeRow(dtype, row.data(), v.data() + p * stride, head_dim * 3);
+  }
+  const std::vector<float> q = BenchFloats(rows * heads * head_dim, 1);
+  std::vector<float> out(q.size()), scratch(AttendBlockScratch(rows * heads, head_dim));
+  const QueryBlock block{q.data(), out.data(), heads * head_dim, heads * head_dim,
+                         rows, heads, static_cast<int64_t>(depth)};
+  for (auto _ : state) {
+    AttendBlock(block, {k.data(), dtype, stride}, {v.data(), dtype, stride}, head_dim, 0.125f, 0,
+                scratch.data());
+    benchmark::DoNotOptimize(out.data());
+  }
+  SetRates(state, double(rows * heads * positions),
+           2.0 * positions * *core::BytesFor(dtype, head_dim));
+}
+BENCHMARK(BM_AttendBlock)->ArgsProduct({{512, 4096, 32768}, {
+    static_cast<int64_t>(core::DType::kF32), static_cast<int64_t>(core::DType::kF16),
+    static_cast<int64_t>(core::DType::kQ8_0)}});
 
 }  // namespace
 }  // namespace smallmind::kernels

@@ -1,6 +1,8 @@
 #include "kernels/attention.h"
 
+#include <algorithm>
 #include <cmath>
+#include <utility>
 #include <vector>
 
 #include "core/dtype.h"
@@ -26,14 +28,17 @@ struct Stored {
   size_t stride;
 };
 
+// Rows start this far into their buffer, so none is more than 2-byte
+// aligned (all the kernel may assume).
+constexpr size_t kOffset = 2;
+
 Stored Store(DType dtype, size_t positions, size_t head_dim, uint64_t seed) {
   const size_t row_bytes = *core::BytesFor(dtype, head_dim);
   Stored s{{}, std::vector<float>(positions * head_dim), row_bytes * 3 + 2};
-  s.bytes.resize(positions * s.stride + 1);
+  s.bytes.resize(positions * s.stride + kOffset);
   const std::vector<float> x = RandomFloats(positions * head_dim, seed);
   for (size_t p = 0; p < positions; ++p) {
-    // One byte in, so no row is more than 2-byte aligned.
-    uint8_t* row = s.bytes.data() + 1 + p * s.stride;
+    uint8_t* row = s.bytes.data() + kOffset + p * s.stride;
     EncodeRow(dtype, x.data() + p * head_dim, row, head_dim);
     DecodeRow(dtype, row, s.decoded.data() + p * head_dim, head_dim);
   }
@@ -54,8 +59,8 @@ void CheckAgainstReference(DType key_type, DType value_type, size_t head_dim,
   const Stored v = Store(value_type, positions, head_dim, 43);
   const float scale = 1.0f / std::sqrt(static_cast<float>(head_dim));
   std::vector<float> scores(positions), out(head_dim);
-  AttendHead(q.data(), {k.bytes.data() + 1, key_type, k.stride},
-             {v.bytes.data() + 1, value_type, v.stride}, positions, head_dim, scale,
+  AttendHead(q.data(), {k.bytes.data() + kOffset, key_type, k.stride},
+             {v.bytes.data() + kOffset, value_type, v.stride}, positions, head_dim, scale,
              scores.data(), out.data());
   std::vector<float> logits(positions);
   for (size_t p = 0; p < positions; ++p) {
@@ -104,6 +109,73 @@ TEST_P(AttentionTest, OnePositionReturnsItsValue) {
   EXPECT_EQ(scores[0], 1.0f);
   EXPECT_EQ(out[0], 0.5f);
   EXPECT_EQ(out[2], 7.0f);
+}
+
+// A block of rows × heads against the double reference, row by row: each
+// row attends to its own causal (and windowed) range of a cache whose
+// positions are all filled.
+void CheckBlock(DType key_type, DType value_type, size_t head_dim, size_t rows, size_t heads,
+                int64_t first_position, int64_t window) {
+  SCOPED_TRACE(testing::Message() << core::DTypeName(key_type) << "/"
+                                  << core::DTypeName(value_type) << " head_dim " << head_dim
+                                  << " rows " << rows << " heads " << heads << " first "
+                                  << first_position << " window " << window);
+  const size_t positions = static_cast<size_t>(first_position) + rows;
+  const Stored k = Store(key_type, positions, head_dim, 52);
+  const Stored v = Store(value_type, positions, head_dim, 53);
+  const size_t q_stride = heads * head_dim + 3;
+  const std::vector<float> q = RandomFloats(rows * q_stride, 51);
+  std::vector<float> out(rows * q_stride, -7.0f);
+  std::vector<float> scratch(AttendBlockScratch(rows * heads, head_dim));
+  const float scale = 1.0f / std::sqrt(static_cast<float>(head_dim));
+  AttendBlock({q.data(), out.data(), q_stride, q_stride, rows, heads, first_position},
+              {k.bytes.data() + kOffset, key_type, k.stride},
+              {v.bytes.data() + kOffset, value_type, v.stride},
+              head_dim, scale, window, scratch.data());
+  for (size_t r = 0; r < rows; ++r) {
+    const int64_t pos = first_position + static_cast<int64_t>(r);
+    const size_t from =
+        static_cast<size_t>(window > 0 ? std::max<int64_t>(0, pos + 1 - window) : 0);
+    const size_t n = static_cast<size_t>(pos) + 1 - from;
+    for (size_t h = 0; h < heads; ++h) {
+      const float* qh = q.data() + r * q_stride + h * head_dim;
+      std::vector<float> logits(n);
+      for (size_t p = 0; p < n; ++p) {
+        logits[p] = static_cast<float>(
+            reference::Dot(qh, k.decoded.data() + (from + p) * head_dim, head_dim) * scale);
+      }
+      const std::vector<double> probs = reference::Softmax(logits.data(), n);
+      for (size_t i = 0; i < head_dim; ++i) {
+        double expected = 0;
+        for (size_t p = 0; p < n; ++p) expected += probs[p] * v.decoded[(from + p) * head_dim + i];
+        ASSERT_NEAR(out[r * q_stride + h * head_dim + i], expected, 4e-6)
+            << "row " << r << " head " << h << " i " << i;
+      }
+    }
+    // Nothing written between heads.
+    ASSERT_EQ(out[r * q_stride + heads * head_dim], -7.0f);
+  }
+}
+
+TEST_P(AttentionTest, BlocksMatchTheReference) {
+  for (size_t head_dim : {7, 32, 64, 80}) {
+    for (size_t heads : {1, 3}) {
+      for (auto [rows, first] : {std::pair<size_t, int64_t>{1, 0}, {5, 0}, {16, 3}, {9, 120},
+                                 {33, 200}}) {
+        for (int64_t window : {0, 4, 70}) {
+          CheckBlock(DType::kF32, DType::kF32, head_dim, rows, heads, first, window);
+          if (HasFailure()) return;
+        }
+      }
+    }
+  }
+  for (DType key_type : {DType::kF16, DType::kBF16, DType::kQ8_0, DType::kQ4_0}) {
+    for (DType value_type : {DType::kF16, DType::kQ8_0, DType::kQ4_0}) {
+      CheckBlock(key_type, value_type, 64, 12, 3, 90, 0);
+      CheckBlock(key_type, value_type, 32, 7, 2, 0, 5);
+      if (HasFailure()) return;
+    }
+  }
 }
 
 TEST(AttentionTypesTest, CacheTypesAreTheFloatTypesAndTheTwo32BlockOnes) {

@@ -23,10 +23,23 @@ using core::ProfileOp;
 // Attention work (multiply-adds) below which spreading heads over the pool
 // costs more in wake-ups than it saves.
 constexpr int64_t kParallelAttentionWork = 1 << 15;
+// Consecutive rows of one sequence from which attention runs in blocks
+// (kernels::AttendBlock: key tiles shared by the block's queries), and the
+// queries (rows × the query heads of a kv head) a block holds at most.
+constexpr int64_t kMinBlockRows = 4;
+constexpr int64_t kBlockQueries = 64;
 
 int64_t QDim(const model::Architecture& a) { return a.num_heads() * a.head_dim(); }
 int64_t KvDim(const model::Architecture& a) { return a.num_kv_heads() * a.head_dim(); }
 int64_t QkvDim(const model::Architecture& a) { return QDim(a) + 2 * KvDim(a); }
+// Rows per AttendBlock call: the block's queries are rows × the query heads
+// of one kv head.
+int64_t BlockRows(const model::Architecture& a) {
+  return std::max<int64_t>(1, kBlockQueries / (a.num_heads() / a.num_kv_heads()));
+}
+int64_t BlockScratchFloats(const model::Architecture& a) {
+  return static_cast<int64_t>(kernels::AttendBlockScratch(kBlockQueries, a.head_dim()));
+}
 int64_t FfnRows(const model::Architecture& a) {
   return a.mlp() == model::GELU ? a.hidden_dim() : 2 * a.hidden_dim();  // gated: gate|up
 }
@@ -54,6 +67,8 @@ struct Transformer::Scratch {
   float* up;      // MLP up projection, gate then up for SwiGLU [rows, ffn]
   float* act;     // MLP activation [rows, hidden]
   float* scores;  // attention probabilities [threads, context]
+  float* block;   // AttendBlock's scratch [threads, kernels::AttendBlockScratch]
+  float* runs;    // int64 pairs: attention's runs of rows (Pass::runs) [rows + 1]
   float* lookup;  // an embedding row as the file stores it [row bytes / 4]
 
   struct Size {
@@ -72,6 +87,8 @@ struct Transformer::Scratch {
       {&Scratch::up, [](const model::Architecture& a, const Size& s) { return s.rows * FfnRows(a); }},
       {&Scratch::act, [](const model::Architecture& a, const Size& s) { return s.rows * a.hidden_dim(); }},
       {&Scratch::scores, [](const model::Architecture&, const Size& s) { return s.threads * s.context; }},
+      {&Scratch::block, [](const model::Architecture& a, const Size& s) { return s.threads * BlockScratchFloats(a); }},
+      {&Scratch::runs, [](const model::Architecture&, const Size& s) { return 4 * (s.rows + 1); }},
       {&Scratch::lookup, [](const model::Architecture&, const Size& s) { return (s.lookup_bytes + 3) / 4; }},
   };
 };
@@ -85,6 +102,14 @@ struct Transformer::Pass {
   Scratch s;
   core::Arena& arena;
   core::ThreadPool& pool;
+  // Attention's runs: consecutive positions of one sequence, run r from row
+  // runs[r].first_row, its tasks from runs[r].first_task (runs[num_runs]
+  // closes the last).
+  struct Run {
+    int64_t first_row, first_task;
+  };
+  const Run* runs = nullptr;
+  int64_t num_runs = 0;
 };
 
 absl::StatusOr<KvTypes> ParseKvTypes(absl::string_view keys, absl::string_view values) {
@@ -364,6 +389,35 @@ void Transformer::WriteKv(int layer, const Pass& pass, const float* qkv) const {
   }
 }
 
+// A long run (a prompt) attends in blocks of rows, the query heads of one kv
+// head together, so each tile of keys and values is read once per block; a
+// short one (a decode step) a row and a head at a time.
+void Transformer::PlanAttention(Pass& pass) const {
+  const model::Architecture& a = model_.arch();
+  auto* runs = reinterpret_cast<Pass::Run*>(pass.s.runs);
+  int64_t n = 0;
+  for (int64_t i = 0; i < pass.m; ++i) {
+    const BatchRow& row = pass.rows[i];
+    if (i > 0 && pass.rows[i - 1].cache == row.cache &&
+        pass.rows[i - 1].position + 1 == row.position) {
+      continue;
+    }
+    runs[n++].first_row = i;
+  }
+  runs[n].first_row = pass.m;
+  int64_t tasks = 0;
+  for (int64_t r = 0; r < n; ++r) {
+    runs[r].first_task = tasks;
+    const int64_t rows = runs[r + 1].first_row - runs[r].first_row;
+    tasks += rows >= kMinBlockRows
+                 ? a.num_kv_heads() * ((rows + BlockRows(a) - 1) / BlockRows(a))
+                 : rows * a.num_heads();
+  }
+  runs[n].first_task = tasks;
+  pass.runs = runs;
+  pass.num_runs = n;
+}
+
 void Transformer::Attention(int layer, const Pass& pass, const float* qkv,
                             float* out) const {
   const model::Architecture& a = model_.arch();
@@ -384,31 +438,53 @@ void Transformer::Attention(int layer, const Pass& pass, const float* qkv,
   // keys and values read once per kv head.
   SM_PROFILE_SCOPE(ProfileOp::kAttention, layer, 4.0 * heads * head_dim * positions,
                    8.0 * KvDim(a) * positions);
-  // One task per (row, head): scores against every cached key up to the
-  // row's own position, softmax, then the weighted sum of values, fused in
-  // one kernel call.
+  const int64_t kv_heads = a.num_kv_heads();
+  const int64_t block_rows = BlockRows(a);
+  const Pass::Run* runs = pass.runs;
   auto task = [&](uint64_t t, int thread) {
-    const int64_t i = static_cast<int64_t>(t) / heads;
-    const BatchRow& row = pass.rows[i];
-    const int64_t head = static_cast<int64_t>(t) % heads;
-    const int64_t kv_head = head / group;
-    KvCache& cache = *row.cache;
+    const Pass::Run* run =
+        std::upper_bound(runs, runs + pass.num_runs, static_cast<int64_t>(t),
+                         [](int64_t task, const Pass::Run& r) { return task < r.first_task; }) -
+        1;
+    const int64_t run_rows = run[1].first_row - run->first_row;
+    const int64_t local = static_cast<int64_t>(t) - run->first_task;
+    KvCache& cache = *pass.rows[run->first_row].cache;
     const KvTypes types = cache.types();
+    // Heads are whole blocks, so a kv head's bytes start at its index times
+    // its size.
+    const size_t key_head = cache.key_row_bytes() / kv_heads;
+    const size_t value_head = cache.value_row_bytes() / kv_heads;
+    if (run_rows >= kMinBlockRows) {
+      const int64_t kv_head = local % kv_heads;
+      const int64_t r0 = local / kv_heads * block_rows;
+      const int64_t i = run->first_row + r0;
+      const kernels::QueryBlock block{
+          qkv + i * QkvDim(a) + kv_head * group * head_dim,
+          out + i * QDim(a) + kv_head * group * head_dim,
+          static_cast<size_t>(QkvDim(a)),
+          static_cast<size_t>(QDim(a)),
+          static_cast<size_t>(std::min(block_rows, run_rows - r0)),
+          static_cast<size_t>(group),
+          pass.rows[i].position};
+      kernels::AttendBlock(
+          block, {cache.keys(layer, 0) + key_head * kv_head, types.keys, cache.key_row_bytes()},
+          {cache.values(layer, 0) + value_head * kv_head, types.values, cache.value_row_bytes()},
+          head_dim, scale, window, pass.s.block + thread * BlockScratchFloats(a));
+      return;
+    }
+    const int64_t i = run->first_row + local / heads;
+    const BatchRow& row = pass.rows[i];
+    const int64_t head = local % heads;
+    const int64_t kv_head = head / group;
     const int64_t from = first(row);
-    // Heads are whole blocks, so a head's bytes start at kv_head times its
-    // size.
-    const kernels::StoredRows keys{
-        cache.keys(layer, from) + cache.key_row_bytes() / a.num_kv_heads() * kv_head,
-        types.keys, cache.key_row_bytes()};
-    const kernels::StoredRows values{
-        cache.values(layer, from) + cache.value_row_bytes() / a.num_kv_heads() * kv_head,
-        types.values, cache.value_row_bytes()};
-    kernels::AttendHead(qkv + i * QkvDim(a) + head * head_dim, keys, values,
-                        row.position + 1 - from, head_dim, scale,
-                        pass.s.scores + thread * pass.context,
-                        out + i * QDim(a) + head * head_dim);
+    kernels::AttendHead(
+        qkv + i * QkvDim(a) + head * head_dim,
+        {cache.keys(layer, from) + key_head * kv_head, types.keys, cache.key_row_bytes()},
+        {cache.values(layer, from) + value_head * kv_head, types.values, cache.value_row_bytes()},
+        row.position + 1 - from, head_dim, scale, pass.s.scores + thread * pass.context,
+        out + i * QDim(a) + head * head_dim);
   };
-  const int64_t tasks = pass.m * heads;
+  const int64_t tasks = runs[pass.num_runs].first_task;
   if (pass.pool.num_threads() > 1 && positions * heads * head_dim >= kParallelAttentionWork) {
     pass.pool.ParallelFor(tasks, task);
   } else {
@@ -485,6 +561,7 @@ absl::Status Transformer::Forward(absl::Span<const BatchRow> rows,
   for (const Scratch::Buffer& b : Scratch::kBuffers) {
     SM_ASSIGN_OR_RETURN(pass.s.*b.field, arena.AllocateArray<float>(b.floats(a, size)));
   }
+  PlanAttention(pass);
 
   Embed(pass);
   Scratch& s = pass.s;

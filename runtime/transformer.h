@@ -164,6 +164,8 @@ class Transformer {
   int64_t LookupBytes() const;
   void LookUp(const Pass& pass, const core::TensorView& table, int64_t row, float* out) const;
 
+  // Splits the pass's rows into attention's runs (Pass::runs).
+  void PlanAttention(Pass& pass) const;
   // The steps of a pass, each timing itself for the profiler.
   void Embed(const Pass& pass) const;
   void Norm(int layer, const Pass& pass, const float* in,
