@@ -245,13 +245,42 @@ HWY_INLINE void WithRow(core::DType dtype, const Fn& fn) {
   }
 }
 
+// scores = e^(scores - max) in place; returns their sum, the max in *max
+// (-inf and 0 for no positions).
+HWY_INLINE float ExpRow(float* HWY_RESTRICT scores, size_t positions, float* max) {
+  const hn::ScalableTag<float> d;
+  const size_t N = hn::Lanes(d);
+  *max = positions > 0 ? RowMax(scores, positions) : -std::numeric_limits<float>::infinity();
+  const auto vmax = hn::Set(d, *max);
+  auto sum = hn::Zero(d);
+  size_t p = 0;
+  for (; p + N <= positions; p += N) {
+    const auto e = ExpShifted(d, hn::LoadU(d, scores + p), vmax);
+    sum = hn::Add(sum, e);
+    hn::StoreU(e, d, scores + p);
+  }
+  float total = ReduceSum(d, sum);
+  for (; p < positions; ++p) {
+    scores[p] = std::exp(scores[p] - *max);
+    total += scores[p];
+  }
+  return total;
+}
+
+// With `max` and `sum` set, the part of a head's attention over these
+// positions, unnormalized (AttendHeadPart); else the whole (AttendHead).
 HWY_INLINE void AttendHeadRow(const float* HWY_RESTRICT q, const StoredRows& keys,
                               const StoredRows& values, size_t positions, size_t head_dim,
-                              float scale, float* HWY_RESTRICT scores, float* HWY_RESTRICT out) {
+                              float scale, float* HWY_RESTRICT scores, float* HWY_RESTRICT out,
+                              float* max = nullptr, float* sum = nullptr) {
   WithRow(keys.dtype, [&](auto row) HWY_ATTR {
     Scores<decltype(row)>(q, keys, positions, head_dim, scale, scores);
   });
-  SoftmaxRow(scores, positions);
+  if (max == nullptr) {
+    SoftmaxRow(scores, positions);
+  } else {
+    *sum = ExpRow(scores, positions, max);
+  }
   WithRow(values.dtype, [&](auto row) HWY_ATTR {
     ValueSum<decltype(row)>(scores, values, positions, head_dim, out);
   });

@@ -1,4 +1,7 @@
 // Dispatch unit for kernels/attention.h.
+#include <algorithm>
+#include <cmath>
+#include <limits>
 
 #undef HWY_TARGET_INCLUDE
 #define HWY_TARGET_INCLUDE "kernels/attention.cc"
@@ -11,8 +14,9 @@ HWY_BEFORE_NAMESPACE();
 namespace smallmind::kernels::HWY_NAMESPACE {
 
 void AttendHeadImpl(const float* q, const StoredRows& keys, const StoredRows& values,
-                    size_t positions, size_t head_dim, float scale, float* scores, float* out) {
-  AttendHeadRow(q, keys, values, positions, head_dim, scale, scores, out);
+                    size_t positions, size_t head_dim, float scale, float* scores, float* out,
+                    float* max, float* sum) {
+  AttendHeadRow(q, keys, values, positions, head_dim, scale, scores, out, max, sum);
 }
 
 void AttendBlockImpl(const QueryBlock& block, const StoredRows& keys, const StoredRows& values,
@@ -44,7 +48,15 @@ bool IsAttentionType(core::DType dtype) {
 
 void AttendHead(const float* q, const StoredRows& keys, const StoredRows& values,
                 size_t positions, size_t head_dim, float scale, float* scores, float* out) {
-  HWY_DYNAMIC_DISPATCH(AttendHeadImpl)(q, keys, values, positions, head_dim, scale, scores, out);
+  HWY_DYNAMIC_DISPATCH(AttendHeadImpl)(q, keys, values, positions, head_dim, scale, scores, out,
+                                       nullptr, nullptr);
+}
+
+void AttendHeadPart(const float* q, const StoredRows& keys, const StoredRows& values,
+                    size_t positions, size_t head_dim, float scale, float* scores, float* out,
+                    float* max, float* sum) {
+  HWY_DYNAMIC_DISPATCH(AttendHeadImpl)(q, keys, values, positions, head_dim, scale, scores, out,
+                                       max, sum);
 }
 
 size_t AttendBlockScratch(size_t queries, size_t head_dim) {
@@ -56,6 +68,23 @@ size_t AttendBlockScratch(size_t queries, size_t head_dim) {
 void AttendBlock(const QueryBlock& block, const StoredRows& keys, const StoredRows& values,
                  size_t head_dim, float scale, int64_t window, float* scratch) {
   HWY_DYNAMIC_DISPATCH(AttendBlockImpl)(block, keys, values, head_dim, scale, window, scratch);
+}
+
+void MergeParts(const float* sums, const float* max, const float* sum, size_t part_stride,
+                size_t parts, size_t head_dim, float* out) {
+  constexpr float kNegInf = -std::numeric_limits<float>::infinity();
+  float m = kNegInf;
+  for (size_t p = 0; p < parts; ++p) m = std::max(m, max[p * part_stride]);
+  float total = 0;
+  for (size_t i = 0; i < head_dim; ++i) out[i] = 0;
+  for (size_t p = 0; p < parts; ++p) {
+    if (max[p * part_stride] == kNegInf) continue;  // no key in that part
+    const float w = std::exp(max[p * part_stride] - m);
+    total += w * sum[p * part_stride];
+    for (size_t i = 0; i < head_dim; ++i) out[i] += w * sums[p * part_stride + i];
+  }
+  const float inv = 1.0f / total;
+  for (size_t i = 0; i < head_dim; ++i) out[i] *= inv;
 }
 
 }  // namespace smallmind::kernels

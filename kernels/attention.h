@@ -35,6 +35,14 @@ bool IsAttentionType(core::DType dtype);
 void AttendHead(const float* q, const StoredRows& keys, const StoredRows& values,
                 size_t positions, size_t head_dim, float scale, float* scores, float* out);
 
+// AttendHead over a part of a long context, for flash-decoding (parts on
+// several threads): `out` gets Σ_p e^(s_p - max)·v_p unnormalized, *max the
+// largest score s_p, *sum Σ_p e^(s_p - max); MergeParts joins the parts.
+// positions may be 0 (max -inf, sum and out 0).
+void AttendHeadPart(const float* q, const StoredRows& keys, const StoredRows& values,
+                    size_t positions, size_t head_dim, float scale, float* scores, float* out,
+                    float* max, float* sum);
+
 // A block of consecutive query rows of one sequence, the query heads that
 // share one kv head together: row r sits at position first_position + r,
 // and its head h's query is at q + r·q_stride + h·head_dim (out likewise).
@@ -63,6 +71,13 @@ size_t AttendBlockScratch(size_t queries, size_t head_dim);
 // up to the order of the sums.
 void AttendBlock(const QueryBlock& block, const StoredRows& keys, const StoredRows& values,
                  size_t head_dim, float scale, int64_t window, float* scratch);
+
+// One query's attention from `parts` parts that AttendHeadPart computed
+// over disjoint key ranges: part p's unnormalized sums at sums + p·part_stride,
+// its max score and weight sum at max[p·part_stride], sum[p·part_stride].
+// Writes head_dim floats to out.
+void MergeParts(const float* sums, const float* max, const float* sum, size_t part_stride,
+                size_t parts, size_t head_dim, float* out);
 
 }  // namespace smallmind::kernels
 

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <limits>
 #include <utility>
 #include <vector>
 
@@ -176,6 +177,35 @@ TEST_P(AttentionTest, BlocksMatchTheReference) {
       if (HasFailure()) return;
     }
   }
+}
+
+// A long context cut in parts (flash-decoding) and merged gives what one
+// call over all of it gives, an empty part included.
+TEST_P(AttentionTest, PartsMergeToTheWhole) {
+  const size_t head_dim = 64, positions = 301;
+  const Stored k = Store(DType::kF16, positions, head_dim, 62);
+  const Stored v = Store(DType::kQ8_0, positions, head_dim, 63);
+  const std::vector<float> q = RandomFloats(head_dim, 61);
+  std::vector<float> scores(positions), whole(head_dim), merged(head_dim);
+  const auto rows = [&](const Stored& s, DType dtype, size_t from) {
+    return StoredRows{s.bytes.data() + kOffset + from * s.stride, dtype, s.stride};
+  };
+  AttendHead(q.data(), rows(k, DType::kF16, 0), rows(v, DType::kQ8_0, 0), positions, head_dim,
+             0.125f, scores.data(), whole.data());
+  // Parts [0, 100), [100, 100), [100, 301); each keeps [sums][max][sum].
+  const size_t bounds[] = {0, 100, 100, positions};
+  const size_t part_floats = head_dim + 2;
+  std::vector<float> parts(3 * part_floats);
+  for (int p = 0; p < 3; ++p) {
+    float* part = parts.data() + p * part_floats;
+    AttendHeadPart(q.data(), rows(k, DType::kF16, bounds[p]), rows(v, DType::kQ8_0, bounds[p]),
+                   bounds[p + 1] - bounds[p], head_dim, 0.125f, scores.data(), part,
+                   part + head_dim, part + head_dim + 1);
+  }
+  EXPECT_EQ(parts[part_floats + head_dim], -std::numeric_limits<float>::infinity());
+  MergeParts(parts.data(), parts.data() + head_dim, parts.data() + head_dim + 1, part_floats, 3,
+             head_dim, merged.data());
+  for (size_t i = 0; i < head_dim; ++i) ASSERT_NEAR(merged[i], whole[i], 1e-6) << "i " << i;
 }
 
 TEST(AttentionTypesTest, CacheTypesAreTheFloatTypesAndTheTwo32BlockOnes) {

@@ -28,6 +28,12 @@ constexpr int64_t kParallelAttentionWork = 1 << 15;
 // queries (rows × the query heads of a kv head) a block holds at most.
 constexpr int64_t kMinBlockRows = 4;
 constexpr int64_t kBlockQueries = 64;
+// A short run (a decode step) whose rows attend to kSplitKeys positions or
+// more attends, on a pool of several threads, in up to kMaxParts parts of
+// the positions (flash-decoding: each part's partial softmax on a thread,
+// then merged), so that a few heads still fill the threads.
+constexpr int64_t kSplitKeys = 1024;
+constexpr int64_t kMaxParts = 4;
 
 int64_t QDim(const model::Architecture& a) { return a.num_heads() * a.head_dim(); }
 int64_t KvDim(const model::Architecture& a) { return a.num_kv_heads() * a.head_dim(); }
@@ -68,7 +74,8 @@ struct Transformer::Scratch {
   float* act;     // MLP activation [rows, hidden]
   float* scores;  // attention probabilities [threads, context]
   float* block;   // AttendBlock's scratch [threads, kernels::AttendBlockScratch]
-  float* runs;    // int64 pairs: attention's runs of rows (Pass::runs) [rows + 1]
+  float* runs;    // attention's runs of rows (Pass::Run) [rows + 1]
+  float* parts;   // decode's attention in parts [rows, heads, kMaxParts, head_dim + 2]
   float* lookup;  // an embedding row as the file stores it [row bytes / 4]
 
   struct Size {
@@ -88,7 +95,8 @@ struct Transformer::Scratch {
       {&Scratch::act, [](const model::Architecture& a, const Size& s) { return s.rows * a.hidden_dim(); }},
       {&Scratch::scores, [](const model::Architecture&, const Size& s) { return s.threads * s.context; }},
       {&Scratch::block, [](const model::Architecture& a, const Size& s) { return s.threads * BlockScratchFloats(a); }},
-      {&Scratch::runs, [](const model::Architecture&, const Size& s) { return 4 * (s.rows + 1); }},
+      {&Scratch::runs, [](const model::Architecture&, const Size& s) { return 8 * (s.rows + 1); }},
+      {&Scratch::parts, [](const model::Architecture& a, const Size& s) { return s.rows * a.num_heads() * kMaxParts * (a.head_dim() + 2); }},
       {&Scratch::lookup, [](const model::Architecture&, const Size& s) { return (s.lookup_bytes + 3) / 4; }},
   };
 };
@@ -103,10 +111,12 @@ struct Transformer::Pass {
   core::Arena& arena;
   core::ThreadPool& pool;
   // Attention's runs: consecutive positions of one sequence, run r from row
-  // runs[r].first_row, its tasks from runs[r].first_task (runs[num_runs]
-  // closes the last).
+  // runs[r].first_row, its tasks from runs[r].first_task, its partial
+  // results from slot runs[r].first_slot (runs[num_runs] closes the last).
+  // parts: 0 for a run attending in blocks of rows; else its rows attend
+  // head by head, in that many parts of their positions.
   struct Run {
-    int64_t first_row, first_task;
+    int64_t first_row, first_task, parts, first_slot;
   };
   const Run* runs = nullptr;
   int64_t num_runs = 0;
@@ -391,7 +401,8 @@ void Transformer::WriteKv(int layer, const Pass& pass, const float* qkv) const {
 
 // A long run (a prompt) attends in blocks of rows, the query heads of one kv
 // head together, so each tile of keys and values is read once per block; a
-// short one (a decode step) a row and a head at a time.
+// short one (a decode step) a row and a head at a time, over a long context
+// in parts across the threads.
 void Transformer::PlanAttention(Pass& pass) const {
   const model::Architecture& a = model_.arch();
   auto* runs = reinterpret_cast<Pass::Run*>(pass.s.runs);
@@ -405,15 +416,26 @@ void Transformer::PlanAttention(Pass& pass) const {
     runs[n++].first_row = i;
   }
   runs[n].first_row = pass.m;
-  int64_t tasks = 0;
+  int64_t tasks = 0, slots = 0;
   for (int64_t r = 0; r < n; ++r) {
-    runs[r].first_task = tasks;
-    const int64_t rows = runs[r + 1].first_row - runs[r].first_row;
-    tasks += rows >= kMinBlockRows
-                 ? a.num_kv_heads() * ((rows + BlockRows(a) - 1) / BlockRows(a))
-                 : rows * a.num_heads();
+    Pass::Run& run = runs[r];
+    run.first_task = tasks;
+    run.first_slot = slots;
+    const int64_t rows = runs[r + 1].first_row - run.first_row;
+    const int64_t keys = pass.rows[runs[r + 1].first_row - 1].position + 1;
+    if (rows >= kMinBlockRows) {
+      run.parts = 0;
+      tasks += a.num_kv_heads() * ((rows + BlockRows(a) - 1) / BlockRows(a));
+    } else {
+      run.parts = pass.pool.num_threads() > 1
+                      ? std::clamp(keys / kSplitKeys, int64_t{1}, kMaxParts)
+                      : 1;
+      tasks += rows * a.num_heads() * run.parts;
+      if (run.parts > 1) slots += rows * a.num_heads() * run.parts;
+    }
   }
   runs[n].first_task = tasks;
+  runs[n].first_slot = slots;
   pass.runs = runs;
   pass.num_runs = n;
 }
@@ -441,6 +463,14 @@ void Transformer::Attention(int layer, const Pass& pass, const float* qkv,
   const int64_t kv_heads = a.num_kv_heads();
   const int64_t block_rows = BlockRows(a);
   const Pass::Run* runs = pass.runs;
+  // Where row i's head `head`, part `part` goes: its sums [head_dim], then
+  // its max score and its sum of weights.
+  const int64_t slot_floats = head_dim + 2;
+  auto part_slot = [&](const Pass::Run& run, int64_t i, int64_t head, int64_t part) {
+    return pass.s.parts +
+           (run.first_slot + ((i - run.first_row) * heads + head) * run.parts + part) *
+               slot_floats;
+  };
   auto task = [&](uint64_t t, int thread) {
     const Pass::Run* run =
         std::upper_bound(runs, runs + pass.num_runs, static_cast<int64_t>(t),
@@ -472,23 +502,48 @@ void Transformer::Attention(int layer, const Pass& pass, const float* qkv,
           head_dim, scale, window, pass.s.block + thread * BlockScratchFloats(a));
       return;
     }
-    const int64_t i = run->first_row + local / heads;
+    const int64_t parts = run->parts;
+    const int64_t i = run->first_row + local / (heads * parts);
     const BatchRow& row = pass.rows[i];
-    const int64_t head = local % heads;
+    const int64_t head = local / parts % heads;
+    const int64_t part = local % parts;
     const int64_t kv_head = head / group;
-    const int64_t from = first(row);
-    kernels::AttendHead(
-        qkv + i * QkvDim(a) + head * head_dim,
-        {cache.keys(layer, from) + key_head * kv_head, types.keys, cache.key_row_bytes()},
-        {cache.values(layer, from) + value_head * kv_head, types.values, cache.value_row_bytes()},
-        row.position + 1 - from, head_dim, scale, pass.s.scores + thread * pass.context,
-        out + i * QDim(a) + head * head_dim);
+    // Positions [begin, end): the row's, or one part of them.
+    const int64_t from = first(row), keys = row.position + 1 - from;
+    const int64_t begin = from + keys * part / parts, end = from + keys * (part + 1) / parts;
+    const kernels::StoredRows key_rows{cache.keys(layer, begin) + key_head * kv_head, types.keys,
+                                       cache.key_row_bytes()};
+    const kernels::StoredRows value_rows{cache.values(layer, begin) + value_head * kv_head,
+                                         types.values, cache.value_row_bytes()};
+    const float* q = qkv + i * QkvDim(a) + head * head_dim;
+    float* scores = pass.s.scores + thread * pass.context;
+    if (parts == 1) {
+      kernels::AttendHead(q, key_rows, value_rows, end - begin, head_dim, scale, scores,
+                          out + i * QDim(a) + head * head_dim);
+    } else {
+      float* slot = part_slot(*run, i, head, part);
+      kernels::AttendHeadPart(q, key_rows, value_rows, end - begin, head_dim, scale, scores,
+                              slot, slot + head_dim, slot + head_dim + 1);
+    }
   };
   const int64_t tasks = runs[pass.num_runs].first_task;
   if (pass.pool.num_threads() > 1 && positions * heads * head_dim >= kParallelAttentionWork) {
     pass.pool.ParallelFor(tasks, task);
   } else {
     for (int64_t t = 0; t < tasks; ++t) task(t, 0);
+  }
+  // Decode rows attended in parts: each head's parts merged.
+  for (int64_t r = 0; r < pass.num_runs; ++r) {
+    const Pass::Run& run = runs[r];
+    if (runs[r + 1].first_slot == run.first_slot) continue;  // not in parts
+    for (int64_t i = run.first_row; i < runs[r + 1].first_row; ++i) {
+      for (int64_t head = 0; head < heads; ++head) {
+        const float* slot = part_slot(run, i, head, 0);
+        kernels::MergeParts(slot, slot + head_dim, slot + head_dim + 1,
+                            static_cast<size_t>(slot_floats), static_cast<size_t>(run.parts),
+                            static_cast<size_t>(head_dim), out + i * QDim(a) + head * head_dim);
+      }
+    }
   }
 }
 

@@ -150,6 +150,39 @@ TEST_P(TransformerTest, EveryKvTypeTracksTheF32Cache) {
   }
 }
 
+// Past a thousand positions decode rows attend in blocks, on two threads in
+// parts merged afterwards (flash-decoding); a prompt runs in blocks of rows
+// throughout. Both give the logits token-by-token decoding would.
+TEST(TransformerLongContextTest, DecodeInPartsMatchesPrefill) {
+  absl::StatusOr<std::unique_ptr<model::Model>> model =
+      formats::OpenModel(WriteSmallTestModel(core::DType::kF32, 2600));
+  ASSERT_TRUE(model.ok()) << model.status();
+  const auto t = *Transformer::Create(**model, **backends::Registry::Get("tiled", core::DType::kF32));
+  const int64_t n = 2560, vocab = (*model)->arch().vocab_size();
+  std::vector<int32_t> tokens(n);
+  for (int64_t i = 0; i < n; ++i) tokens[i] = static_cast<int32_t>((i * 31 + 7) % vocab);
+  core::ThreadPool pool(2);
+  core::Arena arena = *core::Arena::Create(t->ScratchBytes(256, 2, 2600));
+  KvCache prefilled = *KvCache::Create((*model)->arch(), 2600, KvTypes::Exact());
+  KvCache decoded = *KvCache::Create((*model)->arch(), 2600, KvTypes::Exact());
+  std::vector<float> chunk(256 * vocab), step(vocab);
+  float worst = 0;
+  for (int64_t start = 0; start < n; start += 256) {
+    ASSERT_TRUE(t->Forward(absl::MakeConstSpan(tokens).subspan(start, 256), start, prefilled,
+                           arena, pool, chunk.data(), true)
+                    .ok());
+    for (int64_t i = start; i < start + 256; ++i) {
+      ASSERT_TRUE(t->Forward(absl::MakeConstSpan(&tokens[i], 1), i, decoded, arena, pool,
+                             step.data(), false)
+                      .ok());
+      for (int64_t v = 0; v < vocab; ++v) {
+        worst = std::max(worst, std::abs(step[v] - chunk[(i - start) * vocab + v]));
+      }
+    }
+  }
+  EXPECT_LT(worst, 2e-4f);
+}
+
 TEST_P(TransformerTest, DecodeMakesNoHeapAllocation) {
   const int64_t context = 160;
   KvCache cache = *KvCache::Create(model_->arch(), context, {});
