@@ -9,10 +9,15 @@
 # rounds repeat the whole pass, so a drift of the machine hits all alike. A
 # MODEL.smm beside MODEL.gguf is what SmallMind runs (its converted form);
 # otherwise it reads the GGUF file. ik_llama.cpp runs llama-architecture
-# models with -rtr (its load-time repacking) and, having no -d, only when
-# DEPTH is 0.
-# Env: PP (64), TG (128), DEPTH (0), THREADS ("1 2"), REPS (5), ROUNDS (2),
-# SMALLMIND (default: bazel-bin/tools/smallmind/smallmind, built if missing).
+# models with -rtr (its load-time repacking); its llama-bench has no -d, so
+# at a DEPTH it times decoding only, with -gp DEPTH,TG (TG tokens after a
+# DEPTH-token prompt). KV gives all three engines that KV cache type; the
+# peers then run with flash attention off and on (FA, llama-bench's -fa
+# list; on alone for a quantized type, which needs it) and the faster
+# counts.
+# Env: PP (64), TG (128), DEPTH (0), KV (each engine's default), FA (0,1),
+# THREADS ("1 2"), REPS (5), ROUNDS (2), SMALLMIND (default:
+# bazel-bin/tools/smallmind/smallmind, built if missing).
 # Prints a markdown table of medians over the rounds and SmallMind's ratios.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -22,6 +27,12 @@ shift 2
 [ $# -gt 0 ] || { echo "compare_peers.sh: no model" >&2; exit 2; }
 pp=${PP:-64} tg=${TG:-128} depth=${DEPTH:-0} reps=${REPS:-5} rounds=${ROUNDS:-2}
 at_depth=(); [ "$depth" = 0 ] || at_depth=(-d "$depth")
+kv=(); peer_kv=()
+if [ -n "${KV:-}" ]; then
+  kv=(-ctk "$KV" -ctv "$KV")
+  fa=${FA:-0,1}; case $KV in q*) fa=1;; esac
+  peer_kv=(-fa "$fa" "${kv[@]}")
+fi
 sm=${SMALLMIND:-bazel-bin/tools/smallmind/smallmind}
 if [ ! -x "$sm" ]; then bazel build --config=opt //tools/smallmind >&2; fi
 [ -x "$llama" ] || { echo "compare_peers.sh: $llama is not executable" >&2; exit 2; }
@@ -37,12 +48,13 @@ for round in $(seq "$rounds"); do
     arch=$("$sm" inspect "$model" 2>/dev/null | sed -n 's/^  name: "\(.*\)"$/\1/p' | head -1)
     for t in ${THREADS:-1 2}; do
       echo "round $round: $name, $t thread(s)" >&2
-      "$llama" -m "$model" -p "$pp" -n "$tg" "${at_depth[@]}" -t "$t" -r "$reps" -o json \
+      "$llama" -m "$model" -p "$pp" -n "$tg" "${at_depth[@]}" "${peer_kv[@]}" -t "$t" -r "$reps" -o json \
         >"$out/$round.$name.$t.llama.json" 2>"$out/err" || failed llama.cpp
-      "$sm" bench -m "$smm" -p "$pp" -n "$tg" "${at_depth[@]}" -t "$t" -r "$reps" -o json \
+      "$sm" bench -m "$smm" -p "$pp" -n "$tg" "${at_depth[@]}" "${kv[@]}" -t "$t" -r "$reps" -o json \
         >"$out/$round.$name.$t.smallmind.json" 2>"$out/err" || failed SmallMind
-      if [ "$ik" != - ] && [ "$depth" = 0 ] && [ "$arch" = llama ]; then
-        "$ik" -m "$model" -p "$pp" -n "$tg" -t "$t" -r "$reps" -rtr 1 -o json \
+      if [ "$ik" != - ] && [ "$arch" = llama ]; then
+        ik_tests=(-p "$pp" -n "$tg"); [ "$depth" = 0 ] || ik_tests=(-p 0 -n 0 -gp "$depth,$tg")
+        "$ik" -m "$model" "${ik_tests[@]}" "${peer_kv[@]}" -t "$t" -r "$reps" -rtr 1 -o json \
           >"$out/$round.$name.$t.ik.json" 2>"$out/err" || failed ik_llama.cpp
       fi
     done
@@ -55,15 +67,16 @@ out, pp, tg, depth, threads = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), i
 models = [os.path.basename(m)[:-len(".gguf")] if m.endswith(".gguf") else os.path.basename(m) for m in sys.argv[6:]]
 
 def rate(path, prompt):
-    """avg_ts of the pp (prompt) or tg test in one engine's JSON, or None."""
+    """The fastest avg_ts of the pp (prompt) or tg rows in one engine's JSON
+    (rows of one test differ in -fa), or None. A row with both a prompt and
+    generated tokens is ik_llama.cpp's -gp: decoding after the prompt."""
     try:
         runs = json.load(open(path))
     except (OSError, ValueError):
         return None
-    for r in runs:
-        if (r.get("n_prompt", 0) > 0) == prompt and (r.get("n_gen", 0) > 0) != prompt:
-            return r["avg_ts"]
-    return None
+    rates = [r["avg_ts"] for r in runs
+             if (r.get("n_gen", 0) == 0) == prompt and (r.get("n_prompt", 0) > 0 or not prompt)]
+    return max(rates) if rates else None
 
 def median(engine, model, t, prompt):
     values = [rate(p, prompt) for p in sorted(glob.glob(f"{out}/*.{model}.{t}.{engine}.json"))]
