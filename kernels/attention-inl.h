@@ -404,23 +404,23 @@ HWY_INLINE void TileScores(D d, const float* const* q, size_t head_dim,
 // outside [from, to) masked, the running max and sum moved on. Returns the
 // factor its accumulator is to be scaled by (0 before any key).
 template <class D>
-HWY_INLINE float TileSoftmax(D d, float* HWY_RESTRICT scores, size_t from, size_t to,
-                             float scale, float* max, float* sum) {
+HWY_INLINE float TileSoftmax(D d, float* HWY_RESTRICT scores, size_t columns, size_t from,
+                             size_t to, float scale, float* max, float* sum) {
   const size_t N = hn::Lanes(d);
   constexpr float kNegInf = -std::numeric_limits<float>::infinity();
   const auto vscale = hn::Set(d, scale);
-  for (size_t j = 0; j < kKeyTile; j += N) {
+  for (size_t j = 0; j < columns; j += N) {
     hn::StoreU(hn::Mul(hn::LoadU(d, scores + j), vscale), d, scores + j);
   }
   for (size_t j = 0; j < from; ++j) scores[j] = kNegInf;
-  for (size_t j = to; j < kKeyTile; ++j) scores[j] = kNegInf;
+  for (size_t j = to; j < columns; ++j) scores[j] = kNegInf;
   auto tile_max = hn::Set(d, kNegInf);
-  for (size_t j = 0; j < kKeyTile; j += N) tile_max = hn::Max(tile_max, hn::LoadU(d, scores + j));
+  for (size_t j = 0; j < columns; j += N) tile_max = hn::Max(tile_max, hn::LoadU(d, scores + j));
   const float new_max = std::max(*max, ReduceMax(d, tile_max));
   const float factor = *max == kNegInf ? 0.0f : std::exp(*max - new_max);
   const auto vmax = hn::Set(d, new_max);
   auto tile_sum = hn::Zero(d);
-  for (size_t j = 0; j < kKeyTile; j += N) {
+  for (size_t j = 0; j < columns; j += N) {
     const auto e = ExpShifted(d, hn::LoadU(d, scores + j), vmax);
     tile_sum = hn::Add(tile_sum, e);
     hn::StoreU(e, d, scores + j);
@@ -430,13 +430,14 @@ HWY_INLINE float TileSoftmax(D d, float* HWY_RESTRICT scores, size_t from, size_
   return factor;
 }
 
-// kQ queries (1 or 2) of a block against the tile in `s`: scores, softmax,
-// and the weighted values into their accumulators. Query x is a[x], its
-// keys [from[x], to[x]).
+// kQ queries (1 or 2) of a block against the tile in `s`, whose first
+// `columns` keys (a multiple of 4 vectors) are filled: scores, softmax, and
+// the weighted values into their accumulators. Query x is a[x], its keys
+// [from[x], to[x]).
 template <size_t kQ, class D>
-HWY_INLINE void AttendTile(D d, const BlockScratch& s, const float* const* q, const size_t* a,
-                           const size_t* from, const size_t* to, size_t head_dim,
-                           size_t head_pad, float scale) {
+HWY_INLINE void AttendTile(D d, const BlockScratch& s, size_t columns, const float* const* q,
+                           const size_t* a, const size_t* from, const size_t* to,
+                           size_t head_dim, size_t head_pad, float scale) {
   const size_t N = hn::Lanes(d);
   float* scores[kQ];
   float* acc[kQ];
@@ -447,14 +448,14 @@ HWY_INLINE void AttendTile(D d, const BlockScratch& s, const float* const* q, co
     acc[x] = s.acc + a[x] * head_pad;
     keys = std::max(keys, to[x]);
   }
-  // kKeyTile is a multiple of 4 vectors on every target.
-  for (size_t j = 0; j < kKeyTile; j += 4 * N) {
+  for (size_t j = 0; j < columns; j += 4 * N) {
     float* at[kQ];
     for (size_t x = 0; x < kQ; ++x) at[x] = scores[x] + j;
     TileScores<kQ, 4>(d, q, head_dim, s.keys_t + j, at);
   }
   for (size_t x = 0; x < kQ; ++x) {
-    factor[x] = TileSoftmax(d, scores[x], from[x], to[x], scale, s.max + a[x], s.sum + a[x]);
+    factor[x] = TileSoftmax(d, scores[x], columns, from[x], to[x], scale, s.max + a[x],
+                            s.sum + a[x]);
   }
   // Weights past a query's keys are 0, so both run to the longer range.
   size_t i = 0;
@@ -478,6 +479,7 @@ HWY_INLINE void AttendBlockTyped(const QueryBlock& block, const StoredRows& keys
                                  const StoredRows& values, size_t head_dim, float scale,
                                  int64_t window, float* scratch) {
   const hn::ScalableTag<float> d;
+  const size_t N = hn::Lanes(d);
   const size_t head_pad = PaddedHead(head_dim);
   const size_t queries = block.rows * block.heads;
   const BlockScratch s = CarveScratch(scratch, queries, head_pad);
@@ -493,7 +495,10 @@ HWY_INLINE void AttendBlockTyped(const QueryBlock& block, const StoredRows& keys
   const uint8_t* value_rows = static_cast<const uint8_t*>(values.data);
   for (int64_t k0 = first_key; k0 <= last; k0 += static_cast<int64_t>(kKeyTile)) {
     const size_t n_keys = static_cast<size_t>(std::min<int64_t>(kKeyTile, last + 1 - k0));
-    for (size_t j = 0; j < kKeyTile; ++j) {
+    // Whole groups of 4 vectors of keys (kKeyTile is a multiple of them on
+    // every target); the ones past n_keys are zero, and masked.
+    const size_t columns = (n_keys + 4 * N - 1) / (4 * N) * (4 * N);
+    for (size_t j = 0; j < columns; ++j) {
       if (j < n_keys) {
         WidenRow<KeyRow>(key_rows + (k0 + j) * keys.stride, head_dim, head_pad, s.row);
         for (size_t i = 0; i < head_pad; ++i) s.keys_t[i * kKeyTile + j] = s.row[i];
@@ -518,12 +523,12 @@ HWY_INLINE void AttendBlockTyped(const QueryBlock& block, const StoredRows& keys
         from[pending] = static_cast<size_t>(std::max<int64_t>(0, lo - k0));
         to[pending] = static_cast<size_t>(std::min<int64_t>(n_keys, pos + 1 - k0));
         if (++pending == 2) {
-          AttendTile<2>(d, s, q, a, from, to, head_dim, head_pad, scale);
+          AttendTile<2>(d, s, columns, q, a, from, to, head_dim, head_pad, scale);
           pending = 0;
         }
       }
     }
-    if (pending == 1) AttendTile<1>(d, s, q, a, from, to, head_dim, head_pad, scale);
+    if (pending == 1) AttendTile<1>(d, s, columns, q, a, from, to, head_dim, head_pad, scale);
   }
   for (size_t r = 0; r < block.rows; ++r) {
     for (size_t h = 0; h < block.heads; ++h) {
