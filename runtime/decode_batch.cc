@@ -60,12 +60,21 @@ int DecodeBatch::active() const {
 
 absl::Status DecodeBatch::Start(int index, absl::Span<const int32_t> prompt,
                                 const GenerateOptions& options, TextCallback on_text,
-                                DoneCallback on_done) {
+                                DoneCallback on_done, TokenCallback on_token) {
   if (index < 0 || index >= slots()) return absl::InvalidArgumentError("no such slot");
   Slot& slot = *slots_[index];
   if (slot.active) return absl::FailedPreconditionError("the slot is busy");
   SM_RETURN_IF_ERROR(ValidateGenerateOptions(options));
   SM_RETURN_IF_ERROR(ValidatePromptIds(prompt, tokenizer_.vocab_size()));
+  std::unique_ptr<grammar::Grammar> compiled;
+  if (!options.grammar.empty()) {
+    SM_ASSIGN_OR_RETURN(grammar::Grammar g, grammar::Grammar::Parse(options.grammar));
+    compiled = std::make_unique<grammar::Grammar>(std::move(g));
+    if (token_trie_ == nullptr) {
+      token_trie_ = std::make_unique<grammar::TokenTrie>(
+          tokenizer_.vocab_size(), [this](int32_t id) { return tokenizer_.Piece(id); });
+    }
+  }
   size_t common = ReusablePrefix(slot.history, prompt);
   if (options_.prompt_cache != nullptr) {
     common = options_.prompt_cache->Reuse(slot.history, prompt, common, slot.cache);
@@ -93,8 +102,10 @@ absl::Status DecodeBatch::Start(int index, absl::Span<const int32_t> prompt,
   slot.next.reset();
   slot.options = options;
   slot.generation.reset();
+  slot.grammar = std::move(compiled);
   slot.on_text = std::move(on_text);
   slot.on_done = std::move(on_done);
+  slot.on_token = std::move(on_token);
   slot.stats = GenerationStats();
   slot.stats.prompt_tokens = static_cast<int64_t>(common + slot.pending.size());
   slot.stats.prompt_tokens_cached = static_cast<int64_t>(common);
@@ -120,6 +131,7 @@ void DecodeBatch::End(Slot& slot) {
   DoneCallback done = std::move(slot.on_done);
   slot.on_done = nullptr;
   slot.on_text = nullptr;
+  slot.on_token = nullptr;
   if (done) done(stats);
 }
 
@@ -206,7 +218,8 @@ absl::StatusOr<bool> DecodeBatch::Step() {
     float* logits = logits_.data() + logit_row++ * vocab;
     if (!slot.generation) {  // the prompt is in: generation begins
       slot.pending.clear();
-      slot.generation.emplace(tokenizer_, slot.options, slot.on_text, slot.stats, slot.start);
+      slot.generation.emplace(tokenizer_, slot.options, slot.on_text, slot.stats, slot.start,
+                              slot.grammar.get(), token_trie_.get(), slot.on_token);
       slot.allocations_before = core::HeapAllocations();
     }
     const std::optional<int32_t> next = slot.generation->Next(logits, slot.history);

@@ -29,6 +29,8 @@
 #include "absl/types/span.h"
 #include "core/arena.h"
 #include "core/thread_pool.h"
+#include "grammar/grammar.h"
+#include "grammar/token_mask.h"
 #include "runtime/generation.h"
 #include "runtime/prompt_cache.h"
 #include "runtime/transformer.h"
@@ -74,13 +76,15 @@ class DecodeBatch {
   // Starts a generation in the free slot `slot` for `prompt`, the whole
   // history (the slot keeps the longest prefix of it that it holds).
   // `on_text` streams as Session's does; `on_done` runs once, when the
-  // generation ends, with its stats. What is not held must fit the free
+  // generation ends, with its stats; `on_token` gets each token's log
+  // probabilities when options.logprobs asks for them. What is not held must fit the free
   // context, or with options.truncate_prompt is cut to its first token when
   // that is BOS and its tail, leaving a quarter of the free context to
-  // generate in. Errors (nothing started) on a busy slot, invalid options,
-  // or a prompt that does not fit.
+  // generate in. Errors (nothing started) on a busy slot, invalid options
+  // (a grammar that does not parse included), or a prompt that does not
+  // fit.
   absl::Status Start(int slot, absl::Span<const int32_t> prompt, const GenerateOptions& options,
-                     TextCallback on_text, DoneCallback on_done);
+                     TextCallback on_text, DoneCallback on_done, TokenCallback on_token = nullptr);
 
   // Ends slot `slot`'s generation before its next token (on_done reports
   // StopReason::kCancelled). Any thread may call it.
@@ -96,9 +100,11 @@ class DecodeBatch {
     std::vector<int32_t> pending;   // prompt tokens still to prefill
     std::optional<int32_t> next;    // a sampled token to run
     GenerateOptions options;
+    std::unique_ptr<grammar::Grammar> grammar;  // options.grammar compiled
     std::optional<Generation> generation;  // once the prompt is in
     TextCallback on_text;
     DoneCallback on_done;
+    TokenCallback on_token;
     GenerationStats stats;
     Generation::Clock::time_point start;
     int64_t allocations_before = -1;  // the heap's count when decoding began
@@ -123,6 +129,8 @@ class DecodeBatch {
   std::vector<BatchRow> rows_;          // of one step
   std::vector<Slot*> row_slot_;         // which slot each row is
   std::vector<float> logits_;           // [slots, vocab]
+  // The vocabulary as a trie, built for the first grammar.
+  std::unique_ptr<grammar::TokenTrie> token_trie_;
 };
 
 }  // namespace smallmind::runtime

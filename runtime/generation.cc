@@ -1,11 +1,15 @@
 #include "runtime/generation.h"
 
 #include <algorithm>
+#include <cmath>
+#include <limits>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
 #include "core/profiler.h"
 #include "core/status.h"
+#include "kernels/reductions.h"
+#include "kernels/softmax.h"
 
 namespace smallmind::runtime {
 namespace {
@@ -44,6 +48,10 @@ size_t StopPrefixTail(absl::string_view text,
   return longest;
 }
 
+// Greedy decoding under a grammar: how many of the likeliest tokens are
+// tried, one matcher check each, before the whole vocabulary is masked.
+constexpr size_t kGreedyCandidates = 64;
+
 }  // namespace
 
 absl::string_view StopReasonName(StopReason reason) {
@@ -66,6 +74,10 @@ absl::Status ValidateGenerateOptions(const GenerateOptions& options) {
   for (const std::string& s : options.stop) {
     if (s.empty()) return absl::InvalidArgumentError("empty stop string");
   }
+  if (options.logprobs < -1 || options.logprobs > kMaxLogprobs) {
+    return absl::InvalidArgumentError(absl::StrCat("logprobs is ", options.logprobs,
+                                                   ", expected -1 (off) to ", kMaxLogprobs));
+  }
   return absl::OkStatus();
 }
 
@@ -80,7 +92,9 @@ absl::Status ValidatePromptIds(absl::Span<const int32_t> prompt, int32_t vocab_s
 }
 
 Generation::Generation(const text::Tokenizer& tokenizer, const GenerateOptions& options,
-                       TextCallback on_text, GenerationStats stats, Clock::time_point start)
+                       TextCallback on_text, GenerationStats stats, Clock::time_point start,
+                       const grammar::Grammar* grammar, const grammar::TokenTrie* trie,
+                       TokenCallback on_token)
     : tokenizer_(tokenizer),
       options_(options),
       on_text_(std::move(on_text)),
@@ -97,6 +111,85 @@ Generation::Generation(const text::Tokenizer& tokenizer, const GenerateOptions& 
   // plus the newest token's text; reserved so streaming never allocates.
   pending_.reserve(longest_stop + tokenizer.max_piece_bytes() + 4);
   if (options.max_tokens == 0) done_ = true;
+  if (grammar != nullptr) {
+    matcher_.emplace(grammar);
+    mask_.emplace(trie, &*matcher_);
+    eog_logits_.resize(tokenizer.end_of_generation_ids().size());
+    const size_t candidates = std::min<size_t>(kGreedyCandidates, tokenizer.vocab_size());
+    greedy_ids_.resize(candidates);
+    greedy_values_.resize(candidates);
+  }
+  if (options.logprobs >= 0 && on_token) {
+    on_token_ = std::move(on_token);
+    const size_t n = tokenizer.vocab_size();
+    raw_logits_.resize(n);
+    probs_.resize(n);
+    top_values_.resize(options.logprobs);
+    top_ids_.resize(options.logprobs);
+    top_.reserve(options.logprobs);
+  }
+}
+
+void Generation::MeasureLogprobs(const float* logits) {
+  const size_t n = raw_logits_.size();
+  std::copy_n(logits, n, raw_logits_.begin());
+  std::copy_n(logits, n, probs_.begin());
+  kernels::Softmax(probs_.data(), n);
+  // log Σ exp(x) = max - log p(argmax), p(argmax) being the largest
+  // probability, so never one that underflowed.
+  const size_t best = kernels::ArgMax(logits, n);
+  log_normaliser_ = static_cast<double>(logits[best]) - std::log(static_cast<double>(probs_[best]));
+  const size_t k = kernels::TopK(logits, n, top_values_.size(), top_values_.data(), top_ids_.data());
+  top_.clear();
+  for (size_t i = 0; i < k; ++i) {
+    top_.push_back({top_ids_[i], static_cast<float>(top_values_[i] - log_normaliser_)});
+  }
+}
+
+bool Generation::Allows(int32_t token) {
+  if (tokenizer_.IsEndOfGeneration(token)) return !options_.ignore_eos && matcher_->CanEnd();
+  const absl::string_view piece = tokenizer_.Piece(token);
+  return !piece.empty() && matcher_->Accepts(piece);
+}
+
+// The sampler's first choice is taken when the grammar allows it (a few
+// steps of the matcher, the common case). Otherwise greedy decoding tries
+// the next likeliest tokens, and when none of them is allowed, or when
+// sampling, every token the grammar rejects is masked out of the logits and
+// the sampler draws again: the likeliest allowed token when greedy; the
+// temperature's distribution over the allowed tokens when sampling without
+// filters (a first draw kept with probability p(t), else a masked one:
+// p(t) + (1 - A) p(t) / A = p(t) / A, A the allowed mass); with top-k,
+// top-p or min-p, llama.cpp's mixture of the two draws.
+std::optional<int32_t> Generation::SampleAllowed(float* logits,
+                                                 absl::Span<const int32_t> history) {
+  sampler_.ApplyPenalties(logits, history);
+  const int32_t first = sampler_.Draw(logits);
+  if (Allows(first)) return first;
+  if (options_.sampler.temperature <= 0.0f) {
+    const size_t k = kernels::TopK(logits, tokenizer_.vocab_size(), greedy_ids_.size(),
+                                   greedy_values_.data(), greedy_ids_.data());
+    for (size_t i = 0; i < k; ++i) {
+      if (Allows(greedy_ids_[i])) return greedy_ids_[i];
+    }
+  }
+  const std::vector<uint8_t>& allowed = mask_->Compute();
+  const bool end = !options_.ignore_eos && matcher_->CanEnd();
+  const std::vector<int32_t>& eog = tokenizer_.end_of_generation_ids();
+  for (size_t k = 0; k < eog.size(); ++k) eog_logits_[k] = logits[eog[k]];
+  bool any = false;
+  for (size_t i = 0; i < allowed.size(); ++i) {
+    if (allowed[i]) {
+      any = true;
+    } else {
+      logits[i] = -std::numeric_limits<float>::infinity();
+    }
+  }
+  if (end) {
+    for (size_t k = 0; k < eog.size(); ++k) logits[eog[k]] = eog_logits_[k];
+  }
+  if (!any && !end) return std::nullopt;
+  return sampler_.Draw(logits);
 }
 
 // Hands `pending_` to the callback up to where it might still be cut by a
@@ -114,20 +207,37 @@ std::optional<int32_t> Generation::Next(float* logits, absl::Span<const int32_t>
   int32_t next;
   {
     SM_PROFILE_SCOPE(core::ProfileOp::kSampling, -1, 0, 4.0 * tokenizer_.vocab_size());
-    next = sampler_.Sample(logits, history);
+    if (on_token_) MeasureLogprobs(logits);
+    if (!matcher_) {
+      next = sampler_.Sample(logits, history);
+    } else if (std::optional<int32_t> allowed = SampleAllowed(logits, history)) {
+      next = *allowed;
+    } else {
+      // The vocabulary cannot spell what the grammar needs next.
+      Stop(StopReason::kEndOfText);
+      return std::nullopt;
+    }
   }
   if (++stats_.generated_tokens == 1) stats_.ttft_seconds = Seconds(start_, Clock::now());
   if (!options_.ignore_eos && tokenizer_.IsEndOfGeneration(next)) {
     Stop(StopReason::kEndOfText);
     return std::nullopt;
   }
+  if (on_token_) {
+    on_token_({next, static_cast<float>(raw_logits_[next] - log_normaliser_), top_});
+  }
   const absl::string_view piece = tokenizer_.Piece(next);
+  if (matcher_) matcher_->Accept(piece);  // allowed, so accepted
   pending_.append(piece.data(), piece.size());
   size_t hit = std::string::npos;
   for (const std::string& s : options_.stop) hit = std::min(hit, pending_.find(s));
   if (hit != std::string::npos) {
     pending_.resize(hit);
     Stop(StopReason::kStopString);
+    return std::nullopt;
+  }
+  if (matcher_ && !matcher_->CanContinue()) {  // the grammar is complete
+    Stop(StopReason::kEndOfText);
     return std::nullopt;
   }
   Emit(std::max(IncompleteUtf8Tail(pending_), StopPrefixTail(pending_, options_.stop)));

@@ -10,9 +10,14 @@
 #include <functional>
 #include <optional>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "absl/strings/string_view.h"
 #include "absl/types/span.h"
+#include "grammar/grammar.h"
+#include "grammar/matcher.h"
+#include "grammar/token_mask.h"
 #include "runtime/options.h"
 #include "runtime/sampler.h"
 #include "text/tokenizer.h"
@@ -56,6 +61,21 @@ struct GenerationStats {
 // any stop string withheld. Returning false cancels generation.
 using TextCallback = std::function<bool(absl::string_view text)>;
 
+inline constexpr int32_t kMaxLogprobs = 20;
+
+// A sampled token and how likely the model found it (natural logs).
+struct TokenLogprobs {
+  int32_t token = 0;
+  float logprob = 0;
+  // The options.logprobs most likely tokens, most likely first.
+  absl::Span<const std::pair<int32_t, float>> top;
+};
+// With options.logprobs >= 0: each sampled token that is not an
+// end-of-generation one, before its text reaches the TextCallback. The text
+// may then be cut by a stop string (the token that completed it is still
+// reported).
+using TokenCallback = std::function<void(const TokenLogprobs& token)>;
+
 // One generation, from the logits after its prompt to its end.
 class Generation {
  public:
@@ -63,10 +83,13 @@ class Generation {
 
   // `options` must be valid (ValidateGenerateOptions); `start` is when the
   // request began, so the time until now is its prefill and TTFT counts
-  // from it; `stats` carries the prompt's figures. The tokenizer must
-  // outlive the generation.
+  // from it; `stats` carries the prompt's figures. `grammar`, when not
+  // null, is options.grammar compiled, and `trie` the tokenizer's pieces.
+  // The tokenizer, grammar and trie must outlive the generation.
   Generation(const text::Tokenizer& tokenizer, const GenerateOptions& options, TextCallback on_text,
-             GenerationStats stats, Clock::time_point start);
+             GenerationStats stats, Clock::time_point start,
+             const grammar::Grammar* grammar = nullptr, const grammar::TokenTrie* trie = nullptr,
+             TokenCallback on_token = nullptr);
 
   // Samples the token after `history` from `logits` (which the sampler may
   // modify) and streams its text. Returns the token when it is to be run
@@ -84,18 +107,37 @@ class Generation {
 
  private:
   void Emit(size_t keep);
+  // The sampler's choice among the tokens the grammar allows; nullopt when
+  // it allows none.
+  std::optional<int32_t> SampleAllowed(float* logits, absl::Span<const int32_t> history);
+  bool Allows(int32_t token);
+  // Before sampling: the log-softmax's normaliser and the top tokens of
+  // `logits`, kept with a copy of them for the token sampled.
+  void MeasureLogprobs(const float* logits);
 
   const text::Tokenizer& tokenizer_;
   const GenerateOptions& options_;
   TextCallback on_text_;
   Sampler sampler_;
+  std::optional<grammar::Matcher> matcher_;
+  std::optional<grammar::TokenMask> mask_;
+  std::vector<float> eog_logits_;  // end-of-generation logits, kept while masking
+  std::vector<int32_t> greedy_ids_;  // the likeliest tokens, when greedy
+  std::vector<float> greedy_values_;
+  TokenCallback on_token_;
+  std::vector<float> raw_logits_, probs_;  // for logprobs
+  std::vector<float> top_values_;
+  std::vector<int32_t> top_ids_;
+  std::vector<std::pair<int32_t, float>> top_;
+  double log_normaliser_ = 0;
   GenerationStats stats_;
   Clock::time_point start_, decode_start_;
   std::string pending_;  // generated text not yet handed to the callback
   bool done_ = false;
 };
 
-// Checks max_tokens, the stop strings and the sampler options.
+// Checks max_tokens, the stop strings and the sampler options (the grammar
+// is checked where it is compiled, DecodeBatch::Start).
 absl::Status ValidateGenerateOptions(const GenerateOptions& options);
 // Checks that a prompt of ids is not empty and every id is in the
 // vocabulary.

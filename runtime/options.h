@@ -62,6 +62,17 @@ struct GenerateOptions {
   // Go on past end-of-generation tokens (llama.cpp's ignore_eos; for
   // benchmarks that want every request to generate max_tokens).
   bool ignore_eos = false;
+  // A GBNF grammar (llama.cpp's format) the generated text follows: tokens
+  // it does not allow are never sampled, end-of-generation is allowed only
+  // where it may end, and generation stops once it cannot go on. Empty:
+  // free text. (The command's --grammar-file and --json-schema, and the
+  // server's response_format, fill it.)
+  std::string grammar;
+  // Report each sampled token's log probability and the `logprobs` most
+  // likely tokens' (up to kMaxLogprobs) to the token callback; -1: none.
+  // Log-softmax of the model's logits, before penalties, grammar and
+  // temperature, as OpenAI defines them.
+  int32_t logprobs = -1;
   SamplerOptions sampler;
 
   template <class Visitor>
@@ -76,6 +87,9 @@ struct GenerateOptions {
     v(parse_special, {"parse-special", 0, "parse_special",
                       "control tokens written in the prompt (<|im_start|>) become their ids"});
     v(ignore_eos, {"ignore-eos", 0, "ignore_eos", "go on past end-of-generation tokens"});
+    v(grammar, {"grammar", 0, "grammar", "GBNF grammar (llama.cpp's format) the output follows"});
+    v(logprobs, {"logprobs", 0, "logprobs",
+                 "print each token's log probability and this many alternatives' (0-20); -1: off"});
     sampler.VisitFields(v);
   }
 };

@@ -75,8 +75,7 @@ void Sampler::ApplyPenalties(float* logits, absl::Span<const int32_t> history) {
   }
 }
 
-int32_t Sampler::Sample(float* logits, absl::Span<const int32_t> history) {
-  ApplyPenalties(logits, history);
+int32_t Sampler::Draw(const float* logits) {
   const size_t n = vocab_size_;
   if (options_.temperature <= 0.0f) {
     return static_cast<int32_t>(kernels::ArgMax(logits, n));

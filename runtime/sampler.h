@@ -28,10 +28,18 @@ class Sampler {
 
   // The next token. `logits` (vocab_size floats) is modified in place;
   // `history` is every token so far (the penalty window is its tail).
-  int32_t Sample(float* logits, absl::Span<const int32_t> history);
+  int32_t Sample(float* logits, absl::Span<const int32_t> history) {
+    ApplyPenalties(logits, history);
+    return Draw(logits);
+  }
+
+  // Sample's two halves, for a caller that may draw twice (grammar-
+  // constrained sampling draws again from masked logits when the first
+  // choice is not allowed). Draw leaves `logits` as they are.
+  void ApplyPenalties(float* logits, absl::Span<const int32_t> history);
+  int32_t Draw(const float* logits);
 
  private:
-  void ApplyPenalties(float* logits, absl::Span<const int32_t> history);
 
   SamplerOptions options_;
   int vocab_size_;

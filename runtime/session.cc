@@ -26,7 +26,8 @@ absl::StatusOr<std::unique_ptr<Session>> Session::Create(const Transformer& tran
 
 absl::StatusOr<GenerationStats> Session::Generate(absl::string_view prompt,
                                                   const GenerateOptions& options,
-                                                  const TextCallback& on_text) {
+                                                  const TextCallback& on_text,
+                                                  const TokenCallback& on_token) {
   absl::StatusOr<std::vector<int32_t>> encoded;
   {
     SM_PROFILE_SCOPE(core::ProfileOp::kTokenization, -1, 0, prompt.size());
@@ -40,17 +41,19 @@ absl::StatusOr<GenerationStats> Session::Generate(absl::string_view prompt,
   }
   std::vector<int32_t> history(tokens().begin(), tokens().end());
   history.insert(history.end(), ids.begin(), ids.end());
-  return GenerateFrom(history, options, on_text);
+  return GenerateFrom(history, options, on_text, on_token);
 }
 
 absl::StatusOr<GenerationStats> Session::GenerateFrom(absl::Span<const int32_t> prompt,
                                                       const GenerateOptions& options,
-                                                      const TextCallback& on_text) {
+                                                      const TextCallback& on_text,
+                                                      const TokenCallback& on_token) {
   std::optional<absl::StatusOr<GenerationStats>> result;
   SM_RETURN_IF_ERROR(batch_->Start(0, prompt, options, on_text,
                                    [&result](absl::StatusOr<GenerationStats> stats) {
                                      result = std::move(stats);
-                                   }));
+                                   },
+                                   on_token));
   while (!result) {
     absl::StatusOr<bool> stepped = batch_->Step();
     if (!stepped.ok()) {

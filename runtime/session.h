@@ -41,21 +41,24 @@ class Session {
 
   // Tokenizes `prompt` (with BOS when the vocabulary asks for it and the
   // session is empty), appends it to the history and generates, streaming
-  // text to `on_text`. Stops at an end-of-generation token (EOS, EOT, ...),
+  // text to `on_text` (and, with options.logprobs, each token's log
+  // probabilities to `on_token`). Stops at an end-of-generation token (EOS, EOT, ...),
   // a stop string, max_tokens or a full context. Every sampled token but
   // the last is appended, so a later call continues. Errors when the prompt
   // does not fit the context left, or on invalid sampler options; then
   // nothing is run.
   absl::StatusOr<GenerationStats> Generate(absl::string_view prompt,
                                            const GenerateOptions& options,
-                                           const TextCallback& on_text);
+                                           const TextCallback& on_text,
+                                           const TokenCallback& on_token = nullptr);
 
   // The same for a prompt that is the whole history (a chat's rendered
   // conversation, resent each turn): the longest prefix the session already
   // holds is kept (stats.prompt_tokens_cached) and only the rest runs.
   absl::StatusOr<GenerationStats> GenerateFrom(absl::Span<const int32_t> prompt,
                                                const GenerateOptions& options,
-                                               const TextCallback& on_text);
+                                               const TextCallback& on_text,
+                                               const TokenCallback& on_token = nullptr);
 
   size_t arena_high_water() const { return batch_->arena_high_water(); }
   size_t kv_cache_bytes() const { return batch_->kv_cache_bytes(0); }

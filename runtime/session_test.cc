@@ -1,5 +1,8 @@
 #include "runtime/session.h"
 
+#include <algorithm>
+#include <cmath>
+#include <numeric>
 #include <string>
 #include <thread>
 #include <vector>
@@ -308,6 +311,132 @@ TEST_F(SessionTest, EndOfGenerationIdsStop) {
   EXPECT_EQ(s->stop_reason, StopReason::kEndOfText);
   EXPECT_EQ(s->generated_tokens, 1);
   EXPECT_EQ(text, "");
+}
+
+}  // namespace
+}  // namespace smallmind::runtime
+
+namespace smallmind::runtime {
+namespace {
+
+TEST_F(SessionTest, GrammarAllowsExactlyItsSentences) {
+  auto session = NewSession();
+  GenerateOptions options;
+  options.max_tokens = 12;
+  options.grammar = R"(root ::= [a-c]{2,4} ("." | "!"))";
+  for (int seed = 0; seed < 6; ++seed) {
+    options.sampler = SamplerOptions();
+    options.sampler.seed = seed;
+    options.sampler.temperature = 1.5f;  // a random model's wildest choices
+    std::string text;
+    absl::StatusOr<GenerationStats> stats =
+        session->Generate("x", options, [&](absl::string_view piece) {
+          text.append(piece.data(), piece.size());
+          return true;
+        });
+    ASSERT_TRUE(stats.ok()) << stats.status();
+    ASSERT_GE(text.size(), 3u) << text;
+    ASSERT_LE(text.size(), 5u) << text;
+    EXPECT_EQ(text.find_first_not_of("abc"), text.size() - 1) << text;
+    EXPECT_TRUE(text.back() == '.' || text.back() == '!') << text;
+    // Complete, so generation ended by itself.
+    EXPECT_EQ(stats->stop_reason, StopReason::kEndOfText);
+    session->Reset();
+  }
+}
+
+TEST_F(SessionTest, GrammarLeavesAllowedChoicesAlone) {
+  // Greedy text under a grammar of ASCII text follows the free text as
+  // long as that is ASCII, then only ASCII: the mask changes only what the
+  // grammar rejects.
+  auto session = NewSession();
+  GenerateOptions options;
+  options.max_tokens = 16;
+  options.ignore_eos = true;
+  const std::string free = Run(*session, "The", options);
+  size_t ascii = 0;
+  while (ascii < free.size() && static_cast<unsigned char>(free[ascii]) < 0x80) ++ascii;
+  ASSERT_GE(ascii, 1u) << "the model's greedy text has no ASCII head to follow";
+  ASSERT_LT(ascii, free.size()) << "the grammar would reject nothing";
+  session->Reset();
+  options.grammar = R"(root ::= [\x00-\x7F]*)";
+  const std::string constrained = Run(*session, "The", options);
+  EXPECT_EQ(constrained.substr(0, ascii), free.substr(0, ascii));
+  EXPECT_EQ(constrained.size(), 16u);
+  for (char c : constrained) EXPECT_LT(static_cast<unsigned char>(c), 0x80);
+}
+
+TEST_F(SessionTest, BadGrammarsAreRefusedBeforeGenerating) {
+  auto session = NewSession();
+  GenerateOptions options;
+  options.grammar = "root ::= (";
+  absl::StatusOr<GenerationStats> s = session->Generate("x", options, [](absl::string_view) { return true; });
+  ASSERT_FALSE(s.ok());
+  EXPECT_THAT(std::string(s.status().message()), StartsWith("grammar: line 1"));
+}
+
+}  // namespace
+}  // namespace smallmind::runtime
+
+namespace smallmind::runtime {
+namespace {
+
+TEST_F(SessionTest, LogprobsAreTheLogSoftmaxOfTheLogits) {
+  // The prompt's logits, computed apart, in float64.
+  const std::vector<int32_t> prompt = *tokenizer_->Encode("Hello", tokenizer_->add_bos());
+  const int64_t vocab = model_->arch().vocab_size();
+  KvCache cache = *KvCache::Create(model_->arch(), 64, KvTypes::Exact());
+  core::Arena arena = *core::Arena::Create(transformer_->ScratchBytes(64, 1, 64));
+  core::ThreadPool pool(1);
+  std::vector<float> logits(vocab);
+  ASSERT_TRUE(transformer_->Forward(prompt, 0, cache, arena, pool, logits.data(), false).ok());
+  double max = logits[0], sum = 0;
+  for (float l : logits) max = std::max<double>(max, l);
+  for (float l : logits) sum += std::exp(static_cast<double>(l) - max);
+  auto logprob = [&](int32_t id) { return static_cast<double>(logits[id]) - max - std::log(sum); };
+
+  SessionOptions session_options;
+  session_options.cache_type_k = session_options.cache_type_v = "f32";
+  auto session = NewSession(session_options);
+  GenerateOptions options;
+  options.max_tokens = 3;
+  options.logprobs = 5;
+  options.sampler.temperature = 1.0f;
+  options.sampler.seed = 11;
+  std::vector<std::pair<int32_t, float>> first_top;
+  int32_t first = -1;
+  float first_logprob = 0;
+  int reported = 0;
+  absl::StatusOr<GenerationStats> stats = session->Generate(
+      "Hello", options, [](absl::string_view) { return true; },
+      [&](const TokenLogprobs& t) {
+        if (reported++ > 0) return;
+        first = t.token;
+        first_logprob = t.logprob;
+        first_top.assign(t.top.begin(), t.top.end());
+      });
+  ASSERT_TRUE(stats.ok()) << stats.status();
+  EXPECT_GE(reported, 1);
+  EXPECT_NEAR(first_logprob, logprob(first), 1e-4);
+  ASSERT_EQ(first_top.size(), 5u);
+  // The five most likely, most likely first.
+  std::vector<int32_t> order(vocab);
+  std::iota(order.begin(), order.end(), 0);
+  std::partial_sort(order.begin(), order.begin() + 5, order.end(),
+                    [&](int32_t a, int32_t b) { return logits[a] > logits[b]; });
+  for (int i = 0; i < 5; ++i) {
+    EXPECT_EQ(first_top[i].first, order[i]) << i;
+    EXPECT_NEAR(first_top[i].second, logprob(order[i]), 1e-4) << i;
+  }
+}
+
+TEST_F(SessionTest, LogprobsOutOfRangeAreRefused) {
+  auto session = NewSession();
+  GenerateOptions options;
+  options.logprobs = 21;
+  absl::StatusOr<GenerationStats> s = session->Generate("x", options, [](absl::string_view) { return true; });
+  ASSERT_FALSE(s.ok());
+  EXPECT_EQ(s.status().message(), "logprobs is 21, expected -1 (off) to 20");
 }
 
 }  // namespace

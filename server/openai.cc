@@ -5,12 +5,15 @@
 
 #include "absl/strings/str_cat.h"
 #include "core/status.h"
+#include "grammar/grammar.h"
+#include "grammar/json_schema.h"
 #include "nlohmann/json.hpp"
 
 namespace smallmind::server {
 namespace {
 
-using Json = nlohmann::json;
+// Ordered: a JSON schema's properties keep the order the client gave them.
+using Json = nlohmann::ordered_json;
 
 absl::Status FieldError(absl::string_view field, absl::string_view what) {
   return absl::InvalidArgumentError(absl::StrCat("'", field, "' ", what));
@@ -70,14 +73,55 @@ Json FinishJson(const char* finish_reason) {
   return finish_reason != nullptr ? Json(finish_reason) : Json(nullptr);
 }
 
-// An envelope with the one choice: `key` (message, delta or text) and how
-// it finished.
+Json Bytes(const std::string& text) {
+  Json bytes = Json::array();
+  for (unsigned char c : text) bytes.push_back(c);
+  return bytes;
+}
+
+// Chat's {"content": [{token, logprob, bytes, top_logprobs}], "refusal"}.
+Json ChatLogprobsJson(const std::vector<TokenLogprob>& tokens) {
+  Json content = Json::array();
+  for (const TokenLogprob& t : tokens) {
+    Json top = Json::array();
+    for (const auto& [text, logprob] : t.top) {
+      top.push_back({{"token", text}, {"logprob", logprob}, {"bytes", Bytes(text)}});
+    }
+    content.push_back({{"token", t.text}, {"logprob", t.logprob}, {"bytes", Bytes(t.text)},
+                       {"top_logprobs", std::move(top)}});
+  }
+  return {{"content", std::move(content)}, {"refusal", nullptr}};
+}
+
+// The completions endpoint's legacy lists.
+Json CompletionLogprobsJson(const std::vector<TokenLogprob>& tokens) {
+  Json texts = Json::array(), logprobs = Json::array(), tops = Json::array(),
+       offsets = Json::array();
+  for (const TokenLogprob& t : tokens) {
+    texts.push_back(t.text);
+    logprobs.push_back(t.logprob);
+    Json top = Json::object();
+    for (const auto& [text, logprob] : t.top) {
+      if (!top.contains(text)) top[text] = logprob;  // two ids, one text: the likelier
+    }
+    tops.push_back(std::move(top));
+    offsets.push_back(t.text_offset);
+  }
+  return {{"tokens", std::move(texts)}, {"token_logprobs", std::move(logprobs)},
+          {"top_logprobs", std::move(tops)}, {"text_offset", std::move(offsets)}};
+}
+
+// An envelope with the one choice: `key` (message, delta or text), its
+// log probabilities and how it finished.
 Json OneChoice(const char* object, const std::string& id, int64_t created, const std::string& model,
-               const char* key, Json value, const char* finish_reason) {
+               const char* key, Json value, const char* finish_reason, Logprobs logprobs) {
   Json out = Envelope(object, id, created, model);
+  const bool chat = std::string(key) != "text";
   out["choices"] = {{{"index", 0},
                      {key, std::move(value)},
-                     {"logprobs", nullptr},
+                     {"logprobs", logprobs == nullptr ? Json(nullptr)
+                                  : chat              ? ChatLogprobsJson(*logprobs)
+                                                      : CompletionLogprobsJson(*logprobs)},
                      {"finish_reason", FinishJson(finish_reason)}}};
   return out;
 }
@@ -216,6 +260,59 @@ absl::Status OnlyFalse(const Json& v, const char* field, const char* why) {
 
 constexpr char kNotYet[] = "is not supported yet";
 
+// Sets the request's grammar from `field`: GBNF, checked here so a bad one
+// is a 400 naming the field.
+absl::Status SetGrammar(const char* field, absl::StatusOr<std::string> gbnf, CompletionRequest& r) {
+  if (!r.grammar_field.empty()) {
+    return FieldError(field, absl::StrCat("cannot be given with '", r.grammar_field,
+                                          "' (each constrains the output)"));
+  }
+  if (!gbnf.ok()) return FieldError(field, absl::StrCat("is not usable: ", gbnf.status().message()));
+  if (absl::Status s = grammar::Grammar::Parse(*gbnf).status(); !s.ok()) {
+    return FieldError(field, absl::StrCat("is not usable: ", s.message()));
+  }
+  r.options.grammar = *std::move(gbnf);
+  r.grammar_field = field;
+  return absl::OkStatus();
+}
+
+// OpenAI's {"type": "text"}, {"type": "json_object"} and {"type":
+// "json_schema", "json_schema": {"name", "schema", "strict",
+// "description"}}.
+absl::Status ReadResponseFormat(const Json& v, CompletionRequest& r) {
+  const Json* type = v.is_object() ? Get(v, "type") : nullptr;
+  if (type == nullptr || !type->is_string()) {
+    return FieldError("response_format", "must be an object with a 'type'");
+  }
+  for (const auto& [key, value] : v.items()) {
+    if (key != "type" && key != "json_schema") {
+      return FieldError(absl::StrCat("response_format.", key), "is not supported");
+    }
+  }
+  if (*type == "text") return absl::OkStatus();
+  if (*type == "json_object") return SetGrammar("response_format", grammar::JsonObjectGbnf(), r);
+  if (*type != "json_schema") {
+    return FieldError("response_format.type", "must be 'text', 'json_object' or 'json_schema'");
+  }
+  const Json* spec = Get(v, "json_schema");
+  if (spec == nullptr || !spec->is_object()) {
+    return FieldError("response_format.json_schema", "must be an object with a 'schema'");
+  }
+  for (const auto& [key, value] : spec->items()) {
+    if (key == "name" || key == "description") {
+      if (!value.is_string()) return FieldError(absl::StrCat("response_format.json_schema.", key), "must be a string");
+    } else if (key == "strict") {
+      // Strict or not, the output follows the schema.
+      if (!value.is_boolean() && !value.is_null()) return FieldError("response_format.json_schema.strict", "must be true or false");
+    } else if (key != "schema") {
+      return FieldError(absl::StrCat("response_format.json_schema.", key), "is not supported");
+    }
+  }
+  const Json* schema = Get(*spec, "schema");
+  // OpenAI: no schema is any JSON.
+  return SetGrammar("response_format", grammar::JsonSchemaToGbnf(schema ? Dump(*schema) : "{}"), r);
+}
+
 const FieldRule kFieldRules[] = {
     {"model", kBoth,
      [](const Json& v, CompletionRequest& r) {
@@ -285,20 +382,23 @@ const FieldRule kFieldRules[] = {
        if (v.is_array() && v.size() == 1 && v[0] == "text") return absl::OkStatus();
        return FieldError("modalities", "must be [\"text\"]: this server makes text only");
      }},
-    {"response_format", kChatEndpoint,
-     [](const Json& v, CompletionRequest&) {
-       const Json* type = v.is_object() ? Get(v, "type") : nullptr;
-       if (type != nullptr && *type == "text") return absl::OkStatus();
-       return FieldError("response_format", "other than {\"type\": \"text\"} is not supported yet");
-     }},
+    {"response_format", kBoth, ReadResponseFormat},
     {"logprobs", kBoth,
-     [](const Json& v, CompletionRequest&) {
-       // Chat: true/false; completions: the number of top tokens.
-       if (v.is_boolean() && !v.get<bool>()) return absl::OkStatus();
-       return FieldError("logprobs", kNotYet);
+     [](const Json& v, CompletionRequest& r) {
+       // Chat: true/false; completions: how many alternatives per token.
+       if (r.chat) return ReadBool(v, "logprobs", &r.chat_logprobs);
+       int64_t n = 0;
+       SM_RETURN_IF_ERROR(ReadIntIn(v, "logprobs", 0, runtime::kMaxLogprobs, &n));
+       r.options.logprobs = static_cast<int32_t>(n);
+       return absl::OkStatus();
      }},
     {"top_logprobs", kChatEndpoint,
-     [](const Json&, CompletionRequest&) { return FieldError("top_logprobs", kNotYet); }},
+     [](const Json& v, CompletionRequest& r) {
+       int64_t n = 0;
+       SM_RETURN_IF_ERROR(ReadIntIn(v, "top_logprobs", 0, runtime::kMaxLogprobs, &n));
+       r.top_logprobs = n;
+       return absl::OkStatus();
+     }},
     {"logit_bias", kBoth,
      [](const Json& v, CompletionRequest&) {
        if (v.is_object() && v.empty()) return absl::OkStatus();
@@ -387,9 +487,17 @@ const FieldRule kFieldRules[] = {
      }},
     {"ignore_eos", kBoth,
      [](const Json& v, CompletionRequest& r) { return ReadBool(v, "ignore_eos", &r.options.ignore_eos); }},
-    // llama.cpp's structured output and probabilities: refused until done.
-    {"grammar", kBoth, [](const Json&, CompletionRequest&) { return FieldError("grammar", kNotYet); }},
-    {"json_schema", kBoth, [](const Json&, CompletionRequest&) { return FieldError("json_schema", kNotYet); }},
+    // llama.cpp's structured output: a GBNF grammar, or a JSON schema.
+    {"grammar", kBoth,
+     [](const Json& v, CompletionRequest& r) {
+       if (!v.is_string()) return FieldError("grammar", "must be a string (GBNF)");
+       if (v.get<std::string>().empty()) return absl::OkStatus();
+       return SetGrammar("grammar", v.get<std::string>(), r);
+     }},
+    {"json_schema", kBoth,
+     [](const Json& v, CompletionRequest& r) {
+       return SetGrammar("json_schema", grammar::JsonSchemaToGbnf(Dump(v)), r);
+     }},
     {"n_probs", kBoth, [](const Json&, CompletionRequest&) { return FieldError("n_probs", kNotYet); }},
 };
 
@@ -430,6 +538,10 @@ absl::StatusOr<CompletionRequest> ParseCompletionRequest(absl::string_view text,
     SM_RETURN_IF_ERROR(rule.read(*value, r));
   }
   if (chat && r.messages.empty()) return FieldError("messages", "must be a non-empty list");
+  if (chat) {
+    if (r.top_logprobs && !r.chat_logprobs) return FieldError("top_logprobs", "needs 'logprobs': true");
+    if (r.chat_logprobs) r.options.logprobs = static_cast<int32_t>(r.top_logprobs.value_or(0));
+  }
   if (!chat && r.prompt_ids.empty() && Get(body, "prompt") == nullptr) {
     return FieldError("prompt", "must be a string, a list of token ids, or a list of one of them");
   }
@@ -509,32 +621,36 @@ std::string ErrorJson(int status, absl::string_view message) {
 
 std::string ChatCompletionJson(const std::string& id, int64_t created, const std::string& model,
                                const std::string& content, const char* finish_reason,
-                               const Usage& usage) {
+                               const Usage& usage, Logprobs logprobs) {
   Json out = OneChoice("chat.completion", id, created, model, "message",
-                       {{"role", "assistant"}, {"content", content}}, finish_reason);
+                       {{"role", "assistant"}, {"content", content}}, finish_reason, logprobs);
   out["usage"] = UsageJson(usage);
   return Dump(out);
 }
 
 std::string CompletionJson(const std::string& id, int64_t created, const std::string& model,
-                           const std::string& text, const char* finish_reason, const Usage& usage) {
-  Json out = OneChoice("text_completion", id, created, model, "text", text, finish_reason);
+                           const std::string& text, const char* finish_reason, const Usage& usage,
+                           Logprobs logprobs) {
+  Json out = OneChoice("text_completion", id, created, model, "text", text, finish_reason, logprobs);
   out["usage"] = UsageJson(usage);
   return Dump(out);
 }
 
 std::string ChatChunkEvent(const std::string& id, int64_t created, const std::string& model,
-                           bool first, const std::string& content, const char* finish_reason) {
+                           bool first, const std::string& content, const char* finish_reason,
+                           Logprobs logprobs) {
   Json delta = Json::object();
   if (first) delta["role"] = "assistant";
   if (finish_reason == nullptr) delta["content"] = content;
   return Chunk(OneChoice("chat.completion.chunk", id, created, model, "delta", std::move(delta),
-                         finish_reason));
+                         finish_reason, logprobs));
 }
 
 std::string CompletionChunkEvent(const std::string& id, int64_t created, const std::string& model,
-                                 const std::string& text, const char* finish_reason) {
-  return Chunk(OneChoice("text_completion", id, created, model, "text", text, finish_reason));
+                                 const std::string& text, const char* finish_reason,
+                                 Logprobs logprobs) {
+  return Chunk(OneChoice("text_completion", id, created, model, "text", text, finish_reason,
+                         logprobs));
 }
 
 std::string UsageChunkEvent(bool chat, const std::string& id, int64_t created,

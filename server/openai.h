@@ -31,7 +31,14 @@ struct CompletionRequest {
   std::string user;  // OpenAI's user / safety_identifier: logged
   // max_tokens unset: until the context is full.
   std::optional<int64_t> max_tokens;
-  runtime::GenerateOptions options;  // stop strings and sampler
+  runtime::GenerateOptions options;  // stop strings, grammar and sampler
+  // The field that set options.grammar (response_format, json_schema or
+  // grammar), so a second one is refused by name.
+  std::string grammar_field;
+  // Chat's logprobs (true/false) and top_logprobs, resolved into
+  // options.logprobs once the body is read.
+  bool chat_logprobs = false;
+  std::optional<int64_t> top_logprobs;
   bool stream = false;
   bool include_usage = false;  // stream_options.include_usage
 };
@@ -70,20 +77,36 @@ struct Usage {
   int64_t prompt_tokens = 0, completion_tokens = 0, cached_tokens = 0;
 };
 
+// A generated token with its log probability and the most likely
+// alternatives', as a reply reports them (chat: OpenAI's logprobs.content;
+// completions: the legacy tokens / token_logprobs / top_logprobs /
+// text_offset lists).
+struct TokenLogprob {
+  std::string text;  // the token's bytes
+  float logprob = 0;
+  std::vector<std::pair<std::string, float>> top;
+  int64_t text_offset = 0;  // where its text begins in the reply
+};
+// Null when the request did not ask for log probabilities.
+using Logprobs = const std::vector<TokenLogprob>*;
+
 // The non-streamed response objects.
 std::string ChatCompletionJson(const std::string& id, int64_t created, const std::string& model,
                                const std::string& content, const char* finish_reason,
-                               const Usage& usage);
+                               const Usage& usage, Logprobs logprobs = nullptr);
 std::string CompletionJson(const std::string& id, int64_t created, const std::string& model,
-                           const std::string& text, const char* finish_reason, const Usage& usage);
+                           const std::string& text, const char* finish_reason, const Usage& usage,
+                           Logprobs logprobs = nullptr);
 
 // One Server-Sent Event ("data: {...}\n\n") of a stream: a chunk with
 // `content` (and the assistant role in a chat's first chunk), or the last
 // chunk with `finish_reason`, or (usage set) the usage chunk.
 std::string ChatChunkEvent(const std::string& id, int64_t created, const std::string& model,
-                           bool first, const std::string& content, const char* finish_reason);
+                           bool first, const std::string& content, const char* finish_reason,
+                           Logprobs logprobs = nullptr);
 std::string CompletionChunkEvent(const std::string& id, int64_t created, const std::string& model,
-                                 const std::string& text, const char* finish_reason);
+                                 const std::string& text, const char* finish_reason,
+                                 Logprobs logprobs = nullptr);
 std::string UsageChunkEvent(bool chat, const std::string& id, int64_t created,
                             const std::string& model, const Usage& usage);
 inline constexpr char kDoneEvent[] = "data: [DONE]\n\n";

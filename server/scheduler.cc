@@ -143,7 +143,8 @@ void Scheduler::StartWaiting(std::vector<std::function<void()>>* failed) {
           }
           if (result.ok()) result->queue_seconds = queued;
           if (*done) (*done)(std::move(result));
-        });
+        },
+        std::move(waiting.job.on_token));
     if (!status.ok()) {
       failed->push_back([done, status] {
         if (*done) (*done)(status);

@@ -49,6 +49,9 @@ class Scheduler {
     runtime::GenerateOptions options;
     // On the engine thread; must not block. Returning false cancels.
     runtime::TextCallback on_text;
+    // Each token's log probabilities, when options.logprobs asks; on the
+    // engine thread, before the token's text.
+    runtime::TokenCallback on_token;
     // Once, when the generation ends (stats.stop_reason says how; a job
     // cancelled while waiting reports kCancelled with nothing run), on the
     // engine thread or on the thread that cancelled a waiting job.

@@ -302,14 +302,28 @@ namespace {
 // end, or server-sent events as the text comes.
 class Reply {
  public:
-  Reply(const CompletionRequest& request, bool chat, std::string model, HttpExchange exchange)
+  Reply(const CompletionRequest& request, bool chat, std::string model, HttpExchange exchange,
+        const text::Tokenizer& tokenizer)
       : id_(RandomId(chat ? "chatcmpl-" : "cmpl-")),
         model_(std::move(model)),
         created_(static_cast<int64_t>(std::time(nullptr))),
         chat_(chat),
         stream_(request.stream),
         include_usage_(request.include_usage),
-        exchange_(std::move(exchange)) {}
+        logprobs_(request.options.logprobs >= 0),
+        exchange_(std::move(exchange)),
+        tokenizer_(tokenizer) {}
+
+  // A sampled token's log probabilities (before its text comes).
+  void Token(const runtime::TokenLogprobs& token) {
+    std::lock_guard<std::mutex> lock(mu_);
+    TokenLogprob t{std::string(tokenizer_.Piece(token.token)), token.logprob, {}, token_bytes_};
+    for (const auto& [id, logprob] : token.top) {
+      t.top.push_back({std::string(tokenizer_.Piece(id)), logprob});
+    }
+    token_bytes_ += static_cast<int64_t>(t.text.size());
+    tokens_.push_back(std::move(t));
+  }
 
   // A piece of text; false when the client is gone.
   bool Text(absl::string_view piece) {
@@ -317,21 +331,26 @@ class Reply {
     text_.append(piece.data(), piece.size());
     if (!stream_) return !exchange_.client_gone();
     Begin();
-    return exchange_.Write(Chunk(std::string(piece), nullptr));
+    const std::vector<TokenLogprob> tokens = TokensBefore(text_.size());
+    return exchange_.Write(Chunk(std::string(piece), nullptr, tokens));
   }
 
   void Finish(const runtime::GenerationStats& stats) {
     std::lock_guard<std::mutex> lock(mu_);
     const Usage usage{stats.prompt_tokens, stats.generated_tokens, stats.prompt_tokens_cached};
     const char* reason = FinishReason(stats.stop_reason);
+    // The tokens whose text was sent: a stop string's are not.
+    const std::vector<TokenLogprob> tokens = TokensBefore(text_.size());
+    Logprobs logprobs = logprobs_ ? &tokens : nullptr;
     if (!stream_) {
-      exchange_.Respond(200, kJson,
-                        chat_ ? ChatCompletionJson(id_, created_, model_, text_, reason, usage)
-                              : CompletionJson(id_, created_, model_, text_, reason, usage));
+      exchange_.Respond(
+          200, kJson,
+          chat_ ? ChatCompletionJson(id_, created_, model_, text_, reason, usage, logprobs)
+                : CompletionJson(id_, created_, model_, text_, reason, usage, logprobs));
       return;
     }
     Begin();
-    exchange_.Write(Chunk("", reason));
+    exchange_.Write(Chunk("", reason, {}));
     if (include_usage_) exchange_.Write(UsageChunkEvent(chat_, id_, created_, model_, usage));
     exchange_.Write(kDoneEvent);
     exchange_.End();
@@ -361,17 +380,32 @@ class Reply {
     exchange_.BeginStream(200, "text/event-stream", {{"Cache-Control", "no-cache"}});
     if (chat_) exchange_.Write(ChatChunkEvent(id_, created_, model_, true, "", nullptr));
   }
-  std::string Chunk(const std::string& text, const char* reason) const {
-    return chat_ ? ChatChunkEvent(id_, created_, model_, false, text, reason)
-                 : CompletionChunkEvent(id_, created_, model_, text, reason);
+  std::string Chunk(const std::string& text, const char* reason,
+                    const std::vector<TokenLogprob>& tokens) const {
+    Logprobs logprobs = logprobs_ && reason == nullptr ? &tokens : nullptr;
+    return chat_ ? ChatChunkEvent(id_, created_, model_, false, text, reason, logprobs)
+                 : CompletionChunkEvent(id_, created_, model_, text, reason, logprobs);
+  }
+  // The reported tokens not yet sent whose text begins before `end`.
+  std::vector<TokenLogprob> TokensBefore(size_t end) {
+    std::vector<TokenLogprob> out;
+    while (sent_tokens_ < tokens_.size() &&
+           tokens_[sent_tokens_].text_offset < static_cast<int64_t>(end)) {
+      out.push_back(tokens_[sent_tokens_++]);
+    }
+    return out;
   }
 
   const std::string id_, model_;
   const int64_t created_;
-  const bool chat_, stream_, include_usage_;
+  const bool chat_, stream_, include_usage_, logprobs_;
   const HttpExchange exchange_;
+  const text::Tokenizer& tokenizer_;
   mutable std::mutex mu_;
   std::string text_;  // the whole reply (non-streamed, or for the log)
+  std::vector<TokenLogprob> tokens_;  // with logprobs
+  size_t sent_tokens_ = 0;
+  int64_t token_bytes_ = 0;  // of the tokens reported so far
   bool begun_ = false;
 };
 
@@ -389,11 +423,14 @@ void Server::Completion(const HttpRequest& http_request, const HttpExchange& exc
   absl::StatusOr<Prompt> prompt = PromptOf(*request, chat);
   if (!prompt.ok()) return Fail(exchange, 400, prompt.status().message());
 
-  auto reply = std::make_shared<Reply>(*request, chat, model_id_, exchange);
+  auto reply = std::make_shared<Reply>(*request, chat, model_id_, exchange, *model_->tokenizer);
   Scheduler::Job job;
   job.options = OptionsFor(*request, static_cast<int64_t>(prompt->ids.size()));
   job.prompt = std::move(prompt->ids);
   job.on_text = [reply](absl::string_view piece) { return reply->Text(piece); };
+  if (request->options.logprobs >= 0) {
+    job.on_token = [reply](const runtime::TokenLogprobs& token) { reply->Token(token); };
+  }
   job.on_done = [this, reply, user = request->user,
                  text = options_.log_prompts ? std::move(prompt->text) : std::string()](
                     absl::StatusOr<runtime::GenerationStats> result) {

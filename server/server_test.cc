@@ -526,7 +526,6 @@ TEST_F(ServerTest, EveryOpenAIFieldIsImplementedOrRefusedByName) {
       {"function_call", "auto"},
       {"functions", {{{"name", "f"}}}},
       {"logit_bias", {{"65", 5}}},
-      {"logprobs", true},
       {"metadata", {{"k", "v"}}},
       {"modalities", {"text", "audio"}},
       {"n", 2},
@@ -534,17 +533,13 @@ TEST_F(ServerTest, EveryOpenAIFieldIsImplementedOrRefusedByName) {
       {"prediction", {{"type", "content"}, {"content", "x"}}},
       {"prompt_cache_key", "k"},
       {"reasoning_effort", "low"},
-      {"response_format", {{"type", "json_object"}}},
       {"service_tier", "flex"},
       {"store", true},
       {"stream_options", {{"include_obfuscation", true}}},
       {"tool_choice", "auto"},
       {"tools", {{{"type", "function"}, {"function", {{"name", "f"}}}}}},
-      {"top_logprobs", 3},
       {"verbosity", "low"},
       {"web_search_options", Json::object()},
-      {"grammar", "root ::= \"a\""},
-      {"json_schema", {{"type", "object"}}},
       {"n_probs", 3},
   };
   for (const auto& [field, value] : refused_chat) {
@@ -559,7 +554,7 @@ TEST_F(ServerTest, EveryOpenAIFieldIsImplementedOrRefusedByName) {
         << field;
   }
   const std::vector<std::pair<std::string, Json>> refused_completion = {
-      {"best_of", 3}, {"echo", true}, {"logprobs", 2}, {"suffix", "end"}, {"logit_bias", {{"65", 1}}}};
+      {"best_of", 3}, {"echo", true}, {"suffix", "end"}, {"logit_bias", {{"65", 1}}}};
   for (const auto& [field, value] : refused_completion) {
     httplib::Result r =
         Post("/v1/completions", {{"prompt", "a"}, {"max_tokens", 1}, {field, value}});
@@ -576,6 +571,139 @@ TEST_F(ServerTest, EveryOpenAIFieldIsImplementedOrRefusedByName) {
   httplib::Result ok = Post("/v1/chat/completions", harmless);
   ASSERT_TRUE(ok);
   EXPECT_EQ(ok->status, 200) << ok->body;
+}
+
+// response_format, json_schema and grammar constrain what is sampled: the
+// text always follows them, whatever the (random) model prefers.
+TEST_F(ServerTest, StructuredOutputFollowsTheGrammarOrSchema) {
+  StartServer();
+  auto reply = [&](Json fields, int seed) {
+    Json body = Chat("Answer", 60);
+    body["seed"] = seed;
+    body.update(fields);
+    httplib::Result r = Post("/v1/chat/completions", body);
+    EXPECT_TRUE(r);
+    EXPECT_EQ(r->status, 200) << r->body;
+    const Json out = Json::parse(r->body);
+    return std::make_pair(out["choices"][0]["message"]["content"].get<std::string>(),
+                          out["choices"][0]["finish_reason"].get<std::string>());
+  };
+  for (int seed = 0; seed < 4; ++seed) {
+    const auto [yes_no, finish] = reply({{"grammar", "root ::= \"yes\" | \"no\""}}, seed);
+    EXPECT_TRUE(yes_no == "yes" || yes_no == "no") << yes_no;
+    EXPECT_EQ(finish, "stop");
+    const auto [color, color_finish] = reply({{"json_schema", {{"enum", {"red", "green"}}}}}, seed);
+    EXPECT_TRUE(color == "\"red\"" || color == "\"green\"") << color;
+    // A schema's object: its properties in the schema's order (not sorted).
+    const Json schema = Json::parse(R"({"type": "object", "properties": {"z": {"type": "boolean"},
+        "a": {"enum": [1, 2]}}, "required": ["z", "a"]})");
+    const auto [object, object_finish] =
+        reply({{"response_format", {{"type", "json_schema"},
+                                    {"json_schema", {{"name", "t"}, {"strict", true}, {"schema", schema}}}}}},
+              seed);
+    if (object_finish == "stop") {
+      const Json parsed = Json::parse(object, nullptr, false);
+      ASSERT_TRUE(parsed.is_object()) << object;
+      EXPECT_TRUE(parsed["z"].is_boolean()) << object;
+      EXPECT_TRUE(parsed["a"] == 1 || parsed["a"] == 2) << object;
+      EXPECT_LT(object.find("\"z\""), object.find("\"a\"")) << object;
+    } else {
+      EXPECT_EQ(object_finish, "length");  // whitespace the schema allows ran out of tokens
+      EXPECT_EQ(object.substr(0, 1), "{") << object;
+    }
+  }
+  // Refused by name: two constraints, a grammar that does not parse, a
+  // schema keyword that is not supported.
+  auto refused = [&](Json fields) {
+    Json body = Chat("Answer", 4);
+    body.update(fields);
+    httplib::Result r = Post("/v1/chat/completions", body);
+    EXPECT_TRUE(r);
+    EXPECT_EQ(r->status, 400) << r->body;
+    return Json::parse(r->body)["error"]["message"].get<std::string>();
+  };
+  EXPECT_EQ(refused({{"grammar", "root ::= \"a\""}, {"json_schema", {{"type", "object"}}}}),
+            "'json_schema' cannot be given with 'grammar' (each constrains the output)");
+  EXPECT_EQ(refused({{"grammar", "root ::= a"}}),
+            "'grammar' is not usable: grammar: line 1, column 10: rule 'a' is used but not defined");
+  EXPECT_EQ(refused({{"json_schema", {{"type", "integer"}, {"minimum", 0}}}}),
+            "'json_schema' is not usable: json_schema: /: 'minimum' is not supported");
+  EXPECT_EQ(refused({{"response_format", {{"type", "xml"}}}}),
+            "'response_format.type' must be 'text', 'json_object' or 'json_schema'");
+  EXPECT_EQ(refused({{"response_format", {{"type", "json_schema"}, {"json_schema", {{"schema", Json::object()}, {"extra", 1}}}}}}),
+            "'response_format.json_schema.extra' is not supported");
+}
+
+// Chat's logprobs/top_logprobs and completions' legacy logprobs: one entry
+// per token of the text, the chosen token's among the alternatives when
+// decoding greedily, alternatives most likely first; streamed with the text
+// they belong to.
+TEST_F(ServerTest, LogprobsCoverTheTextTokenByToken) {
+  StartServer();
+  Json body = Chat("Hello", 8);
+  body.update({{"temperature", 0}, {"logprobs", true}, {"top_logprobs", 3}});
+  httplib::Result r = Post("/v1/chat/completions", body);
+  ASSERT_TRUE(r);
+  ASSERT_EQ(r->status, 200) << r->body;
+  const Json choice = Json::parse(r->body)["choices"][0];
+  const Json& content = choice["logprobs"]["content"];
+  ASSERT_TRUE(content.is_array()) << r->body;
+  ASSERT_FALSE(content.empty());
+  std::string joined;
+  for (const Json& t : content) {
+    std::string bytes;
+    for (int b : t["bytes"]) bytes += static_cast<char>(b);
+    joined += bytes;
+    ASSERT_EQ(t["top_logprobs"].size(), 3u);
+    EXPECT_LE(t["logprob"].get<double>(), 0.0);
+    // Greedy: the token is the likeliest.
+    EXPECT_EQ(t["top_logprobs"][0]["logprob"], t["logprob"]);
+    EXPECT_GE(t["top_logprobs"][0]["logprob"].get<double>(), t["top_logprobs"][1]["logprob"].get<double>());
+    EXPECT_GE(t["top_logprobs"][1]["logprob"].get<double>(), t["top_logprobs"][2]["logprob"].get<double>());
+  }
+  EXPECT_EQ(joined, choice["message"]["content"].get<std::string>());
+
+  // Streamed: the same entries, spread over the chunks.
+  body["stream"] = true;
+  httplib::Result streamed = Post("/v1/chat/completions", body);
+  ASSERT_TRUE(streamed);
+  Json all = Json::array();
+  for (const std::string& event : Events(streamed->body)) {
+    if (event == "[DONE]") continue;
+    const Json chunk = Json::parse(event);
+    const Json& lp = chunk["choices"][0]["logprobs"];
+    if (lp.is_object()) {
+      for (const Json& t : lp["content"]) all.push_back(t);
+    }
+  }
+  // (The second request reuses the first's KV cache, so the last bits of
+  // the logits may differ.)
+  ASSERT_EQ(all.size(), content.size());
+  for (size_t i = 0; i < all.size(); ++i) {
+    EXPECT_EQ(all[i]["token"], content[i]["token"]) << i;
+    EXPECT_NEAR(all[i]["logprob"].get<double>(), content[i]["logprob"].get<double>(), 1e-4) << i;
+  }
+
+  // Completions: the legacy lists, offsets into the text.
+  httplib::Result legacy = Post("/v1/completions", {{"prompt", "Hello"}, {"max_tokens", 6},
+                                                    {"temperature", 0}, {"logprobs", 2}});
+  ASSERT_TRUE(legacy);
+  ASSERT_EQ(legacy->status, 200) << legacy->body;
+  const Json lc = Json::parse(legacy->body)["choices"][0];
+  const Json& lp = lc["logprobs"];
+  ASSERT_EQ(lp["tokens"].size(), lp["token_logprobs"].size());
+  ASSERT_EQ(lp["tokens"].size(), lp["top_logprobs"].size());
+  ASSERT_EQ(lp["tokens"].size(), lp["text_offset"].size());
+  EXPECT_EQ(lp["text_offset"][0], 0);
+  for (const Json& top : lp["top_logprobs"]) EXPECT_LE(top.size(), 2u);
+
+  // top_logprobs alone asks for nothing it can have.
+  Json alone = Chat("Hello", 2);
+  alone["top_logprobs"] = 2;
+  httplib::Result refused = Post("/v1/chat/completions", alone);
+  ASSERT_TRUE(refused);
+  EXPECT_EQ(refused->status, 400);
+  EXPECT_THAT(refused->body, HasSubstr("'top_logprobs' needs 'logprobs': true"));
 }
 
 TEST_F(ServerTest, PromptsAsTokenIdsOrAListOfOne) {

@@ -65,6 +65,7 @@ class Tokenizer {
   model::TokenizerKind kind() const { return kind_; }
   // Whether `id` ends a turn: EOS, EOT, EOM, ... (end_of_generation_ids).
   bool IsEndOfGeneration(int32_t id) const;
+  const std::vector<int32_t>& end_of_generation_ids() const { return end_of_generation_; }
 
  private:
   struct Patterns;

@@ -12,6 +12,7 @@
 #include "runtime/session.h"
 #include "text/chat_template.h"
 #include "tools/smallmind/commands.h"
+#include "tools/smallmind/grammar_args.h"
 #include "tools/smallmind/load_model.h"
 
 namespace smallmind::cli {
@@ -24,6 +25,7 @@ struct ChatArgs {
   bool stats = false;
   runtime::SessionOptions session;
   runtime::GenerateOptions generate;
+  GrammarArgs grammar;
 
   ChatArgs() { generate.max_tokens = 512; }
 
@@ -37,6 +39,7 @@ struct ChatArgs {
     v(stats, {"stats", 0, nullptr, "print each reply's token counts and speed"});
     session.VisitFields(v);
     generate.VisitFields(v);
+    grammar.VisitFields(v);
   }
 };
 
@@ -58,6 +61,7 @@ int Run(const std::vector<std::string>& argv) {
   if (!positional.empty()) {
     return Fail("chat", absl::InvalidArgumentError("unexpected argument '" + positional[0] + "'"));
   }
+  if (absl::Status s = args.grammar.Apply(&args.generate); !s.ok()) return Fail("chat", s);
   absl::StatusOr<runtime::LoadedModel> loaded = LoadModel(args.model);
   if (!loaded.ok()) return Fail("chat", loaded.status());
   const model::TokenizerSpec& spec = loaded->model->description().tokenizer();

@@ -100,7 +100,8 @@ void Flags::Register(Target target, const core::FieldInfo& info) {
 const Flags::Flag* Flags::Find(const std::string& name, bool is_long) const {
   // llama.cpp's short spellings of more than one letter: -ctk, not -c tk.
   static constexpr std::pair<const char*, const char*> kLlamaShort[] = {
-      {"ctk", "cache-type-k"}, {"ctv", "cache-type-v"}, {"np", "parallel"}};
+      {"ctk", "cache-type-k"}, {"ctv", "cache-type-v"}, {"np", "parallel"},
+      {"jf", "json-schema-file"}};
   if (!is_long && name.size() > 1) {
     for (const auto& [short_name, long_name] : kLlamaShort) {
       if (name == short_name) return Find(long_name, true);

@@ -2,11 +2,14 @@
 #include <cstdio>
 #include <string>
 
+#include "absl/strings/escaping.h"
+#include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "core/file_util.h"
 #include "runtime/loaded_model.h"
 #include "runtime/session.h"
 #include "tools/smallmind/commands.h"
+#include "tools/smallmind/grammar_args.h"
 #include "tools/smallmind/load_model.h"
 
 namespace smallmind::cli {
@@ -19,6 +22,7 @@ struct GenerateArgs {
   bool display_prompt = true;
   runtime::SessionOptions session;
   runtime::GenerateOptions generate;
+  GrammarArgs grammar;
 
   template <class Visitor>
   void VisitFields(Visitor&& v) {
@@ -28,6 +32,7 @@ struct GenerateArgs {
     v(display_prompt, {"display-prompt", 0, nullptr, "echo the prompt before the text"});
     session.VisitFields(v);
     generate.VisitFields(v);
+    grammar.VisitFields(v);
   }
 };
 
@@ -42,6 +47,7 @@ int Run(const std::vector<std::string>& argv) {
                                 "unexpected argument '" + positional[0] +
                                 "'; the prompt goes in -p"));
   }
+  if (absl::Status s = args.grammar.Apply(&args.generate); !s.ok()) return Fail("generate", s);
   std::string prompt = args.prompt;
   if (!args.file.empty()) {
     absl::StatusOr<std::string> text = core::ReadFileToString(args.file);
@@ -59,14 +65,30 @@ int Run(const std::vector<std::string>& argv) {
     std::fwrite(prompt.data(), 1, prompt.size(), stdout);
     std::fflush(stdout);
   }
+  // --logprobs: one line per token on stderr once the text is out.
+  std::string logprob_lines;
+  const text::Tokenizer& tokenizer = *loaded->tokenizer;
+  auto quoted = [&](int32_t id) { return absl::StrCat("\"", absl::CEscape(tokenizer.Piece(id)), "\""); };
   absl::StatusOr<runtime::GenerationStats> stats = (*session)->Generate(
-      prompt, args.generate, [](absl::string_view text) {
+      prompt, args.generate,
+      [](absl::string_view text) {
         std::fwrite(text.data(), 1, text.size(), stdout);
         std::fflush(stdout);
         return true;
+      },
+      [&](const runtime::TokenLogprobs& t) {
+        absl::StrAppendFormat(&logprob_lines, "%-16s %9.4f ", quoted(t.token), t.logprob);
+        for (const auto& [id, logprob] : t.top) {
+          absl::StrAppendFormat(&logprob_lines, " | %s %.4f", quoted(id), logprob);
+        }
+        logprob_lines += "\n";
       });
   absl::PrintF("\n");
   if (!stats.ok()) return Fail("generate", stats.status());
+  if (args.generate.logprobs >= 0) {
+    absl::FPrintF(stderr, "\nlogprobs (token, natural log of its probability, then the %d likeliest):\n%s",
+                  args.generate.logprobs, logprob_lines);
+  }
 
   const model::Model& model = *loaded->model;
   absl::FPrintF(

@@ -1,0 +1,96 @@
+#include "grammar/token_mask.h"
+
+#include <random>
+#include <string>
+#include <vector>
+
+#include "gtest/gtest.h"
+#include "grammar/grammar.h"
+#include "grammar/json_schema.h"
+#include "grammar/matcher.h"
+
+namespace smallmind::grammar {
+namespace {
+
+// A vocabulary like a byte-level BPE one: every byte, JSON's punctuation
+// runs, words with and without a leading space, digits, multi-byte
+// characters split mid-way, and one empty (control) token.
+std::vector<std::string> Vocabulary() {
+  std::vector<std::string> v;
+  for (int b = 0; b < 256; ++b) v.push_back(std::string(1, static_cast<char>(b)));
+  for (const char* t : {"{\"", "\":", "\",", "\"}", "},", "}}", "[{", "\": \"", "\n  ", "  ", "    ",
+                        "true", "false", "null", " true", "12", "345", "-0", "0.", ".5", "e+",
+                        "name", " name", "age", "\"name", "\\n", "\\\"", "\\u00", "\xc3\xa9",
+                        "\xe2\x82", "\xac", "\xf0\x9f", "\x98\x80", "ab\"c", "\"\"", ""}) {
+    v.push_back(t);
+  }
+  std::mt19937 rng(7);
+  const std::string alphabet = "abcdefghij \"{}[],:0123456789.-\\\n";
+  for (int i = 0; i < 3000; ++i) {
+    std::string t;
+    const int n = 1 + rng() % 6;
+    for (int k = 0; k < n; ++k) t += alphabet[rng() % alphabet.size()];
+    v.push_back(t);
+  }
+  return v;
+}
+
+// The trie's mask equals asking the matcher about each token on its own,
+// along random walks through the grammar.
+void ExpectMaskIsBruteForce(const std::string& gbnf, int walks, int steps) {
+  absl::StatusOr<Grammar> g = Grammar::Parse(gbnf);
+  ASSERT_TRUE(g.ok()) << g.status();
+  const std::vector<std::string> vocab = Vocabulary();
+  TokenTrie trie(static_cast<int32_t>(vocab.size()),
+                 [&](int32_t id) { return absl::string_view(vocab[id]); });
+  std::mt19937 rng(1);
+  for (int w = 0; w < walks; ++w) {
+    Matcher m(&*g);
+    Matcher probe(&*g);
+    TokenMask mask(&trie, &m);
+    for (int s = 0; s < steps && m.CanContinue(); ++s) {
+      const std::vector<uint8_t>& allowed = mask.Compute();
+      std::vector<int32_t> ids;
+      for (size_t id = 0; id < vocab.size(); ++id) {
+        probe = m;
+        const bool expected = !vocab[id].empty() && probe.Accept(vocab[id]);
+        ASSERT_EQ(allowed[id] != 0, expected) << "token '" << vocab[id] << "' at step " << s;
+        if (expected) ids.push_back(static_cast<int32_t>(id));
+      }
+      ASSERT_FALSE(ids.empty()) << "stuck at step " << s;  // every byte is a token
+      ASSERT_TRUE(m.Accept(vocab[ids[rng() % ids.size()]]));
+    }
+  }
+}
+
+TEST(TokenMaskTest, JsonObjectMaskIsBruteForce) {
+  ExpectMaskIsBruteForce(JsonObjectGbnf(), 3, 40);
+}
+
+TEST(TokenMaskTest, SchemaMaskIsBruteForce) {
+  absl::StatusOr<std::string> gbnf = JsonSchemaToGbnf(R"({"type": "object",
+      "properties": {"name": {"type": "string", "maxLength": 5}, "tags": {"type": "array",
+      "items": {"enum": ["a", "b"]}, "maxItems": 3}}, "required": ["name"]})");
+  ASSERT_TRUE(gbnf.ok()) << gbnf.status();
+  ExpectMaskIsBruteForce(*gbnf, 3, 30);
+}
+
+TEST(TokenMaskTest, Utf8ClassesMaskIsBruteForce) {
+  ExpectMaskIsBruteForce(R"(root ::= ([a-c] | [é€😀] | " ")+)", 2, 20);
+}
+
+TEST(TokenMaskTest, RepeatedStatesComeFromTheCache) {
+  absl::StatusOr<Grammar> g = Grammar::Parse(R"(root ::= "x"*)");
+  ASSERT_TRUE(g.ok());
+  const std::vector<std::string> vocab = {"x", "xx", "y", ""};
+  TokenTrie trie(4, [&](int32_t id) { return absl::string_view(vocab[id]); });
+  Matcher m(&*g);
+  TokenMask mask(&trie, &m);
+  const std::vector<uint8_t>* first = &mask.Compute();
+  EXPECT_EQ(*first, (std::vector<uint8_t>{1, 1, 0, 0}));
+  ASSERT_TRUE(m.Accept("x"));
+  EXPECT_EQ(&mask.Compute(), first);  // the same state
+}
+
+}  // namespace
+}  // namespace smallmind::grammar
