@@ -30,7 +30,10 @@ json-object ::= "{" ws (json-string ws ":" ws json-value ws ("," ws json-string 
 json-array ::= "[" ws (json-value ws ("," ws json-value ws)*)? "]"
 )";
 
-constexpr char kDate[] = R"([0-9]{4} "-" ("0" [1-9] | "1" [0-2]) "-" ("0" [1-9] | [12] [0-9] | "3" [01]))";
+// Days as each month has them (February never the 29th, which only leap
+// years allow).
+constexpr char kDate[] =
+    R"([0-9]{4} "-" (("0" [13578] | "1" [02]) "-" ("0" [1-9] | [12] [0-9] | "3" [01]) | ("0" [469] | "11") "-" ("0" [1-9] | [12] [0-9] | "30") | "02" "-" ("0" [1-9] | "1" [0-9] | "2" [0-8])))";
 constexpr char kTime[] =
     R"(([01] [0-9] | "2" [0-3]) ":" [0-5] [0-9] ":" [0-5] [0-9] ("." [0-9]{1,6})? ("Z" | [+-] ([01] [0-9] | "2" [0-3]) ":" [0-5] [0-9]))";
 constexpr char kUuid[] =

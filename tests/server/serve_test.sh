@@ -6,9 +6,10 @@
 # a second server on the same port refused, 2,000 hostile connections (idle,
 # a byte a second, half a request, idle keep-alive) beside a streaming load
 # with /health timed, descriptors and memory back after they close, and
-# SIGTERM ending it with exit code 0.
+# SIGTERM ending it with exit code 0; structured output checked by the
+# OpenAI client's zod helper and by ajv over random JSON schemas.
 set -uo pipefail
-SM="$1"; LOADGEN="$2"; NODE_MODULES="$3"; CLIENT_TEST="$4"; GGUF="$5"
+SM="$1"; LOADGEN="$2"; NODE_MODULES="$3"; CLIENT_TEST="$4"; GGUF="$5"; STRUCTURED_TEST="$6"
 TMP="${TEST_TMPDIR:-$(mktemp -d)}"
 failures=0
 pass() { echo "ok: $1"; }
@@ -123,6 +124,16 @@ kill -TERM "$PID"; wait "$PID"; code=$?
 [ "$code" = 0 ] && pass "SIGTERM exits 0" || fail "SIGTERM exit $code"
 grep -q "^POST /v1/chat/completions 200 " "$TMP/serve.log" && pass "one log line per request" || fail "log lines"
 grep -q "$KEY" "$TMP/serve.log" && fail "the key was logged" || pass "the key is not logged"
+
+# Structured output: the OpenAI client's zod helper and ajv over random
+# schemas (context shift on, so a long reply is cut only by max_tokens).
+start_server "$TMP/structured.log" "$TMP/medium.smm" --parallel 2 -t 2 --chat-template chatml --context-shift
+cp "$STRUCTURED_TEST" "$TMP/client/structured.mjs"
+if PORT="$PORT" MODEL_ID=medium node "$TMP/client/structured.mjs" > "$TMP/structured.out" 2>&1; then
+  pass "structured output (OpenAI client + zod, ajv)"; else
+  fail "structured output"; fi
+cat "$TMP/structured.out"
+kill -TERM "$PID"; wait "$PID"
 
 # A GGUF file served directly (no conversion).
 start_server "$TMP/gguf.log" "$GGUF"
