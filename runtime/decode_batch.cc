@@ -64,7 +64,7 @@ absl::Status DecodeBatch::Start(int index, absl::Span<const int32_t> prompt,
   if (index < 0 || index >= slots()) return absl::InvalidArgumentError("no such slot");
   Slot& slot = *slots_[index];
   if (slot.active) return absl::FailedPreconditionError("the slot is busy");
-  SM_RETURN_IF_ERROR(ValidateGenerateOptions(options));
+  SM_RETURN_IF_ERROR(ValidateGenerateOptions(options, tokenizer_.vocab_size()));
   SM_RETURN_IF_ERROR(ValidatePromptIds(prompt, tokenizer_.vocab_size()));
   std::unique_ptr<grammar::Grammar> compiled;
   if (!options.grammar.empty()) {

@@ -65,8 +65,8 @@ absl::string_view StopReasonName(StopReason reason) {
   return "unknown";
 }
 
-absl::Status ValidateGenerateOptions(const GenerateOptions& options) {
-  SM_RETURN_IF_ERROR(ValidateSamplerOptions(options.sampler));
+absl::Status ValidateGenerateOptions(const GenerateOptions& options, int32_t vocab_size) {
+  SM_RETURN_IF_ERROR(ValidateSamplerOptions(options.sampler, vocab_size));
   if (options.max_tokens < 0) {
     return absl::InvalidArgumentError(absl::StrCat(
         "max_tokens is ", options.max_tokens, ", expected >= 0"));

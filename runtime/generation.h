@@ -138,7 +138,8 @@ class Generation {
 
 // Checks max_tokens, the stop strings and the sampler options (the grammar
 // is checked where it is compiled, DecodeBatch::Start).
-absl::Status ValidateGenerateOptions(const GenerateOptions& options);
+// `vocab_size` (-1: not checked) bounds the logit bias's token ids.
+absl::Status ValidateGenerateOptions(const GenerateOptions& options, int32_t vocab_size = -1);
 // Checks that a prompt of ids is not empty and every id is in the
 // vocabulary.
 absl::Status ValidatePromptIds(absl::Span<const int32_t> prompt, int32_t vocab_size);

@@ -24,6 +24,10 @@ struct SamplerOptions {
   int32_t repeat_last_n = 64;   // window of recent tokens penalised
   float presence_penalty = 0.0f;
   float frequency_penalty = 0.0f;
+  // Added to the logits after the penalties, as llama.cpp's --logit-bias:
+  // "TOKEN_ID+BIAS" or "TOKEN_ID-BIAS", BIAS a number or inf ("15043-inf"
+  // never samples 15043).
+  std::vector<std::string> logit_bias;
   int64_t seed = -1;  // -1: from the clock; else same seed, same tokens
 
   template <class Visitor>
@@ -40,6 +44,9 @@ struct SamplerOptions {
                          "subtracted once from every token seen; 0.0 is off"});
     v(frequency_penalty, {"frequency-penalty", 0, "frequency_penalty",
                           "subtracted per occurrence of a token seen; 0.0 is off"});
+    v(logit_bias, {"logit-bias", 'l', "logit_bias",
+                   "TOKEN_ID+BIAS or TOKEN_ID-BIAS added to a token's logit (-inf: never); "
+                   "may be given more than once"});
     v(seed, {"seed", 's', "seed", "random seed; -1 picks one from the clock"});
   }
 };

@@ -3,15 +3,38 @@
 #include <algorithm>
 #include <chrono>
 #include <cmath>
+#include <limits>
 #include <numeric>
 
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "core/status.h"
 #include "kernels/reductions.h"
 #include "kernels/softmax.h"
 
 namespace smallmind::runtime {
 
-absl::Status ValidateSamplerOptions(const SamplerOptions& options) {
+absl::StatusOr<std::vector<std::pair<int32_t, float>>> ParseLogitBias(
+    const std::vector<std::string>& biases) {
+  std::vector<std::pair<int32_t, float>> out;
+  for (const std::string& b : biases) {
+    const size_t sign = b.find_first_of("+-", 1);
+    int32_t id = -1;
+    float bias = 0;
+    const std::string amount = sign == std::string::npos ? "" : b.substr(sign + 1);
+    const bool ok = sign != std::string::npos && absl::SimpleAtoi(b.substr(0, sign), &id) &&
+                    id >= 0 && (amount == "inf" || (absl::SimpleAtof(amount, &bias) && std::isfinite(bias)));
+    if (!ok) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "logit_bias (--logit-bias) '", b, "' is not TOKEN_ID+BIAS or TOKEN_ID-BIAS"));
+    }
+    if (amount == "inf") bias = std::numeric_limits<float>::infinity();
+    out.push_back({id, b[sign] == '-' ? -bias : bias});
+  }
+  return out;
+}
+
+absl::Status ValidateSamplerOptions(const SamplerOptions& options, int32_t vocab_size) {
   SamplerOptions o = options;
   // Names a field as both its users know it: "top_p (--top-p)".
   auto bad = [&o](const auto& field, absl::string_view range) {
@@ -32,6 +55,13 @@ absl::Status ValidateSamplerOptions(const SamplerOptions& options) {
   if (!std::isfinite(o.presence_penalty)) return bad(o.presence_penalty, "a finite number");
   if (!std::isfinite(o.frequency_penalty)) return bad(o.frequency_penalty, "a finite number");
   if (o.seed < -1) return bad(o.seed, "-1 (random) or >= 0");
+  SM_ASSIGN_OR_RETURN(const auto biases, ParseLogitBias(o.logit_bias));
+  for (const auto& [id, bias] : biases) {
+    if (vocab_size >= 0 && id >= vocab_size) {
+      return absl::InvalidArgumentError(absl::StrCat("logit_bias (--logit-bias) names token ", id,
+                                                     ", outside the vocabulary of ", vocab_size));
+    }
+  }
   return absl::OkStatus();
 }
 
@@ -53,9 +83,19 @@ Sampler::Sampler(int vocab_size, const SamplerOptions& options)
       counts_(vocab_size, 0),
       values_(vocab_size),
       probs_(vocab_size),
-      ids_(vocab_size) {}
+      ids_(vocab_size) {
+  // Validated before (ValidateSamplerOptions); ids beyond the vocabulary
+  // are dropped rather than written out of bounds.
+  if (absl::StatusOr<std::vector<std::pair<int32_t, float>>> b = ParseLogitBias(options.logit_bias);
+      b.ok()) {
+    for (const auto& [id, bias] : *b) {
+      if (id < vocab_size) bias_.push_back({id, bias});
+    }
+  }
+}
 
 void Sampler::ApplyPenalties(float* logits, absl::Span<const int32_t> history) {
+  for (const auto& [id, bias] : bias_) logits[id] += bias;
   const bool on = options_.repeat_penalty != 1.0f ||
                   options_.presence_penalty != 0.0f ||
                   options_.frequency_penalty != 0.0f;

@@ -8,17 +8,25 @@
 
 #include <cstdint>
 #include <random>
+#include <string>
+#include <utility>
 #include <vector>
 
 #include "absl/status/status.h"
+#include "absl/status/statusor.h"
 #include "absl/types/span.h"
 #include "runtime/options.h"
 
 namespace smallmind::runtime {
 
 // Errors on a negative temperature or penalty, top_p or min_p outside
-// [0, 1], or a negative repeat window.
-absl::Status ValidateSamplerOptions(const SamplerOptions& options);
+// [0, 1], a negative repeat window, or a logit bias that does not parse or
+// names a token outside the vocabulary (`vocab_size`; -1: not checked).
+absl::Status ValidateSamplerOptions(const SamplerOptions& options, int32_t vocab_size = -1);
+
+// options.logit_bias as (token id, bias) pairs.
+absl::StatusOr<std::vector<std::pair<int32_t, float>>> ParseLogitBias(
+    const std::vector<std::string>& biases);
 
 class Sampler {
  public:
@@ -35,7 +43,8 @@ class Sampler {
 
   // Sample's two halves, for a caller that may draw twice (grammar-
   // constrained sampling draws again from masked logits when the first
-  // choice is not allowed). Draw leaves `logits` as they are.
+  // choice is not allowed): the penalties and the logit bias, then the
+  // rest of the chain. Draw leaves `logits` as they are.
   void ApplyPenalties(float* logits, absl::Span<const int32_t> history);
   int32_t Draw(const float* logits);
 
@@ -49,6 +58,7 @@ class Sampler {
   std::vector<float> values_;    // candidate logits, best first
   std::vector<float> probs_;     // their probabilities
   std::vector<int32_t> ids_;     // candidate ids, parallel to values_
+  std::vector<std::pair<int32_t, float>> bias_;  // options.logit_bias, parsed
 };
 
 }  // namespace smallmind::runtime

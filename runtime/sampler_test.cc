@@ -1,6 +1,8 @@
 #include "runtime/sampler.h"
 
 #include <cmath>
+#include <limits>
+#include <utility>
 #include <vector>
 
 #include "gtest/gtest.h"
@@ -150,6 +152,42 @@ TEST(SamplerTest, InvalidOptionsAreRejected) {
   o = SamplerOptions();
   o.repeat_last_n = -2;
   EXPECT_FALSE(ValidateSamplerOptions(o).ok());
+}
+
+TEST(SamplerTest, LogitBiasAddsToLogitsAndCanBan) {
+  std::vector<float> logits = {0.0f, 3.0f, 1.0f};
+  SamplerOptions o = Plain(0.0f);
+  o.logit_bias = {"1-inf", "2+0.5"};
+  Sampler greedy(3, o);
+  std::vector<float> copy = logits;
+  EXPECT_EQ(greedy.Sample(copy.data(), {}), 2);  // 1 banned; 1.5 > 0
+  EXPECT_EQ(copy[2], 1.5f);
+  o = Plain(1.0f);
+  o.logit_bias = {"0-inf", "2-inf"};
+  o.seed = 3;
+  Sampler sampled(3, o);
+  for (int i = 0; i < 100; ++i) {
+    copy = logits;
+    EXPECT_EQ(sampled.Sample(copy.data(), {}), 1);
+  }
+}
+
+TEST(SamplerTest, LogitBiasIsParsedAndChecked) {
+  EXPECT_EQ(*ParseLogitBias({"15043+1", "7-2.5", "0-inf"}),
+            (std::vector<std::pair<int32_t, float>>{
+                {15043, 1.0f}, {7, -2.5f}, {0, -std::numeric_limits<float>::infinity()}}));
+  for (const char* bad : {"15043", "+1", "a+1", "5+x", "5+nan", "-3+1"}) {
+    SamplerOptions o;
+    o.logit_bias = {bad};
+    EXPECT_EQ(ValidateSamplerOptions(o).message(),
+              std::string("logit_bias (--logit-bias) '") + bad + "' is not TOKEN_ID+BIAS or TOKEN_ID-BIAS")
+        << bad;
+  }
+  SamplerOptions o;
+  o.logit_bias = {"9+1"};
+  EXPECT_TRUE(ValidateSamplerOptions(o, 10).ok());
+  EXPECT_EQ(ValidateSamplerOptions(o, 9).message(),
+            "logit_bias (--logit-bias) names token 9, outside the vocabulary of 9");
 }
 
 }  // namespace

@@ -3,6 +3,7 @@
 #include <cmath>
 #include <limits>
 
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "core/status.h"
 #include "grammar/grammar.h"
@@ -400,9 +401,21 @@ const FieldRule kFieldRules[] = {
        return absl::OkStatus();
      }},
     {"logit_bias", kBoth,
-     [](const Json& v, CompletionRequest&) {
-       if (v.is_object() && v.empty()) return absl::OkStatus();
-       return FieldError("logit_bias", kNotYet);
+     [](const Json& v, CompletionRequest& r) {
+       // {"token id": bias in [-100, 100]}, added to the logits.
+       if (!v.is_object()) return FieldError("logit_bias", "must be an object of token ids to biases");
+       for (const auto& [key, value] : v.items()) {
+         int64_t id = -1;
+         if (!absl::SimpleAtoi(key, &id) || id < 0 || id > std::numeric_limits<int32_t>::max()) {
+           return FieldError("logit_bias", absl::StrCat("has '", key, "', not a token id"));
+         }
+         if (!value.is_number() || !(value.get<double>() >= -100 && value.get<double>() <= 100)) {
+           return FieldError("logit_bias", absl::StrCat("of token ", id, " must be a number in [-100, 100]"));
+         }
+         const double bias = value.get<double>();
+         r.options.sampler.logit_bias.push_back(absl::StrCat(id, bias < 0 ? "-" : "+", std::abs(bias)));
+       }
+       return absl::OkStatus();
      }},
     {"tools", kChatEndpoint,
      [](const Json& v, CompletionRequest&) {

@@ -426,6 +426,12 @@ void Server::Completion(const HttpRequest& http_request, const HttpExchange& exc
   auto reply = std::make_shared<Reply>(*request, chat, model_id_, exchange, *model_->tokenizer);
   Scheduler::Job job;
   job.options = OptionsFor(*request, static_cast<int64_t>(prompt->ids.size()));
+  // What only the model can check (the logit bias's token ids): a 400 now,
+  // not a failure on the engine thread.
+  if (absl::Status s = runtime::ValidateGenerateOptions(job.options, model_->tokenizer->vocab_size());
+      !s.ok()) {
+    return Fail(exchange, 400, s.message());
+  }
   job.prompt = std::move(prompt->ids);
   job.on_text = [reply](absl::string_view piece) { return reply->Text(piece); };
   if (request->options.logprobs >= 0) {

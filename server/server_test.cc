@@ -525,7 +525,6 @@ TEST_F(ServerTest, EveryOpenAIFieldIsImplementedOrRefusedByName) {
       {"audio", {{"voice", "alloy"}, {"format", "wav"}}},
       {"function_call", "auto"},
       {"functions", {{{"name", "f"}}}},
-      {"logit_bias", {{"65", 5}}},
       {"metadata", {{"k", "v"}}},
       {"modalities", {"text", "audio"}},
       {"n", 2},
@@ -554,7 +553,7 @@ TEST_F(ServerTest, EveryOpenAIFieldIsImplementedOrRefusedByName) {
         << field;
   }
   const std::vector<std::pair<std::string, Json>> refused_completion = {
-      {"best_of", 3}, {"echo", true}, {"suffix", "end"}, {"logit_bias", {{"65", 1}}}};
+      {"best_of", 3}, {"echo", true}, {"suffix", "end"}};
   for (const auto& [field, value] : refused_completion) {
     httplib::Result r =
         Post("/v1/completions", {{"prompt", "a"}, {"max_tokens", 1}, {field, value}});
@@ -632,6 +631,26 @@ TEST_F(ServerTest, StructuredOutputFollowsTheGrammarOrSchema) {
             "'response_format.type' must be 'text', 'json_object' or 'json_schema'");
   EXPECT_EQ(refused({{"response_format", {{"type", "json_schema"}, {"json_schema", {{"schema", Json::object()}, {"extra", 1}}}}}}),
             "'response_format.json_schema.extra' is not supported");
+}
+
+// logit_bias moves the logits: +100 on one byte makes greedy text that
+// byte; a bias out of range or a token outside the vocabulary is a 400.
+TEST_F(ServerTest, LogitBiasSteersAndIsChecked) {
+  StartServer();
+  httplib::Result r = Post("/v1/completions", {{"prompt", "Hi"}, {"max_tokens", 5}, {"temperature", 0},
+                                               {"logit_bias", {{"120", 100}}}});
+  ASSERT_TRUE(r);
+  ASSERT_EQ(r->status, 200) << r->body;
+  EXPECT_EQ(Json::parse(r->body)["choices"][0]["text"], "xxxxx");
+  for (const auto& [bias, message] : std::vector<std::pair<Json, std::string>>{
+           {{{"120", 101}}, "'logit_bias' of token 120 must be a number in [-100, 100]"},
+           {{{"x", 1}}, "'logit_bias' has 'x', not a token id"},
+           {{{"99999", 1}}, "logit_bias (--logit-bias) names token 99999, outside the vocabulary of 512"}}) {
+    httplib::Result bad = Post("/v1/completions", {{"prompt", "Hi"}, {"max_tokens", 1}, {"logit_bias", bias}});
+    ASSERT_TRUE(bad);
+    EXPECT_EQ(bad->status, 400) << bad->body;
+    EXPECT_EQ(Json::parse(bad->body)["error"]["message"], message);
+  }
 }
 
 // Chat's logprobs/top_logprobs and completions' legacy logprobs: one entry

@@ -123,7 +123,7 @@ TEST(OptionsTest, EverySamplerFieldIsVisitedWithAFlagAndAKey) {
   EXPECT_EQ(bytes, sizeof(runtime::SamplerOptions));
   EXPECT_THAT(keys, ElementsAre("temperature", "top_k", "top_p", "min_p", "repeat_penalty",
                                 "repeat_last_n", "presence_penalty", "frequency_penalty",
-                                "seed"));
+                                "logit_bias", "seed"));
 }
 
 // The commands parse the same struct: its flags set its fields.
@@ -133,7 +133,7 @@ TEST(OptionsTest, SamplerFlagsSetTheirFields) {
   flags.Add(options);
   ASSERT_TRUE(flags.Parse({"--temp", "0.25", "--top-k", "7", "--presence-penalty", "0.5",
                            "--frequency-penalty=1.5", "-s", "42", "-n", "9", "--stop", "x",
-                           "--no-context-shift"})
+                           "--no-context-shift", "-l", "15-inf", "--logit-bias", "7+2"})
                   .ok());
   EXPECT_EQ(options.sampler.temperature, 0.25f);
   EXPECT_EQ(options.sampler.top_k, 7);
@@ -141,6 +141,7 @@ TEST(OptionsTest, SamplerFlagsSetTheirFields) {
   EXPECT_EQ(options.sampler.frequency_penalty, 1.5f);
   EXPECT_EQ(options.sampler.seed, 42);
   EXPECT_EQ(options.max_tokens, 9);
+  EXPECT_EQ(options.sampler.logit_bias, (std::vector<std::string>{"15-inf", "7+2"}));
   EXPECT_THAT(options.stop, ElementsAre("x"));
   EXPECT_FALSE(options.context_shift);
 }
