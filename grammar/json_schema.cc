@@ -77,9 +77,9 @@ class SchemaConverter {
  public:
   explicit SchemaConverter(const Json& root) : root_(root) {}
 
-  absl::StatusOr<std::string> Convert() {
+  absl::StatusOr<std::string> Convert(absl::string_view rule) {
     SM_ASSIGN_OR_RETURN(const std::string root, Visit(root_, ""));
-    return absl::StrCat("root ::= ", root, "\n", rules_, kJsonRules);
+    return absl::StrCat(rule, " ::= ", root, "\n", rules_, kJsonRules);
   }
 
  private:
@@ -318,10 +318,10 @@ absl::StatusOr<std::string> SchemaConverter::String(const Json& schema, const st
 
 }  // namespace
 
-absl::StatusOr<std::string> JsonSchemaToGbnf(absl::string_view schema) {
+absl::StatusOr<std::string> JsonSchemaToGbnf(absl::string_view schema, absl::string_view rule) {
   const Json json = Json::parse(schema.begin(), schema.end(), nullptr, /*allow_exceptions=*/false);
   if (json.is_discarded()) return absl::InvalidArgumentError("json_schema: not valid JSON");
-  return SchemaConverter(json).Convert();
+  return SchemaConverter(json).Convert(rule);
 }
 
 std::string JsonObjectGbnf() { return absl::StrCat("root ::= json-object\n", kJsonRules); }

@@ -25,8 +25,10 @@ namespace smallmind::grammar {
 // `schema` is the schema's JSON text. Errors: not JSON, an unsupported
 // keyword or value (named, with its path: "json_schema: /properties/age:
 // 'minimum' is not supported"), a $ref that does not resolve, a schema no
-// value satisfies.
-absl::StatusOr<std::string> JsonSchemaToGbnf(absl::string_view schema);
+// value satisfies. The schema's documents are the rule `rule` (so a caller
+// may embed them in a grammar of its own, with its own root).
+absl::StatusOr<std::string> JsonSchemaToGbnf(absl::string_view schema,
+                                             absl::string_view rule = "root");
 
 // Any JSON object (OpenAI's response_format {"type": "json_object"}).
 std::string JsonObjectGbnf();

@@ -1,5 +1,6 @@
 #include "server/openai.h"
 
+#include <algorithm>
 #include <cmath>
 #include <limits>
 
@@ -8,6 +9,7 @@
 #include "core/status.h"
 #include "grammar/grammar.h"
 #include "grammar/json_schema.h"
+#include "text/jinja_json.h"
 #include "nlohmann/json.hpp"
 
 namespace smallmind::server {
@@ -197,6 +199,85 @@ absl::Status ReadPrompt(const Json& v, CompletionRequest& r) {
   return FieldError("prompt", "must be a string, a list of token ids, or a list of one of them");
 }
 
+// A message's fields for the template beyond role and content: an
+// assistant's tool_calls (arguments given to the template as the object
+// their text is, as the templates expect), a tool result's tool_call_id and
+// name.
+absl::Status ReadMessageFields(const Json& m, size_t i, text::ChatMessage& message) {
+  const std::string at = absl::StrCat("messages[", i, "].");
+  if (const Json* calls = Get(m, "tool_calls"); calls != nullptr) {
+    if (!calls->is_array()) return FieldError(at + "tool_calls", "must be a list");
+    Json rendered = Json::array();
+    for (size_t j = 0; j < calls->size(); ++j) {
+      const Json& c = (*calls)[j];
+      const std::string field = absl::StrCat(at, "tool_calls[", j, "]");
+      const Json* function = c.is_object() ? Get(c, "function") : nullptr;
+      const Json* name = function && function->is_object() ? Get(*function, "name") : nullptr;
+      const Json* arguments = function && function->is_object() ? Get(*function, "arguments") : nullptr;
+      if (name == nullptr || !name->is_string()) return FieldError(field + ".function.name", "must be a string");
+      Json args = Json::object();
+      if (arguments != nullptr) {
+        args = arguments->is_string() ? Json::parse(arguments->get<std::string>(), nullptr, false) : *arguments;
+        if (!args.is_object()) return FieldError(field + ".function.arguments", "must be a JSON object's text");
+      }
+      Json call = {{"type", "function"}, {"function", {{"name", *name}, {"arguments", args}}}};
+      if (const Json* id = Get(c, "id"); id != nullptr) call["id"] = *id;
+      rendered.push_back(std::move(call));
+    }
+    message.fields.emplace_back("tool_calls", text::JsonToJinja(rendered));
+  }
+  for (const char* key : {"tool_call_id", "name"}) {
+    if (const Json* v = Get(m, key); v != nullptr) {
+      if (!v->is_string()) return FieldError(at + key, "must be a string");
+      message.fields.emplace_back(key, text::JsonToJinja(*v));
+    }
+  }
+  return absl::OkStatus();
+}
+
+// OpenAI's tools: [{"type": "function", "function": {"name", "description",
+// "parameters", "strict"}}]; each name a function name, each parameters
+// schema one the grammar can follow.
+absl::Status ReadTools(const Json& v, CompletionRequest& r) {
+  if (!v.is_array()) return FieldError("tools", "must be a list");
+  for (size_t i = 0; i < v.size(); ++i) {
+    const std::string field = absl::StrCat("tools[", i, "]");
+    const Json& t = v[i];
+    const Json* type = t.is_object() ? Get(t, "type") : nullptr;
+    if (type == nullptr || *type != "function") return FieldError(field + ".type", "must be 'function'");
+    const Json* function = Get(t, "function");
+    if (function == nullptr || !function->is_object()) return FieldError(field + ".function", "must be an object");
+    Tool tool;
+    const Json* name = Get(*function, "name");
+    if (name == nullptr || !name->is_string() || name->get<std::string>().empty() ||
+        name->get<std::string>().size() > 64 ||
+        name->get<std::string>().find_first_not_of(
+            "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-") != std::string::npos) {
+      return FieldError(field + ".function.name", "must be 1-64 letters, digits, '_' or '-'");
+    }
+    tool.name = name->get<std::string>();
+    for (const Tool& other : r.tools) {
+      if (other.name == tool.name) return FieldError(field + ".function.name", "repeats '" + tool.name + "'");
+    }
+    for (const auto& [key, value] : function->items()) {
+      if (key != "name" && key != "description" && key != "parameters" && key != "strict") {
+        return FieldError(absl::StrCat(field, ".function.", key), "is not supported");
+      }
+    }
+    tool.parameters = Json::object();
+    if (const Json* p = Get(*function, "parameters"); p != nullptr) {
+      if (!p->is_object()) return FieldError(field + ".function.parameters", "must be a JSON schema object");
+      tool.parameters = *p;
+    }
+    if (absl::Status s = grammar::JsonSchemaToGbnf(Dump(tool.parameters)).status(); !s.ok()) {
+      return FieldError(field + ".function.parameters", absl::StrCat("is not usable: ", s.message()));
+    }
+    tool.spec = t;
+    r.tools.push_back(std::move(tool));
+  }
+  return absl::OkStatus();
+}
+
 absl::Status ReadMessages(const Json& v, CompletionRequest& r) {
   if (!v.is_array() || v.empty()) return FieldError("messages", "must be a non-empty list");
   for (size_t i = 0; i < v.size(); ++i) {
@@ -205,14 +286,17 @@ absl::Status ReadMessages(const Json& v, CompletionRequest& r) {
     if (role == nullptr || !role->is_string()) {
       return FieldError(absl::StrCat("messages[", i, "].role"), "must be a string");
     }
-    for (const char* unsupported : {"tool_calls", "function_call", "audio"}) {
+    for (const char* unsupported : {"function_call", "audio"}) {
       if (Get(m, unsupported) != nullptr) {
         return FieldError(absl::StrCat("messages[", i, "].", unsupported), "is not supported");
       }
     }
     absl::StatusOr<std::string> content = Content(m, i);
     if (!content.ok()) return content.status();
-    r.messages.push_back({role->get<std::string>(), *std::move(content)});
+    text::ChatMessage& message = r.messages.emplace_back();
+    message.role = role->get<std::string>();
+    message.content = *std::move(content);
+    SM_RETURN_IF_ERROR(ReadMessageFields(m, i, message));
   }
   return absl::OkStatus();
 }
@@ -417,29 +501,35 @@ const FieldRule kFieldRules[] = {
        }
        return absl::OkStatus();
      }},
-    {"tools", kChatEndpoint,
-     [](const Json& v, CompletionRequest&) {
-       if (v.is_array() && v.empty()) return absl::OkStatus();
-       return FieldError("tools", kNotYet);
-     }},
+    {"tools", kChatEndpoint, ReadTools},
     {"tool_choice", kChatEndpoint,
-     [](const Json& v, CompletionRequest&) {
-       if (v == "none") return absl::OkStatus();
-       return FieldError("tool_choice", "other than 'none' is not supported yet");
+     [](const Json& v, CompletionRequest& r) {
+       if (v == "none" || v == "auto" || v == "required") {
+         r.tool_choice = v.get<std::string>();
+         return absl::OkStatus();
+       }
+       const Json* function = v.is_object() && v.value("type", "") == "function" ? Get(v, "function") : nullptr;
+       const Json* name = function && function->is_object() ? Get(*function, "name") : nullptr;
+       if (name == nullptr || !name->is_string()) {
+         return FieldError("tool_choice", "must be 'none', 'auto', 'required' or "
+                                          "{\"type\": \"function\", \"function\": {\"name\": ...}}");
+       }
+       r.tool_choice = "function";
+       r.tool_name = name->get<std::string>();
+       return absl::OkStatus();
      }},
     {"parallel_tool_calls", kChatEndpoint,
-     [](const Json&, CompletionRequest&) {
-       return FieldError("parallel_tool_calls", "is not supported yet (tools are not)");
-     }},
+     [](const Json& v, CompletionRequest& r) { return ReadBool(v, "parallel_tool_calls", &r.parallel_tool_calls); }},
+    // The deprecated forms of tools and tool_choice.
     {"functions", kChatEndpoint,
      [](const Json& v, CompletionRequest&) {
        if (v.is_array() && v.empty()) return absl::OkStatus();
-       return FieldError("functions", kNotYet);
+       return FieldError("functions", "is not supported (deprecated by OpenAI: use 'tools')");
      }},
     {"function_call", kChatEndpoint,
      [](const Json& v, CompletionRequest&) {
        if (v == "none") return absl::OkStatus();
-       return FieldError("function_call", kNotYet);
+       return FieldError("function_call", "is not supported (deprecated by OpenAI: use 'tool_choice')");
      }},
     {"audio", kChatEndpoint,
      [](const Json&, CompletionRequest&) { return FieldError("audio", "is not supported: this server makes text only"); }},
@@ -552,6 +642,11 @@ absl::StatusOr<CompletionRequest> ParseCompletionRequest(absl::string_view text,
   }
   if (chat && r.messages.empty()) return FieldError("messages", "must be a non-empty list");
   if (chat) {
+    if (r.tool_choice == "function" &&
+        std::none_of(r.tools.begin(), r.tools.end(), [&](const Tool& t) { return t.name == r.tool_name; })) {
+      return FieldError("tool_choice", absl::StrCat("names '", r.tool_name, "', which is not in 'tools'"));
+    }
+    if (r.tool_choice == "required" && r.tools.empty()) return FieldError("tool_choice", "'required' needs 'tools'");
     if (r.top_logprobs && !r.chat_logprobs) return FieldError("top_logprobs", "needs 'logprobs': true");
     if (r.chat_logprobs) r.options.logprobs = static_cast<int32_t>(r.top_logprobs.value_or(0));
   }
@@ -634,9 +729,20 @@ std::string ErrorJson(int status, absl::string_view message) {
 
 std::string ChatCompletionJson(const std::string& id, int64_t created, const std::string& model,
                                const std::string& content, const char* finish_reason,
-                               const Usage& usage, Logprobs logprobs) {
-  Json out = OneChoice("chat.completion", id, created, model, "message",
-                       {{"role", "assistant"}, {"content", content}}, finish_reason, logprobs);
+                               const Usage& usage, Logprobs logprobs,
+                               const std::vector<ToolCallReply>* tool_calls) {
+  Json message = {{"role", "assistant"}, {"content", content}};
+  if (tool_calls != nullptr && !tool_calls->empty()) {
+    if (content.empty()) message["content"] = nullptr;
+    Json calls = Json::array();
+    for (const ToolCallReply& c : *tool_calls) {
+      calls.push_back({{"id", c.id}, {"type", "function"},
+                       {"function", {{"name", c.call.name}, {"arguments", c.call.arguments}}}});
+    }
+    message["tool_calls"] = std::move(calls);
+  }
+  Json out = OneChoice("chat.completion", id, created, model, "message", std::move(message),
+                       finish_reason, logprobs);
   out["usage"] = UsageJson(usage);
   return Dump(out);
 }
@@ -664,6 +770,15 @@ std::string CompletionChunkEvent(const std::string& id, int64_t created, const s
                                  Logprobs logprobs) {
   return Chunk(OneChoice("text_completion", id, created, model, "text", text, finish_reason,
                          logprobs));
+}
+
+std::string ToolCallChunkEvent(const std::string& id, int64_t created, const std::string& model,
+                               size_t index, const ToolCallReply& call) {
+  Json delta = {{"tool_calls", {{{"index", index}, {"id", call.id}, {"type", "function"},
+                                 {"function", {{"name", call.call.name},
+                                               {"arguments", call.call.arguments}}}}}}};
+  return Chunk(OneChoice("chat.completion.chunk", id, created, model, "delta", std::move(delta),
+                         nullptr, nullptr));
 }
 
 std::string UsageChunkEvent(bool chat, const std::string& id, int64_t created,

@@ -18,6 +18,7 @@
 #include "absl/types/span.h"
 #include "runtime/options.h"
 #include "runtime/session.h"
+#include "server/tool_calls.h"
 #include "text/chat_template.h"
 
 namespace smallmind::server {
@@ -39,6 +40,11 @@ struct CompletionRequest {
   // options.logprobs once the body is read.
   bool chat_logprobs = false;
   std::optional<int64_t> top_logprobs;
+  // Chat: the functions the model may call, and how (server/tool_calls.h).
+  std::vector<Tool> tools;
+  std::string tool_choice = "auto";  // auto, none, required, or function
+  std::string tool_name;             // tool_choice function: its name
+  bool parallel_tool_calls = true;
   bool stream = false;
   bool include_usage = false;  // stream_options.include_usage
 };
@@ -90,10 +96,19 @@ struct TokenLogprob {
 // Null when the request did not ask for log probabilities.
 using Logprobs = const std::vector<TokenLogprob>*;
 
-// The non-streamed response objects.
+// A tool call as a reply reports it: its id ("call_..."), name and
+// arguments.
+struct ToolCallReply {
+  std::string id;
+  ToolCall call;
+};
+
+// The non-streamed response objects. With `tool_calls` (non-empty), the
+// message has them, and `content` null when empty.
 std::string ChatCompletionJson(const std::string& id, int64_t created, const std::string& model,
                                const std::string& content, const char* finish_reason,
-                               const Usage& usage, Logprobs logprobs = nullptr);
+                               const Usage& usage, Logprobs logprobs = nullptr,
+                               const std::vector<ToolCallReply>* tool_calls = nullptr);
 std::string CompletionJson(const std::string& id, int64_t created, const std::string& model,
                            const std::string& text, const char* finish_reason, const Usage& usage,
                            Logprobs logprobs = nullptr);
@@ -107,6 +122,10 @@ std::string ChatChunkEvent(const std::string& id, int64_t created, const std::st
 std::string CompletionChunkEvent(const std::string& id, int64_t created, const std::string& model,
                                  const std::string& text, const char* finish_reason,
                                  Logprobs logprobs = nullptr);
+// A chunk with one whole tool call: delta.tool_calls [{index, id, type,
+// function {name, arguments}}].
+std::string ToolCallChunkEvent(const std::string& id, int64_t created, const std::string& model,
+                               size_t index, const ToolCallReply& call);
 std::string UsageChunkEvent(bool chat, const std::string& id, int64_t created,
                             const std::string& model, const Usage& usage);
 inline constexpr char kDoneEvent[] = "data: [DONE]\n\n";

@@ -13,6 +13,8 @@
 #include "core/file_util.h"
 #include "core/status.h"
 #include "server/openai.h"
+#include "server/tool_calls.h"
+#include "text/jinja_json.h"
 
 namespace smallmind::server {
 namespace {
@@ -303,7 +305,7 @@ namespace {
 class Reply {
  public:
   Reply(const CompletionRequest& request, bool chat, std::string model, HttpExchange exchange,
-        const text::Tokenizer& tokenizer)
+        const text::Tokenizer& tokenizer, ToolFormat tool_format)
       : id_(RandomId(chat ? "chatcmpl-" : "cmpl-")),
         model_(std::move(model)),
         created_(static_cast<int64_t>(std::time(nullptr))),
@@ -312,7 +314,9 @@ class Reply {
         include_usage_(request.include_usage),
         logprobs_(request.options.logprobs >= 0),
         exchange_(std::move(exchange)),
-        tokenizer_(tokenizer) {}
+        tokenizer_(tokenizer),
+        tool_format_(tool_format),
+        tools_(request.tools) {}
 
   // A sampled token's log probabilities (before its text comes).
   void Token(const runtime::TokenLogprobs& token) {
@@ -331,25 +335,52 @@ class Reply {
     text_.append(piece.data(), piece.size());
     if (!stream_) return !exchange_.client_gone();
     Begin();
-    const std::vector<TokenLogprob> tokens = TokensBefore(text_.size());
-    return exchange_.Write(Chunk(std::string(piece), nullptr, tokens));
+    // With tools, what may be a call is held back until the end, when it is
+    // parsed; the text before it streams.
+    size_t end = text_.size();
+    if (tool_format_ != ToolFormat::kNone) {
+      end = std::min(end, ToolCallStart(text_, tool_format_));
+      if (text_.find_first_not_of(" \t\r\n") == std::string::npos) end = sent_;
+    }
+    if (end <= sent_) return !exchange_.client_gone();
+    const std::vector<TokenLogprob> tokens = TokensBefore(end);
+    const std::string out = text_.substr(sent_, end - sent_);
+    sent_ = end;
+    return exchange_.Write(Chunk(out, nullptr, tokens));
   }
 
   void Finish(const runtime::GenerationStats& stats) {
     std::lock_guard<std::mutex> lock(mu_);
     const Usage usage{stats.prompt_tokens, stats.generated_tokens, stats.prompt_tokens_cached};
     const char* reason = FinishReason(stats.stop_reason);
-    // The tokens whose text was sent: a stop string's are not.
-    const std::vector<TokenLogprob> tokens = TokensBefore(text_.size());
-    Logprobs logprobs = logprobs_ ? &tokens : nullptr;
+    std::vector<ToolCallReply> calls;
+    std::string content = text_;
+    if (tool_format_ != ToolFormat::kNone) {
+      ParsedReply parsed = ParseToolCalls(text_, tool_format_, tools_);
+      for (ToolCall& c : parsed.calls) calls.push_back({RandomId("call_"), std::move(c)});
+      if (!calls.empty()) {
+        content = std::move(parsed.content);
+        reason = "tool_calls";
+      }
+    }
     if (!stream_) {
+      // The tokens whose text is in the reply: a stop string's are not.
+      const std::vector<TokenLogprob> tokens = TokensBefore(text_.size());
+      Logprobs logprobs = logprobs_ ? &tokens : nullptr;
       exchange_.Respond(
           200, kJson,
-          chat_ ? ChatCompletionJson(id_, created_, model_, text_, reason, usage, logprobs)
-                : CompletionJson(id_, created_, model_, text_, reason, usage, logprobs));
+          chat_ ? ChatCompletionJson(id_, created_, model_, content, reason, usage, logprobs, &calls)
+                : CompletionJson(id_, created_, model_, content, reason, usage, logprobs));
       return;
     }
     Begin();
+    if (calls.empty() && sent_ < text_.size()) {  // held back, and not a call after all
+      const std::vector<TokenLogprob> tokens = TokensBefore(text_.size());
+      exchange_.Write(Chunk(text_.substr(sent_), nullptr, tokens));
+    }
+    for (size_t i = 0; i < calls.size(); ++i) {
+      exchange_.Write(ToolCallChunkEvent(id_, created_, model_, i, calls[i]));
+    }
     exchange_.Write(Chunk("", reason, {}));
     if (include_usage_) exchange_.Write(UsageChunkEvent(chat_, id_, created_, model_, usage));
     exchange_.Write(kDoneEvent);
@@ -401,7 +432,10 @@ class Reply {
   const bool chat_, stream_, include_usage_, logprobs_;
   const HttpExchange exchange_;
   const text::Tokenizer& tokenizer_;
+  const ToolFormat tool_format_;
+  const std::vector<Tool> tools_;
   mutable std::mutex mu_;
+  size_t sent_ = 0;  // of text_, streamed
   std::string text_;  // the whole reply (non-streamed, or for the log)
   std::vector<TokenLogprob> tokens_;  // with logprobs
   size_t sent_tokens_ = 0;
@@ -423,9 +457,11 @@ void Server::Completion(const HttpRequest& http_request, const HttpExchange& exc
   absl::StatusOr<Prompt> prompt = PromptOf(*request, chat);
   if (!prompt.ok()) return Fail(exchange, 400, prompt.status().message());
 
-  auto reply = std::make_shared<Reply>(*request, chat, model_id_, exchange, *model_->tokenizer);
+  auto reply = std::make_shared<Reply>(*request, chat, model_id_, exchange, *model_->tokenizer,
+                                       prompt->tool_format);
   Scheduler::Job job;
   job.options = OptionsFor(*request, static_cast<int64_t>(prompt->ids.size()));
+  if (!prompt->tool_grammar.empty()) job.options.grammar = std::move(prompt->tool_grammar);
   // What only the model can check (the logit bias's token ids): a 400 now,
   // not a failure on the engine thread.
   if (absl::Status s = runtime::ValidateGenerateOptions(job.options, model_->tokenizer->vocab_size());
@@ -462,7 +498,30 @@ absl::StatusOr<Server::Prompt> Server::PromptOf(const CompletionRequest& request
       return absl::InvalidArgumentError(
           absl::StrCat(chat_template_error_, " (when starting the server)"));
     }
-    SM_ASSIGN_OR_RETURN(prompt.text, chat_template_->Render(request.messages, true));
+    text::jinja::Dict extra;
+    if (!request.tools.empty() && request.tool_choice != "none") {
+      prompt.tool_format = ToolFormatOf(chat_template_->source());
+      if (prompt.tool_format == ToolFormat::kNone) {
+        return absl::InvalidArgumentError(
+            "'tools': the chat template does not render tools (known formats: <tool_call> "
+            "blocks as Qwen's templates have, Llama 3's JSON calls)");
+      }
+      nlohmann::ordered_json specs = nlohmann::ordered_json::array();
+      for (const Tool& t : request.tools) specs.push_back(t.spec);
+      extra.emplace_back("tools", text::JsonToJinja(specs));
+      if (request.tool_choice != "auto") {
+        if (!request.grammar_field.empty()) {
+          return absl::InvalidArgumentError(absl::StrCat(
+              "'tool_choice' '", request.tool_choice, "' cannot be given with '", request.grammar_field,
+              "' (each constrains the output)"));
+        }
+        SM_ASSIGN_OR_RETURN(prompt.tool_grammar,
+                            ToolCallGbnf(request.tools, prompt.tool_format, request.tool_name,
+                                         // a named function is called once
+                                         request.parallel_tool_calls && request.tool_name.empty()));
+      }
+    }
+    SM_ASSIGN_OR_RETURN(prompt.text, chat_template_->Render(request.messages, true, extra));
     SM_ASSIGN_OR_RETURN(prompt.ids, chat_template_->Encode(tokenizer, prompt.text));
   } else if (!request.prompt_ids.empty()) {
     const absl::Status valid = runtime::ValidatePromptIds(request.prompt_ids, tokenizer.vocab_size());

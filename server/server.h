@@ -143,6 +143,10 @@ class Server {
   struct Prompt {
     std::vector<int32_t> ids;
     std::string text;
+    // With tools (and tool_choice not none): the template's call format,
+    // and for tool_choice required or a function, the grammar of the calls.
+    ToolFormat tool_format = ToolFormat::kNone;
+    std::string tool_grammar;
   };
   absl::StatusOr<Prompt> PromptOf(const CompletionRequest& request, bool chat) const;
   // The generation options for a prompt of `prompt_tokens`: max_tokens

@@ -21,6 +21,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "backends/registry.h"
+#include "core/file_util.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "httplib.h"
@@ -53,7 +54,7 @@ class ServerTest : public ::testing::Test {
  protected:
   void StartServer(ServerOptions options = {}) {
     options.port = 0;
-    options.chat_template = "chatml";
+    if (options.chat_template.empty()) options.chat_template = "chatml";
     absl::StatusOr<std::unique_ptr<Server>> server = Server::Create(options);
     ASSERT_TRUE(server.ok()) << server.status();
     server_ = *std::move(server);
@@ -528,14 +529,14 @@ TEST_F(ServerTest, EveryOpenAIFieldIsImplementedOrRefusedByName) {
       {"metadata", {{"k", "v"}}},
       {"modalities", {"text", "audio"}},
       {"n", 2},
-      {"parallel_tool_calls", true},
       {"prediction", {{"type", "content"}, {"content", "x"}}},
       {"prompt_cache_key", "k"},
       {"reasoning_effort", "low"},
       {"service_tier", "flex"},
       {"store", true},
       {"stream_options", {{"include_obfuscation", true}}},
-      {"tool_choice", "auto"},
+      {"tool_choice", "required"},  // without tools
+      // This server's ChatML template renders no tools.
       {"tools", {{{"type", "function"}, {"function", {{"name", "f"}}}}}},
       {"verbosity", "low"},
       {"web_search_options", Json::object()},
@@ -631,6 +632,98 @@ TEST_F(ServerTest, StructuredOutputFollowsTheGrammarOrSchema) {
             "'response_format.type' must be 'text', 'json_object' or 'json_schema'");
   EXPECT_EQ(refused({{"response_format", {{"type", "json_schema"}, {"json_schema", {{"schema", Json::object()}, {"extra", 1}}}}}}),
             "'response_format.json_schema.extra' is not supported");
+}
+
+// Tools through a template that renders them in the <tool_call> format:
+// tool_choice required or a function gives calls that parse, with
+// arguments of the function's schema (the random model cannot do
+// otherwise), finish_reason tool_calls; streamed, the same call comes as a
+// delta.tool_calls chunk; a conversation with calls and results renders.
+TEST_F(ServerTest, ToolCallsFollowTheFunctionsSchemas) {
+  ServerOptions options;
+  absl::StatusOr<std::string> tool_template = core::ReadFileToString("tests/server/tool_template.jinja");
+  ASSERT_TRUE(tool_template.ok()) << tool_template.status();
+  options.chat_template = *tool_template;
+  options.context_shift = true;  // the byte vocabulary's context is 128 tokens
+  StartServer(options);
+  const Json tools = Json::parse(R"([
+      {"type": "function", "function": {"name": "get_weather", "description": "Weather in a city",
+       "parameters": {"type": "object", "properties": {"city": {"type": "string", "maxLength": 6},
+                      "unit": {"enum": ["c", "f"]}}, "required": ["city", "unit"]}}},
+      {"type": "function", "function": {"name": "add", "parameters": {"type": "object",
+       "properties": {"a": {"type": "integer"}, "b": {"type": "integer"}}, "required": ["a", "b"]}}}])");
+  auto ask = [&](Json choice, bool parallel, int seed, bool stream = false) {
+    Json body = Chat("Weather?", 400, stream);
+    body.update({{"tools", tools}, {"tool_choice", choice}, {"parallel_tool_calls", parallel},
+                 {"seed", seed}, {"temperature", 0.8}});
+    httplib::Result r = Post("/v1/chat/completions", body);
+    EXPECT_TRUE(r);
+    EXPECT_EQ(r->status, 200) << r->body;
+    return r->body;
+  };
+  for (int seed = 0; seed < 3; ++seed) {
+    const Json one = Json::parse(ask("required", false, seed))["choices"][0];
+    ASSERT_EQ(one["finish_reason"], "tool_calls") << one;
+    EXPECT_TRUE(one["message"]["content"].is_null()) << one;
+    ASSERT_EQ(one["message"]["tool_calls"].size(), 1u) << one;
+    const Json& call = one["message"]["tool_calls"][0];
+    EXPECT_EQ(call["type"], "function");
+    EXPECT_THAT(call["id"].get<std::string>(), ::testing::StartsWith("call_"));
+    const Json args = Json::parse(call["function"]["arguments"].get<std::string>());
+    if (call["function"]["name"] == "get_weather") {
+      EXPECT_TRUE(args["city"].is_string() && args["city"].get<std::string>().size() <= 6) << args;
+      EXPECT_TRUE(args["unit"] == "c" || args["unit"] == "f") << args;
+    } else {
+      EXPECT_EQ(call["function"]["name"], "add");
+      EXPECT_TRUE(args["a"].is_number_integer() && args["b"].is_number_integer()) << args;
+    }
+  }
+  // A named function; streamed, the same call (greedy).
+  const Json named = {{"type", "function"}, {"function", {{"name", "add"}}}};
+  Json body = Chat("Add", 400);
+  body.update({{"tools", tools}, {"tool_choice", named}, {"temperature", 0}});
+  const Json whole = Json::parse(Post("/v1/chat/completions", body)->body)["choices"][0]["message"];
+  ASSERT_EQ(whole["tool_calls"].size(), 1u) << whole;
+  EXPECT_EQ(whole["tool_calls"][0]["function"]["name"], "add");
+  body["stream"] = true;
+  Json streamed_call;
+  std::string finish;
+  for (const std::string& event : Events(Post("/v1/chat/completions", body)->body)) {
+    if (event == "[DONE]") continue;
+    const Json chunk = Json::parse(event);
+    const Json& choice = chunk["choices"][0];
+    if (choice["delta"].contains("tool_calls")) streamed_call = choice["delta"]["tool_calls"][0];
+    if (!choice["finish_reason"].is_null()) finish = choice["finish_reason"];
+  }
+  EXPECT_EQ(finish, "tool_calls");
+  EXPECT_EQ(streamed_call["index"], 0);
+  EXPECT_EQ(streamed_call["function"], whole["tool_calls"][0]["function"]);
+  // The next turn: the call and its result in the conversation.
+  Json next = {{"messages", {{{"role", "user"}, {"content", "Add"}},
+                             {{"role", "assistant"}, {"content", nullptr}, {"tool_calls", whole["tool_calls"]}},
+                             {{"role", "tool"}, {"tool_call_id", whole["tool_calls"][0]["id"]}, {"content", "3"}}}},
+               {"max_tokens", 4}, {"tools", tools}};
+  httplib::Result after = Post("/v1/chat/completions", next);
+  ASSERT_TRUE(after);
+  EXPECT_EQ(after->status, 200) << after->body;
+  // Refused by name: an unknown function, a name twice, a schema the
+  // grammar cannot follow.
+  auto refused = [&](Json fields) {
+    Json b = Chat("x", 4);
+    b.update(fields);
+    httplib::Result r = Post("/v1/chat/completions", b);
+    EXPECT_EQ(r->status, 400) << r->body;
+    return Json::parse(r->body)["error"]["message"].get<std::string>();
+  };
+  EXPECT_EQ(refused({{"tools", tools}, {"tool_choice", {{"type", "function"}, {"function", {{"name", "nope"}}}}}}),
+            "'tool_choice' names 'nope', which is not in 'tools'");
+  EXPECT_EQ(refused({{"tools", {tools[1], tools[1]}}}), "'tools[1].function.name' repeats 'add'");
+  Json bad = tools[1];
+  bad["function"]["parameters"]["properties"]["a"]["minimum"] = 0;
+  EXPECT_EQ(refused({{"tools", {bad}}}),
+            "'tools[0].function.parameters' is not usable: json_schema: /properties/a: 'minimum' is not supported");
+  EXPECT_EQ(refused({{"tools", tools}, {"tool_choice", "required"}, {"grammar", "root ::= \"x\""}}),
+            "'tool_choice' 'required' cannot be given with 'grammar' (each constrains the output)");
 }
 
 // logit_bias moves the logits: +100 on one byte makes greedy text that

@@ -110,6 +110,7 @@ absl::StatusOr<ChatTemplate> ChatTemplate::Create(absl::string_view source, std:
                                                   std::string eos) {
   ChatTemplate t;
   SM_ASSIGN_OR_RETURN(t.template_, jinja::Template::Parse(source));
+  t.source_ = std::string(source);
   t.bos_ = std::move(bos);
   t.eos_ = std::move(eos);
   return t;
@@ -151,8 +152,9 @@ absl::StatusOr<std::string> ChatTemplate::Render(absl::Span<const ChatMessage> m
                                                  const jinja::Dict& extra) const {
   jinja::List list;
   for (const ChatMessage& m : messages) {
-    list.emplace_back(jinja::Dict{{"role", jinja::Value(m.role)},
-                                  {"content", jinja::Value(m.content)}});
+    jinja::Dict message{{"role", jinja::Value(m.role)}, {"content", jinja::Value(m.content)}};
+    message.insert(message.end(), m.fields.begin(), m.fields.end());
+    list.emplace_back(std::move(message));
   }
   jinja::Dict globals = {
       {"messages", jinja::Value(std::move(list))},

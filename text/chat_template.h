@@ -20,6 +20,9 @@ namespace smallmind::text {
 struct ChatMessage {
   std::string role;  // system, user, assistant (tool, ...: as the template takes them)
   std::string content;
+  // More of the message for the template, after role and content: an
+  // assistant's tool_calls, a tool result's tool_call_id and name.
+  jinja::Dict fields;
 };
 
 // The built-in templates: chatml (Qwen, SmolLM2), llama3, llama2, gemma,
@@ -48,6 +51,10 @@ class ChatTemplate {
                                      bool add_generation_prompt,
                                      const jinja::Dict& extra = {}) const;
 
+  // The Jinja text, for callers that ask what the template can render
+  // (tool calls, in which format).
+  const std::string& source() const { return source_; }
+
   // The ids of a Render()ed prompt: control tokens become their ids, and
   // BOS comes first when the vocabulary wants it and the template did not
   // write it already.
@@ -56,6 +63,7 @@ class ChatTemplate {
 
  private:
   jinja::Template template_;
+  std::string source_;
   std::string bos_, eos_;
 };
 

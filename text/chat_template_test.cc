@@ -10,6 +10,7 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "nlohmann/json.hpp"
+#include "text/jinja_json.h"
 #include "text/test_vocabulary.h"
 #include "text/tokenizer.h"
 
@@ -83,6 +84,46 @@ TEST(ChatTemplateTest, ModelTemplatesRenderAsTheReference) {
     ++checked;
   }
   EXPECT_EQ(checked, 6 * 7 * 2);
+}
+
+// Tools, assistant tool calls and tool results (tool_conversations.json)
+// render as @huggingface/jinja renders them: the tools as the `tools`
+// variable, the messages' other fields beside role and content.
+TEST(ChatTemplateTest, ToolConversationsRenderAsTheReference) {
+  const std::map<std::string, Reference> refs = References();
+  const nlohmann::ordered_json conversations =
+      nlohmann::ordered_json::parse(Read("tests/reference/chat/tool_conversations.json"));
+  int checked = 0;
+  for (absl::string_view line : absl::StrSplit(Read("tests/reference/chat/expected_tools.jsonl"), '\n',
+                                               absl::SkipEmpty())) {
+    const Json e = Json::parse(line);
+    const Reference& ref = refs.at(e["template"]);
+    absl::StatusOr<ChatTemplate> t = ChatTemplate::Create(ref.source, ref.bos, ref.eos);
+    ASSERT_TRUE(t.ok()) << e["template"] << ": " << t.status();
+    const nlohmann::ordered_json& c = conversations[e["conversation"].get<int>()];
+    std::vector<ChatMessage> messages;
+    for (const auto& m : c["messages"]) {
+      ChatMessage& message = messages.emplace_back();
+      for (const auto& [key, value] : m.items()) {
+        if (key == "role") {
+          message.role = value;
+        } else if (key == "content") {
+          message.content = value;
+        } else {
+          message.fields.emplace_back(key, JsonToJinja(value));
+        }
+      }
+    }
+    jinja::Dict extra = kFixedDate;
+    extra.emplace_back("tools", JsonToJinja(c["tools"]));
+    absl::StatusOr<std::string> text = t->Render(messages, e["add_generation_prompt"], extra);
+    ASSERT_TRUE(text.ok()) << e["template"] << ": " << text.status();
+    EXPECT_EQ(*text, e["text"].get<std::string>())
+        << e["template"] << " conversation " << e["conversation"] << " generation prompt "
+        << e["add_generation_prompt"];
+    ++checked;
+  }
+  EXPECT_EQ(checked, 16);
 }
 
 // The built-in templates give the models' texts: ChatML as Qwen2.5's when a

