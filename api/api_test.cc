@@ -118,19 +118,59 @@ TEST(ApiTest, EverySamplingOptionReachesTheSampler) {
               : std::string(info.key) == "top_p"     ? 0.5f
               : std::string(info.key) == "min_p"     ? 0.5f
                                                      : 4.0f;
+    } else if constexpr (std::is_same_v<std::decay_t<decltype(field)>, std::vector<std::string>>) {
+      field = {"5+100"};  // logit_bias: one token every time
     } else {
       field = 3;
     }
     changed += generate(probe) != plain;
     field = saved;
   });
-  EXPECT_EQ(fields, 9);
-  // temperature, the penalties and the repeat window change greedy text.
-  EXPECT_GE(changed, 3);
+  EXPECT_EQ(fields, 10);
+  // temperature, the penalties, the repeat window and the bias change
+  // greedy text.
+  EXPECT_GE(changed, 4);
   SamplerOptions penalties = greedy;
   penalties.presence_penalty = 4.0f;
   penalties.frequency_penalty = 4.0f;
   EXPECT_NE(generate(penalties), plain);
+}
+
+// A JSON schema's grammar and log probabilities, through the public API.
+TEST(ApiTest, GrammarsFromSchemasAndLogprobs) {
+  std::unique_ptr<Model> model = *Model::Load(kModel);
+  std::unique_ptr<Session> session = *model->NewSession({});
+  GenerateOptions options;
+  options.max_tokens = 64;
+  options.sampler.temperature = 0;
+  options.grammar = *JsonSchemaToGrammar(R"({"enum": ["AB", "BA"]})");  // the tiny vocabulary's letters
+  options.logprobs = 2;
+  std::string text;
+  int tokens = 0;
+  absl::StatusOr<Stats> stats = session->Generate(
+      "AB", options,
+      [&](absl::string_view t) {
+        text.append(t.data(), t.size());
+        return true;
+      },
+      [&](const TokenLogprobs& t) {
+        ++tokens;
+        EXPECT_LE(t.logprob, 0.0f);
+        EXPECT_EQ(t.top.size(), 2u);
+      });
+  ASSERT_TRUE(stats.ok()) << stats.status();
+  EXPECT_TRUE(text == "\"AB\"" || text == "\"BA\"") << text;
+  EXPECT_EQ(tokens, stats->generated_tokens);
+  // A grammar the vocabulary cannot spell is an error, not a short answer.
+  options.grammar = *JsonSchemaToGrammar(R"({"const": "yes"})");
+  session->Reset();
+  stats = session->Generate("AB", options, [](absl::string_view) { return true; });
+  ASSERT_FALSE(stats.ok());
+  EXPECT_EQ(stats.status().message(),
+            "the grammar allows no token of the vocabulary after 1 generated token(s): the "
+            "vocabulary cannot spell what it needs next");
+  EXPECT_EQ(JsonSchemaToGrammar(R"({"type": "string", "pattern": "a+"})").status().message(),
+            "json_schema: /: 'pattern' is not supported");
 }
 
 #if defined(__linux__)

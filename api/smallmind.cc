@@ -4,6 +4,7 @@
 
 #include "backends/registry.h"
 #include "core/status.h"
+#include "grammar/json_schema.h"
 #include "runtime/loaded_model.h"
 #include "runtime/session.h"
 #include "text/chat_template.h"
@@ -100,25 +101,31 @@ absl::StatusOr<std::unique_ptr<Session>> Model::NewSession(
   return std::unique_ptr<Session>(new Session(std::move(impl)));
 }
 
+absl::StatusOr<std::string> JsonSchemaToGrammar(absl::string_view json_schema) {
+  return grammar::JsonSchemaToGbnf(json_schema);
+}
+
 Session::Session(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 Session::~Session() = default;
 
 absl::StatusOr<Stats> Session::Generate(absl::string_view prompt,
                                         const GenerateOptions& options,
-                                        const TextCallback& on_text) {
+                                        const TextCallback& on_text,
+                                        const TokenCallback& on_token) {
   SM_ASSIGN_OR_RETURN(runtime::GenerationStats s,
-                      impl_->session->Generate(prompt, options, on_text));
+                      impl_->session->Generate(prompt, options, on_text, on_token));
   return ToStats(s);
 }
 
 absl::StatusOr<Stats> Session::Chat(const std::vector<ChatMessage>& messages,
-                                    const GenerateOptions& options, const TextCallback& on_text) {
+                                    const GenerateOptions& options, const TextCallback& on_text,
+                                    const TokenCallback& on_token) {
   const Model::Impl& model = *impl_->model;
   SM_ASSIGN_OR_RETURN(std::string prompt, Render(model.chat_template, messages, true));
   SM_ASSIGN_OR_RETURN(std::vector<int32_t> ids,
                       model.chat_template->Encode(*model.loaded.tokenizer, prompt));
   SM_ASSIGN_OR_RETURN(runtime::GenerationStats s,
-                      impl_->session->GenerateFrom(ids, options, on_text));
+                      impl_->session->GenerateFrom(ids, options, on_text, on_token));
   return ToStats(s);
 }
 

@@ -30,6 +30,7 @@
 #include "absl/strings/string_view.h"
 #include "absl/types/span.h"
 #include "runtime/options.h"
+#include "runtime/token_logprobs.h"
 
 namespace smallmind {
 
@@ -42,13 +43,23 @@ std::vector<std::string> ListBackends();
 //   SessionOptions  threads, context, batch, pin_threads, cache_type_k,
 //                   cache_type_v
 //   GenerateOptions max_tokens, stop, context_shift, truncate_prompt,
-//                   parse_special, ignore_eos, sampler (a SamplerOptions)
+//                   parse_special, ignore_eos, grammar (GBNF; JsonSchemaToGbnf
+//                   makes one from a JSON schema), logprobs, sampler
 //   SamplerOptions  temperature, top_k, top_p, min_p, repeat_penalty,
-//                   repeat_last_n, presence_penalty, frequency_penalty, seed
+//                   repeat_last_n, presence_penalty, frequency_penalty,
+//                   logit_bias, seed
 using LoadOptions = runtime::LoadOptions;
 using SessionOptions = runtime::SessionOptions;
 using GenerateOptions = runtime::GenerateOptions;
 using SamplerOptions = runtime::SamplerOptions;
+// Per-token log probabilities (GenerateOptions::logprobs).
+using TokenLogprobs = runtime::TokenLogprobs;
+using TokenCallback = runtime::TokenCallback;
+
+// A GBNF grammar (for GenerateOptions::grammar) whose sentences are the
+// JSON documents valid against `json_schema`; errors name an unsupported
+// keyword and where it is (grammar/json_schema.h lists what is supported).
+absl::StatusOr<std::string> JsonSchemaToGrammar(absl::string_view json_schema);
 
 struct Stats {
   int64_t prompt_tokens = 0;
@@ -124,11 +135,14 @@ class Session {
   ~Session();
 
   // Appends `prompt` to the conversation and generates up to max_tokens
-  // tokens, streaming their text to `on_text`. Errors (running nothing) when
-  // the prompt does not fit the free context or an option is out of range.
+  // tokens, streaming their text to `on_text` (and, with options.logprobs
+  // >= 0, each token's log probabilities to `on_token`). Errors (running
+  // nothing) when the prompt does not fit the free context, an option is
+  // out of range, or options.grammar does not parse.
   absl::StatusOr<Stats> Generate(absl::string_view prompt,
                                  const GenerateOptions& options,
-                                 const TextCallback& on_text);
+                                 const TextCallback& on_text,
+                                 const TokenCallback& on_token = nullptr);
 
   // The conversation so far (every turn, the newest last) rendered with the
   // model's chat template, and the assistant's reply generated. The
@@ -136,7 +150,8 @@ class Session {
   // so resending a growing conversation prefills only its new turns.
   // Errors as ApplyChatTemplate and Generate do.
   absl::StatusOr<Stats> Chat(const std::vector<ChatMessage>& messages,
-                             const GenerateOptions& options, const TextCallback& on_text);
+                             const GenerateOptions& options, const TextCallback& on_text,
+                             const TokenCallback& on_token = nullptr);
 
   // Positions used so far, out of context().
   int64_t position() const;

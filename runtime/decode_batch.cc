@@ -132,7 +132,13 @@ void DecodeBatch::End(Slot& slot) {
   slot.on_done = nullptr;
   slot.on_text = nullptr;
   slot.on_token = nullptr;
-  if (done) done(stats);
+  if (done && stats.stop_reason == StopReason::kGrammarStuck) {
+    done(absl::InvalidArgumentError(absl::StrCat(
+        "the grammar allows no token of the vocabulary after ", stats.generated_tokens,
+        " generated token(s): the vocabulary cannot spell what it needs next")));
+  } else if (done) {
+    done(stats);
+  }
 }
 
 void DecodeBatch::ShiftContext(Slot& slot) {

@@ -76,7 +76,8 @@ class DecodeBatch {
   // Starts a generation in the free slot `slot` for `prompt`, the whole
   // history (the slot keeps the longest prefix of it that it holds).
   // `on_text` streams as Session's does; `on_done` runs once, when the
-  // generation ends, with its stats; `on_token` gets each token's log
+  // generation ends, with its stats (an error when the grammar allowed no
+  // token); `on_token` gets each token's log
   // probabilities when options.logprobs asks for them. What is not held must fit the free
   // context, or with options.truncate_prompt is cut to its first token when
   // that is BOS and its tail, leaving a quarter of the free context to

@@ -61,6 +61,7 @@ absl::string_view StopReasonName(StopReason reason) {
     case StopReason::kStopString: return "stop string";
     case StopReason::kContextFull: return "context full";
     case StopReason::kCancelled: return "cancelled";
+    case StopReason::kGrammarStuck: return "no token the grammar allows";
   }
   return "unknown";
 }
@@ -213,8 +214,7 @@ std::optional<int32_t> Generation::Next(float* logits, absl::Span<const int32_t>
     } else if (std::optional<int32_t> allowed = SampleAllowed(logits, history)) {
       next = *allowed;
     } else {
-      // The vocabulary cannot spell what the grammar needs next.
-      Stop(StopReason::kEndOfText);
+      Stop(StopReason::kGrammarStuck);
       return std::nullopt;
     }
   }

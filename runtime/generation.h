@@ -20,12 +20,15 @@
 #include "grammar/token_mask.h"
 #include "runtime/options.h"
 #include "runtime/sampler.h"
+#include "runtime/token_logprobs.h"
 #include "text/tokenizer.h"
 
 namespace smallmind::runtime {
 
+// kGrammarStuck: the grammar allows no token of the vocabulary next (the
+// vocabulary cannot spell what it needs); the generation is an error.
 enum class StopReason { kMaxTokens, kEndOfText, kStopString, kContextFull,
-                        kCancelled };
+                        kCancelled, kGrammarStuck };
 absl::string_view StopReasonName(StopReason reason);
 
 struct GenerationStats {
@@ -61,20 +64,6 @@ struct GenerationStats {
 // any stop string withheld. Returning false cancels generation.
 using TextCallback = std::function<bool(absl::string_view text)>;
 
-inline constexpr int32_t kMaxLogprobs = 20;
-
-// A sampled token and how likely the model found it (natural logs).
-struct TokenLogprobs {
-  int32_t token = 0;
-  float logprob = 0;
-  // The options.logprobs most likely tokens, most likely first.
-  absl::Span<const std::pair<int32_t, float>> top;
-};
-// With options.logprobs >= 0: each sampled token that is not an
-// end-of-generation one, before its text reaches the TextCallback. The text
-// may then be cut by a stop string (the token that completed it is still
-// reported).
-using TokenCallback = std::function<void(const TokenLogprobs& token)>;
 
 // One generation, from the logits after its prompt to its end.
 class Generation {

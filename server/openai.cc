@@ -697,7 +697,8 @@ const char* FinishReason(runtime::StopReason reason) {
   switch (reason) {
     case runtime::StopReason::kEndOfText:
     case runtime::StopReason::kStopString:
-    case runtime::StopReason::kCancelled: return "stop";
+    case runtime::StopReason::kCancelled:
+    case runtime::StopReason::kGrammarStuck: return "stop";
     case runtime::StopReason::kMaxTokens:
     case runtime::StopReason::kContextFull: return "length";
   }

@@ -387,13 +387,16 @@ class Reply {
     exchange_.End();
   }
 
+  // An invalid request found while generating (a grammar the vocabulary
+  // cannot spell) is a 400; anything else a 500.
   void Fail(const absl::Status& status) {
     std::lock_guard<std::mutex> lock(mu_);
+    const int code = absl::IsInvalidArgument(status) ? 400 : 500;
     if (begun_) {
-      exchange_.Write(absl::StrCat("data: ", ErrorJson(500, status.message()), "\n\n"));
+      exchange_.Write(absl::StrCat("data: ", ErrorJson(code, status.message()), "\n\n"));
       exchange_.End();
     } else {
-      exchange_.Respond(500, kJson, ErrorJson(500, status.message()));
+      exchange_.Respond(code, kJson, ErrorJson(code, status.message()));
     }
   }
 
