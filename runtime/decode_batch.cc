@@ -1,6 +1,7 @@
 #include "runtime/decode_batch.h"
 
 #include <algorithm>
+#include <limits>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
@@ -75,8 +76,11 @@ absl::Status DecodeBatch::Start(int index, absl::Span<const int32_t> prompt,
           tokenizer_.vocab_size(), [this](int32_t id) { return tokenizer_.Piece(id); });
     }
   }
-  size_t common = ReusablePrefix(slot.history, prompt);
-  if (options_.prompt_cache != nullptr) {
+  // Prompt log probabilities need every prompt row's logits: nothing is
+  // taken from the cache.
+  const bool prompt_logprobs = options.prompt_logprobs && options.logprobs >= 0 && on_token;
+  size_t common = prompt_logprobs ? 0 : ReusablePrefix(slot.history, prompt);
+  if (options_.prompt_cache != nullptr && !prompt_logprobs) {
     common = options_.prompt_cache->Reuse(slot.history, prompt, common, slot.cache);
   }
   // Built in place: the slot's buffers are sized for the context, so a
@@ -115,6 +119,12 @@ absl::Status DecodeBatch::Start(int index, absl::Span<const int32_t> prompt,
   slot.allocations_before = -1;
   slot.cancelled.store(false);
   slot.active = true;
+  slot.prompt_meter.reset();
+  if (prompt_logprobs) {
+    slot.prompt_meter.emplace(tokenizer_.vocab_size(), options.logprobs);
+    // The first token has nothing before it.
+    slot.on_token({slot.pending[0], std::numeric_limits<float>::quiet_NaN(), {}, /*prompt=*/true});
+  }
   return absl::OkStatus();
 }
 
@@ -184,9 +194,11 @@ absl::StatusOr<bool> DecodeBatch::Step() {
     Slot& slot = *s;
     if (!slot.active || slot.pending.empty() || budget == 0) continue;
     const int64_t n = std::min<int64_t>(budget, static_cast<int64_t>(slot.pending.size()));
+    slot.prefill_base = static_cast<int64_t>(slot.history.size());
+    const bool every_row = slot.prompt_meter && !slot.generation;
     for (int64_t i = 0; i < n; ++i) {
       rows_.push_back({slot.pending[i], static_cast<int64_t>(slot.history.size()) + i, &slot.cache,
-                       i + 1 == static_cast<int64_t>(slot.pending.size())});
+                       every_row || i + 1 == static_cast<int64_t>(slot.pending.size())});
       row_slot_.push_back(&slot);
     }
     budget -= n;
@@ -194,6 +206,10 @@ absl::StatusOr<bool> DecodeBatch::Step() {
   if (rows_.empty()) return active() > 0;
 
   const size_t vocab = static_cast<size_t>(tokenizer_.vocab_size());
+  // More rows than slots want logits only with prompt log probabilities.
+  const size_t logit_rows = static_cast<size_t>(
+      std::count_if(rows_.begin(), rows_.end(), [](const BatchRow& r) { return r.logits; }));
+  if (logits_.size() < logit_rows * vocab) logits_.resize(logit_rows * vocab);
   if (options_.batched) {
     SM_RETURN_IF_ERROR(transformer_.Forward(rows_, arena_, pool_, logits_.data()));
   } else {
@@ -222,7 +238,16 @@ absl::StatusOr<bool> DecodeBatch::Step() {
     }
     if (!row.logits) continue;
     float* logits = logits_.data() + logit_row++ * vocab;
-    if (!slot.generation) {  // the prompt is in: generation begins
+    if (!slot.generation) {
+      const size_t j = static_cast<size_t>(row.position - slot.prefill_base);
+      if (j + 1 < slot.pending.size()) {  // a prompt row: the next prompt token's probability
+        const int32_t token = slot.pending[j + 1];
+        slot.prompt_meter->Measure(logits);
+        slot.on_token({token, slot.prompt_meter->Logprob(token), slot.prompt_meter->top(),
+                       /*prompt=*/true});
+        continue;
+      }
+      // The prompt is in: generation begins.
       slot.pending.clear();
       slot.generation.emplace(tokenizer_, slot.options, slot.on_text, slot.stats, slot.start,
                               slot.grammar.get(), token_trie_.get(), slot.on_token);

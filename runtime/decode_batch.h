@@ -106,6 +106,10 @@ class DecodeBatch {
     TextCallback on_text;
     DoneCallback on_done;
     TokenCallback on_token;
+    // With options.prompt_logprobs: measures the prompt rows' logits, and
+    // the position of this step's first prompt row.
+    std::optional<LogprobMeter> prompt_meter;
+    int64_t prefill_base = 0;
     GenerationStats stats;
     Generation::Clock::time_point start;
     int64_t allocations_before = -1;  // the heap's count when decoding began

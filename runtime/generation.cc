@@ -122,18 +122,18 @@ Generation::Generation(const text::Tokenizer& tokenizer, const GenerateOptions& 
   }
   if (options.logprobs >= 0 && on_token) {
     on_token_ = std::move(on_token);
-    const size_t n = tokenizer.vocab_size();
-    raw_logits_.resize(n);
-    probs_.resize(n);
-    top_values_.resize(options.logprobs);
-    top_ids_.resize(options.logprobs);
-    top_.reserve(options.logprobs);
+    meter_.emplace(tokenizer.vocab_size(), options.logprobs);
   }
 }
 
-void Generation::MeasureLogprobs(const float* logits) {
-  const size_t n = raw_logits_.size();
-  std::copy_n(logits, n, raw_logits_.begin());
+LogprobMeter::LogprobMeter(int32_t vocab_size, int32_t k)
+    : raw_(vocab_size), probs_(vocab_size), top_values_(k), top_ids_(k) {
+  top_.reserve(k);
+}
+
+void LogprobMeter::Measure(const float* logits) {
+  const size_t n = raw_.size();
+  std::copy_n(logits, n, raw_.begin());
   std::copy_n(logits, n, probs_.begin());
   kernels::Softmax(probs_.data(), n);
   // log Σ exp(x) = max - log p(argmax), p(argmax) being the largest
@@ -208,7 +208,7 @@ std::optional<int32_t> Generation::Next(float* logits, absl::Span<const int32_t>
   int32_t next;
   {
     SM_PROFILE_SCOPE(core::ProfileOp::kSampling, -1, 0, 4.0 * tokenizer_.vocab_size());
-    if (on_token_) MeasureLogprobs(logits);
+    if (on_token_) meter_->Measure(logits);
     if (!matcher_) {
       next = sampler_.Sample(logits, history);
     } else if (std::optional<int32_t> allowed = SampleAllowed(logits, history)) {
@@ -224,7 +224,7 @@ std::optional<int32_t> Generation::Next(float* logits, absl::Span<const int32_t>
     return std::nullopt;
   }
   if (on_token_) {
-    on_token_({next, static_cast<float>(raw_logits_[next] - log_normaliser_), top_});
+    on_token_({next, meter_->Logprob(next), meter_->top(), /*prompt=*/false});
   }
   const absl::string_view piece = tokenizer_.Piece(next);
   if (matcher_) matcher_->Accept(piece);  // allowed, so accepted

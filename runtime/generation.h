@@ -65,6 +65,26 @@ struct GenerationStats {
 using TextCallback = std::function<bool(absl::string_view text)>;
 
 
+// Log probabilities from a row of logits: the log-softmax's normaliser and
+// the k likeliest tokens, in buffers allocated once.
+class LogprobMeter {
+ public:
+  LogprobMeter(int32_t vocab_size, int32_t k);
+  // Measures `logits` (kept as they are now; the caller may change them
+  // afterwards).
+  void Measure(const float* logits);
+  float Logprob(int32_t token) const {
+    return static_cast<float>(raw_[token] - log_normaliser_);
+  }
+  absl::Span<const std::pair<int32_t, float>> top() const { return top_; }
+
+ private:
+  std::vector<float> raw_, probs_, top_values_;
+  std::vector<int32_t> top_ids_;
+  std::vector<std::pair<int32_t, float>> top_;
+  double log_normaliser_ = 0;
+};
+
 // One generation, from the logits after its prompt to its end.
 class Generation {
  public:
@@ -100,9 +120,6 @@ class Generation {
   // it allows none.
   std::optional<int32_t> SampleAllowed(float* logits, absl::Span<const int32_t> history);
   bool Allows(int32_t token);
-  // Before sampling: the log-softmax's normaliser and the top tokens of
-  // `logits`, kept with a copy of them for the token sampled.
-  void MeasureLogprobs(const float* logits);
 
   const text::Tokenizer& tokenizer_;
   const GenerateOptions& options_;
@@ -114,11 +131,7 @@ class Generation {
   std::vector<int32_t> greedy_ids_;  // the likeliest tokens, when greedy
   std::vector<float> greedy_values_;
   TokenCallback on_token_;
-  std::vector<float> raw_logits_, probs_;  // for logprobs
-  std::vector<float> top_values_;
-  std::vector<int32_t> top_ids_;
-  std::vector<std::pair<int32_t, float>> top_;
-  double log_normaliser_ = 0;
+  std::optional<LogprobMeter> meter_;  // with options.logprobs
   GenerationStats stats_;
   Clock::time_point start_, decode_start_;
   std::string pending_;  // generated text not yet handed to the callback

@@ -80,6 +80,10 @@ struct GenerateOptions {
   // Log-softmax of the model's logits, before penalties, grammar and
   // temperature, as OpenAI defines them.
   int32_t logprobs = -1;
+  // With logprobs: the prompt's tokens' too, each given the ones before it
+  // (OpenAI's echo; what evaluation harnesses score). The whole prompt then
+  // runs, none of it taken from the KV cache.
+  bool prompt_logprobs = false;
   SamplerOptions sampler;
 
   template <class Visitor>
@@ -97,6 +101,8 @@ struct GenerateOptions {
     v(grammar, {"grammar", 0, "grammar", "GBNF grammar (llama.cpp's format) the output follows"});
     v(logprobs, {"logprobs", 0, "logprobs",
                  "print each token's log probability and this many alternatives' (0-20); -1: off"});
+    v(prompt_logprobs, {"prompt-logprobs", 0, "prompt_logprobs",
+                        "with --logprobs, the prompt's tokens' too"});
     sampler.VisitFields(v);
   }
 };

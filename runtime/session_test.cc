@@ -430,6 +430,60 @@ TEST_F(SessionTest, LogprobsAreTheLogSoftmaxOfTheLogits) {
   }
 }
 
+// Echo's prompt log probabilities: each prompt token's, given the ones
+// before it, from a forward pass over the whole prompt; also when the
+// prompt is prefilled in chunks across steps, and when the session already
+// holds part of it.
+TEST_F(SessionTest, PromptLogprobsScoreEveryPromptToken) {
+  const std::vector<int32_t> prompt = *tokenizer_->Encode("Hello, world! Once upon a time", tokenizer_->add_bos());
+  const int64_t n = static_cast<int64_t>(prompt.size());
+  const int64_t vocab = model_->arch().vocab_size();
+  KvCache cache = *KvCache::Create(model_->arch(), 64, KvTypes::Exact());
+  core::Arena arena = *core::Arena::Create(transformer_->ScratchBytes(64, 1, 64));
+  core::ThreadPool pool(1);
+  std::vector<float> logits(n * vocab);
+  ASSERT_TRUE(transformer_->Forward(prompt, 0, cache, arena, pool, logits.data(), true).ok());
+  std::vector<double> expected(n);  // of token i given 0..i-1
+  for (int64_t i = 1; i < n; ++i) {
+    const float* row = &logits[(i - 1) * vocab];
+    double max = row[0], sum = 0;
+    for (int64_t v = 0; v < vocab; ++v) max = std::max<double>(max, row[v]);
+    for (int64_t v = 0; v < vocab; ++v) sum += std::exp(row[v] - max);
+    expected[i] = row[prompt[i]] - max - std::log(sum);
+  }
+  for (int64_t batch : {int64_t{256}, int64_t{3}}) {
+    SessionOptions session_options;
+    session_options.cache_type_k = session_options.cache_type_v = "f32";
+    session_options.batch = batch;
+    auto session = NewSession(session_options);
+    GenerateOptions options;
+    options.logprobs = 1;
+    options.prompt_logprobs = true;
+    for (int run = 0; run < 2; ++run) {  // the second: the session holds the prompt
+      options.max_tokens = run;
+      std::vector<TokenLogprobs> prompt_entries;
+      int generated = 0;
+      ASSERT_TRUE(session->GenerateFrom(prompt, options, [](absl::string_view) { return true; },
+                                        [&](const TokenLogprobs& t) {
+                                          if (t.prompt) {
+                                            prompt_entries.push_back(t);
+                                          } else {
+                                            ++generated;
+                                          }
+                                        })
+                      .ok());
+      ASSERT_EQ(prompt_entries.size(), prompt.size()) << "batch " << batch;
+      EXPECT_TRUE(std::isnan(prompt_entries[0].logprob));
+      EXPECT_TRUE(prompt_entries[0].top.empty());
+      for (int64_t i = 1; i < n; ++i) {
+        EXPECT_EQ(prompt_entries[i].token, prompt[i]);
+        EXPECT_NEAR(prompt_entries[i].logprob, expected[i], 1e-4) << "batch " << batch << " token " << i;
+      }
+      EXPECT_EQ(generated, run);
+    }
+  }
+}
+
 TEST_F(SessionTest, LogprobsOutOfRangeAreRefused) {
   auto session = NewSession();
   GenerateOptions options;

@@ -102,12 +102,14 @@ Json CompletionLogprobsJson(const std::vector<TokenLogprob>& tokens) {
        offsets = Json::array();
   for (const TokenLogprob& t : tokens) {
     texts.push_back(t.text);
-    logprobs.push_back(t.logprob);
+    // An echoed prompt's first token has nothing before it: null, as OpenAI.
+    const bool none = std::isnan(t.logprob);
+    logprobs.push_back(none ? Json(nullptr) : Json(t.logprob));
     Json top = Json::object();
     for (const auto& [text, logprob] : t.top) {
       if (!top.contains(text)) top[text] = logprob;  // two ids, one text: the likelier
     }
-    tops.push_back(std::move(top));
+    tops.push_back(none ? Json(nullptr) : std::move(top));
     offsets.push_back(t.text_offset);
   }
   return {{"tokens", std::move(texts)}, {"token_logprobs", std::move(logprobs)},
@@ -552,7 +554,7 @@ const FieldRule kFieldRules[] = {
                      "is not supported (the prompt cache matches on the prompt itself)");
      }},
     {"echo", kCompletionsEndpoint,
-     [](const Json& v, CompletionRequest&) { return OnlyFalse(v, "echo", kNotYet); }},
+     [](const Json& v, CompletionRequest& r) { return ReadBool(v, "echo", &r.echo); }},
     {"best_of", kCompletionsEndpoint,
      [](const Json& v, CompletionRequest&) {
        if (v.is_number_integer() && v.get<int64_t>() == 1) return absl::OkStatus();
@@ -641,6 +643,7 @@ absl::StatusOr<CompletionRequest> ParseCompletionRequest(absl::string_view text,
     SM_RETURN_IF_ERROR(rule.read(*value, r));
   }
   if (chat && r.messages.empty()) return FieldError("messages", "must be a non-empty list");
+  r.options.prompt_logprobs = r.echo && r.options.logprobs >= 0;
   if (chat) {
     if (r.tool_choice == "function" &&
         std::none_of(r.tools.begin(), r.tools.end(), [&](const Tool& t) { return t.name == r.tool_name; })) {

@@ -45,6 +45,9 @@ struct CompletionRequest {
   std::string tool_choice = "auto";  // auto, none, required, or function
   std::string tool_name;             // tool_choice function: its name
   bool parallel_tool_calls = true;
+  // Completions: the reply begins with the prompt (with logprobs, the
+  // prompt's tokens' log probabilities first).
+  bool echo = false;
   bool stream = false;
   bool include_usage = false;  // stream_options.include_usage
 };

@@ -304,8 +304,9 @@ namespace {
 // end, or server-sent events as the text comes.
 class Reply {
  public:
+  // `echo`: the text the reply begins with (an echoed prompt's tokens).
   Reply(const CompletionRequest& request, bool chat, std::string model, HttpExchange exchange,
-        const text::Tokenizer& tokenizer, ToolFormat tool_format)
+        const text::Tokenizer& tokenizer, ToolFormat tool_format, std::string echo)
       : id_(RandomId(chat ? "chatcmpl-" : "cmpl-")),
         model_(std::move(model)),
         created_(static_cast<int64_t>(std::time(nullptr))),
@@ -316,7 +317,8 @@ class Reply {
         exchange_(std::move(exchange)),
         tokenizer_(tokenizer),
         tool_format_(tool_format),
-        tools_(request.tools) {}
+        tools_(request.tools),
+        text_(std::move(echo)) {}
 
   // A sampled token's log probabilities (before its text comes).
   void Token(const runtime::TokenLogprobs& token) {
@@ -460,8 +462,12 @@ void Server::Completion(const HttpRequest& http_request, const HttpExchange& exc
   absl::StatusOr<Prompt> prompt = PromptOf(*request, chat);
   if (!prompt.ok()) return Fail(exchange, 400, prompt.status().message());
 
+  std::string echo;
+  if (request->echo) {
+    for (int32_t id : prompt->ids) absl::StrAppend(&echo, model_->tokenizer->Piece(id));
+  }
   auto reply = std::make_shared<Reply>(*request, chat, model_id_, exchange, *model_->tokenizer,
-                                       prompt->tool_format);
+                                       prompt->tool_format, std::move(echo));
   Scheduler::Job job;
   job.options = OptionsFor(*request, static_cast<int64_t>(prompt->ids.size()));
   if (!prompt->tool_grammar.empty()) job.options.grammar = std::move(prompt->tool_grammar);

@@ -554,7 +554,7 @@ TEST_F(ServerTest, EveryOpenAIFieldIsImplementedOrRefusedByName) {
         << field;
   }
   const std::vector<std::pair<std::string, Json>> refused_completion = {
-      {"best_of", 3}, {"echo", true}, {"suffix", "end"}};
+      {"best_of", 3}, {"suffix", "end"}};
   for (const auto& [field, value] : refused_completion) {
     httplib::Result r =
         Post("/v1/completions", {{"prompt", "a"}, {"max_tokens", 1}, {field, value}});
@@ -808,6 +808,31 @@ TEST_F(ServerTest, LogprobsCoverTheTextTokenByToken) {
   ASSERT_EQ(lp["tokens"].size(), lp["text_offset"].size());
   EXPECT_EQ(lp["text_offset"][0], 0);
   for (const Json& top : lp["top_logprobs"]) EXPECT_LE(top.size(), 2u);
+
+  // echo: the prompt's tokens scored as lm-eval asks (max_tokens 0), the
+  // first with nothing before it; then with a continuation.
+  for (int max_tokens : {0, 3}) {
+    httplib::Result echoed = Post("/v1/completions", {{"prompt", "Hello there"}, {"max_tokens", max_tokens},
+                                                      {"temperature", 0}, {"logprobs", 1}, {"echo", true}});
+    ASSERT_TRUE(echoed);
+    ASSERT_EQ(echoed->status, 200) << echoed->body;
+    const Json ec = Json::parse(echoed->body)["choices"][0];
+    const std::string text = ec["text"];
+    EXPECT_EQ(text.substr(0, 11), "Hello there");
+    const Json& e = ec["logprobs"];
+    ASSERT_EQ(e["tokens"].size(), 11u + max_tokens);  // bytes as tokens
+    EXPECT_TRUE(e["token_logprobs"][0].is_null());
+    EXPECT_TRUE(e["top_logprobs"][0].is_null());
+    std::string joined;
+    for (size_t i = 0; i < e["tokens"].size(); ++i) {
+      // Byte offsets; the random model's bytes may not be UTF-8 (replaced
+      // in the JSON), so exact only over the prompt.
+      if (i < 11) EXPECT_EQ(e["text_offset"][i], joined.size());
+      joined += e["tokens"][i].get<std::string>();
+      if (i > 0) EXPECT_LE(e["token_logprobs"][i].get<double>(), 0.0);
+    }
+    EXPECT_EQ(Json::parse(echoed->body)["usage"]["completion_tokens"], max_tokens);
+  }
 
   // top_logprobs alone asks for nothing it can have.
   Json alone = Chat("Hello", 2);

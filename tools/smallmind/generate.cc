@@ -77,7 +77,8 @@ int Run(const std::vector<std::string>& argv) {
         return true;
       },
       [&](const runtime::TokenLogprobs& t) {
-        absl::StrAppendFormat(&logprob_lines, "%-16s %9.4f ", quoted(t.token), t.logprob);
+        absl::StrAppendFormat(&logprob_lines, "%s%-16s %9.4f ", t.prompt ? "prompt " : "",
+                              quoted(t.token), t.logprob);
         for (const auto& [id, logprob] : t.top) {
           absl::StrAppendFormat(&logprob_lines, " | %s %.4f", quoted(id), logprob);
         }
