@@ -7,6 +7,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "core/status.h"
+#include "grammar/regex.h"
 #include "nlohmann/json.hpp"
 
 namespace smallmind::grammar {
@@ -51,7 +52,7 @@ const std::set<std::string>& Supported() {
   static const auto* set = new std::set<std::string>{
       "type", "properties", "required", "additionalProperties", "items", "minItems", "maxItems",
       "enum", "const", "anyOf", "oneOf", "$ref", "$defs", "definitions", "minLength", "maxLength",
-      "format"};
+      "format", "pattern"};
   return *set;
 }
 
@@ -295,6 +296,15 @@ absl::StatusOr<std::string> SchemaConverter::Array(const Json& schema, const std
 }
 
 absl::StatusOr<std::string> SchemaConverter::String(const Json& schema, const std::string& path) {
+  if (auto pattern = schema.find("pattern"); pattern != schema.end()) {
+    if (!pattern->is_string()) return Error(path, "'pattern' must be a string");
+    if (schema.contains("format") || schema.contains("minLength") || schema.contains("maxLength")) {
+      return Error(path, "'pattern' with 'format', 'minLength' or 'maxLength' is not supported");
+    }
+    absl::StatusOr<std::string> inner = RegexToJsonStringGbnf(pattern->get<std::string>());
+    if (!inner.ok()) return Error(path, inner.status().message());
+    return AddRule(path + "-pattern", absl::StrCat("\"\\\"\" ", *inner, " \"\\\"\""));
+  }
   if (auto format = schema.find("format"); format != schema.end()) {
     const std::string f = format->is_string() ? format->get<std::string>() : "";
     const char* body = f == "date"        ? kDate

@@ -6,7 +6,8 @@
 // properties: a map), items, minItems, maxItems, enum, const, anyOf, oneOf
 // (the grammar allows each branch; it does not exclude values two branches
 // share), $ref into #/$defs or #/definitions (recursion included),
-// minLength/maxLength and format (date, time, date-time, uuid) of strings,
+// minLength/maxLength, format (date, time, date-time, uuid) and pattern
+// (grammar/regex.h says which regular expressions) of strings,
 // boolean schemas, and annotations (title, description, default, examples,
 // $schema, $id, $comment, ...), which change nothing. An object's
 // properties not listed are never generated, which every schema allows

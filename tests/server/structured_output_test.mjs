@@ -54,7 +54,7 @@ const int = (lo, hi) => lo + Math.floor(random() * (hi - lo + 1));
 // `refs`: whether it may refer to #/$defs/shared (which itself may not).
 function schemaOf(depth, refs = true) {
   const leaf = depth >= 3 || random() < 0.35;
-  const kind = leaf ? pick(["string", "integer", "number", "boolean", "null", "enum", "const", "format"])
+  const kind = leaf ? pick(["string", "integer", "number", "boolean", "null", "enum", "const", "format", "pattern"])
                     : pick(refs ? ["object", "object", "array", "anyOf", "ref"] : ["object", "array", "anyOf"]);
   switch (kind) {
     case "string": {
@@ -67,6 +67,9 @@ function schemaOf(depth, refs = true) {
     case "enum": return { enum: [pick(["a", "b c", "é"]), int(-3, 3), pick([true, null, 1.5])] };
     case "const": return { const: pick(["x", 0, false, { k: [1] }]) };
     case "format": return { type: "string", format: pick(["date", "time", "date-time", "uuid"]) };
+    case "pattern": return { type: "string", pattern: pick([
+      "^[a-z]{1,4}$", "^\\d{2}-\\d{2}$", "^(ab|cd)+e?$", "^[A-Z][a-z]*\\.?$", "^[^\"\\\\]{0,3}$",
+      "x[0-9a-f]+", "^\\w+@\\w+\\.(com|org)$", '^a"b\\\\c$', "^.\\s.$"]) };
     case "object": {
       const properties = {};
       const required = [];
