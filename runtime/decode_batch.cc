@@ -59,14 +59,11 @@ int DecodeBatch::active() const {
       std::count_if(slots_.begin(), slots_.end(), [](const auto& s) { return s->active; }));
 }
 
-absl::Status DecodeBatch::Start(int index, absl::Span<const int32_t> prompt,
-                                const GenerateOptions& options, TextCallback on_text,
-                                DoneCallback on_done, TokenCallback on_token) {
-  if (index < 0 || index >= slots()) return absl::InvalidArgumentError("no such slot");
-  Slot& slot = *slots_[index];
+absl::Status DecodeBatch::Prepare(Slot& slot, const GenerateOptions& options,
+                                  TextCallback on_text, DoneCallback on_done,
+                                  TokenCallback on_token) {
   if (slot.active) return absl::FailedPreconditionError("the slot is busy");
   SM_RETURN_IF_ERROR(ValidateGenerateOptions(options, tokenizer_.vocab_size()));
-  SM_RETURN_IF_ERROR(ValidatePromptIds(prompt, tokenizer_.vocab_size()));
   std::unique_ptr<grammar::Grammar> compiled;
   if (!options.grammar.empty()) {
     SM_ASSIGN_OR_RETURN(grammar::Grammar g, grammar::Grammar::Parse(options.grammar));
@@ -76,9 +73,33 @@ absl::Status DecodeBatch::Start(int index, absl::Span<const int32_t> prompt,
           tokenizer_.vocab_size(), [this](int32_t id) { return tokenizer_.Piece(id); });
     }
   }
+  slot.next.reset();
+  slot.options = options;
+  slot.generation.reset();
+  slot.grammar = std::move(compiled);
+  slot.on_text = std::move(on_text);
+  slot.on_done = std::move(on_done);
+  slot.on_token = std::move(on_token);
+  slot.stats = GenerationStats();
+  slot.stats.kv_cache_bytes = slot.cache.bytes();
+  slot.start = Generation::Clock::now();
+  slot.allocations_before = -1;
+  slot.cancelled.store(false);
+  slot.prompt_meter.reset();
+  slot.fork_source = -1;
+  return absl::OkStatus();
+}
+
+absl::Status DecodeBatch::Start(int index, absl::Span<const int32_t> prompt,
+                                const GenerateOptions& options, TextCallback on_text,
+                                DoneCallback on_done, TokenCallback on_token) {
+  if (index < 0 || index >= slots()) return absl::InvalidArgumentError("no such slot");
+  Slot& slot = *slots_[index];
+  SM_RETURN_IF_ERROR(ValidatePromptIds(prompt, tokenizer_.vocab_size()));
   // Prompt log probabilities need every prompt row's logits: nothing is
   // taken from the cache.
   const bool prompt_logprobs = options.prompt_logprobs && options.logprobs >= 0 && on_token;
+  SM_RETURN_IF_ERROR(Prepare(slot, options, std::move(on_text), std::move(on_done), std::move(on_token)));
   size_t common = prompt_logprobs ? 0 : ReusablePrefix(slot.history, prompt);
   if (options_.prompt_cache != nullptr && !prompt_logprobs) {
     common = options_.prompt_cache->Reuse(slot.history, prompt, common, slot.cache);
@@ -99,36 +120,78 @@ absl::Status DecodeBatch::Start(int index, absl::Span<const int32_t> prompt,
   if (static_cast<int64_t>(pending.size()) > free) {
     const size_t asked = pending.size();
     pending.clear();
+    slot.on_done = nullptr;
     return absl::OutOfRangeError(absl::StrCat("the prompt is ", asked, " tokens, but only ", free,
                                               " of the context's ", context_,
                                               " positions are free"));
   }
-  slot.next.reset();
-  slot.options = options;
-  slot.generation.reset();
-  slot.grammar = std::move(compiled);
-  slot.on_text = std::move(on_text);
-  slot.on_done = std::move(on_done);
-  slot.on_token = std::move(on_token);
-  slot.stats = GenerationStats();
   slot.stats.prompt_tokens = static_cast<int64_t>(common + slot.pending.size());
   slot.stats.prompt_tokens_cached = static_cast<int64_t>(common);
   slot.stats.prompt_tokens_dropped = dropped;
-  slot.stats.kv_cache_bytes = slot.cache.bytes();
-  slot.start = Generation::Clock::now();
-  slot.allocations_before = -1;
-  slot.cancelled.store(false);
   slot.active = true;
-  slot.prompt_meter.reset();
   if (prompt_logprobs) {
-    slot.prompt_meter.emplace(tokenizer_.vocab_size(), options.logprobs);
+    slot.prompt_meter.emplace(tokenizer_.vocab_size(), slot.options.logprobs);
     // The first token has nothing before it.
     slot.on_token({slot.pending[0], std::numeric_limits<float>::quiet_NaN(), {}, /*prompt=*/true});
   }
   return absl::OkStatus();
 }
 
+absl::Status DecodeBatch::StartFork(int index, int source, const GenerateOptions& options,
+                                    TextCallback on_text, DoneCallback on_done,
+                                    TokenCallback on_token) {
+  if (index < 0 || index >= slots() || source < 0 || source >= slots() || index == source) {
+    return absl::InvalidArgumentError("no such slot");
+  }
+  const Slot& src = *slots_[source];
+  if (!src.active || src.generation || src.pending.empty() || src.fork_source >= 0) {
+    return absl::FailedPreconditionError("the source slot is not prefilling a prompt");
+  }
+  if (options.prompt_logprobs) {
+    return absl::InvalidArgumentError("prompt_logprobs: a fork shares its source's prompt");
+  }
+  Slot& slot = *slots_[index];
+  SM_RETURN_IF_ERROR(Prepare(slot, options, std::move(on_text), std::move(on_done), std::move(on_token)));
+  slot.history.clear();
+  slot.pending.clear();
+  slot.fork_source = source;
+  slot.stats.prompt_tokens = src.stats.prompt_tokens;
+  slot.stats.prompt_tokens_cached = src.stats.prompt_tokens;  // prefilled by the source
+  slot.stats.prompt_tokens_dropped = src.stats.prompt_tokens_dropped;
+  slot.active = true;
+  return absl::OkStatus();
+}
+
+void DecodeBatch::StartForksOf(const Slot& source, const float* logits) {
+  const size_t vocab = static_cast<size_t>(tokenizer_.vocab_size());
+  for (const auto& f : slots_) {
+    Slot& fork = *f;
+    if (!fork.active || fork.fork_source < 0 || slots_[fork.fork_source].get() != &source) continue;
+    fork.fork_source = -1;
+    fork.cache.CopyPrefixFrom(source.cache, static_cast<int64_t>(source.history.size()));
+    fork.history = source.history;
+    fork.generation.emplace(tokenizer_, fork.options, fork.on_text, fork.stats, fork.start,
+                            fork.grammar.get(), token_trie_.get(), fork.on_token);
+    fork.allocations_before = core::HeapAllocations();
+    fork_logits_.assign(logits, logits + vocab);  // Next may change them
+    const std::optional<int32_t> next = fork.generation->Next(fork_logits_.data(), fork.history);
+    if (next) {
+      fork.next = next;
+    } else {
+      End(fork);
+    }
+  }
+}
+
 void DecodeBatch::End(Slot& slot) {
+  if (!slot.generation) {  // ended in its prefill: its forks have no prompt to share
+    for (const auto& f : slots_) {
+      if (f->active && f->fork_source >= 0 && slots_[f->fork_source].get() == &slot) {
+        f->fork_source = -1;
+        End(*f);
+      }
+    }
+  }
   const int64_t allocations = core::HeapAllocations() - slot.allocations_before;
   GenerationStats stats = slot.generation ? slot.generation->Finish() : slot.stats;
   if (slot.generation && slot.allocations_before >= 0) stats.decode_heap_allocations = allocations;
@@ -247,8 +310,10 @@ absl::StatusOr<bool> DecodeBatch::Step() {
                        /*prompt=*/true});
         continue;
       }
-      // The prompt is in: generation begins.
+      // The prompt is in: generation begins (and its forks', from these
+      // logits before this generation's sampler changes them).
       slot.pending.clear();
+      StartForksOf(slot, logits);
       slot.generation.emplace(tokenizer_, slot.options, slot.on_text, slot.stats, slot.start,
                               slot.grammar.get(), token_trie_.get(), slot.on_token);
       slot.allocations_before = core::HeapAllocations();

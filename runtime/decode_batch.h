@@ -87,6 +87,17 @@ class DecodeBatch {
   absl::Status Start(int slot, absl::Span<const int32_t> prompt, const GenerateOptions& options,
                      TextCallback on_text, DoneCallback on_done, TokenCallback on_token = nullptr);
 
+  // Starts a generation in the free slot `slot` that shares the prompt slot
+  // `source` is prefilling (started, nothing generated yet): when that
+  // prompt is in, its KV cache rows are copied here and this generation
+  // samples its first token from the same logits, so n sequences of one
+  // prompt prefill it once (OpenAI's n). Errors (nothing started) on a busy
+  // slot, a source that is not prefilling, or invalid options. A fork whose
+  // source is cancelled before its prompt is in ends cancelled too.
+  absl::Status StartFork(int slot, int source, const GenerateOptions& options,
+                         TextCallback on_text, DoneCallback on_done,
+                         TokenCallback on_token = nullptr);
+
   // Ends slot `slot`'s generation before its next token (on_done reports
   // StopReason::kCancelled). Any thread may call it.
   void Cancel(int slot) { slots_[slot]->cancelled.store(true); }
@@ -110,6 +121,7 @@ class DecodeBatch {
     // the position of this step's first prompt row.
     std::optional<LogprobMeter> prompt_meter;
     int64_t prefill_base = 0;
+    int fork_source = -1;  // StartFork: the slot whose prompt this waits for
     GenerationStats stats;
     Generation::Clock::time_point start;
     int64_t allocations_before = -1;  // the heap's count when decoding began
@@ -120,6 +132,13 @@ class DecodeBatch {
   DecodeBatch(const Transformer& transformer, const text::Tokenizer& tokenizer,
               const DecodeBatchOptions& options, int64_t context, core::Arena arena);
   void End(Slot& slot);
+  // What Start and StartFork share: checks the options, compiles the
+  // grammar and readies the slot's callbacks and stats.
+  absl::Status Prepare(Slot& slot, const GenerateOptions& options, TextCallback on_text,
+                       DoneCallback on_done, TokenCallback on_token);
+  // The forks of `source` (whose prompt is now in, `logits` its last row's)
+  // take its KV cache rows and sample their first tokens.
+  void StartForksOf(const Slot& source, const float* logits);
   // When the context is full: keeps its last half, to be run again from
   // position 0 ahead of the sampled token.
   void ShiftContext(Slot& slot);
@@ -134,6 +153,7 @@ class DecodeBatch {
   std::vector<BatchRow> rows_;          // of one step
   std::vector<Slot*> row_slot_;         // which slot each row is
   std::vector<float> logits_;           // [slots, vocab]
+  std::vector<float> fork_logits_;      // a fork's copy of its source's logits
   // The vocabulary as a trie, built for the first grammar.
   std::unique_ptr<grammar::TokenTrie> token_trie_;
 };

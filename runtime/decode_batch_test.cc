@@ -167,6 +167,60 @@ TEST_P(DecodeBatchTest, SlotsKeepTheirPrefixAndCancelFromOutside) {
             absl::StatusCode::kOutOfRange);
 }
 
+// OpenAI's n: forks share their source's prompt, prefilled once; each
+// fork generates what a request of that prompt and seed generates alone.
+TEST_P(DecodeBatchTest, ForksShareThePromptAndGenerateAsAlone) {
+  const std::vector<Request> requests = {{"Once upon a time there", 16, {}, 11},
+                                         {"Once upon a time there", 16, {}, 12},
+                                         {"Once upon a time there", 16, {}, 13}};
+  DecodeBatchOptions options;
+  options.slots = 3;
+  options.prompt_budget = 5;  // the prompt takes several steps
+  auto batch = *DecodeBatch::Create(*transformer_, *tokenizer_, options);
+  std::vector<Outcome> out(3);
+  int done = 0;
+  for (int i = 0; i < 3; ++i) {
+    auto on_text = [&out, i](absl::string_view t) {
+      out[i].text.append(t.data(), t.size());
+      return true;
+    };
+    auto on_done = [&out, &done, i](absl::StatusOr<GenerationStats> s) {
+      ASSERT_TRUE(s.ok()) << s.status();
+      out[i].stats = *s;
+      ++done;
+    };
+    const absl::Status started =
+        i == 0 ? batch->Start(0, *tokenizer_->Encode(requests[0].prompt, false), OptionsOf(requests[0]),
+                              on_text, on_done)
+               : batch->StartFork(i, 0, OptionsOf(requests[i]), on_text, on_done);
+    ASSERT_TRUE(started.ok()) << started;
+  }
+  EXPECT_FALSE(batch->StartFork(0, 1, OptionsOf(requests[0]), nullptr, nullptr).ok());  // busy
+  while (done < 3) ASSERT_TRUE(batch->Step().ok());
+  const int64_t prompt_tokens = static_cast<int64_t>(tokenizer_->Encode(requests[0].prompt, false)->size());
+  for (int i = 0; i < 3; ++i) {
+    const Outcome alone = Alone(requests[i]);
+    EXPECT_EQ(out[i].text, alone.text) << i;
+    EXPECT_EQ(out[i].stats.prompt_tokens, prompt_tokens) << i;
+    EXPECT_EQ(out[i].stats.prompt_tokens_cached, i == 0 ? 0 : prompt_tokens) << i;
+  }
+  EXPECT_NE(out[1].text, out[2].text);  // seeds apart
+  // A fork of a source cancelled in its prefill ends cancelled.
+  int ended = 0;
+  StopReason reason = StopReason::kMaxTokens;
+  ASSERT_TRUE(batch->Start(0, *tokenizer_->Encode(requests[0].prompt, false), OptionsOf(requests[0]),
+                           [](absl::string_view) { return true; },
+                           [&](absl::StatusOr<GenerationStats>) { ++ended; }).ok());
+  ASSERT_TRUE(batch->StartFork(1, 0, OptionsOf(requests[1]), [](absl::string_view) { return true; },
+                               [&](absl::StatusOr<GenerationStats> s) {
+                                 ++ended;
+                                 reason = s->stop_reason;
+                               }).ok());
+  batch->Cancel(0);
+  while (ended < 2) ASSERT_TRUE(batch->Step().ok());
+  EXPECT_EQ(reason, StopReason::kCancelled);
+}
+
 INSTANTIATE_TEST_SUITE_P(DTypes, DecodeBatchTest,
                          ::testing::Values(core::DType::kQ8_0, core::DType::kQ4_0),
                          [](const ::testing::TestParamInfo<core::DType>& info) {

@@ -190,6 +190,16 @@ void KvCache::LoadPrefix(const uint8_t* in, int64_t saved, int64_t n) {
   }
 }
 
+void KvCache::CopyPrefixFrom(const KvCache& other, int64_t n) {
+  for (int64_t layer = 0; layer < layers_; ++layer) {
+    for (int kind = 0; kind < 2; ++kind) {
+      std::memcpy(buffer_.data() + PartOffset(layer, kind),
+                  other.buffer_.data() + other.PartOffset(layer, kind),
+                  static_cast<size_t>(n) * row_bytes_[kind]);
+    }
+  }
+}
+
 absl::StatusOr<std::unique_ptr<backends::PreparedWeights>> Transformer::Prepare(
     const core::TensorView& weights) const {
   // What the backend has copied is no longer read from the file; a tied

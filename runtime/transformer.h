@@ -74,6 +74,8 @@ class KvCache {
   // Copies positions [0, n) back in from what SavePrefix(saved, in) wrote
   // from a cache of the same types; n <= saved.
   void LoadPrefix(const uint8_t* in, int64_t saved, int64_t n);
+  // Copies positions [0, n) from a cache of the same types and context.
+  void CopyPrefixFrom(const KvCache& other, int64_t n);
 
  private:
   // The buffer is [layer][keys, values][context][row]: a part's offset.

@@ -116,19 +116,40 @@ Json CompletionLogprobsJson(const std::vector<TokenLogprob>& tokens) {
           {"top_logprobs", std::move(tops)}, {"text_offset", std::move(offsets)}};
 }
 
-// An envelope with the one choice: `key` (message, delta or text), its
-// log probabilities and how it finished.
-Json OneChoice(const char* object, const std::string& id, int64_t created, const std::string& model,
-               const char* key, Json value, const char* finish_reason, Logprobs logprobs) {
-  Json out = Envelope(object, id, created, model);
+// A choice: `key` (message, delta or text), its log probabilities and how
+// it finished.
+Json ChoiceJson(size_t index, const char* key, Json value, const char* finish_reason,
+                Logprobs logprobs) {
   const bool chat = std::string(key) != "text";
-  out["choices"] = {{{"index", 0},
-                     {key, std::move(value)},
-                     {"logprobs", logprobs == nullptr ? Json(nullptr)
-                                  : chat              ? ChatLogprobsJson(*logprobs)
-                                                      : CompletionLogprobsJson(*logprobs)},
-                     {"finish_reason", FinishJson(finish_reason)}}};
+  return {{"index", index},
+          {key, std::move(value)},
+          {"logprobs", logprobs == nullptr ? Json(nullptr)
+                       : chat              ? ChatLogprobsJson(*logprobs)
+                                           : CompletionLogprobsJson(*logprobs)},
+          {"finish_reason", FinishJson(finish_reason)}};
+}
+
+// An envelope with one choice (a stream's chunk).
+Json OneChoice(const char* object, const std::string& id, int64_t created, const std::string& model,
+               size_t index, const char* key, Json value, const char* finish_reason,
+               Logprobs logprobs) {
+  Json out = Envelope(object, id, created, model);
+  out["choices"] = Json::array({ChoiceJson(index, key, std::move(value), finish_reason, logprobs)});
   return out;
+}
+
+Json MessageJson(const ChoiceReply& c) {
+  Json message = {{"role", "assistant"}, {"content", c.text}};
+  if (!c.tool_calls.empty()) {
+    if (c.text.empty()) message["content"] = nullptr;
+    Json calls = Json::array();
+    for (const ToolCallReply& t : c.tool_calls) {
+      calls.push_back({{"id", t.id}, {"type", "function"},
+                       {"function", {{"name", t.call.name}, {"arguments", t.call.arguments}}}});
+    }
+    message["tool_calls"] = std::move(calls);
+  }
+  return message;
 }
 
 // How every request field the server knows is treated: read, or refused by
@@ -438,11 +459,7 @@ const FieldRule kFieldRules[] = {
     {"stream", kBoth, [](const Json& v, CompletionRequest& r) { return ReadBool(v, "stream", &r.stream); }},
     {"stream_options", kBoth, ReadStreamOptions},
     {"n", kBoth,
-     [](const Json& v, CompletionRequest& r) {
-       int64_t n = 1;
-       SM_RETURN_IF_ERROR(ReadIntIn(v, "n", 1, 128, &n));
-       return n == 1 ? absl::OkStatus() : FieldError("n", "must be 1 (one choice per request)");
-     }},
+     [](const Json& v, CompletionRequest& r) { return ReadIntIn(v, "n", 1, 128, &r.n); }},
     {"user", kBoth,
      [](const Json& v, CompletionRequest& r) {
        if (!v.is_string()) return FieldError("user", "must be a string");
@@ -731,58 +748,46 @@ std::string ErrorJson(int status, absl::string_view message) {
                           {"code", code}}}});
 }
 
-std::string ChatCompletionJson(const std::string& id, int64_t created, const std::string& model,
-                               const std::string& content, const char* finish_reason,
-                               const Usage& usage, Logprobs logprobs,
-                               const std::vector<ToolCallReply>* tool_calls) {
-  Json message = {{"role", "assistant"}, {"content", content}};
-  if (tool_calls != nullptr && !tool_calls->empty()) {
-    if (content.empty()) message["content"] = nullptr;
-    Json calls = Json::array();
-    for (const ToolCallReply& c : *tool_calls) {
-      calls.push_back({{"id", c.id}, {"type", "function"},
-                       {"function", {{"name", c.call.name}, {"arguments", c.call.arguments}}}});
-    }
-    message["tool_calls"] = std::move(calls);
+std::string CompletionResponseJson(bool chat, const std::string& id, int64_t created,
+                                   const std::string& model, const std::vector<ChoiceReply>& choices,
+                                   const Usage& usage) {
+  Json out = Envelope(chat ? "chat.completion" : "text_completion", id, created, model);
+  Json list = Json::array();
+  for (size_t i = 0; i < choices.size(); ++i) {
+    const ChoiceReply& c = choices[i];
+    Logprobs logprobs = c.has_logprobs ? &c.logprobs : nullptr;
+    list.push_back(chat ? ChoiceJson(i, "message", MessageJson(c), c.finish_reason, logprobs)
+                        : ChoiceJson(i, "text", c.text, c.finish_reason, logprobs));
   }
-  Json out = OneChoice("chat.completion", id, created, model, "message", std::move(message),
-                       finish_reason, logprobs);
-  out["usage"] = UsageJson(usage);
-  return Dump(out);
-}
-
-std::string CompletionJson(const std::string& id, int64_t created, const std::string& model,
-                           const std::string& text, const char* finish_reason, const Usage& usage,
-                           Logprobs logprobs) {
-  Json out = OneChoice("text_completion", id, created, model, "text", text, finish_reason, logprobs);
+  out["choices"] = std::move(list);
   out["usage"] = UsageJson(usage);
   return Dump(out);
 }
 
 std::string ChatChunkEvent(const std::string& id, int64_t created, const std::string& model,
-                           bool first, const std::string& content, const char* finish_reason,
-                           Logprobs logprobs) {
+                           size_t index, bool first, const std::string& content,
+                           const char* finish_reason, Logprobs logprobs) {
   Json delta = Json::object();
   if (first) delta["role"] = "assistant";
   if (finish_reason == nullptr) delta["content"] = content;
-  return Chunk(OneChoice("chat.completion.chunk", id, created, model, "delta", std::move(delta),
-                         finish_reason, logprobs));
+  return Chunk(OneChoice("chat.completion.chunk", id, created, model, index, "delta",
+                         std::move(delta), finish_reason, logprobs));
 }
 
 std::string CompletionChunkEvent(const std::string& id, int64_t created, const std::string& model,
-                                 const std::string& text, const char* finish_reason,
+                                 size_t index, const std::string& text, const char* finish_reason,
                                  Logprobs logprobs) {
-  return Chunk(OneChoice("text_completion", id, created, model, "text", text, finish_reason,
+  return Chunk(OneChoice("text_completion", id, created, model, index, "text", text, finish_reason,
                          logprobs));
 }
 
 std::string ToolCallChunkEvent(const std::string& id, int64_t created, const std::string& model,
-                               size_t index, const ToolCallReply& call) {
+                               size_t choice, size_t index, const ToolCallReply& call) {
   Json delta = {{"tool_calls", {{{"index", index}, {"id", call.id}, {"type", "function"},
                                  {"function", {{"name", call.call.name},
                                                {"arguments", call.call.arguments}}}}}}};
-  return Chunk(OneChoice("chat.completion.chunk", id, created, model, "delta", std::move(delta),
-                         nullptr, nullptr));
+  return Chunk(OneChoice("chat.completion.chunk", id, created, model, choice, "delta",
+                         std::move(delta), nullptr, nullptr));
 }
 
 std::string UsageChunkEvent(bool chat, const std::string& id, int64_t created,

@@ -48,6 +48,8 @@ struct CompletionRequest {
   // Completions: the reply begins with the prompt (with logprobs, the
   // prompt's tokens' log probabilities first).
   bool echo = false;
+  // Choices, each its own sequence of the one prompt (prefilled once).
+  int64_t n = 1;
   bool stream = false;
   bool include_usage = false;  // stream_options.include_usage
 };
@@ -106,29 +108,36 @@ struct ToolCallReply {
   ToolCall call;
 };
 
-// The non-streamed response objects. With `tool_calls` (non-empty), the
-// message has them, and `content` null when empty.
-std::string ChatCompletionJson(const std::string& id, int64_t created, const std::string& model,
-                               const std::string& content, const char* finish_reason,
-                               const Usage& usage, Logprobs logprobs = nullptr,
-                               const std::vector<ToolCallReply>* tool_calls = nullptr);
-std::string CompletionJson(const std::string& id, int64_t created, const std::string& model,
-                           const std::string& text, const char* finish_reason, const Usage& usage,
-                           Logprobs logprobs = nullptr);
+// One choice of a reply: its text (chat: the message's content, null when
+// empty beside tool calls), how it finished, its log probabilities and
+// tool calls.
+struct ChoiceReply {
+  std::string text;
+  const char* finish_reason = "stop";
+  bool has_logprobs = false;
+  std::vector<TokenLogprob> logprobs;
+  std::vector<ToolCallReply> tool_calls;
+};
+
+// The non-streamed response object: chat.completion (`chat`) or
+// text_completion, the choices indexed in order.
+std::string CompletionResponseJson(bool chat, const std::string& id, int64_t created,
+                                   const std::string& model, const std::vector<ChoiceReply>& choices,
+                                   const Usage& usage);
 
 // One Server-Sent Event ("data: {...}\n\n") of a stream: a chunk with
 // `content` (and the assistant role in a chat's first chunk), or the last
 // chunk with `finish_reason`, or (usage set) the usage chunk.
 std::string ChatChunkEvent(const std::string& id, int64_t created, const std::string& model,
-                           bool first, const std::string& content, const char* finish_reason,
-                           Logprobs logprobs = nullptr);
+                           size_t index, bool first, const std::string& content,
+                           const char* finish_reason, Logprobs logprobs = nullptr);
 std::string CompletionChunkEvent(const std::string& id, int64_t created, const std::string& model,
-                                 const std::string& text, const char* finish_reason,
+                                 size_t index, const std::string& text, const char* finish_reason,
                                  Logprobs logprobs = nullptr);
-// A chunk with one whole tool call: delta.tool_calls [{index, id, type,
-// function {name, arguments}}].
+// A chunk of choice `choice` with one whole tool call: delta.tool_calls
+// [{index, id, type, function {name, arguments}}].
 std::string ToolCallChunkEvent(const std::string& id, int64_t created, const std::string& model,
-                               size_t index, const ToolCallReply& call);
+                               size_t choice, size_t index, const ToolCallReply& call);
 std::string UsageChunkEvent(bool chat, const std::string& id, int64_t created,
                             const std::string& model, const Usage& usage);
 inline constexpr char kDoneEvent[] = "data: [DONE]\n\n";

@@ -48,6 +48,11 @@ Scheduler::~Scheduler() {
 }
 
 absl::StatusOr<uint64_t> Scheduler::Submit(Job job) {
+  if (static_cast<int64_t>(job.forks.size()) >= options_.slots) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "'n' is ", job.forks.size() + 1, "; this server runs at most ", options_.slots,
+        " sequences at once (--parallel)"));
+  }
   if (static_cast<int64_t>(job.prompt.size()) >= context_) {
     return absl::InvalidArgumentError(absl::StrCat("the prompt is ", job.prompt.size(),
                                                    " tokens; the context holds ", context_,
@@ -87,6 +92,9 @@ void Scheduler::Cancel(uint64_t ticket) {
     stats.prompt_tokens = static_cast<int64_t>(job.prompt.size());
     stats.stop_reason = runtime::StopReason::kCancelled;
     if (job.on_done) job.on_done(stats);
+    for (Job& fork : job.forks) {
+      if (fork.on_done) fork.on_done(stats);
+    }
     return;
   }
   for (size_t slot = 0; slot < slot_ticket_.size(); ++slot) {
@@ -114,6 +122,9 @@ void Scheduler::CancelAll() {
 void Scheduler::StartWaiting(std::vector<std::function<void()>>* failed) {
   while (!queue_.empty()) {
     const std::vector<int32_t>& prompt = queue_.front().job.prompt;
+    // A job and its forks start together.
+    const size_t free_slots = static_cast<size_t>(std::count(slot_ticket_.begin(), slot_ticket_.end(), 0));
+    if (free_slots < 1 + queue_.front().job.forks.size()) return;
     int best = -1;
     size_t best_common = 0;
     for (int s = 0; s < options_.slots; ++s) {
@@ -129,29 +140,48 @@ void Scheduler::StartWaiting(std::vector<std::function<void()>>* failed) {
     queue_.pop_front();
     waiting_.store(static_cast<int>(queue_.size()));
     const Clock::time_point started = Clock::now();
-    auto done = std::make_shared<DoneCallback>(std::move(waiting.job.on_done));
     const double queued = std::chrono::duration<double>(started - waiting.submitted).count();
-    const absl::Status status = batch_->Start(
-        best, waiting.job.prompt, waiting.job.options, std::move(waiting.job.on_text),
-        [this, best, done, queued](absl::StatusOr<runtime::GenerationStats> result) {
-          {
-            std::lock_guard<std::mutex> lock(mu_);
-            slot_ticket_[best] = 0;
-            busy_.store(static_cast<int>(
-                std::count_if(slot_ticket_.begin(), slot_ticket_.end(),
-                              [](uint64_t t) { return t != 0; })));
-          }
-          if (result.ok()) result->queue_seconds = queued;
-          if (*done) (*done)(std::move(result));
-        },
-        std::move(waiting.job.on_token));
+    // Frees the slot, then reports.
+    auto finish = [this, queued](int slot, std::shared_ptr<DoneCallback> done) {
+      return [this, slot, done, queued](absl::StatusOr<runtime::GenerationStats> result) {
+        {
+          std::lock_guard<std::mutex> lock(mu_);
+          slot_ticket_[slot] = 0;
+          busy_.store(static_cast<int>(std::count_if(slot_ticket_.begin(), slot_ticket_.end(),
+                                                     [](uint64_t t) { return t != 0; })));
+        }
+        if (result.ok()) result->queue_seconds = queued;
+        if (*done) (*done)(std::move(result));
+      };
+    };
+    auto done = std::make_shared<DoneCallback>(std::move(waiting.job.on_done));
+    const absl::Status status =
+        batch_->Start(best, waiting.job.prompt, waiting.job.options, std::move(waiting.job.on_text),
+                      finish(best, done), std::move(waiting.job.on_token));
     if (!status.ok()) {
-      failed->push_back([done, status] {
+      failed->push_back([done, status, forks = std::move(waiting.job.forks)]() mutable {
         if (*done) (*done)(status);
+        for (Job& fork : forks) {
+          if (fork.on_done) fork.on_done(status);
+        }
       });
       continue;
     }
     slot_ticket_[best] = waiting.ticket;
+    for (Job& fork : waiting.job.forks) {
+      const int slot = static_cast<int>(std::find(slot_ticket_.begin(), slot_ticket_.end(), 0) -
+                                        slot_ticket_.begin());
+      auto fork_done = std::make_shared<DoneCallback>(std::move(fork.on_done));
+      const absl::Status forked = batch_->StartFork(slot, best, fork.options, std::move(fork.on_text),
+                                                    finish(slot, fork_done), std::move(fork.on_token));
+      if (!forked.ok()) {
+        failed->push_back([fork_done, forked] {
+          if (*fork_done) (*fork_done)(forked);
+        });
+        continue;
+      }
+      slot_ticket_[slot] = waiting.ticket;
+    }
     busy_.store(static_cast<int>(std::count_if(slot_ticket_.begin(), slot_ticket_.end(),
                                                [](uint64_t t) { return t != 0; })));
   }
@@ -193,6 +223,9 @@ void Scheduler::Engine() {
     stats.prompt_tokens = static_cast<int64_t>(w.job.prompt.size());
     stats.stop_reason = runtime::StopReason::kCancelled;
     if (w.job.on_done) w.job.on_done(stats);
+    for (Job& fork : w.job.forks) {
+      if (fork.on_done) fork.on_done(stats);
+    }
   }
 }
 

@@ -56,6 +56,11 @@ class Scheduler {
     // cancelled while waiting reports kCancelled with nothing run), on the
     // engine thread or on the thread that cancelled a waiting job.
     DoneCallback on_done;
+    // More sequences of the same prompt (OpenAI's n), each with its own
+    // options and callbacks (their prompts unused): started together in
+    // free slots, forks of this job's slot, so the prompt is prefilled
+    // once. One ticket for all.
+    std::vector<Job> forks;
   };
 
   // The transformer and tokenizer must outlive the scheduler.
@@ -67,7 +72,7 @@ class Scheduler {
 
   // Queues `job` and returns its ticket. Unavailable when the queue is full
   // or the scheduler is draining; InvalidArgument when the prompt cannot
-  // fit a slot's context.
+  // fit a slot's context or the job and its forks outnumber the slots.
   absl::StatusOr<uint64_t> Submit(Job job);
   // Ends the job before its next token (running) or drops it (waiting).
   // Unknown or finished tickets are ignored.

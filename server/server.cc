@@ -300,21 +300,103 @@ void Server::Route() {
 
 namespace {
 
-// One answer as the engine thread's callbacks build it: a JSON object at the
-// end, or server-sent events as the text comes.
-class Reply {
+// The answer to one request as the engine thread's callbacks build it: a
+// JSON object once every choice has finished, or server-sent events as the
+// choices' text comes. Each choice (a Reply) shares it and its lock.
+class Response {
  public:
-  // `echo`: the text the reply begins with (an echoed prompt's tokens).
-  Reply(const CompletionRequest& request, bool chat, std::string model, HttpExchange exchange,
-        const text::Tokenizer& tokenizer, ToolFormat tool_format, std::string echo)
+  Response(const CompletionRequest& request, bool chat, std::string model, HttpExchange exchange)
       : id_(RandomId(chat ? "chatcmpl-" : "cmpl-")),
         model_(std::move(model)),
         created_(static_cast<int64_t>(std::time(nullptr))),
         chat_(chat),
         stream_(request.stream),
         include_usage_(request.include_usage),
-        logprobs_(request.options.logprobs >= 0),
         exchange_(std::move(exchange)),
+        choices_(static_cast<size_t>(request.n)) {}
+
+  std::mutex& mu() { return mu_; }
+  bool stream() const { return stream_; }
+  const HttpExchange& exchange() const { return exchange_; }
+
+  // Streams: the head, once, then (chat) each choice's role chunk before
+  // its first text. Call with mu() held.
+  void Begin(size_t index) {
+    if (!begun_) {
+      begun_ = true;
+      exchange_.BeginStream(200, "text/event-stream", {{"Cache-Control", "no-cache"}});
+    }
+    if (chat_ && !role_sent_[index]) {
+      role_sent_[index] = true;
+      exchange_.Write(ChatChunkEvent(id_, created_, model_, index, true, "", nullptr));
+    }
+  }
+  // A chunk of choice `index`'s text, or its last chunk (`reason` set).
+  bool Write(size_t index, const std::string& text, const char* reason, Logprobs logprobs) {
+    return exchange_.Write(chat_ ? ChatChunkEvent(id_, created_, model_, index, false, text, reason, logprobs)
+                                 : CompletionChunkEvent(id_, created_, model_, index, text, reason, logprobs));
+  }
+  bool WriteToolCall(size_t index, size_t call_index, const ToolCallReply& call) {
+    return exchange_.Write(ToolCallChunkEvent(id_, created_, model_, index, call_index, call));
+  }
+
+  // Choice `index` has finished; the last one to finish completes the
+  // answer. Call with mu() held.
+  void Finish(size_t index, ChoiceReply choice, const runtime::GenerationStats& stats) {
+    choices_[index] = std::move(choice);
+    // The prompt counts once; each choice's tokens count.
+    if (finished_ == 0) {
+      usage_.prompt_tokens = stats.prompt_tokens;
+      usage_.cached_tokens = stats.prompt_tokens_cached;
+    }
+    usage_.completion_tokens += stats.generated_tokens;
+    if (++finished_ < choices_.size() || failed_) return;
+    if (!stream_) {
+      exchange_.Respond(200, kJson, CompletionResponseJson(chat_, id_, created_, model_, choices_, usage_));
+      return;
+    }
+    if (include_usage_) exchange_.Write(UsageChunkEvent(chat_, id_, created_, model_, usage_));
+    exchange_.Write(kDoneEvent);
+    exchange_.End();
+  }
+
+  // An invalid request found while generating (a grammar the vocabulary
+  // cannot spell) is a 400; anything else a 500. The first failure answers.
+  void Fail(const absl::Status& status) {
+    ++finished_;
+    if (failed_) return;
+    failed_ = true;
+    const int code = absl::IsInvalidArgument(status) ? 400 : 500;
+    if (begun_) {
+      exchange_.Write(absl::StrCat("data: ", ErrorJson(code, status.message()), "\n\n"));
+      exchange_.End();
+    } else {
+      exchange_.Respond(code, kJson, ErrorJson(code, status.message()));
+    }
+  }
+
+ private:
+  const std::string id_, model_;
+  const int64_t created_;
+  const bool chat_, stream_, include_usage_;
+  const HttpExchange exchange_;
+  std::mutex mu_;
+  std::vector<ChoiceReply> choices_;
+  std::vector<bool> role_sent_ = std::vector<bool>(choices_.size(), false);
+  Usage usage_;
+  size_t finished_ = 0;
+  bool begun_ = false, failed_ = false;
+};
+
+// One choice of a Response: its text, tokens and tool calls as they come.
+class Reply {
+ public:
+  // `echo`: the text the reply begins with (an echoed prompt's tokens).
+  Reply(std::shared_ptr<Response> response, size_t index, const CompletionRequest& request,
+        const text::Tokenizer& tokenizer, ToolFormat tool_format, std::string echo)
+      : response_(std::move(response)),
+        index_(index),
+        logprobs_(request.options.logprobs >= 0),
         tokenizer_(tokenizer),
         tool_format_(tool_format),
         tools_(request.tools),
@@ -322,7 +404,7 @@ class Reply {
 
   // A sampled token's log probabilities (before its text comes).
   void Token(const runtime::TokenLogprobs& token) {
-    std::lock_guard<std::mutex> lock(mu_);
+    std::lock_guard<std::mutex> lock(response_->mu());
     TokenLogprob t{std::string(tokenizer_.Piece(token.token)), token.logprob, {}, token_bytes_};
     for (const auto& [id, logprob] : token.top) {
       t.top.push_back({std::string(tokenizer_.Piece(id)), logprob});
@@ -333,10 +415,10 @@ class Reply {
 
   // A piece of text; false when the client is gone.
   bool Text(absl::string_view piece) {
-    std::lock_guard<std::mutex> lock(mu_);
+    std::lock_guard<std::mutex> lock(response_->mu());
     text_.append(piece.data(), piece.size());
-    if (!stream_) return !exchange_.client_gone();
-    Begin();
+    if (!response_->stream()) return !response_->exchange().client_gone();
+    response_->Begin(index_);
     // With tools, what may be a call is held back until the end, when it is
     // parsed; the text before it streams.
     size_t end = text_.size();
@@ -344,84 +426,56 @@ class Reply {
       end = std::min(end, ToolCallStart(text_, tool_format_));
       if (text_.find_first_not_of(" \t\r\n") == std::string::npos) end = sent_;
     }
-    if (end <= sent_) return !exchange_.client_gone();
+    if (end <= sent_) return !response_->exchange().client_gone();
     const std::vector<TokenLogprob> tokens = TokensBefore(end);
     const std::string out = text_.substr(sent_, end - sent_);
     sent_ = end;
-    return exchange_.Write(Chunk(out, nullptr, tokens));
+    return response_->Write(index_, out, nullptr, logprobs_ ? &tokens : nullptr);
   }
 
   void Finish(const runtime::GenerationStats& stats) {
-    std::lock_guard<std::mutex> lock(mu_);
-    const Usage usage{stats.prompt_tokens, stats.generated_tokens, stats.prompt_tokens_cached};
-    const char* reason = FinishReason(stats.stop_reason);
-    std::vector<ToolCallReply> calls;
-    std::string content = text_;
+    std::lock_guard<std::mutex> lock(response_->mu());
+    ChoiceReply choice;
+    choice.finish_reason = FinishReason(stats.stop_reason);
+    choice.text = text_;
     if (tool_format_ != ToolFormat::kNone) {
       ParsedReply parsed = ParseToolCalls(text_, tool_format_, tools_);
-      for (ToolCall& c : parsed.calls) calls.push_back({RandomId("call_"), std::move(c)});
-      if (!calls.empty()) {
-        content = std::move(parsed.content);
-        reason = "tool_calls";
+      for (ToolCall& c : parsed.calls) choice.tool_calls.push_back({RandomId("call_"), std::move(c)});
+      if (!choice.tool_calls.empty()) {
+        choice.text = std::move(parsed.content);
+        choice.finish_reason = "tool_calls";
       }
     }
-    if (!stream_) {
-      // The tokens whose text is in the reply: a stop string's are not.
-      const std::vector<TokenLogprob> tokens = TokensBefore(text_.size());
-      Logprobs logprobs = logprobs_ ? &tokens : nullptr;
-      exchange_.Respond(
-          200, kJson,
-          chat_ ? ChatCompletionJson(id_, created_, model_, content, reason, usage, logprobs, &calls)
-                : CompletionJson(id_, created_, model_, content, reason, usage, logprobs));
-      return;
-    }
-    Begin();
-    if (calls.empty() && sent_ < text_.size()) {  // held back, and not a call after all
-      const std::vector<TokenLogprob> tokens = TokensBefore(text_.size());
-      exchange_.Write(Chunk(text_.substr(sent_), nullptr, tokens));
-    }
-    for (size_t i = 0; i < calls.size(); ++i) {
-      exchange_.Write(ToolCallChunkEvent(id_, created_, model_, i, calls[i]));
-    }
-    exchange_.Write(Chunk("", reason, {}));
-    if (include_usage_) exchange_.Write(UsageChunkEvent(chat_, id_, created_, model_, usage));
-    exchange_.Write(kDoneEvent);
-    exchange_.End();
-  }
-
-  // An invalid request found while generating (a grammar the vocabulary
-  // cannot spell) is a 400; anything else a 500.
-  void Fail(const absl::Status& status) {
-    std::lock_guard<std::mutex> lock(mu_);
-    const int code = absl::IsInvalidArgument(status) ? 400 : 500;
-    if (begun_) {
-      exchange_.Write(absl::StrCat("data: ", ErrorJson(code, status.message()), "\n\n"));
-      exchange_.End();
+    if (response_->stream()) {
+      response_->Begin(index_);
+      if (choice.tool_calls.empty() && sent_ < text_.size()) {  // held back, and not a call after all
+        const std::vector<TokenLogprob> tokens = TokensBefore(text_.size());
+        response_->Write(index_, text_.substr(sent_), nullptr, logprobs_ ? &tokens : nullptr);
+      }
+      for (size_t i = 0; i < choice.tool_calls.size(); ++i) {
+        response_->WriteToolCall(index_, i, choice.tool_calls[i]);
+      }
+      response_->Write(index_, "", choice.finish_reason, nullptr);
     } else {
-      exchange_.Respond(code, kJson, ErrorJson(code, status.message()));
+      // The tokens whose text is in the reply: a stop string's are not.
+      choice.has_logprobs = logprobs_;
+      choice.logprobs = TokensBefore(text_.size());
     }
+    response_->Finish(index_, std::move(choice), stats);
   }
 
-  const HttpExchange& exchange() const { return exchange_; }
+  void Fail(const absl::Status& status) {
+    std::lock_guard<std::mutex> lock(response_->mu());
+    response_->Fail(status);
+  }
+
+  const HttpExchange& exchange() const { return response_->exchange(); }
   std::string text() const {
-    std::lock_guard<std::mutex> lock(mu_);
+    std::lock_guard<std::mutex> lock(response_->mu());
     return text_;
   }
 
  private:
-  // Streams: the head and (chat) the role chunk, before the first text.
-  void Begin() {
-    if (begun_) return;
-    begun_ = true;
-    exchange_.BeginStream(200, "text/event-stream", {{"Cache-Control", "no-cache"}});
-    if (chat_) exchange_.Write(ChatChunkEvent(id_, created_, model_, true, "", nullptr));
-  }
-  std::string Chunk(const std::string& text, const char* reason,
-                    const std::vector<TokenLogprob>& tokens) const {
-    Logprobs logprobs = logprobs_ && reason == nullptr ? &tokens : nullptr;
-    return chat_ ? ChatChunkEvent(id_, created_, model_, false, text, reason, logprobs)
-                 : CompletionChunkEvent(id_, created_, model_, text, reason, logprobs);
-  }
   // The reported tokens not yet sent whose text begins before `end`.
   std::vector<TokenLogprob> TokensBefore(size_t end) {
     std::vector<TokenLogprob> out;
@@ -432,20 +486,17 @@ class Reply {
     return out;
   }
 
-  const std::string id_, model_;
-  const int64_t created_;
-  const bool chat_, stream_, include_usage_, logprobs_;
-  const HttpExchange exchange_;
+  const std::shared_ptr<Response> response_;
+  const size_t index_;
+  const bool logprobs_;
   const text::Tokenizer& tokenizer_;
   const ToolFormat tool_format_;
   const std::vector<Tool> tools_;
-  mutable std::mutex mu_;
-  size_t sent_ = 0;  // of text_, streamed
-  std::string text_;  // the whole reply (non-streamed, or for the log)
+  size_t sent_ = 0;   // of text_, streamed
+  std::string text_;  // the whole choice (non-streamed, or for the log)
   std::vector<TokenLogprob> tokens_;  // with logprobs
   size_t sent_tokens_ = 0;
   int64_t token_bytes_ = 0;  // of the tokens reported so far
-  bool begun_ = false;
 };
 
 }  // namespace
@@ -466,29 +517,42 @@ void Server::Completion(const HttpRequest& http_request, const HttpExchange& exc
   if (request->echo) {
     for (int32_t id : prompt->ids) absl::StrAppend(&echo, model_->tokenizer->Piece(id));
   }
-  auto reply = std::make_shared<Reply>(*request, chat, model_id_, exchange, *model_->tokenizer,
-                                       prompt->tool_format, std::move(echo));
-  Scheduler::Job job;
-  job.options = OptionsFor(*request, static_cast<int64_t>(prompt->ids.size()));
-  if (!prompt->tool_grammar.empty()) job.options.grammar = std::move(prompt->tool_grammar);
+  runtime::GenerateOptions options = OptionsFor(*request, static_cast<int64_t>(prompt->ids.size()));
+  if (!prompt->tool_grammar.empty()) options.grammar = std::move(prompt->tool_grammar);
   // What only the model can check (the logit bias's token ids): a 400 now,
   // not a failure on the engine thread.
-  if (absl::Status s = runtime::ValidateGenerateOptions(job.options, model_->tokenizer->vocab_size());
+  if (absl::Status s = runtime::ValidateGenerateOptions(options, model_->tokenizer->vocab_size());
       !s.ok()) {
     return Fail(exchange, 400, s.message());
   }
-  job.prompt = std::move(prompt->ids);
-  job.on_text = [reply](absl::string_view piece) { return reply->Text(piece); };
-  if (request->options.logprobs >= 0) {
-    job.on_token = [reply](const runtime::TokenLogprobs& token) { reply->Token(token); };
+  if (request->n > 1 && options.prompt_logprobs) {
+    return Fail(exchange, 400, "'n' above 1 cannot be given with 'echo' and 'logprobs'");
   }
-  job.on_done = [this, reply, user = request->user,
-                 text = options_.log_prompts ? std::move(prompt->text) : std::string()](
-                    absl::StatusOr<runtime::GenerationStats> result) {
-    if (!result.ok()) return reply->Fail(result.status());
-    Record(*result, reply->exchange(), user, text, reply->text());
-    reply->Finish(*result);
+  auto response = std::make_shared<Response>(*request, chat, model_id_, exchange);
+  // Choice i samples with seed + i, so a seeded request's n choices differ
+  // and repeat.
+  auto job_of = [&](size_t index) {
+    auto reply = std::make_shared<Reply>(response, index, *request, *model_->tokenizer,
+                                         prompt->tool_format, echo);
+    Scheduler::Job job;
+    job.options = options;
+    if (job.options.sampler.seed >= 0) job.options.sampler.seed += static_cast<int64_t>(index);
+    job.on_text = [reply](absl::string_view piece) { return reply->Text(piece); };
+    if (options.logprobs >= 0) {
+      job.on_token = [reply](const runtime::TokenLogprobs& token) { reply->Token(token); };
+    }
+    job.on_done = [this, reply, user = request->user,
+                   text = options_.log_prompts ? prompt->text : std::string()](
+                      absl::StatusOr<runtime::GenerationStats> result) {
+      if (!result.ok()) return reply->Fail(result.status());
+      Record(*result, reply->exchange(), user, text, reply->text());
+      reply->Finish(*result);
+    };
+    return job;
   };
+  Scheduler::Job job = job_of(0);
+  job.prompt = std::move(prompt->ids);
+  for (int64_t i = 1; i < request->n; ++i) job.forks.push_back(job_of(static_cast<size_t>(i)));
   absl::StatusOr<uint64_t> ticket = scheduler_->Submit(std::move(job));
   if (!ticket.ok()) {
     return Fail(exchange, absl::IsUnavailable(ticket.status()) ? 503 : 400,

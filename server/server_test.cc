@@ -13,6 +13,8 @@
 #include <algorithm>
 #include <chrono>
 #include <cstdlib>
+#include <map>
+#include <set>
 #include <string>
 #include <thread>
 #include <vector>
@@ -245,7 +247,7 @@ TEST_F(ServerTest, BadRequestsAreClearErrors) {
               HasSubstr("'max_tokens'"));
   EXPECT_THAT(error("/v1/chat/completions", R"({"messages": [{"role": "user", "content": "x"}], "n": 2})",
                     400),
-              HasSubstr("'n' must be 1"));
+              HasSubstr("'n' is 2; this server runs at most 1 sequences at once (--parallel)"));
   EXPECT_THAT(error("/v1/chat/completions", "{\"messages\": [{\"role\": \"user\", \"content\": \"\xff\xfe\"}]}",
                     400),
               HasSubstr("not valid JSON"));
@@ -744,6 +746,56 @@ TEST_F(ServerTest, LogitBiasSteersAndIsChecked) {
     EXPECT_EQ(bad->status, 400) << bad->body;
     EXPECT_EQ(Json::parse(bad->body)["error"]["message"], message);
   }
+}
+
+// n: that many choices of one prompt, prefilled once (the forks' prompt
+// tokens come from the first's KV cache), each sampled with seed + index;
+// greedy choices agree; streamed, every chunk names its choice.
+TEST_F(ServerTest, SeveralChoicesShareThePrompt) {
+  ServerOptions options;
+  options.parallel = 4;
+  StartServer(options);
+  Json body = Chat("Tell me", 6);
+  body.update({{"n", 3}, {"seed", 5}, {"temperature", 1}});
+  httplib::Result r = Post("/v1/chat/completions", body);
+  ASSERT_TRUE(r);
+  ASSERT_EQ(r->status, 200) << r->body;
+  const Json out = Json::parse(r->body);
+  ASSERT_EQ(out["choices"].size(), 3u);
+  std::set<std::string> texts;
+  for (int i = 0; i < 3; ++i) {
+    EXPECT_EQ(out["choices"][i]["index"], i);
+    texts.insert(out["choices"][i]["message"]["content"].get<std::string>());
+  }
+  EXPECT_EQ(texts.size(), 3u);  // seeds 5, 6, 7
+  EXPECT_EQ(out["usage"]["completion_tokens"], 18);
+  // The same request gives the same choices; choice 1 is what seed 6 gives alone.
+  EXPECT_EQ(Json::parse(Post("/v1/chat/completions", body)->body)["choices"], out["choices"]);
+  Json alone = Chat("Tell me", 6);
+  alone.update({{"seed", 6}, {"temperature", 1}});
+  EXPECT_EQ(Json::parse(Post("/v1/chat/completions", alone)->body)["choices"][0]["message"],
+            out["choices"][1]["message"]);
+  // Greedy: three times the same text.
+  body.update({{"temperature", 0}, {"stream", true}});
+  std::map<int, std::string> streamed;
+  std::map<int, std::string> finishes;
+  for (const std::string& event : Events(Post("/v1/chat/completions", body)->body)) {
+    if (event == "[DONE]") continue;
+    const Json chunk = Json::parse(event);
+    for (const Json& c : chunk["choices"]) {
+      streamed[c["index"]] += c["delta"].value("content", "");
+      if (!c["finish_reason"].is_null()) finishes[c["index"]] = c["finish_reason"];
+    }
+  }
+  ASSERT_EQ(streamed.size(), 3u);
+  EXPECT_EQ(streamed[0], streamed[1]);
+  EXPECT_EQ(streamed[1], streamed[2]);
+  EXPECT_EQ(finishes.size(), 3u);
+  // More choices than slots: a clear 400.
+  body["n"] = 5;
+  httplib::Result many = Post("/v1/chat/completions", body);
+  EXPECT_EQ(many->status, 400);
+  EXPECT_THAT(many->body, HasSubstr("'n' is 5; this server runs at most 4 sequences at once"));
 }
 
 // Chat's logprobs/top_logprobs and completions' legacy logprobs: one entry
