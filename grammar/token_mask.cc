@@ -6,12 +6,12 @@
 namespace smallmind::grammar {
 namespace {
 
-// Masks remembered per generation: enough for the states a JSON document
-// keeps returning to, at vocab_size bytes each.
-constexpr size_t kCachedStates = 16;
-// Numbered states kept between masks (1 KiB of steps each), beyond which
-// the numbering starts over.
-constexpr size_t kNumberedStates = 4096;
+// Masks remembered (a bit per token: 19 KiB for 152k tokens): the states
+// the documents of one schema keep coming back to.
+constexpr size_t kCachedMasks = 1024;
+// Numbered states kept (1 KiB of steps each), beyond which the numbering,
+// and the masks, start over.
+constexpr size_t kNumberedStates = 1 << 14;
 
 }  // namespace
 
@@ -52,7 +52,8 @@ void TokenTrie::Build(uint32_t node, size_t lo, size_t hi, size_t depth,
   }
 }
 
-TokenMask::TokenMask(const TokenTrie* trie, Matcher* matcher) : trie_(trie), matcher_(matcher) {}
+TokenMask::TokenMask(const TokenTrie* trie, const Grammar* grammar)
+    : trie_(trie), stepper_(grammar) {}
 
 int32_t TokenMask::Number(const MatchState& state) {
   key_.assign(reinterpret_cast<const char*>(state.stacks.data()),
@@ -65,6 +66,7 @@ int32_t TokenMask::Number(const MatchState& state) {
   if (inserted) {
     states_.push_back(state);
     next_.emplace_back().fill(kUnknown);
+    mask_of_.push_back(-1);
   }
   return it->second;
 }
@@ -74,7 +76,7 @@ int32_t TokenMask::Next(int32_t state, uint8_t byte) {
   if (next == kUnknown) {
     // `next` may move while numbering a new state: write through the index.
     const int32_t found =
-        matcher_->Step(states_[state], byte, &scratch_) ? Number(scratch_) : kRejected;
+        stepper_.Step(states_[state], byte, &scratch_) ? Number(scratch_) : kRejected;
     next_[state][byte] = found;
     return found;
   }
@@ -89,39 +91,30 @@ void TokenMask::Walk(uint32_t node, int32_t state) {
     const int32_t next = Next(state, child.byte);
     if (next == kRejected) continue;
     for (uint32_t t = child.first_token; t < child.first_token + child.token_count; ++t) {
-      (*allowed_)[ids[t]] = 1;
+      (*allowed_)[ids[t] >> 6] |= uint64_t{1} << (ids[t] & 63);
     }
     if (child.child_count > 0) Walk(c, next);
   }
 }
 
-const std::vector<uint8_t>& TokenMask::Compute() {
-  const MatchState& state = matcher_->state();
-  ++clock_;
-  for (Entry& e : cache_) {
-    if (e.state == state) {
-      e.used = clock_;
-      return e.allowed;
-    }
-  }
-  Entry* entry;
-  if (cache_.size() < kCachedStates) {
-    entry = &cache_.emplace_back();
-  } else {
-    entry = &*std::min_element(cache_.begin(), cache_.end(),
-                               [](const Entry& a, const Entry& b) { return a.used < b.used; });
-  }
-  entry->state = state;
-  entry->used = clock_;
-  entry->allowed.assign(trie_->vocab_size(), 0);
-  allowed_ = &entry->allowed;
-  if (states_.size() > kNumberedStates) {
+const std::vector<uint64_t>& TokenMask::Compute(const MatchState& state) {
+  if (states_.size() > kNumberedStates) {  // start the numbering (and masks) over
     states_.clear();
     numbers_.clear();
     next_.clear();
+    mask_of_.clear();
+    masks_.clear();
   }
-  Walk(0, Number(state));
-  return entry->allowed;
+  const int32_t number = Number(state);
+  if (mask_of_[number] >= 0) return masks_[mask_of_[number]];
+  if (masks_.size() >= kCachedMasks) {  // forget them all: simpler than LRU, rare
+    masks_.clear();
+    std::fill(mask_of_.begin(), mask_of_.end(), -1);
+  }
+  mask_of_[number] = static_cast<int32_t>(masks_.size());
+  allowed_ = &masks_.emplace_back((trie_->vocab_size() + 63) / 64, 0);
+  Walk(0, number);
+  return *allowed_;
 }
 
 }  // namespace smallmind::grammar

@@ -4,8 +4,10 @@
 // it. The walk meets the same few matcher states over and over (inside a
 // JSON string every ordinary byte leads back to one state), so states are
 // numbered as they are met and each one's step by a byte is computed once,
-// after which it is a table lookup. Masks are remembered per matcher
-// state, so a state's mask is computed once per generation.
+// after which it is a table lookup. Masks are remembered per numbered
+// state, for as long as the TokenMask lives: one per grammar, shared by
+// every generation of it (a server answering many requests of one schema
+// computes each state's mask once).
 #ifndef SMALLMIND_GRAMMAR_TOKEN_MASK_H_
 #define SMALLMIND_GRAMMAR_TOKEN_MASK_H_
 
@@ -47,11 +49,16 @@ class TokenTrie {
 
 class TokenMask {
  public:
-  // Both must outlive the mask.
-  TokenMask(const TokenTrie* trie, Matcher* matcher);
+  // Both must outlive the mask. Not thread-safe.
+  TokenMask(const TokenTrie* trie, const Grammar* grammar);
 
-  // allowed[id] is 1 when token id's bytes can follow the matcher's text.
-  const std::vector<uint8_t>& Compute();
+  // A bit per token, set when its bytes can follow text that left a
+  // matcher of the grammar in `state` (Allowed reads it). Valid until the
+  // next call.
+  const std::vector<uint64_t>& Compute(const MatchState& state);
+  static bool Allowed(const std::vector<uint64_t>& bits, int32_t token) {
+    return (bits[token >> 6] >> (token & 63)) & 1;
+  }
 
  private:
   static constexpr int32_t kRejected = -1, kUnknown = -2;
@@ -61,17 +68,12 @@ class TokenMask {
   int32_t Number(const MatchState& state);
   int32_t Next(int32_t state, uint8_t byte);
 
-  struct Entry {
-    MatchState state;
-    std::vector<uint8_t> allowed;
-    uint64_t used = 0;
-  };
-
   const TokenTrie* trie_;
-  Matcher* matcher_;
-  std::vector<uint8_t>* allowed_ = nullptr;
-  std::vector<Entry> cache_;
-  uint64_t clock_ = 0;
+  Matcher stepper_;  // for its Step
+  std::vector<uint64_t>* allowed_ = nullptr;
+  // Masks by state number (-1: none yet), in masks_.
+  std::vector<int32_t> mask_of_;
+  std::vector<std::vector<uint64_t>> masks_;
   // The states met, their numbers by content, and their steps by byte.
   std::vector<MatchState> states_;
   absl::flat_hash_map<std::string, int32_t> numbers_;

@@ -4,9 +4,12 @@
 // along a document tokenized as the model would write it:
 //   check     the sampled token's bytes stepped through the matcher (what a
 //             step costs when the model's choice is allowed)
-//   mask      the whole vocabulary's mask, with the per-state cache a
-//             generation keeps (what a step costs when it is not)
-//   mask_cold the mask of a state never seen
+//   mask_cold   the whole vocabulary's mask of a state never seen (what a
+//               step costs when the choice is not allowed, at worst)
+//   mask_warm   the same along the document with one TokenMask (its states
+//               numbered and their masks kept: a schema's first request)
+//   mask_shared with a TokenMask that has seen such a document (the next
+//               requests of the schema: the server keeps one per grammar)
 //   bazel run -c opt //grammar:token_mask_benchmark
 #include <fstream>
 #include <memory>
@@ -70,14 +73,24 @@ void Check(benchmark::State& state, const Vocabulary* v) {
       benchmark::Counter::kIsIterationInvariantRate | benchmark::Counter::kInvert);
 }
 
-void Mask(benchmark::State& state, const Vocabulary* v, bool cold) {
+// cold: every state's mask computed anew; warm: one TokenMask along the
+// document (what the first request of a schema pays); shared: a TokenMask
+// that has seen the document before (the next requests of that schema).
+enum class Cache { kCold, kWarm, kShared };
+
+void Mask(benchmark::State& state, const Vocabulary* v, Cache cache) {
   size_t allowed = 0;
+  auto shared = std::make_unique<TokenMask>(v->trie.get(), &JsonGrammar());
   for (auto _ : state) {
     Matcher m(&JsonGrammar());
-    auto mask = std::make_unique<TokenMask>(v->trie.get(), &m);
+    auto mask = cache == Cache::kShared ? nullptr : std::make_unique<TokenMask>(v->trie.get(), &JsonGrammar());
+    TokenMask* use = cache == Cache::kShared ? shared.get() : mask.get();
     for (int32_t id : v->document) {
-      if (cold) mask = std::make_unique<TokenMask>(v->trie.get(), &m);
-      allowed += mask->Compute()[0];
+      if (cache == Cache::kCold) {
+        mask = std::make_unique<TokenMask>(v->trie.get(), &JsonGrammar());
+        use = mask.get();
+      }
+      allowed += use->Compute(m.state())[0] & 1;
       m.Accept(v->tokenizer->Piece(id));
     }
   }
@@ -104,10 +117,13 @@ int main(int argc, char** argv) {
     const Vocabulary* p = v.get();
     benchmark::RegisterBenchmark((std::string("json/check/") + package).c_str(),
                                  [p](benchmark::State& s) { smallmind::grammar::Check(s, p); });
-    benchmark::RegisterBenchmark((std::string("json/mask/") + package).c_str(),
-                                 [p](benchmark::State& s) { smallmind::grammar::Mask(s, p, false); });
+    using smallmind::grammar::Cache;
     benchmark::RegisterBenchmark((std::string("json/mask_cold/") + package).c_str(),
-                                 [p](benchmark::State& s) { smallmind::grammar::Mask(s, p, true); });
+                                 [p](benchmark::State& s) { smallmind::grammar::Mask(s, p, Cache::kCold); });
+    benchmark::RegisterBenchmark((std::string("json/mask_warm/") + package).c_str(),
+                                 [p](benchmark::State& s) { smallmind::grammar::Mask(s, p, Cache::kWarm); });
+    benchmark::RegisterBenchmark((std::string("json/mask_shared/") + package).c_str(),
+                                 [p](benchmark::State& s) { smallmind::grammar::Mask(s, p, Cache::kShared); });
     vocabularies.push_back(std::move(v));
   }
   benchmark::RunSpecifiedBenchmarks();

@@ -47,14 +47,15 @@ void ExpectMaskIsBruteForce(const std::string& gbnf, int walks, int steps) {
   for (int w = 0; w < walks; ++w) {
     Matcher m(&*g);
     Matcher probe(&*g);
-    TokenMask mask(&trie, &m);
+    TokenMask mask(&trie, &*g);
     for (int s = 0; s < steps && m.CanContinue(); ++s) {
-      const std::vector<uint8_t>& allowed = mask.Compute();
+      const std::vector<uint64_t>& allowed = mask.Compute(m.state());
       std::vector<int32_t> ids;
       for (size_t id = 0; id < vocab.size(); ++id) {
         probe = m;
         const bool expected = !vocab[id].empty() && probe.Accept(vocab[id]);
-        ASSERT_EQ(allowed[id] != 0, expected) << "token '" << vocab[id] << "' at step " << s;
+        ASSERT_EQ(TokenMask::Allowed(allowed, static_cast<int32_t>(id)), expected)
+            << "token '" << vocab[id] << "' at step " << s;
         if (expected) ids.push_back(static_cast<int32_t>(id));
       }
       ASSERT_FALSE(ids.empty()) << "stuck at step " << s;  // every byte is a token
@@ -85,11 +86,14 @@ TEST(TokenMaskTest, RepeatedStatesComeFromTheCache) {
   const std::vector<std::string> vocab = {"x", "xx", "y", ""};
   TokenTrie trie(4, [&](int32_t id) { return absl::string_view(vocab[id]); });
   Matcher m(&*g);
-  TokenMask mask(&trie, &m);
-  const std::vector<uint8_t>* first = &mask.Compute();
-  EXPECT_EQ(*first, (std::vector<uint8_t>{1, 1, 0, 0}));
+  TokenMask mask(&trie, &*g);
+  const std::vector<uint64_t>* first = &mask.Compute(m.state());
+  EXPECT_EQ(*first, (std::vector<uint64_t>{0b0011}));
   ASSERT_TRUE(m.Accept("x"));
-  EXPECT_EQ(&mask.Compute(), first);  // the same state
+  EXPECT_EQ(&mask.Compute(m.state()), first);  // the same state
+  // Another matcher of the grammar (another generation) in that state.
+  Matcher other(&*g);
+  EXPECT_EQ(&mask.Compute(other.state()), first);
 }
 
 }  // namespace

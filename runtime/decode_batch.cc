@@ -64,14 +64,9 @@ absl::Status DecodeBatch::Prepare(Slot& slot, const GenerateOptions& options,
                                   TokenCallback on_token) {
   if (slot.active) return absl::FailedPreconditionError("the slot is busy");
   SM_RETURN_IF_ERROR(ValidateGenerateOptions(options, tokenizer_.vocab_size()));
-  std::unique_ptr<grammar::Grammar> compiled;
+  std::shared_ptr<CompiledGrammar> compiled;
   if (!options.grammar.empty()) {
-    SM_ASSIGN_OR_RETURN(grammar::Grammar g, grammar::Grammar::Parse(options.grammar));
-    compiled = std::make_unique<grammar::Grammar>(std::move(g));
-    if (token_trie_ == nullptr) {
-      token_trie_ = std::make_unique<grammar::TokenTrie>(
-          tokenizer_.vocab_size(), [this](int32_t id) { return tokenizer_.Piece(id); });
-    }
+    SM_ASSIGN_OR_RETURN(compiled, Compile(options.grammar));
   }
   slot.next.reset();
   slot.options = options;
@@ -88,6 +83,30 @@ absl::Status DecodeBatch::Prepare(Slot& slot, const GenerateOptions& options,
   slot.prompt_meter.reset();
   slot.fork_source = -1;
   return absl::OkStatus();
+}
+
+absl::StatusOr<std::shared_ptr<CompiledGrammar>> DecodeBatch::Compile(const std::string& gbnf) {
+  // Kept: a handful of grammars, each with up to its masks' worth of memory.
+  constexpr size_t kKeptGrammars = 8;
+  for (size_t i = 0; i < grammars_.size(); ++i) {
+    if (grammars_[i]->text != gbnf) continue;
+    std::shared_ptr<CompiledGrammar> found = grammars_[i];
+    grammars_.erase(grammars_.begin() + static_cast<std::ptrdiff_t>(i));
+    grammars_.push_back(found);
+    return found;
+  }
+  SM_ASSIGN_OR_RETURN(grammar::Grammar g, grammar::Grammar::Parse(gbnf));
+  if (token_trie_ == nullptr) {
+    token_trie_ = std::make_unique<grammar::TokenTrie>(
+        tokenizer_.vocab_size(), [this](int32_t id) { return tokenizer_.Piece(id); });
+  }
+  auto compiled = std::make_shared<CompiledGrammar>();
+  compiled->text = gbnf;
+  compiled->grammar = std::make_unique<grammar::Grammar>(std::move(g));
+  compiled->mask = std::make_unique<grammar::TokenMask>(token_trie_.get(), compiled->grammar.get());
+  if (grammars_.size() >= kKeptGrammars) grammars_.erase(grammars_.begin());
+  grammars_.push_back(compiled);
+  return compiled;
 }
 
 absl::Status DecodeBatch::Start(int index, absl::Span<const int32_t> prompt,
@@ -171,7 +190,8 @@ void DecodeBatch::StartForksOf(const Slot& source, const float* logits) {
     fork.cache.CopyPrefixFrom(source.cache, static_cast<int64_t>(source.history.size()));
     fork.history = source.history;
     fork.generation.emplace(tokenizer_, fork.options, fork.on_text, fork.stats, fork.start,
-                            fork.grammar.get(), token_trie_.get(), fork.on_token);
+                            fork.grammar ? fork.grammar->grammar.get() : nullptr,
+                            fork.grammar ? fork.grammar->mask.get() : nullptr, fork.on_token);
     fork.allocations_before = core::HeapAllocations();
     fork_logits_.assign(logits, logits + vocab);  // Next may change them
     const std::optional<int32_t> next = fork.generation->Next(fork_logits_.data(), fork.history);
@@ -315,7 +335,8 @@ absl::StatusOr<bool> DecodeBatch::Step() {
       slot.pending.clear();
       StartForksOf(slot, logits);
       slot.generation.emplace(tokenizer_, slot.options, slot.on_text, slot.stats, slot.start,
-                              slot.grammar.get(), token_trie_.get(), slot.on_token);
+                              slot.grammar ? slot.grammar->grammar.get() : nullptr,
+                              slot.grammar ? slot.grammar->mask.get() : nullptr, slot.on_token);
       slot.allocations_before = core::HeapAllocations();
     }
     const std::optional<int32_t> next = slot.generation->Next(logits, slot.history);

@@ -23,6 +23,7 @@
 #include <functional>
 #include <memory>
 #include <optional>
+#include <string>
 #include <vector>
 
 #include "absl/status/statusor.h"
@@ -51,6 +52,13 @@ struct DecodeBatchOptions {
   // Where slots keep the histories they give up, and look for longer
   // prefixes than their own (shared, outliving the batch); null: nowhere.
   PromptCache* prompt_cache = nullptr;
+};
+
+// A grammar and its masks over the batch's vocabulary.
+struct CompiledGrammar {
+  std::string text;
+  std::unique_ptr<grammar::Grammar> grammar;
+  std::unique_ptr<grammar::TokenMask> mask;
 };
 
 class DecodeBatch {
@@ -112,7 +120,7 @@ class DecodeBatch {
     std::vector<int32_t> pending;   // prompt tokens still to prefill
     std::optional<int32_t> next;    // a sampled token to run
     GenerateOptions options;
-    std::unique_ptr<grammar::Grammar> grammar;  // options.grammar compiled
+    std::shared_ptr<CompiledGrammar> grammar;  // options.grammar's
     std::optional<Generation> generation;  // once the prompt is in
     TextCallback on_text;
     DoneCallback on_done;
@@ -139,6 +147,8 @@ class DecodeBatch {
   // The forks of `source` (whose prompt is now in, `logits` its last row's)
   // take its KV cache rows and sample their first tokens.
   void StartForksOf(const Slot& source, const float* logits);
+  // options.grammar compiled, from grammars_ or new.
+  absl::StatusOr<std::shared_ptr<CompiledGrammar>> Compile(const std::string& gbnf);
   // When the context is full: keeps its last half, to be run again from
   // position 0 ahead of the sampled token.
   void ShiftContext(Slot& slot);
@@ -156,6 +166,9 @@ class DecodeBatch {
   std::vector<float> fork_logits_;      // a fork's copy of its source's logits
   // The vocabulary as a trie, built for the first grammar.
   std::unique_ptr<grammar::TokenTrie> token_trie_;
+  // Grammars by text, the most recently used last, with their masks: a
+  // schema asked for again reuses the masks its earlier requests computed.
+  std::vector<std::shared_ptr<CompiledGrammar>> grammars_;
 };
 
 }  // namespace smallmind::runtime

@@ -94,7 +94,7 @@ absl::Status ValidatePromptIds(absl::Span<const int32_t> prompt, int32_t vocab_s
 
 Generation::Generation(const text::Tokenizer& tokenizer, const GenerateOptions& options,
                        TextCallback on_text, GenerationStats stats, Clock::time_point start,
-                       const grammar::Grammar* grammar, const grammar::TokenTrie* trie,
+                       const grammar::Grammar* grammar, grammar::TokenMask* mask,
                        TokenCallback on_token)
     : tokenizer_(tokenizer),
       options_(options),
@@ -114,7 +114,7 @@ Generation::Generation(const text::Tokenizer& tokenizer, const GenerateOptions& 
   if (options.max_tokens == 0) done_ = true;
   if (grammar != nullptr) {
     matcher_.emplace(grammar);
-    mask_.emplace(trie, &*matcher_);
+    mask_ = mask;
     eog_logits_.resize(tokenizer.end_of_generation_ids().size());
     const size_t candidates = std::min<size_t>(kGreedyCandidates, tokenizer.vocab_size());
     greedy_ids_.resize(candidates);
@@ -174,16 +174,18 @@ std::optional<int32_t> Generation::SampleAllowed(float* logits,
       if (Allows(greedy_ids_[i])) return greedy_ids_[i];
     }
   }
-  const std::vector<uint8_t>& allowed = mask_->Compute();
+  const std::vector<uint64_t>& allowed = mask_->Compute(matcher_->state());
   const bool end = !options_.ignore_eos && matcher_->CanEnd();
   const std::vector<int32_t>& eog = tokenizer_.end_of_generation_ids();
   for (size_t k = 0; k < eog.size(); ++k) eog_logits_[k] = logits[eog[k]];
   bool any = false;
-  for (size_t i = 0; i < allowed.size(); ++i) {
-    if (allowed[i]) {
-      any = true;
-    } else {
-      logits[i] = -std::numeric_limits<float>::infinity();
+  const size_t n = static_cast<size_t>(tokenizer_.vocab_size());
+  for (size_t w = 0; w < allowed.size(); ++w) {
+    const uint64_t bits = allowed[w];
+    any |= bits != 0;
+    if (bits == ~uint64_t{0}) continue;  // 64 allowed tokens: nothing to mask
+    for (size_t i = w * 64; i < std::min(n, w * 64 + 64); ++i) {
+      if (!((bits >> (i & 63)) & 1)) logits[i] = -std::numeric_limits<float>::infinity();
     }
   }
   if (end) {

@@ -93,11 +93,12 @@ class Generation {
   // `options` must be valid (ValidateGenerateOptions); `start` is when the
   // request began, so the time until now is its prefill and TTFT counts
   // from it; `stats` carries the prompt's figures. `grammar`, when not
-  // null, is options.grammar compiled, and `trie` the tokenizer's pieces.
-  // The tokenizer, grammar and trie must outlive the generation.
+  // null, is options.grammar compiled, and `mask` its masks over the
+  // tokenizer's vocabulary. The tokenizer, grammar and mask must outlive
+  // the generation.
   Generation(const text::Tokenizer& tokenizer, const GenerateOptions& options, TextCallback on_text,
              GenerationStats stats, Clock::time_point start,
-             const grammar::Grammar* grammar = nullptr, const grammar::TokenTrie* trie = nullptr,
+             const grammar::Grammar* grammar = nullptr, grammar::TokenMask* mask = nullptr,
              TokenCallback on_token = nullptr);
 
   // Samples the token after `history` from `logits` (which the sampler may
@@ -126,7 +127,7 @@ class Generation {
   TextCallback on_text_;
   Sampler sampler_;
   std::optional<grammar::Matcher> matcher_;
-  std::optional<grammar::TokenMask> mask_;
+  grammar::TokenMask* mask_ = nullptr;
   std::vector<float> eog_logits_;  // end-of-generation logits, kept while masking
   std::vector<int32_t> greedy_ids_;  // the likeliest tokens, when greedy
   std::vector<float> greedy_values_;

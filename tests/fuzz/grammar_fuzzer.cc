@@ -51,11 +51,12 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   const std::vector<std::string>& vocab = Vocabulary();
   smallmind::grammar::TokenTrie trie(static_cast<int32_t>(vocab.size()),
                                      [&](int32_t id) { return absl::string_view(vocab[id]); });
-  smallmind::grammar::TokenMask mask(&trie, &m);
+  smallmind::grammar::TokenMask mask(&trie, &*g);
   for (size_t i = 0; i < text.size() && i < 64; ++i) {
-    const std::vector<uint8_t>& allowed = mask.Compute();
+    const std::vector<uint64_t>& allowed = mask.Compute(m.state());
     for (size_t id = 0; id < vocab.size(); id += 7) {
-      if ((allowed[id] != 0) != (!vocab[id].empty() && m.Accepts(vocab[id]))) __builtin_trap();
+      const bool bit = smallmind::grammar::TokenMask::Allowed(allowed, static_cast<int32_t>(id));
+      if (bit != (!vocab[id].empty() && m.Accepts(vocab[id]))) __builtin_trap();
     }
     if (!m.Accept(text.substr(i, 1))) break;
   }
