@@ -6,6 +6,8 @@
 #include "backends/registry.h"
 #include "formats/open.h"
 #include "gtest/gtest.h"
+#include "grammar/grammar.h"
+#include "grammar/matcher.h"
 #include "runtime/session.h"
 #include "runtime/test_model.h"
 
@@ -219,6 +221,55 @@ TEST_P(DecodeBatchTest, ForksShareThePromptAndGenerateAsAlone) {
   batch->Cancel(0);
   while (ended < 2) ASSERT_TRUE(batch->Step().ok());
   EXPECT_EQ(reason, StopReason::kCancelled);
+}
+
+// Sequences decoded together each follow their own grammar (one shared
+// with another slot), and each gives what it gives alone.
+TEST_P(DecodeBatchTest, EachSlotFollowsItsGrammar) {
+  std::vector<Request> requests = {{"Hello", 24, {}, 1}, {"Hello", 24, {}, 2}, {"Numbers", 24, {}, 3}};
+  const std::vector<std::string> grammars = {R"(root ::= "[" [a-z]{1,3} ("," [a-z]{1,3})* "]")",
+                                             R"(root ::= "[" [a-z]{1,3} ("," [a-z]{1,3})* "]")",
+                                             R"(root ::= [0-9]+ "." [0-9] [0-9])"};
+  DecodeBatchOptions options;
+  options.slots = 3;
+  auto batch = *DecodeBatch::Create(*transformer_, *tokenizer_, options);
+  std::vector<std::string> texts(3);
+  int done = 0;
+  for (int i = 0; i < 3; ++i) {
+    GenerateOptions o = OptionsOf(requests[i]);
+    o.grammar = grammars[i];
+    ASSERT_TRUE(batch
+                    ->Start(i, *tokenizer_->Encode(requests[i].prompt, false), o,
+                            [&texts, i](absl::string_view t) {
+                              texts[i].append(t.data(), t.size());
+                              return true;
+                            },
+                            [&done](absl::StatusOr<GenerationStats> s) {
+                              ASSERT_TRUE(s.ok()) << s.status();
+                              ++done;
+                            })
+                    .ok());
+  }
+  while (done < 3) ASSERT_TRUE(batch->Step().ok());
+  for (int i = 0; i < 3; ++i) {
+    auto g = grammar::Grammar::Parse(grammars[i]);
+    ASSERT_TRUE(g.ok());
+    grammar::Matcher m(&*g);
+    EXPECT_TRUE(m.Accept(texts[i])) << texts[i];  // a prefix, or the whole when it ended
+    auto session = *Session::Create(*transformer_, *tokenizer_, {});
+    GenerateOptions o = OptionsOf(requests[i]);
+    o.grammar = grammars[i];
+    std::string alone;
+    ASSERT_TRUE(session
+                    ->GenerateFrom(*tokenizer_->Encode(requests[i].prompt, false), o,
+                                   [&](absl::string_view t) {
+                                     alone.append(t.data(), t.size());
+                                     return true;
+                                   })
+                    .ok());
+    EXPECT_EQ(texts[i], alone) << i;
+  }
+  EXPECT_NE(texts[0], texts[1]);  // one grammar, two seeds
 }
 
 INSTANTIATE_TEST_SUITE_P(DTypes, DecodeBatchTest,

@@ -108,6 +108,23 @@ expect_in "chat prompts for each turn" "^> " "$TMP/out"
 expect_in "chat second turn reuses the cache" "(1[0-9] cached)\|([2-9][0-9] cached)" "$TMP/err"
 expect_in "chat after /reset prefills from scratch" "prompt 1[0-9] tokens (0 cached)" "$TMP/err"
 expect_in "chat reset is announced" "conversation reset" "$TMP/err"
+# Constrained output and log probabilities (the small model's bytes as tokens).
+expect_ok "generate with a JSON schema" "$SM" generate -m "$TMP/small.smm" -p "x" -n 40 --temp 0.8 -s 3 \
+  --display-prompt=false -j '{"type": "object", "properties": {"a": {"enum": [1, 2]}}, "required": ["a"]}'
+if python3 -c 'import json, sys; assert json.load(open(sys.argv[1])) in ({"a": 1}, {"a": 2})' "$TMP/out"; then
+  pass "the text is the schema's JSON"; else
+  fail "schema output"; cat "$TMP/out"; fi
+printf 'root ::= "yes" | "no"\n' > "$TMP/yn.gbnf"
+expect_ok "generate with a grammar file" "$SM" generate -m "$TMP/small.smm" -p "x" -n 8 --temp 0 \
+  --display-prompt=false --grammar-file "$TMP/yn.gbnf" --logprobs 2
+if grep -qxE 'yes|no' "$TMP/out"; then pass "the text follows the grammar"; else fail "grammar output"; cat "$TMP/out"; fi
+expect_in "--logprobs prints each token's" "likeliest" "$TMP/err"
+expect_error "a grammar that does not parse" "grammar: line 1, column 10: rule 'a' is used but not defined" \
+  "$SM" generate -m "$TMP/small.smm" -p "x" --grammar 'root ::= a'
+expect_error "an unsupported schema keyword" "json_schema: /: 'minimum' is not supported" \
+  "$SM" generate -m "$TMP/small.smm" -p "x" -j '{"type": "integer", "minimum": 0}'
+expect_error "two constraints" "\-\-grammar-file, --json-schema: give one of them" \
+  "$SM" generate -m "$TMP/small.smm" -p "x" --grammar-file "$TMP/yn.gbnf" -j '{}'
 expect_error "chat without a template" "no chat template; pass --chat-template NAME" \
   "$SM" chat -m "$TMP/small.smm"
 expect_error "chat with an unknown template" "unknown chat template 'nope'" \

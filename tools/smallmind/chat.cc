@@ -14,6 +14,7 @@
 #include "tools/smallmind/commands.h"
 #include "tools/smallmind/grammar_args.h"
 #include "tools/smallmind/load_model.h"
+#include "tools/smallmind/logprob_lines.h"
 
 namespace smallmind::cli {
 namespace {
@@ -83,6 +84,7 @@ int Run(const std::vector<std::string>& argv) {
                 "chatting with %s; /reset starts over, /stats toggles stats, /exit or EOF "
                 "ends\n",
                 args.model.path);
+  LogprobLines logprobs(*loaded->tokenizer);
   std::string line;
   while (true) {
     std::fputs("> ", stdout);
@@ -110,14 +112,17 @@ int Run(const std::vector<std::string>& argv) {
       continue;
     }
     std::string reply;
-    absl::StatusOr<runtime::GenerationStats> stats =
-        (*session)->GenerateFrom(*ids, args.generate, [&](absl::string_view text) {
+    absl::StatusOr<runtime::GenerationStats> stats = (*session)->GenerateFrom(
+        *ids, args.generate,
+        [&](absl::string_view text) {
           reply.append(text.data(), text.size());
           std::fwrite(text.data(), 1, text.size(), stdout);
           std::fflush(stdout);
           return true;
-        });
+        },
+        logprobs.Callback());
     std::fputs("\n", stdout);
+    logprobs.Print(args.generate.logprobs);
     if (!stats.ok()) {
       messages.pop_back();
       absl::FPrintF(stderr, "error: %s%s\n", stats.status().message(),

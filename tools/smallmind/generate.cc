@@ -2,8 +2,6 @@
 #include <cstdio>
 #include <string>
 
-#include "absl/strings/escaping.h"
-#include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "core/file_util.h"
 #include "runtime/loaded_model.h"
@@ -11,6 +9,7 @@
 #include "tools/smallmind/commands.h"
 #include "tools/smallmind/grammar_args.h"
 #include "tools/smallmind/load_model.h"
+#include "tools/smallmind/logprob_lines.h"
 
 namespace smallmind::cli {
 namespace {
@@ -65,10 +64,7 @@ int Run(const std::vector<std::string>& argv) {
     std::fwrite(prompt.data(), 1, prompt.size(), stdout);
     std::fflush(stdout);
   }
-  // --logprobs: one line per token on stderr once the text is out.
-  std::string logprob_lines;
-  const text::Tokenizer& tokenizer = *loaded->tokenizer;
-  auto quoted = [&](int32_t id) { return absl::StrCat("\"", absl::CEscape(tokenizer.Piece(id)), "\""); };
+  LogprobLines logprobs(*loaded->tokenizer);
   absl::StatusOr<runtime::GenerationStats> stats = (*session)->Generate(
       prompt, args.generate,
       [](absl::string_view text) {
@@ -76,20 +72,10 @@ int Run(const std::vector<std::string>& argv) {
         std::fflush(stdout);
         return true;
       },
-      [&](const runtime::TokenLogprobs& t) {
-        absl::StrAppendFormat(&logprob_lines, "%s%-16s %9.4f ", t.prompt ? "prompt " : "",
-                              quoted(t.token), t.logprob);
-        for (const auto& [id, logprob] : t.top) {
-          absl::StrAppendFormat(&logprob_lines, " | %s %.4f", quoted(id), logprob);
-        }
-        logprob_lines += "\n";
-      });
+      logprobs.Callback());
   absl::PrintF("\n");
   if (!stats.ok()) return Fail("generate", stats.status());
-  if (args.generate.logprobs >= 0) {
-    absl::FPrintF(stderr, "\nlogprobs (token, natural log of its probability, then the %d likeliest):\n%s",
-                  args.generate.logprobs, logprob_lines);
-  }
+  logprobs.Print(args.generate.logprobs);
 
   const model::Model& model = *loaded->model;
   absl::FPrintF(
