@@ -50,5 +50,25 @@ int main(int argc, char** argv) {
   std::printf("\n%lld tokens, %.0f tok/s, stopped at %s\n",
               static_cast<long long>(stats->generated_tokens),
               stats->decode_tokens_per_second, stats->stop_reason.c_str());
+
+  // JSON the schema allows, and each token's log probability.
+  smallmind::GenerateOptions json;
+  json.grammar = *smallmind::JsonSchemaToGrammar(R"({"enum": ["AB", "BA"]})");
+  json.logprobs = 2;
+  (*session)->Reset();
+  stats = (*session)->Generate(
+      "ABC", json,
+      [](absl::string_view text) {
+        std::fwrite(text.data(), 1, text.size(), stdout);
+        return true;
+      },
+      [](const smallmind::TokenLogprobs& token) {
+        std::printf(" [%.3f]", token.logprob);
+      });
+  if (!stats.ok()) {
+    std::fprintf(stderr, "%s\n", stats.status().ToString().c_str());
+    return 1;
+  }
+  std::printf("\n");
   return 0;
 }

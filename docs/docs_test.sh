@@ -9,5 +9,9 @@ out=$("$example" tests/golden/gpt2_tiny.smm tiled)
 echo "$out"
 grep -q "linked backend: portable" <<<"$out"
 grep -q "tokens, .* tok/s, stopped at" <<<"$out"
+# The last line: the schema's JSON, each token's log probability before it.
+last=$(tail -1 <<<"$out")
+grep -qE '^ \[-?[0-9.]+\]' <<<"$last"
+grep -qxE '"(AB|BA)"' <<<"$(sed 's/ \[[^]]*\]//g' <<<"$last")"
 if "$example" tests/golden/gpt2_tiny.smm cuda 2>"$TEST_TMPDIR/err"; then exit 1; fi
 grep -q "unknown backend 'cuda'" "$TEST_TMPDIR/err"

@@ -20,7 +20,7 @@ std::string Escaped(uint32_t c) {
   }
   if (c < 0x20 || c == 0x7F) return absl::StrFormat("\\x%02X", c);
   if (c < 0x80) return std::string(1, static_cast<char>(c));
-  return absl::StrFormat(c <= 0xFFFF ? "\\u%04X" : "\\U%08X", c);
+  return c <= 0xFFFF ? absl::StrFormat("\\u%04X", c) : absl::StrFormat("\\U%08X", c);
 }
 
 // The characters a JSON string writes escaped: the quote, the backslash and

@@ -879,9 +879,13 @@ TEST_F(ServerTest, LogprobsCoverTheTextTokenByToken) {
     for (size_t i = 0; i < e["tokens"].size(); ++i) {
       // Byte offsets; the random model's bytes may not be UTF-8 (replaced
       // in the JSON), so exact only over the prompt.
-      if (i < 11) EXPECT_EQ(e["text_offset"][i], joined.size());
+      if (i < 11) {
+        EXPECT_EQ(e["text_offset"][i], joined.size());
+      }
       joined += e["tokens"][i].get<std::string>();
-      if (i > 0) EXPECT_LE(e["token_logprobs"][i].get<double>(), 0.0);
+      if (i > 0) {
+        EXPECT_LE(e["token_logprobs"][i].get<double>(), 0.0);
+      }
     }
     EXPECT_EQ(Json::parse(echoed->body)["usage"]["completion_tokens"], max_tokens);
   }

@@ -6,6 +6,7 @@
 #define SMALLMIND_TEXT_CHAT_TEMPLATE_H_
 
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "absl/status/statusor.h"
@@ -18,6 +19,10 @@
 namespace smallmind::text {
 
 struct ChatMessage {
+  ChatMessage() = default;
+  ChatMessage(std::string role, std::string content, jinja::Dict fields = {})
+      : role(std::move(role)), content(std::move(content)), fields(std::move(fields)) {}
+
   std::string role;  // system, user, assistant (tool, ...: as the template takes them)
   std::string content;
   // More of the message for the template, after role and content: an
