@@ -796,6 +796,10 @@ TEST_F(ServerTest, SeveralChoicesShareThePrompt) {
   httplib::Result many = Post("/v1/chat/completions", body);
   EXPECT_EQ(many->status, 400);
   EXPECT_THAT(many->body, HasSubstr("'n' is 5; this server runs at most 4 sequences at once"));
+  // Echoed prompts are scored in the one sequence that runs them.
+  httplib::Result echoed = Post("/v1/completions", {{"prompt", "Hi"}, {"n", 2}, {"echo", true}, {"logprobs", 1}});
+  EXPECT_EQ(echoed->status, 400);
+  EXPECT_THAT(echoed->body, HasSubstr("'n' above 1 cannot be given with 'echo' and 'logprobs'"));
 }
 
 // Chat's logprobs/top_logprobs and completions' legacy logprobs: one entry
