@@ -1,5 +1,7 @@
 #include "formats/families.h"
 
+#include <vector>
+
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_replace.h"
@@ -9,6 +11,7 @@ namespace {
 
 using model::GEGLU;
 using model::GELU;
+using model::GELU_ERF;
 using model::LAYER_NORM;
 using model::LEARNED;
 using model::PAIRWISE;
@@ -37,6 +40,14 @@ constexpr TensorName kGemmaGguf[] = {
 };
 constexpr TensorName kPhi3Gguf[] = {
     {"ffn_gate_up.weight", "blk.{L}.ffn_up.weight"},
+};
+
+// llama.cpp's names for BERT's post-LN norms.
+constexpr TensorName kBertGguf[] = {
+    {"attn_norm.weight", "blk.{L}.attn_output_norm.weight"},
+    {"attn_norm.bias", "blk.{L}.attn_output_norm.bias"},
+    {"ffn_norm.weight", "blk.{L}.layer_output_norm.weight"},
+    {"ffn_norm.bias", "blk.{L}.layer_output_norm.bias"},
 };
 
 // transformers' Llama-style checkpoints (Qwen, Gemma and Phi-3 add to them).
@@ -163,7 +174,34 @@ constexpr Family Phi3() {
   return f;
 }
 
-constexpr Family kFamilies[] = {Llama(), Gpt2(), Qwen2(), Qwen3(), Gemma3(), Phi3()};
+// BERT: learned positions and segments, the exact GELU, biases everywhere.
+constexpr Family Bert() {
+  Family f{};
+  f.name = "bert";
+  f.norm = LAYER_NORM;
+  f.positions = LEARNED;
+  f.mlp = GELU_ERF;
+  f.biases = true;
+  f.encoder = true;
+  f.gguf_rope_style = ROPE_STYLE_UNSPECIFIED;
+  f.gguf_names = kBertGguf;
+  return f;
+}
+
+// nomic-embed-text: BERT with rotary positions and SwiGLU, and no biases
+// in its linear layers.
+constexpr Family NomicBert() {
+  Family f = Bert();
+  f.name = "nomic-bert";
+  f.positions = ROPE;
+  f.mlp = SWIGLU;
+  f.biases = false;
+  f.gguf_rope_style = ROTATE_HALF;
+  return f;
+}
+
+constexpr Family kFamilies[] = {Llama(), Gpt2(),  Qwen2(), Qwen3(),
+                                Gemma3(), Phi3(), Bert(),  NomicBert()};
 
 // `name` split into its layer ("" outside layers) and the rest.
 std::pair<std::string, std::string> SplitLayer(const std::string& name) {
@@ -205,9 +243,11 @@ std::string FamilyNames() {
 }
 
 std::string HfModelTypes() {
-  return absl::StrJoin(kFamilies, ", ", [](std::string* out, const Family& f) {
-    out->append(f.hf_model_type);
-  });
+  std::vector<const char*> types;
+  for (const Family& f : kFamilies) {
+    if (f.hf_model_type != nullptr) types.push_back(f.hf_model_type);
+  }
+  return absl::StrJoin(types, ", ");
 }
 
 void SetFamilyKnobs(const Family& f, model::Architecture& a) {
@@ -219,6 +259,8 @@ void SetFamilyKnobs(const Family& f, model::Architecture& a) {
   a.set_qkv_bias(f.qkv_bias);
   a.set_qk_norm(f.qk_norm);
   a.set_post_norms(f.post_norms);
+  a.set_bidirectional(f.encoder);
+  a.set_post_layer_norm(f.encoder);
 }
 
 std::string GgufName(const Family& f, const std::string& name) {

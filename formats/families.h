@@ -51,6 +51,9 @@ struct Family {
   bool qkv_bias;    // only q, k and v have biases
   bool qk_norm;     // RMSNorm of each head's q and k
   bool post_norms;  // norms after attention and MLP too
+  // Encoders (BERT, nomic-bert): bidirectional attention, post-LN, no LM
+  // head; their embeddings and pooling come from the file.
+  bool encoder;
   // Gemma 3's: embeddings scaled by √dim, its attention scale, and
   // sliding-window layers with RoPE of their own.
   bool gemma;

@@ -3,6 +3,8 @@
 #include <cmath>
 #include <cstring>
 #include <set>
+#include <utility>
+#include <vector>
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
@@ -69,9 +71,20 @@ absl::StatusOr<model::TokenizerSpec> ImportTokenizer(const GgufFile& f) {
       return core::Prefixed(known.status(), "tokenizer.ggml.pre");
     }
     *spec.mutable_pre_tokenizer() = *std::move(known);
+  } else if (model == "bert") {
+    spec.set_kind(model::WORDPIECE);
+    model::PreTokenizer& pre = *spec.mutable_pre_tokenizer();
+    for (auto [key, set] : {std::pair{"tokenizer.ggml.normalizer.lowercase",
+                                      &model::PreTokenizer::set_lowercase},
+                            std::pair{"tokenizer.ggml.normalizer.strip_accents",
+                                      &model::PreTokenizer::set_strip_accents}}) {
+      if (!f.Has(key)) continue;
+      SM_ASSIGN_OR_RETURN(bool on, f.GetBool(key));
+      (pre.*set)(on);
+    }
   } else {
     return absl::UnimplementedError(absl::StrCat(
-        "tokenizer.ggml.model '", model, "' is not supported (llama, gpt2)"));
+        "tokenizer.ggml.model '", model, "' is not supported (llama, gpt2, bert)"));
   }
   SM_ASSIGN_OR_RETURN(const std::vector<std::string>* tokens,
                       f.GetStrings("tokenizer.ggml.tokens"));
@@ -114,6 +127,7 @@ absl::StatusOr<model::TokenizerSpec> ImportTokenizer(const GgufFile& f) {
        {Special{"tokenizer.ggml.bos_token_id", &model::TokenizerSpec::set_bos_id},
         Special{"tokenizer.ggml.eos_token_id", &model::TokenizerSpec::set_eos_id},
         Special{"tokenizer.ggml.unknown_token_id", &model::TokenizerSpec::set_unknown_id},
+        Special{"tokenizer.ggml.seperator_token_id", &model::TokenizerSpec::set_separator_id},
         Special{"tokenizer.ggml.eot_token_id", &model::TokenizerSpec::add_end_of_generation_ids},
         Special{"tokenizer.ggml.eom_token_id", &model::TokenizerSpec::add_end_of_generation_ids}}) {
     if (!f.Has(s.key)) continue;
@@ -130,7 +144,7 @@ absl::StatusOr<model::TokenizerSpec> ImportTokenizer(const GgufFile& f) {
     if (id.ok() && *id < tokens->size()) spec.set_padding_id(static_cast<int32_t>(*id));
   }
   AddEndOfTurnIds(spec);
-  bool add_bos = model == "llama";
+  bool add_bos = model == "llama" || model == "bert";
   if (f.Has("tokenizer.ggml.add_bos_token")) {
     SM_ASSIGN_OR_RETURN(add_bos, f.GetBool("tokenizer.ggml.add_bos_token"));
   }
@@ -189,6 +203,38 @@ void AddLinearRopeFactors(model::ModelData& out, float factor, uint32_t pairs) {
   for (uint32_t i = 0; i < pairs; ++i) std::memcpy(t.owned.data() + i * sizeof(float), &factor, 4);
   t.bytes = t.owned;
   out.tensors.push_back(std::move(t));
+}
+
+// What embedding models add: segment embeddings, a classifier head, the
+// pooling, and the attention direction (which must be the family's).
+absl::Status ReadEmbeddingKnobs(const GgufFile& f, const std::string& arch,
+                                model::Architecture& a) {
+  if (const GgufTensor* types = f.FindTensor("token_types.weight")) {
+    a.set_token_types(static_cast<uint32_t>(types->dims.size() == 2 ? types->dims[1] : 0));
+  }
+  if (const GgufTensor* labels = f.FindTensor("cls.output.weight")) {
+    a.set_classifier_labels(static_cast<uint32_t>(labels->dims.size() == 2 ? labels->dims[1] : 0));
+  }
+  const std::string pooling = absl::StrCat(arch, ".pooling_type");
+  if (f.Has(pooling)) {
+    SM_ASSIGN_OR_RETURN(uint64_t kind, f.GetUint(pooling));
+    // llama.cpp's numbering, which model::Pooling keeps; 0 (none) is ours
+    // unspecified.
+    if (kind > model::RANK) {
+      return absl::UnimplementedError(absl::StrCat(pooling, " ", kind, " is not supported"));
+    }
+    a.set_pooling(static_cast<model::Pooling>(kind));
+  }
+  const std::string causal = absl::StrCat(arch, ".attention.causal");
+  if (f.Has(causal)) {
+    SM_ASSIGN_OR_RETURN(bool is_causal, f.GetBool(causal));
+    if (is_causal == a.bidirectional()) {
+      return absl::UnimplementedError(absl::StrCat(
+          causal, " is ", is_causal ? "true" : "false", "; a ", arch, " model is ",
+          a.bidirectional() ? "bidirectional" : "causal", " here"));
+    }
+  }
+  return absl::OkStatus();
 }
 
 }  // namespace
@@ -293,6 +339,7 @@ absl::StatusOr<model::ModelData> ImportGguf(const GgufFile& f,
     }
     a.set_attention_scale(static_cast<float>(scale));
   }
+  SM_RETURN_IF_ERROR(ReadEmbeddingKnobs(f, name, a));
   SM_RETURN_IF_ERROR(model::ValidateArchitecture(a));
   // After validation, which bounds the layer count this walks (a hostile
   // block_count of millions took seconds of tensor lookups to refuse).
@@ -316,6 +363,17 @@ absl::StatusOr<model::ModelData> ImportGguf(const GgufFile& f,
       continue;
     }
     const std::string theirs = GgufName(*family, spec.name);
+    // nomic-bert keeps q|k|v fused but gate and up apart: fused here.
+    if (absl::EndsWith(theirs, "ffn_gate_up.weight") && f.FindTensor(theirs) == nullptr) {
+      const std::string prefix = theirs.substr(0, theirs.size() - strlen("gate_up.weight"));
+      std::vector<SourceTensor> parts;
+      for (const char* part : {"gate.weight", "up.weight"}) {
+        SM_ASSIGN_OR_RETURN(parts.emplace_back(), Source(f, prefix + part));
+        used.insert(prefix + part);
+      }
+      SM_RETURN_IF_ERROR(AddTensor(out, spec, parts));
+      continue;
+    }
     SM_ASSIGN_OR_RETURN(SourceTensor source, Source(f, theirs));
     used.insert(theirs);
     SM_RETURN_IF_ERROR(AddTensor(out, spec, {source}));

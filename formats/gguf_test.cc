@@ -354,8 +354,8 @@ TEST(GgufHostileTest, UnsupportedArchitectureAndTokenizer) {
   GgufBuilder b;
   b.String("general.architecture", "falcon");
   EXPECT_THAT(Import(b).message(), HasSubstr("'falcon' is not supported"));
-  EXPECT_THAT(Import(MinimalLlama("bert")).message(),
-              HasSubstr("tokenizer.ggml.model 'bert' is not supported"));
+  EXPECT_THAT(Import(MinimalLlama("t5")).message(),
+              HasSubstr("tokenizer.ggml.model 't5' is not supported"));
 }
 
 // Refused by the architecture's bounds before anything walks the layers (the

@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <cstdint>
 #include <map>
+#include <optional>
+#include <tuple>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
@@ -250,6 +252,69 @@ std::optional<int32_t> IdOf(const model::TokenizerSpec& spec, const std::string&
   return std::nullopt;
 }
 
+// BERT's WordPiece: BertNormalizer and BertPreTokenizer around a `##`
+// vocabulary, kept in llama.cpp's form (`▁` on word starts, continuations
+// bare) so that GGUF files and checkpoints tokenize alike; [CLS] and
+// [SEP] from tokenizer_config.json (or by their usual names).
+absl::Status ReadWordPiece(const Json& tokenizer, const Json& model, const Json* config,
+                           model::TokenizerSpec& spec) {
+  spec.set_kind(model::WORDPIECE);
+  const Json* norm = Field(tokenizer, "normalizer");
+  if (norm == nullptr || TypeOf(*norm) != "BertNormalizer") {
+    return absl::UnimplementedError(absl::StrCat(
+        "tokenizer.json: WordPiece with normalizer '", norm ? TypeOf(*norm) : "none",
+        "' is not supported (BertNormalizer)"));
+  }
+  for (const char* key : {"clean_text", "handle_chinese_chars"}) {
+    SM_ASSIGN_OR_RETURN(bool on, Bool(*norm, key, kTokenizerJson, true));
+    if (!on) {
+      return absl::UnimplementedError(
+          absl::StrCat("tokenizer.json: BertNormalizer ", key, " false is not supported"));
+    }
+  }
+  SM_ASSIGN_OR_RETURN(bool lowercase, Bool(*norm, "lowercase", kTokenizerJson, true));
+  model::PreTokenizer& p = *spec.mutable_pre_tokenizer();
+  p.set_lowercase(lowercase);
+  const Json* strip = Field(*norm, "strip_accents");
+  p.set_strip_accents(strip != nullptr && strip->is_boolean() ? strip->get<bool>() : lowercase);
+  const Json* pre = Field(tokenizer, "pre_tokenizer");
+  if (pre == nullptr || TypeOf(*pre) != "BertPreTokenizer") {
+    return absl::UnimplementedError(absl::StrCat(
+        "tokenizer.json: WordPiece with pre-tokenizer '", pre ? TypeOf(*pre) : "none",
+        "' is not supported (BertPreTokenizer)"));
+  }
+  SM_ASSIGN_OR_RETURN(std::string prefix,
+                      String(model, "continuing_subword_prefix", kTokenizerJson, "##"));
+  SM_ASSIGN_OR_RETURN(double max_chars,
+                      Number(model, "max_input_chars_per_word", kTokenizerJson, 100));
+  if (prefix != "##" || max_chars != 100) {
+    return absl::UnimplementedError(
+        "tokenizer.json: WordPiece is supported with continuing_subword_prefix '##' and "
+        "max_input_chars_per_word 100");
+  }
+  SM_RETURN_IF_ERROR(ReadVocabulary(tokenizer, model, spec));
+  for (int id = 0; id < spec.tokens_size(); ++id) {
+    if (spec.token_types(id) == model::CONTROL) continue;
+    std::string& token = *spec.mutable_tokens(id);
+    token = absl::StartsWith(token, "##") ? token.substr(2) : absl::StrCat("\xE2\x96\x81", token);
+  }
+  for (const auto& [key, fallback, set] :
+       {std::tuple{"cls_token", "[CLS]", &model::TokenizerSpec::set_bos_id},
+        std::tuple{"sep_token", "[SEP]", &model::TokenizerSpec::set_separator_id},
+        std::tuple{"pad_token", "[PAD]", &model::TokenizerSpec::set_padding_id}}) {
+    const std::string text =
+        (config != nullptr ? SpecialTokenText(*config, key) : std::nullopt).value_or(fallback);
+    const std::optional<int32_t> id = IdOf(spec, text);
+    if (!id && std::string(key) != "pad_token") {
+      return absl::InvalidArgumentError(
+          absl::StrCat("tokenizer.json: the WordPiece vocabulary has no ", key, " '", text, "'"));
+    }
+    if (id) (spec.*set)(*id);
+  }
+  spec.set_add_bos(true);
+  return absl::OkStatus();
+}
+
 // BOS, EOS, whether BOS is added, and the chat template.
 absl::Status ReadConfig(const Json& tokenizer, const Json& config, model::TokenizerSpec& spec) {
   const char* what = "tokenizer_config.json";
@@ -321,17 +386,21 @@ absl::StatusOr<model::TokenizerSpec> TokenizerFromHf(const HfTokenizerFiles& fil
     return absl::InvalidArgumentError("tokenizer.json has no model");
   }
   SM_ASSIGN_OR_RETURN(std::string type, String(*model, "type", kTokenizerJson, "BPE"));
-  if (type != "BPE") {
-    return absl::UnimplementedError(
-        absl::StrCat("tokenizer.json: model type '", type, "' is not supported (BPE)"));
+  if (type != "BPE" && type != "WordPiece") {
+    return absl::UnimplementedError(absl::StrCat(
+        "tokenizer.json: model type '", type, "' is not supported (BPE, WordPiece)"));
+  }
+  std::optional<Json> config;
+  if (!files.tokenizer_config_json.empty()) {
+    SM_ASSIGN_OR_RETURN(config, ParseJson(files.tokenizer_config_json, "tokenizer_config.json"));
   }
   model::TokenizerSpec spec;
-  SM_RETURN_IF_ERROR(ReadPipeline(tokenizer, *model, spec));
-  SM_RETURN_IF_ERROR(ReadVocabulary(tokenizer, *model, spec));
-  if (!files.tokenizer_config_json.empty()) {
-    SM_ASSIGN_OR_RETURN(Json config,
-                        ParseJson(files.tokenizer_config_json, "tokenizer_config.json"));
-    SM_RETURN_IF_ERROR(ReadConfig(tokenizer, config, spec));
+  if (type == "WordPiece") {
+    SM_RETURN_IF_ERROR(ReadWordPiece(tokenizer, *model, config ? &*config : nullptr, spec));
+  } else {
+    SM_RETURN_IF_ERROR(ReadPipeline(tokenizer, *model, spec));
+    SM_RETURN_IF_ERROR(ReadVocabulary(tokenizer, *model, spec));
+    if (config) SM_RETURN_IF_ERROR(ReadConfig(tokenizer, *config, spec));
   }
   if (!files.generation_config_json.empty()) {
     SM_ASSIGN_OR_RETURN(Json config,

@@ -60,10 +60,10 @@ std::vector<std::string> Corpus() {
   return out;
 }
 
-std::vector<std::vector<int32_t>> Expected(const Family& f) {
+std::vector<std::vector<int32_t>> Expected(const std::string& name) {
   std::vector<std::vector<int32_t>> out;
   for (absl::string_view line :
-       absl::StrSplit(Read(std::string("tests/reference/tokenizers/") + f.name + ".jsonl"), '\n',
+       absl::StrSplit(Read("tests/reference/tokenizers/" + name + ".jsonl"), '\n',
                       absl::SkipEmpty())) {
     out.push_back(nlohmann::json::parse(line).get<std::vector<int32_t>>());
   }
@@ -74,7 +74,7 @@ std::vector<std::vector<int32_t>> Expected(const Family& f) {
 // tokens parsed, as transformers.js without add_special_tokens).
 void ExpectCorpusMatches(const text::Tokenizer& tokenizer, const Family& f) {
   const std::vector<std::string> corpus = Corpus();
-  const std::vector<std::vector<int32_t>> expected = Expected(f);
+  const std::vector<std::vector<int32_t>> expected = Expected(f.name);
   ASSERT_EQ(corpus.size(), expected.size());
   ASSERT_GE(corpus.size(), 300u);
   int mismatches = 0;
@@ -165,13 +165,67 @@ TEST(RealTokenizerSpecialTest, ControlTokensOnlyWhenParsed) {
   EXPECT_FALSE(spec->chat_template().empty());
 }
 
+// BERT's uncased WordPiece vocabulary (bert-base-uncased, from an npm
+// package) with transformers.js's ids: [CLS] line [SEP], every line of the
+// corpus, uncased and cased, and [CLS] a [SEP] b [SEP] pairs.
+TEST(WordPieceTest, MatchesTransformersJs) {
+  const std::string dir = "tests/reference/tokenizers/bert/";
+  absl::StatusOr<model::TokenizerSpec> spec = TokenizerFromHf(
+      {Read(dir + "tokenizer.json"), Read(dir + "tokenizer_config.json"), ""});
+  ASSERT_TRUE(spec.ok()) << spec.status();
+  EXPECT_EQ(spec->kind(), model::WORDPIECE);
+  EXPECT_EQ(spec->tokens(2003), "\xE2\x96\x81is");  // llama.cpp's form of "is"
+  EXPECT_EQ(spec->tokens(2015), "s");                // and of "##s"
+  const std::vector<std::string> corpus = Corpus();
+  for (const bool cased : {false, true}) {
+    model::TokenizerSpec variant = *spec;
+    variant.mutable_pre_tokenizer()->set_lowercase(!cased);
+    variant.mutable_pre_tokenizer()->set_strip_accents(!cased);
+    auto tokenizer = *text::Tokenizer::Create(variant);
+    const std::vector<std::vector<int32_t>> expected = Expected(cased ? "bert/cased" : "bert/uncased");
+    ASSERT_EQ(corpus.size(), expected.size());
+    int mismatches = 0;
+    for (size_t i = 0; i < corpus.size(); ++i) {
+      absl::StatusOr<std::vector<int32_t>> ids = tokenizer->Encode(corpus[i], true, true);
+      ASSERT_TRUE(ids.ok()) << ids.status();
+      if (*ids != expected[i] && ++mismatches <= 5) {
+        ADD_FAILURE() << (cased ? "cased" : "uncased") << " line " << i + 1 << " ("
+                      << corpus[i] << ")\n  got      " << absl::StrJoin(*ids, " ")
+                      << "\n  expected " << absl::StrJoin(expected[i], " ");
+      }
+    }
+    EXPECT_EQ(mismatches, 0) << (cased ? "cased" : "uncased");
+  }
+  auto tokenizer = *text::Tokenizer::Create(*spec);
+  const std::vector<std::vector<int32_t>> pairs = Expected("bert/pairs");
+  for (size_t p = 0; p < pairs.size(); ++p) {
+    size_t second = 0;
+    absl::StatusOr<std::vector<int32_t>> ids =
+        tokenizer->EncodePair(corpus[10 * p], corpus[10 * p + 1], &second);
+    ASSERT_TRUE(ids.ok()) << ids.status();
+    EXPECT_EQ(*ids, pairs[p]) << "pair " << p;
+    EXPECT_EQ((*ids)[second - 1], 102);  // the first [SEP]
+  }
+  EXPECT_EQ(tokenizer->Decode(*tokenizer->Encode("Hello, World's tokenizers!", true)),
+            "hello , world ' s tokenizers !");  // words joined by spaces, as llama.cpp
+}
+
 TEST(HfTokenizerTest, MalformedFilesAreClearErrors) {
   auto error = [](const std::string& json, const std::string& config = "") {
     return std::string(TokenizerFromHf({json, config, ""}).status().message());
   };
   EXPECT_THAT(error("{"), HasSubstr("tokenizer.json is not valid JSON"));
   EXPECT_THAT(error("{}"), HasSubstr("has no model"));
-  EXPECT_THAT(error(R"({"model": {"type": "WordPiece"}})"), HasSubstr("'WordPiece'"));
+  EXPECT_THAT(error(R"({"model": {"type": "Unigram"}})"), HasSubstr("'Unigram'"));
+  EXPECT_THAT(error(R"({"model": {"type": "WordPiece"}})"), HasSubstr("normalizer 'none'"));
+  EXPECT_THAT(error(R"({"model": {"type": "WordPiece", "continuing_subword_prefix": "@@"},
+                        "normalizer": {"type": "BertNormalizer"},
+                        "pre_tokenizer": {"type": "BertPreTokenizer"}})"),
+              HasSubstr("continuing_subword_prefix"));
+  EXPECT_THAT(error(R"({"model": {"type": "WordPiece", "vocab": {"a": 0}},
+                        "normalizer": {"type": "BertNormalizer"},
+                        "pre_tokenizer": {"type": "BertPreTokenizer"}})"),
+              HasSubstr("no cls_token '[CLS]'"));
   EXPECT_THAT(error(R"({"model": {"type": "BPE", "vocab": {"a": 0}},
                         "pre_tokenizer": {"type": "Whitespace"}})"),
               HasSubstr("pre-tokenizer 'Whitespace'"));

@@ -15,6 +15,10 @@ void GeluTanhImpl(const float* in, float* out, size_t n) {
   UnaryRow(in, out, n, [](auto d, auto x) HWY_ATTR { return GeluTanhVec(d, x); });
 }
 
+void GeluErfImpl(const float* in, float* out, size_t n) {
+  UnaryRow(in, out, n, [](auto d, auto x) HWY_ATTR { return GeluErfVec(d, x); });
+}
+
 // out = f(gate) · up lane-wise.
 template <class F>
 HWY_INLINE void GatedRow(const float* gate, const float* up, float* out, size_t n,
@@ -46,11 +50,15 @@ HWY_AFTER_NAMESPACE();
 namespace smallmind::kernels {
 
 HWY_EXPORT(GeluTanhImpl);
+HWY_EXPORT(GeluErfImpl);
 HWY_EXPORT(SwiGluImpl);
 HWY_EXPORT(GeGluImpl);
 
 void GeluTanh(const float* in, float* out, size_t n) {
   HWY_DYNAMIC_DISPATCH(GeluTanhImpl)(in, out, n);
+}
+void GeluErf(const float* in, float* out, size_t n) {
+  HWY_DYNAMIC_DISPATCH(GeluErfImpl)(in, out, n);
 }
 void SwiGlu(const float* gate, const float* up, float* out, size_t n) {
   HWY_DYNAMIC_DISPATCH(SwiGluImpl)(gate, up, out, n);

@@ -21,6 +21,18 @@ void BM_GELU(benchmark::State& state) {
 }
 BENCHMARK(BM_GELU)->Arg(1000)->Arg(10000)->Arg(100000)->Arg(1000000);
 
+void BM_GeluErf(benchmark::State& state) {
+  const size_t n = static_cast<size_t>(state.range(0));
+  const std::vector<float> x = BenchFloats(n);
+  std::vector<float> y(n);
+  for (auto _ : state) {
+    GeluErf(x.data(), y.data(), n);
+    benchmark::DoNotOptimize(y.data());
+  }
+  SetRates(state, double(n), 2.0 * n * sizeof(float));
+}
+BENCHMARK(BM_GeluErf)->Arg(1000000);
+
 void BM_SwiGLU(benchmark::State& state) {
   const size_t n = static_cast<size_t>(state.range(0));
   const std::vector<float> gate = BenchFloats(n, 1), up = BenchFloats(n, 2);

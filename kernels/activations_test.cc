@@ -40,6 +40,19 @@ TEST_P(ActivationsTest, GeluTanh) {
   CheckUnary(GeluTanh, reference::GeluTanh, -10.0f, 10.0f);
 }
 
+TEST_P(ActivationsTest, GeluErf) {
+  CheckUnary(GeluErf, reference::GeluErf, -12.0f, 12.0f);
+  CheckUnary(GeluErf, reference::GeluErf, -1.0f, 1.0f);
+  const float x[] = {-1e30f, -11.0f, 0.0f, 100.0f, 1e30f};
+  float y[5];
+  GeluErf(x, y, 5);
+  EXPECT_EQ(y[0], 0.0f);
+  EXPECT_EQ(y[1], 0.0f);
+  EXPECT_EQ(y[2], 0.0f);
+  EXPECT_EQ(y[3], 100.0f);
+  EXPECT_EQ(y[4], 1e30f);
+}
+
 TEST_P(ActivationsTest, SwiGlu) {
   for (size_t n : kTestSizes) {
     const std::vector<float> gate = RandomFloats(n, 12, -8, 8);

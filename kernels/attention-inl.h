@@ -488,7 +488,9 @@ HWY_INLINE void AttendBlockTyped(const QueryBlock& block, const StoredRows& keys
     s.sum[a] = 0.0f;
   }
   std::fill(s.acc, s.acc + queries * head_pad, 0.0f);
-  const int64_t last = block.first_position + static_cast<int64_t>(block.rows) - 1;
+  if (block.keys > 0) window = 0;
+  const int64_t last = block.keys > 0 ? block.keys - 1
+                                      : block.first_position + static_cast<int64_t>(block.rows) - 1;
   const int64_t first_key =
       window > 0 ? std::max<int64_t>(0, block.first_position + 1 - window) : 0;
   const uint8_t* key_rows = static_cast<const uint8_t*>(keys.data);
@@ -513,7 +515,9 @@ HWY_INLINE void AttendBlockTyped(const QueryBlock& block, const StoredRows& keys
     size_t a[2], from[2], to[2];
     size_t pending = 0;
     for (size_t r = 0; r < block.rows; ++r) {
-      const int64_t pos = block.first_position + static_cast<int64_t>(r);
+      // The last position the row sees: its own, or the sequence's last.
+      const int64_t pos =
+          block.keys > 0 ? last : block.first_position + static_cast<int64_t>(r);
       if (k0 > pos) continue;  // the tile is in this row's future
       const int64_t lo = window > 0 ? pos + 1 - window : 0;
       if (k0 + static_cast<int64_t>(n_keys) <= lo) continue;  // the tile is before its window

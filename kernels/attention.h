@@ -52,6 +52,9 @@ struct QueryBlock {
   size_t q_stride, out_stride;  // floats from one row to the next
   size_t rows, heads;
   int64_t first_position;
+  // 0: causal, row r attends to positions up to its own. Else every row
+  // attends to [0, keys) whatever its position (encoders); no window.
+  int64_t keys = 0;
 };
 
 // Keys per tile of AttendBlock.

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 #include <limits>
+#include <tuple>
 #include <utility>
 #include <vector>
 
@@ -116,12 +117,14 @@ TEST_P(AttentionTest, OnePositionReturnsItsValue) {
 // row attends to its own causal (and windowed) range of a cache whose
 // positions are all filled.
 void CheckBlock(DType key_type, DType value_type, size_t head_dim, size_t rows, size_t heads,
-                int64_t first_position, int64_t window) {
+                int64_t first_position, int64_t window, int64_t keys = 0) {
   SCOPED_TRACE(testing::Message() << core::DTypeName(key_type) << "/"
                                   << core::DTypeName(value_type) << " head_dim " << head_dim
                                   << " rows " << rows << " heads " << heads << " first "
-                                  << first_position << " window " << window);
-  const size_t positions = static_cast<size_t>(first_position) + rows;
+                                  << first_position << " window " << window << " keys "
+                                  << keys);
+  const size_t positions = std::max(static_cast<size_t>(first_position) + rows,
+                                    static_cast<size_t>(keys));
   const Stored k = Store(key_type, positions, head_dim, 52);
   const Stored v = Store(value_type, positions, head_dim, 53);
   const size_t q_stride = heads * head_dim + 3;
@@ -129,14 +132,15 @@ void CheckBlock(DType key_type, DType value_type, size_t head_dim, size_t rows, 
   std::vector<float> out(rows * q_stride, -7.0f);
   std::vector<float> scratch(AttendBlockScratch(rows * heads, head_dim));
   const float scale = 1.0f / std::sqrt(static_cast<float>(head_dim));
-  AttendBlock({q.data(), out.data(), q_stride, q_stride, rows, heads, first_position},
+  AttendBlock({q.data(), out.data(), q_stride, q_stride, rows, heads, first_position, keys},
               {k.bytes.data() + kOffset, key_type, k.stride},
               {v.bytes.data() + kOffset, value_type, v.stride},
               head_dim, scale, window, scratch.data());
   for (size_t r = 0; r < rows; ++r) {
-    const int64_t pos = first_position + static_cast<int64_t>(r);
-    const size_t from =
-        static_cast<size_t>(window > 0 ? std::max<int64_t>(0, pos + 1 - window) : 0);
+    // Bidirectional rows see [0, keys), as if at the last position.
+    const int64_t pos = keys > 0 ? keys - 1 : first_position + static_cast<int64_t>(r);
+    const size_t from = static_cast<size_t>(
+        window > 0 && keys == 0 ? std::max<int64_t>(0, pos + 1 - window) : 0);
     const size_t n = static_cast<size_t>(pos) + 1 - from;
     for (size_t h = 0; h < heads; ++h) {
       const float* qh = q.data() + r * q_stride + h * head_dim;
@@ -170,8 +174,17 @@ TEST_P(AttentionTest, BlocksMatchTheReference) {
       }
     }
   }
+  // Encoders: every row over all of its sequence's keys (window ignored).
+  for (size_t head_dim : {7, 32, 64}) {
+    for (auto [rows, first, keys] : {std::tuple<size_t, int64_t, int64_t>{1, 0, 1}, {3, 0, 3},
+                                     {16, 0, 16}, {9, 40, 70}, {33, 100, 133}, {20, 0, 200}}) {
+      CheckBlock(DType::kF32, DType::kF32, head_dim, rows, 3, first, 4, keys);
+      if (HasFailure()) return;
+    }
+  }
   for (DType key_type : {DType::kF16, DType::kBF16, DType::kQ8_0, DType::kQ4_0}) {
     for (DType value_type : {DType::kF16, DType::kQ8_0, DType::kQ4_0}) {
+      CheckBlock(key_type, value_type, 64, 12, 3, 0, 0, 130);
       CheckBlock(key_type, value_type, 64, 12, 3, 90, 0);
       CheckBlock(key_type, value_type, 32, 7, 2, 0, 5);
       if (HasFailure()) return;

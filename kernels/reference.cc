@@ -19,6 +19,8 @@ double GeluTanh(double x) {
   return 0.5 * x * (1.0 + std::tanh(k * (x + 0.044715 * x * x * x)));
 }
 
+double GeluErf(double x) { return 0.5 * x * std::erfc(-x / std::sqrt(2.0)); }
+
 double Silu(double x) { return x / (1.0 + std::exp(-x)); }
 
 std::vector<double> Softmax(const float* x, size_t n) {

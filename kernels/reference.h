@@ -12,6 +12,7 @@
 namespace smallmind::kernels::reference {
 
 double GeluTanh(double x);
+double GeluErf(double x);
 double Silu(double x);
 
 std::vector<double> Softmax(const float* x, size_t n);

@@ -30,6 +30,8 @@ std::string Layer(int i, absl::string_view rest) {
 
 }  // namespace
 
+bool IsGated(MlpKind mlp) { return mlp == SWIGLU || mlp == GEGLU; }
+
 absl::Status ValidateArchitecture(const Architecture& a) {
   SM_RETURN_IF_ERROR(CheckRange("vocab_size", a.vocab_size(), kMaxDim * 4));
   SM_RETURN_IF_ERROR(CheckRange("context_length", a.context_length(), kMaxDim));
@@ -52,7 +54,7 @@ absl::Status ValidateArchitecture(const Architecture& a) {
         absl::StrCat("architecture: norm_eps is ", a.norm_eps(),
                      ", expected > 0"));
   }
-  if (a.mlp() != GELU && a.mlp() != SWIGLU && a.mlp() != GEGLU) {
+  if (a.mlp() != GELU && a.mlp() != SWIGLU && a.mlp() != GEGLU && a.mlp() != GELU_ERF) {
     return absl::InvalidArgumentError("architecture: mlp is not set");
   }
   for (const auto& [knob, value] :
@@ -73,6 +75,22 @@ absl::Status ValidateArchitecture(const Architecture& a) {
       return absl::InvalidArgumentError(absl::StrCat(
           "architecture: rope_local_base is ", a.rope_local_base(), ", expected > 1"));
     }
+  }
+  if (a.token_types() > 1024 || a.classifier_labels() > kMaxDim) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "architecture: token_types ", a.token_types(), " or classifier_labels ",
+        a.classifier_labels(), " out of range"));
+  }
+  if (!Pooling_IsValid(a.pooling())) {
+    return absl::InvalidArgumentError("architecture: pooling is not a known kind");
+  }
+  if (a.pooling() == RANK && a.classifier_labels() == 0) {
+    return absl::InvalidArgumentError(
+        "architecture: pooling is RANK but there is no classifier head (classifier_labels 0)");
+  }
+  if (a.bidirectional() && a.sliding_window() > 0) {
+    return absl::InvalidArgumentError(
+        "architecture: sliding-window attention in a bidirectional model");
   }
   if (a.rope_freq_factors() && a.positions() != ROPE) {
     return absl::InvalidArgumentError(
@@ -119,10 +137,15 @@ std::vector<TensorSpec> ExpectedTensors(const Architecture& a) {
     if (bias) add(prefix + ".bias", {rows}, false);
   };
   add("token_embd.weight", {a.vocab_size(), dim}, true);
+  if (a.token_types() > 0) {
+    add("token_types.weight", {a.token_types(), dim}, false);
+    specs.back().lookup = true;
+  }
   if (a.positions() == LEARNED) {
     add("position_embd.weight", {a.context_length(), dim}, false);
     specs.back().lookup = true;
   }
+  if (a.post_layer_norm()) add_norm("token_embd_norm", dim);
   if (a.rope_freq_factors()) add("rope_freqs.weight", {a.rotary_dim() / 2}, false);
   for (int i = 0; i < static_cast<int>(a.num_layers()); ++i) {
     add_norm(Layer(i, "attn_norm"), dim);
@@ -141,7 +164,7 @@ std::vector<TensorSpec> ExpectedTensors(const Architecture& a) {
     add_linear(Layer(i, "attn_output"), dim, q_dim, a.biases());
     if (a.post_norms()) add_norm(Layer(i, "attn_post_norm"), dim);
     add_norm(Layer(i, "ffn_norm"), dim);
-    if (a.mlp() == GELU) {
+    if (!IsGated(a.mlp())) {
       add_linear(Layer(i, "ffn_up"), hidden, dim, a.biases());
     } else if (a.split_projections()) {
       add_linear(Layer(i, "ffn_gate"), hidden, dim, a.biases());
@@ -152,8 +175,14 @@ std::vector<TensorSpec> ExpectedTensors(const Architecture& a) {
     add_linear(Layer(i, "ffn_down"), dim, hidden, a.biases());
     if (a.post_norms()) add_norm(Layer(i, "ffn_post_norm"), dim);
   }
-  add_norm("output_norm", dim);
-  if (!a.tied_output()) add("output.weight", {a.vocab_size(), dim}, true);
+  if (!a.post_layer_norm()) add_norm("output_norm", dim);
+  if (!a.bidirectional() && !a.tied_output()) {
+    add("output.weight", {a.vocab_size(), dim}, true);
+  }
+  if (a.classifier_labels() > 0) {
+    add_linear("cls", dim, dim, true);
+    add_linear("cls.output", a.classifier_labels(), dim, true);
+  }
   return specs;
 }
 
@@ -210,7 +239,16 @@ absl::Status Model::Resolve() {
   position_embd_ = get("position_embd.weight");
   out_norm_w_ = get("output_norm.weight");
   out_norm_b_ = get("output_norm.bias");
-  output_ = a.tied_output() ? token_embd_ : get("output.weight");
+  output_ = a.bidirectional() ? core::TensorView()
+            : a.tied_output() ? token_embd_
+                              : get("output.weight");
+  token_types_ = get("token_types.weight");
+  embd_norm_w_ = get("token_embd_norm.weight");
+  embd_norm_b_ = get("token_embd_norm.bias");
+  cls_ = get("cls.weight");
+  cls_bias_ = get("cls.bias");
+  cls_output_ = get("cls.output.weight");
+  cls_output_bias_ = get("cls.output.bias");
   rope_freqs_ = get("rope_freqs.weight");
   layers_.resize(a.num_layers());
   for (int i = 0; i < static_cast<int>(a.num_layers()); ++i) {
@@ -231,7 +269,7 @@ absl::Status Model::Resolve() {
     l.attn_output_bias = get(Layer(i, "attn_output.bias"));
     l.ffn_norm_weight = get(Layer(i, "ffn_norm.weight"));
     l.ffn_norm_bias = get(Layer(i, "ffn_norm.bias"));
-    l.ffn_up = a.mlp() == GELU ? projection({"ffn_up"})
+    l.ffn_up = !IsGated(a.mlp()) ? projection({"ffn_up"})
                : split         ? projection({"ffn_gate", "ffn_up"})
                                : projection({"ffn_gate_up"});
     l.ffn_down = get(Layer(i, "ffn_down.weight"));

@@ -27,6 +27,9 @@ struct TensorSpec {
   bool lookup = false;
 };
 
+// Whether the MLP multiplies a gate by an up projection (gate|up rows).
+bool IsGated(MlpKind mlp);
+
 // Checks the knobs alone: positive sizes, heads that divide, a rotary dim
 // that fits the head, known enum values. The error names the knob.
 absl::Status ValidateArchitecture(const Architecture& arch);
@@ -41,6 +44,10 @@ absl::Status ValidateArchitecture(const Architecture& arch);
 //   output_norm.{weight,bias} [dim]         output.weight [vocab, dim]
 //   rope_freqs.weight [rotary_dim/2]        blk.N.attn_{q,k}_norm.weight [head_dim]
 //   blk.N.{attn,ffn}_post_norm.weight [dim]
+//   token_types.weight [types, dim]         token_embd_norm.{weight,bias} [dim]
+//   cls.{weight,bias} [dim, dim]            cls.output.{weight,bias} [labels, dim]
+// Encoders (bidirectional) have no output.weight, post-LN ones no
+// output_norm.
 // q/k/v rows are fused: q (heads·head_dim), then k, then v (kv_heads·head_dim);
 // with split_projections, blk.N.attn_{q,k,v}.{weight,bias} and
 // blk.N.ffn_{gate,up}.weight instead.
@@ -85,8 +92,18 @@ class Model {
   const std::vector<LayerTensors>& layers() const { return layers_; }
   const core::TensorView& output_norm_weight() const { return out_norm_w_; }
   const core::TensorView& output_norm_bias() const { return out_norm_b_; }
-  // The LM head: `output.weight`, or the token embedding when tied.
+  // The LM head: `output.weight`, or the token embedding when tied; empty
+  // for an encoder.
   const core::TensorView& output() const { return output_; }
+  // Segment embeddings (token_types), the embeddings' norm (post-LN) and
+  // the classifier head, where the architecture has them.
+  const core::TensorView& token_types() const { return token_types_; }
+  const core::TensorView& embedding_norm_weight() const { return embd_norm_w_; }
+  const core::TensorView& embedding_norm_bias() const { return embd_norm_b_; }
+  const core::TensorView& classifier() const { return cls_; }
+  const core::TensorView& classifier_bias() const { return cls_bias_; }
+  const core::TensorView& classifier_output() const { return cls_output_; }
+  const core::TensorView& classifier_output_bias() const { return cls_output_bias_; }
   // rope_freqs.weight (rope_freq_factors), else empty.
   const core::TensorView& rope_freqs() const { return rope_freqs_; }
 
@@ -100,7 +117,8 @@ class Model {
 
   std::unique_ptr<ModelData> data_;
   core::TensorView token_embd_, position_embd_, out_norm_w_, out_norm_b_,
-      output_, rope_freqs_;
+      output_, rope_freqs_, token_types_, embd_norm_w_, embd_norm_b_, cls_, cls_bias_,
+      cls_output_, cls_output_bias_;
   std::vector<LayerTensors> layers_;
 };
 

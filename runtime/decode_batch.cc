@@ -291,7 +291,7 @@ absl::StatusOr<bool> DecodeBatch::Step() {
   const size_t vocab = static_cast<size_t>(tokenizer_.vocab_size());
   // More rows than slots want logits only with prompt log probabilities.
   const size_t logit_rows = static_cast<size_t>(
-      std::count_if(rows_.begin(), rows_.end(), [](const BatchRow& r) { return r.logits; }));
+      std::count_if(rows_.begin(), rows_.end(), [](const BatchRow& r) { return r.output; }));
   if (logits_.size() < logit_rows * vocab) logits_.resize(logit_rows * vocab);
   if (options_.batched) {
     SM_RETURN_IF_ERROR(transformer_.Forward(rows_, arena_, pool_, logits_.data()));
@@ -305,7 +305,7 @@ absl::StatusOr<bool> DecodeBatch::Step() {
       SM_RETURN_IF_ERROR(
           transformer_.Forward(group, arena_, pool_, logits_.data() + logit_row * vocab));
       logit_row += static_cast<size_t>(
-          std::count_if(group.begin(), group.end(), [](const BatchRow& r) { return r.logits; }));
+          std::count_if(group.begin(), group.end(), [](const BatchRow& r) { return r.output; }));
       begin = end;
     }
   }
@@ -319,7 +319,7 @@ absl::StatusOr<bool> DecodeBatch::Step() {
       slot.next.reset();
       ++slot.generation->stats().decode_steps;
     }
-    if (!row.logits) continue;
+    if (!row.output) continue;
     float* logits = logits_.data() + logit_row++ * vocab;
     if (!slot.generation) {
       const size_t j = static_cast<size_t>(row.position - slot.prefill_base);

@@ -47,8 +47,11 @@ int64_t BlockScratchFloats(const model::Architecture& a) {
   return static_cast<int64_t>(kernels::AttendBlockScratch(kBlockQueries, a.head_dim()));
 }
 int64_t FfnRows(const model::Architecture& a) {
-  return a.mlp() == model::GELU ? a.hidden_dim() : 2 * a.hidden_dim();  // gated: gate|up
+  return model::IsGated(a.mlp()) ? 2 * a.hidden_dim() : a.hidden_dim();  // gated: gate|up
 }
+
+// A row's position as the model sees it: from its sequence's start.
+int64_t ModelPosition(const BatchRow& row) { return row.position - row.start; }
 
 // Sliding-window layers (Gemma 3): all but every pattern-th.
 bool IsLocalLayer(const model::Architecture& a, int layer) {
@@ -138,14 +141,15 @@ absl::StatusOr<KvTypes> ParseKvTypes(absl::string_view keys, absl::string_view v
 
 absl::StatusOr<KvCache> KvCache::Create(const model::Architecture& arch, int64_t context,
                                         KvTypes types) {
-  if (context <= 0 || context > arch.context_length()) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("KV cache context ", context, " must be in [1, ",
-                     arch.context_length(), "], the model's context length"));
+  const int64_t most = arch.bidirectional() ? kMaxPackedPositions : arch.context_length();
+  if (context <= 0 || context > most) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "KV cache context ", context, " must be in [1, ", most, "], the model's ",
+        arch.bidirectional() ? "most packed positions" : "context length"));
   }
   KvCache cache;
   cache.context_ = context;
-  cache.layers_ = arch.num_layers();
+  cache.layers_ = arch.bidirectional() ? 1 : arch.num_layers();
   cache.types_ = types;
   const core::DType parts[2] = {types.keys, types.values};
   for (int kind = 0; kind < 2; ++kind) {
@@ -225,7 +229,13 @@ absl::StatusOr<std::unique_ptr<Transformer>> Transformer::Create(
     SM_ASSIGN_OR_RETURN(layer.ffn_down, t->Prepare(lt.ffn_down));
     t->layers_.push_back(std::move(layer));
   }
-  SM_ASSIGN_OR_RETURN(t->output_, t->Prepare(model.output()));
+  if (!model.arch().bidirectional()) {
+    SM_ASSIGN_OR_RETURN(t->output_, t->Prepare(model.output()));
+  }
+  if (model.arch().classifier_labels() > 0) {
+    SM_ASSIGN_OR_RETURN(t->classifier_, t->Prepare(model.classifier()));
+    SM_ASSIGN_OR_RETURN(t->classifier_output_, t->Prepare(model.classifier_output()));
+  }
   const model::Architecture& arch = model.arch();
   if (arch.positions() == model::ROPE) {
     absl::Span<const float> factors;
@@ -253,7 +263,10 @@ size_t Transformer::ScratchBytes(int64_t max_rows, int threads,
   for (const Scratch::Buffer& b : Scratch::kBuffers) {
     bytes += ArenaFloats(b.floats(model_.arch(), size));
   }
-  size_t matmul = backend_.ScratchBytes(size.rows, *output_);
+  size_t matmul = 0;
+  for (const auto* head : {&output_, &classifier_, &classifier_output_}) {
+    if (*head) matmul = std::max(matmul, backend_.ScratchBytes(size.rows, **head));
+  }
   for (const PreparedLayer& l : layers_) {
     for (const auto* w : {&l.attn_output, &l.ffn_down}) {
       matmul = std::max(matmul, backend_.ScratchBytes(size.rows, **w));
@@ -269,8 +282,9 @@ size_t Transformer::ScratchBytes(int64_t max_rows, int threads,
 }
 
 int64_t Transformer::LookupBytes() const {
-  return static_cast<int64_t>(std::max(model_.token_embedding().row_bytes(),
-                                       model_.position_embedding().row_bytes()));
+  return static_cast<int64_t>(std::max({model_.token_embedding().row_bytes(),
+                                        model_.position_embedding().row_bytes(),
+                                        model_.token_types().row_bytes()}));
 }
 
 // An embedding row is read from the file, not through its mapping: a
@@ -293,11 +307,19 @@ void Transformer::Embed(const Pass& pass) const {
     if (a.embedding_scale() != 0) {
       for (int64_t j = 0; j < dim; ++j) x[j] *= a.embedding_scale();
     }
+    float* row = pass.s.xn + i * dim;  // xn is free until the first norm
     if (a.positions() == model::LEARNED) {
-      float* position = pass.s.xn + i * dim;  // xn is free until the first norm
-      LookUp(pass, model_.position_embedding(), pass.rows[i].position, position);
-      kernels::AddInPlace(position, x, dim);
+      LookUp(pass, model_.position_embedding(), ModelPosition(pass.rows[i]), row);
+      kernels::AddInPlace(row, x, dim);
     }
+    if (a.token_types() > 0) {
+      LookUp(pass, model_.token_types(), pass.rows[i].token_type, row);
+      kernels::AddInPlace(row, x, dim);
+    }
+  }
+  if (a.post_layer_norm()) {
+    Norm(-1, pass, pass.s.x, model_.embedding_norm_weight(), model_.embedding_norm_bias(),
+         pass.s.x);
   }
 }
 
@@ -306,7 +328,8 @@ void Transformer::Norm(int layer, const Pass& pass, const float* in,
                        const core::TensorView& bias, float* out) const {
   const model::Architecture& a = model_.arch();
   const int64_t dim = a.embedding_dim();
-  const int64_t rows = layer < 0 ? pass.logit_rows : pass.m;
+  // The output norm runs on the rows that want output; the others on all.
+  const int64_t rows = layer < 0 && !model_.arch().post_layer_norm() ? pass.logit_rows : pass.m;
   SM_PROFILE_SCOPE(ProfileOp::kNorm, layer, 0, 8.0 * rows * dim);
   const float* w = static_cast<const float*>(weight.data());
   for (int64_t i = 0; i < rows; ++i) {
@@ -391,8 +414,9 @@ void Transformer::Rope(int layer, const Pass& pass, float* qkv) const {
   const kernels::RopeTable& table = IsLocalLayer(a, layer) ? *rope_local_ : *rope_;
   for (int64_t i = 0; i < pass.m; ++i) {
     float* q = qkv + i * QkvDim(a);
-    rotate(q, a.num_heads(), a.head_dim(), table, pass.rows[i].position);
-    rotate(q + QDim(a), a.num_kv_heads(), a.head_dim(), table, pass.rows[i].position);
+    const int64_t position = ModelPosition(pass.rows[i]);
+    rotate(q, a.num_heads(), a.head_dim(), table, position);
+    rotate(q + QDim(a), a.num_kv_heads(), a.head_dim(), table, position);
   }
 }
 
@@ -419,7 +443,7 @@ void Transformer::PlanAttention(Pass& pass) const {
   int64_t n = 0;
   for (int64_t i = 0; i < pass.m; ++i) {
     const BatchRow& row = pass.rows[i];
-    if (i > 0 && pass.rows[i - 1].cache == row.cache &&
+    if (i > 0 && pass.rows[i - 1].cache == row.cache && pass.rows[i - 1].start == row.start &&
         pass.rows[i - 1].position + 1 == row.position) {
       continue;
     }
@@ -432,7 +456,8 @@ void Transformer::PlanAttention(Pass& pass) const {
     run.first_task = tasks;
     run.first_slot = slots;
     const int64_t rows = runs[r + 1].first_row - run.first_row;
-    const int64_t keys = pass.rows[runs[r + 1].first_row - 1].position + 1;
+    const BatchRow& last = pass.rows[runs[r + 1].first_row - 1];
+    const int64_t keys = last.position + 1 - last.start;
     if (rows >= kMinBlockRows) {
       run.parts = 0;
       tasks += a.num_kv_heads() * ((rows + BlockRows(a) - 1) / BlockRows(a));
@@ -459,20 +484,28 @@ void Transformer::Attention(int layer, const Pass& pass, const float* qkv,
   const float scale = a.attention_scale() != 0
                           ? a.attention_scale()
                           : 1.0f / std::sqrt(static_cast<float>(head_dim));
-  // A row attends to positions [first(row), row.position] of its cache.
+  // A row attends to positions [first(row), end) of its cache: end is
+  // row.position + 1, or in an encoder its run's (its sequence's) end.
   const int64_t window = IsLocalLayer(a, layer) ? a.sliding_window() : 0;
+  const bool bidirectional = a.bidirectional();
   auto first = [window](const BatchRow& row) {
-    return window > 0 ? std::max<int64_t>(0, row.position + 1 - window) : 0;
+    return window > 0 ? std::max<int64_t>(row.start, row.position + 1 - window) : row.start;
   };
+  const Pass::Run* runs = pass.runs;
   int64_t positions = 0;  // keys attended to, over all rows
-  for (const BatchRow& row : pass.rows) positions += row.position + 1 - first(row);
+  for (int64_t r = 0; r < pass.num_runs; ++r) {
+    const int64_t begin = runs[r].first_row, end = runs[r + 1].first_row;
+    for (int64_t i = begin; i < end; ++i) {
+      const BatchRow& row = pass.rows[i];
+      positions += (bidirectional ? pass.rows[end - 1].position : row.position) + 1 - first(row);
+    }
+  }
   // q·k and p·v over every attended position: 4 flops per head element;
   // keys and values read once per kv head.
   SM_PROFILE_SCOPE(ProfileOp::kAttention, layer, 4.0 * heads * head_dim * positions,
                    8.0 * KvDim(a) * positions);
   const int64_t kv_heads = a.num_kv_heads();
   const int64_t block_rows = BlockRows(a);
-  const Pass::Run* runs = pass.runs;
   // Where row i's head `head`, part `part` goes: its sums [head_dim], then
   // its max score and its sum of weights.
   const int64_t slot_floats = head_dim + 2;
@@ -488,7 +521,10 @@ void Transformer::Attention(int layer, const Pass& pass, const float* qkv,
         1;
     const int64_t run_rows = run[1].first_row - run->first_row;
     const int64_t local = static_cast<int64_t>(t) - run->first_task;
-    KvCache& cache = *pass.rows[run->first_row].cache;
+    const BatchRow& head_row = pass.rows[run->first_row];
+    KvCache& cache = *head_row.cache;
+    const int64_t start = head_row.start;
+    const int64_t run_end = pass.rows[run[1].first_row - 1].position + 1;
     const KvTypes types = cache.types();
     // Heads are whole blocks, so a kv head's bytes start at its index times
     // its size.
@@ -505,10 +541,13 @@ void Transformer::Attention(int layer, const Pass& pass, const float* qkv,
           static_cast<size_t>(QDim(a)),
           static_cast<size_t>(std::min(block_rows, run_rows - r0)),
           static_cast<size_t>(group),
-          pass.rows[i].position};
+          ModelPosition(pass.rows[i]),
+          bidirectional ? run_end - start : 0};
       kernels::AttendBlock(
-          block, {cache.keys(layer, 0) + key_head * kv_head, types.keys, cache.key_row_bytes()},
-          {cache.values(layer, 0) + value_head * kv_head, types.values, cache.value_row_bytes()},
+          block,
+          {cache.keys(layer, start) + key_head * kv_head, types.keys, cache.key_row_bytes()},
+          {cache.values(layer, start) + value_head * kv_head, types.values,
+           cache.value_row_bytes()},
           head_dim, scale, window, pass.s.block + thread * BlockScratchFloats(a));
       return;
     }
@@ -519,7 +558,7 @@ void Transformer::Attention(int layer, const Pass& pass, const float* qkv,
     const int64_t part = local % parts;
     const int64_t kv_head = head / group;
     // Positions [begin, end): the row's, or one part of them.
-    const int64_t from = first(row), keys = row.position + 1 - from;
+    const int64_t from = first(row), keys = (bidirectional ? run_end : row.position + 1) - from;
     const int64_t begin = from + keys * part / parts, end = from + keys * (part + 1) / parts;
     const kernels::StoredRows key_rows{cache.keys(layer, begin) + key_head * kv_head, types.keys,
                                        cache.key_row_bytes()};
@@ -563,8 +602,8 @@ void Transformer::Activation(int layer, const Pass& pass, const float* up,
   const int64_t hidden = a.hidden_dim();
   SM_PROFILE_SCOPE(ProfileOp::kActivation, layer, 0,
                    4.0 * pass.m * (FfnRows(a) + hidden));
-  if (a.mlp() == model::GELU) {
-    kernels::GeluTanh(up, out, pass.m * hidden);
+  if (a.mlp() == model::GELU || a.mlp() == model::GELU_ERF) {
+    (a.mlp() == model::GELU ? kernels::GeluTanh : kernels::GeluErf)(up, out, pass.m * hidden);
     return;
   }
   auto* const gated = a.mlp() == model::SWIGLU ? kernels::SwiGlu : kernels::GeGlu;
@@ -581,28 +620,74 @@ void Transformer::Residual(int layer, const Pass& pass, const float* delta,
   kernels::AddInPlace(delta, x, n);
 }
 
-absl::Status Transformer::Head(const Pass& pass, float* logits) const {
-  // The LM head runs only on the rows that want logits: gathered, in
-  // order, to the front of the residual stream.
-  const int64_t dim = model_.arch().embedding_dim();
+absl::Status Transformer::Head(const Pass& pass, bool logits, float* out) const {
+  // The head runs only on the rows that want output: gathered, in order,
+  // to the front of the residual stream, through the output norm (post-LN
+  // models have none: their layers end normalised).
+  const model::Architecture& a = model_.arch();
+  const int64_t dim = a.embedding_dim();
   int64_t j = 0;
   for (int64_t i = 0; i < pass.m; ++i) {
-    if (!pass.rows[i].logits) continue;
+    if (!pass.rows[i].output) continue;
     if (j != i) std::memcpy(pass.s.x + j * dim, pass.s.x + i * dim, dim * sizeof(float));
     ++j;
   }
-  Norm(-1, pass, pass.s.x, model_.output_norm_weight(), model_.output_norm_bias(),
-       pass.s.xn);
-  return MatMul(ProfileOp::kMatMulLmHead, -1, pass, pass.s.xn, *output_,
-                core::TensorView(), logits);
+  float* hidden = logits ? pass.s.xn : out;
+  if (a.post_layer_norm()) {
+    std::memcpy(hidden, pass.s.x, pass.logit_rows * dim * sizeof(float));
+  } else {
+    Norm(-1, pass, pass.s.x, model_.output_norm_weight(), model_.output_norm_bias(), hidden);
+  }
+  if (!logits) return absl::OkStatus();
+  return MatMul(ProfileOp::kMatMulLmHead, -1, pass, pass.s.xn, *output_, core::TensorView(),
+                out);
 }
 
 absl::Status Transformer::Forward(absl::Span<const BatchRow> rows,
                                   core::Arena& arena, core::ThreadPool& pool,
                                   float* logits) const {
+  if (output_ == nullptr) {
+    return absl::FailedPreconditionError(
+        "this model is an encoder: it has no LM head, only hidden states (embeddings)");
+  }
+  return Run(rows, arena, pool, true, logits);
+}
+
+absl::Status Transformer::Hidden(absl::Span<const BatchRow> rows, core::Arena& arena,
+                                 core::ThreadPool& pool, float* hidden) const {
+  return Run(rows, arena, pool, false, hidden);
+}
+
+absl::Status Transformer::Classify(const float* pooled, int64_t n, core::Arena& arena,
+                                   core::ThreadPool& pool, float* scores) const {
+  if (classifier_ == nullptr) {
+    return absl::FailedPreconditionError("this model has no classifier head");
+  }
+  const int64_t dim = model_.arch().embedding_dim();
+  const size_t mark = arena.used();
+  absl::Cleanup rewind = [&arena, mark] { arena.Rewind(mark); };
+  SM_ASSIGN_OR_RETURN(float* dense, arena.AllocateArray<float>(n * dim));
+  auto matmul = [&](const float* in, const backends::PreparedWeights& w,
+                    const core::TensorView& bias, float* out) -> absl::Status {
+    SM_ASSIGN_OR_RETURN(core::Shape x_shape, core::Shape::Make({n, w.cols()}));
+    SM_ASSIGN_OR_RETURN(core::Shape y_shape, core::Shape::Make({n, w.rows()}));
+    SM_ASSIGN_OR_RETURN(core::TensorView x, core::TensorView::Make(const_cast<float*>(in),
+                                                                  core::DType::kF32, x_shape));
+    SM_ASSIGN_OR_RETURN(core::TensorView y,
+                        core::TensorView::Make(out, core::DType::kF32, y_shape));
+    return backend_.MatMul(x, w, static_cast<const float*>(bias.data()), y, pool, arena);
+  };
+  SM_RETURN_IF_ERROR(matmul(pooled, *classifier_, model_.classifier_bias(), dense));
+  for (int64_t i = 0; i < n * dim; ++i) dense[i] = std::tanh(dense[i]);
+  return matmul(dense, *classifier_output_, model_.classifier_output_bias(), scores);
+}
+
+absl::Status Transformer::Run(absl::Span<const BatchRow> rows, core::Arena& arena,
+                              core::ThreadPool& pool, bool logits, float* out) const {
   const model::Architecture& a = model_.arch();
   if (rows.empty()) return absl::InvalidArgumentError("forward of an empty batch");
   int64_t logit_rows = 0, context = 0;
+  const BatchRow* previous = nullptr;
   for (const BatchRow& row : rows) {
     if (row.token < 0 || row.token >= a.vocab_size()) {
       return absl::InvalidArgumentError(absl::StrCat(
@@ -615,9 +700,31 @@ absl::Status Transformer::Forward(absl::Span<const BatchRow> rows,
           "position ", row.position, " does not fit the context of ",
           row.cache->context(), " tokens"));
     }
-    logit_rows += row.logits;
+    if (row.start < 0 || row.start > row.position ||
+        ModelPosition(row) >= a.context_length()) {
+      return absl::OutOfRangeError(absl::StrCat(
+          "a sequence from position ", row.start, " reaches position ", row.position,
+          ", past the model's context of ", a.context_length(), " tokens"));
+    }
+    if (row.token_type < 0 || row.token_type >= std::max<int64_t>(1, a.token_types())) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "token type ", row.token_type, " is outside the model's ",
+          std::max<uint32_t>(1, a.token_types()), " segment types"));
+    }
+    // An encoder's rows attend to their whole sequence: it must start in
+    // this pass and continue row by row.
+    const bool continues = previous != nullptr && previous->cache == row.cache &&
+                           previous->start == row.start && previous->position + 1 == row.position;
+    if (a.bidirectional() && row.position != row.start && !continues) {
+      return absl::InvalidArgumentError(
+          "an encoder's sequence must be whole in one pass, from its start");
+    }
+    previous = &row;
+    logit_rows += row.output;
     context = std::max(context, row.cache->context());
   }
+  // Encoders attend within their sequences: scores never span more.
+  if (a.bidirectional()) context = std::min<int64_t>(context, a.context_length());
 
   const size_t mark = arena.used();
   absl::Cleanup rewind = [&arena, mark] { arena.Rewind(mark); };
@@ -633,9 +740,11 @@ absl::Status Transformer::Forward(absl::Span<const BatchRow> rows,
   for (int l = 0; l < a.num_layers(); ++l) {
     const model::LayerTensors& weights = model_.layers()[l];
     const PreparedLayer& prepared = layers_[l];
-    // Attention: x += [post_norm](out(attend(rope([qk_norm](qkv(norm(x))))))).
-    Norm(l, pass, s.x, weights.attn_norm_weight, weights.attn_norm_bias, s.xn);
-    SM_RETURN_IF_ERROR(MatMul(ProfileOp::kMatMulQkv, l, pass, s.xn,
+    // Attention: x += [post_norm](out(attend(rope([qk_norm](qkv(norm(x))))))),
+    // or post-LN, x = norm(x + out(attend(rope(qkv(x))))).
+    const bool post_ln = a.post_layer_norm();
+    if (!post_ln) Norm(l, pass, s.x, weights.attn_norm_weight, weights.attn_norm_bias, s.xn);
+    SM_RETURN_IF_ERROR(MatMul(ProfileOp::kMatMulQkv, l, pass, post_ln ? s.x : s.xn,
                               Parts(prepared.qkv, weights.qkv), s.qkv));
     if (a.qk_norm()) QkNorm(l, pass, weights, s.qkv);
     Rope(l, pass, s.qkv);
@@ -647,9 +756,10 @@ absl::Status Transformer::Forward(absl::Span<const BatchRow> rows,
       Norm(l, pass, s.xn, weights.attn_post_norm_weight, weights.attn_post_norm_bias, s.xn);
     }
     Residual(l, pass, s.xn, s.x);
-    // MLP: x += [post_norm](down(act(up(norm(x))))).
-    Norm(l, pass, s.x, weights.ffn_norm_weight, weights.ffn_norm_bias, s.xn);
-    SM_RETURN_IF_ERROR(MatMul(ProfileOp::kMatMulFfnUp, l, pass, s.xn,
+    if (post_ln) Norm(l, pass, s.x, weights.attn_norm_weight, weights.attn_norm_bias, s.x);
+    // MLP: x += [post_norm](down(act(up(norm(x))))), or x = norm(x + mlp(x)).
+    if (!post_ln) Norm(l, pass, s.x, weights.ffn_norm_weight, weights.ffn_norm_bias, s.xn);
+    SM_RETURN_IF_ERROR(MatMul(ProfileOp::kMatMulFfnUp, l, pass, post_ln ? s.x : s.xn,
                               Parts(prepared.ffn_up, weights.ffn_up), s.up));
     Activation(l, pass, s.up, s.act);
     SM_RETURN_IF_ERROR(MatMul(ProfileOp::kMatMulFfnDown, l, pass, s.act,
@@ -658,8 +768,9 @@ absl::Status Transformer::Forward(absl::Span<const BatchRow> rows,
       Norm(l, pass, s.xn, weights.ffn_post_norm_weight, weights.ffn_post_norm_bias, s.xn);
     }
     Residual(l, pass, s.xn, s.x);
+    if (post_ln) Norm(l, pass, s.x, weights.ffn_norm_weight, weights.ffn_norm_bias, s.x);
   }
-  return logit_rows > 0 ? Head(pass, logits) : absl::OkStatus();
+  return logit_rows > 0 ? Head(pass, logits, out) : absl::OkStatus();
 }
 
 absl::Status Transformer::Forward(absl::Span<const int32_t> tokens, int64_t pos,

@@ -53,8 +53,11 @@ absl::StatusOr<KvTypes> ParseKvTypes(absl::string_view keys, absl::string_view v
 // for the whole context; pages are touched as positions fill.
 class KvCache {
  public:
-  // Errors on a context outside [1, the model's], a type attention does not
-  // read, or a block type whose block does not divide the head size.
+  static constexpr int64_t kMaxPackedPositions = int64_t{1} << 22;
+  // Errors on a context outside [1, the model's] (an encoder's packed
+  // sequences may hold more, up to kMaxPackedPositions), a type attention
+  // does not read, or a block type whose block does not divide the head
+  // size.
   static absl::StatusOr<KvCache> Create(const model::Architecture& arch, int64_t context,
                                         KvTypes types);
   int64_t context() const { return context_; }
@@ -83,8 +86,12 @@ class KvCache {
     return static_cast<size_t>(layer) * context_ * (row_bytes_[0] + row_bytes_[1]) +
            (kind == 0 ? 0 : context_ * row_bytes_[0]);
   }
+  // An encoder's cache holds one layer, which every layer reuses (a pass
+  // needs a layer's keys and values only within that layer): its layers
+  // all start at offset 0.
   uint8_t* At(int layer, int kind, int64_t pos) {
-    return buffer_.data() + PartOffset(layer, kind) + pos * row_bytes_[kind];
+    return buffer_.data() + (layers_ == 1 ? PartOffset(0, kind) : PartOffset(layer, kind)) +
+           pos * row_bytes_[kind];
   }
   core::AlignedBuffer buffer_;
   int64_t context_ = 0;
@@ -94,14 +101,19 @@ class KvCache {
 };
 
 // One row of a forward pass: `token` at `position` of the sequence whose
-// keys and values `cache` holds. Rows of one sequence come in position
-// order; a row attends to its cache's positions [0, position], earlier
-// rows of the same pass included.
+// keys and values `cache` holds from position `start`. Rows of one
+// sequence come in position order; a row attends to its cache's positions
+// [start, position], earlier rows of the same pass included, or in a
+// bidirectional model (an encoder) to all of its sequence, which must then
+// be whole in the pass, from `start`. The model sees position - start:
+// encoders pack several sequences into one cache.
 struct BatchRow {
   int32_t token = 0;
   int64_t position = 0;
   KvCache* cache = nullptr;
-  bool logits = false;  // write this row's logits
+  bool output = false;     // write this row's logits (Forward) or hidden state (Hidden)
+  int32_t token_type = 0;  // the segment (BERT's sentence A or B)
+  int64_t start = 0;
 };
 
 class Transformer {
@@ -125,6 +137,18 @@ class Transformer {
   // arenas.
   absl::Status Forward(absl::Span<const BatchRow> rows, core::Arena& arena,
                        core::ThreadPool& pool, float* logits) const;
+
+  // As Forward, but writes the final hidden states of the rows that ask
+  // for output, in order, to `hidden` ([those rows, dim]): after the output
+  // norm where the model has one, as llama.cpp's embeddings are. What
+  // embeddings are pooled from.
+  absl::Status Hidden(absl::Span<const BatchRow> rows, core::Arena& arena,
+                      core::ThreadPool& pool, float* hidden) const;
+
+  // The classifier head (classifier_labels > 0) on `n` pooled hidden
+  // states ([n, dim]): labels scores per input to `scores` ([n, labels]).
+  absl::Status Classify(const float* pooled, int64_t n, core::Arena& arena,
+                        core::ThreadPool& pool, float* scores) const;
 
   // One sequence: `tokens` at positions pos, pos+1, ... of `cache`; logits
   // for every token ([tokens.size(), vocab]) when `all_logits`, else for the
@@ -189,12 +213,18 @@ class Transformer {
                   float* out) const;
   void Residual(int layer, const Pass& pass, const float* delta,
                 float* x) const;
-  absl::Status Head(const Pass& pass, float* logits) const;
+  // The output norm of the rows that want output, then the LM head when
+  // `logits` (to out), else the hidden states themselves to out.
+  absl::Status Head(const Pass& pass, bool logits, float* out) const;
+  // The pass itself: logits (Head) or the final hidden states to `out`.
+  absl::Status Run(absl::Span<const BatchRow> rows, core::Arena& arena,
+                   core::ThreadPool& pool, bool logits, float* out) const;
 
   const model::Model& model_;
   const backends::Backend& backend_;
   std::vector<PreparedLayer> layers_;
-  std::unique_ptr<backends::PreparedWeights> output_;
+  std::unique_ptr<backends::PreparedWeights> output_;  // null for an encoder
+  std::unique_ptr<backends::PreparedWeights> classifier_, classifier_output_;
   std::optional<kernels::RopeTable> rope_;
   std::optional<kernels::RopeTable> rope_local_;  // sliding-window layers'
 };

@@ -9,12 +9,14 @@
 #include <queue>
 #include <utility>
 
+#include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_replace.h"
 #include "core/status.h"
+#include "text/bert_words.h"
 
 namespace smallmind::text {
 namespace {
@@ -308,7 +310,8 @@ absl::StatusOr<std::unique_ptr<Tokenizer>> Tokenizer::Create(
     const model::TokenizerSpec& spec) {
   std::unique_ptr<Tokenizer> t(new Tokenizer);
   t->kind_ = spec.kind();
-  if (t->kind_ != model::CHAR && t->kind_ != model::GPT2_BPE && t->kind_ != model::SENTENCEPIECE_BPE) {
+  if (t->kind_ != model::CHAR && t->kind_ != model::GPT2_BPE &&
+      t->kind_ != model::SENTENCEPIECE_BPE && t->kind_ != model::WORDPIECE) {
     return absl::InvalidArgumentError("tokenizer: kind is not set");
   }
   const int n = spec.tokens_size();
@@ -333,6 +336,10 @@ absl::StatusOr<std::unique_ptr<Tokenizer>> Tokenizer::Create(
     SM_RETURN_IF_ERROR(check_id("unknown", spec.unknown_id()));
     t->unknown_ = spec.unknown_id();
   }
+  if (spec.has_separator_id()) {
+    SM_RETURN_IF_ERROR(check_id("separator", spec.separator_id()));
+    t->separator_ = spec.separator_id();
+  }
   // EOS always ends generation, whatever the file lists.
   if (t->eos_) t->end_of_generation_.push_back(*t->eos_);
   for (int32_t id : spec.end_of_generation_ids()) {
@@ -344,6 +351,8 @@ absl::StatusOr<std::unique_ptr<Tokenizer>> Tokenizer::Create(
   t->add_space_prefix_ = !pre.has_add_space_prefix() || pre.add_space_prefix();
   t->ignore_merges_ = pre.ignore_merges();
   t->nfc_ = pre.nfc();
+  t->bert_.lowercase = !pre.has_lowercase() || pre.lowercase();
+  t->bert_.strip_accents = pre.has_strip_accents() ? pre.strip_accents() : t->bert_.lowercase;
   for (const std::string& p : pre.split_patterns()) {
     SM_ASSIGN_OR_RETURN(std::unique_ptr<icu::RegexPattern> compiled, Compile(p));
     t->patterns_->list.push_back(std::move(compiled));
@@ -364,7 +373,7 @@ absl::StatusOr<std::unique_ptr<Tokenizer>> Tokenizer::Create(
     t->ids_.emplace(token, id);
     const model::TokenType type = id < spec.token_types_size() ? spec.token_types(id) : model::NORMAL;
     const bool control = type == model::CONTROL || (t->bos_ && *t->bos_ == id) ||
-                         (t->eos_ && *t->eos_ == id);
+                         (t->eos_ && *t->eos_ == id) || (t->separator_ && *t->separator_ == id);
     t->is_control_[id] = control;
     if ((type == model::CONTROL || type == model::USER_DEFINED) && !token.empty() && t->kind_ != model::CHAR) {
       t->added_.emplace(token, id);
@@ -386,6 +395,11 @@ absl::StatusOr<std::unique_ptr<Tokenizer>> Tokenizer::Create(
         }
         i += len;
       }
+    } else if (t->kind_ == model::WORDPIECE) {
+      // A word's first piece carries the marker of the space before it.
+      piece = absl::StartsWith(token, kSpaceMarker)
+                  ? absl::StrCat(" ", absl::string_view(token).substr(kSpaceMarker.size()))
+                  : token;
     } else if (t->kind_ == model::SENTENCEPIECE_BPE) {
       unsigned byte = 0;
       if (token.size() == 6 && token.compare(0, 3, "<0x") == 0 && token[5] == '>' &&
@@ -463,6 +477,22 @@ absl::StatusOr<std::vector<int32_t>> Tokenizer::Encode(absl::string_view text, b
     done = i;
   }
   if (done < text.size()) SM_RETURN_IF_ERROR(EncodeText(text.substr(done), first, &ids));
+  if (add_bos && bos_ && kind_ == model::WORDPIECE && separator_) ids.push_back(*separator_);
+  return ids;
+}
+
+absl::StatusOr<std::vector<int32_t>> Tokenizer::EncodePair(absl::string_view first,
+                                                           absl::string_view second,
+                                                           size_t* second_start) const {
+  if (kind_ != model::WORDPIECE || !bos_ || !separator_) {
+    return absl::FailedPreconditionError(
+        "text pairs need a WordPiece vocabulary with [CLS] and [SEP] tokens");
+  }
+  SM_ASSIGN_OR_RETURN(std::vector<int32_t> ids, Encode(first, true, true));
+  *second_start = ids.size();
+  SM_ASSIGN_OR_RETURN(std::vector<int32_t> rest, Encode(second, false, true));
+  ids.insert(ids.end(), rest.begin(), rest.end());
+  ids.push_back(*separator_);
   return ids;
 }
 
@@ -485,6 +515,7 @@ absl::Status Tokenizer::EncodeText(absl::string_view text, bool first,
   switch (kind_) {
     case model::CHAR: return EncodeChar(text, ids);
     case model::GPT2_BPE: return EncodeByteLevel(text, ids);
+    case model::WORDPIECE: return EncodeWordPiece(text, ids);
     default: return EncodeSentencePiece(text, first, ids);
   }
 }
@@ -602,14 +633,54 @@ absl::Status Tokenizer::EncodeSentencePiece(absl::string_view text, bool first,
   return absl::OkStatus();
 }
 
+// Hugging Face's WordPiece: within each word, the longest piece in the
+// vocabulary from the left, again and again; a word with a remainder no
+// piece matches, or of more than 100 characters, is one unknown token.
+absl::Status Tokenizer::EncodeWordPiece(absl::string_view text,
+                                        std::vector<int32_t>* ids) const {
+  constexpr size_t kMaxWordChars = 100;
+  std::vector<size_t> starts;  // byte offsets of the word's characters
+  std::string key;
+  for (const std::string& word : BertWords(text, bert_)) {
+    starts.clear();
+    for (size_t i = 0; i < word.size(); i += CharLength(word, i)) starts.push_back(i);
+    const size_t n = starts.size();
+    starts.push_back(word.size());
+    const size_t before = ids->size();
+    bool known = n <= kMaxWordChars;
+    for (size_t begin = 0; known && begin < n;) {
+      size_t end = n;
+      for (; end > begin; --end) {
+        key.assign(begin == 0 ? kSpaceMarker.data() : "", begin == 0 ? kSpaceMarker.size() : 0);
+        key.append(word, starts[begin], starts[end] - starts[begin]);
+        if (std::optional<int32_t> id = Find(key); id && !is_control_[*id]) {
+          ids->push_back(*id);
+          break;
+        }
+      }
+      known = end > begin;
+      begin = end;
+    }
+    if (known) continue;
+    if (!unknown_) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "the word \"", word, "\" has no pieces in this vocabulary and it has no unknown token"));
+    }
+    ids->resize(before);
+    ids->push_back(*unknown_);
+  }
+  return absl::OkStatus();
+}
+
 std::string Tokenizer::Decode(absl::Span<const int32_t> ids) const {
   std::string out;
   bool after_start = true;  // at the start, or just after BOS
   for (int32_t id : ids) {
     if (id < 0 || id >= vocab_size()) continue;
     absl::string_view piece = pieces_[id];
-    if (kind_ == model::SENTENCEPIECE_BPE && add_space_prefix_ && after_start && !piece.empty() &&
-        piece[0] == ' ') {
+    const bool space_marked = (kind_ == model::SENTENCEPIECE_BPE && add_space_prefix_) ||
+                              kind_ == model::WORDPIECE;
+    if (space_marked && after_start && !piece.empty() && piece[0] == ' ') {
       piece.remove_prefix(1);
     }
     after_start = bos_ && id == *bos_;

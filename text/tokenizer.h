@@ -10,6 +10,9 @@
 //                      says not to), merges apply by rank (or by the merged
 //                      token's score), and characters with no token fall back
 //                      to <0xXX> byte tokens.
+//   WORDPIECE          BERT's: the text normalised and cut into words
+//                      (bert_words.h), each word the longest pieces of the
+//                      vocabulary from the left; [CLS] … [SEP] around it.
 // Before any of it, the text is cut at added tokens: user-defined ones
 // always, control ones (<|im_start|>, <start_of_turn>, ...) only when the
 // caller says the text may contain them (`parse_special`, as llama.cpp's),
@@ -29,6 +32,7 @@
 #include "absl/strings/string_view.h"
 #include "absl/types/span.h"
 #include "model/model.pb.h"
+#include "text/bert_words.h"
 
 namespace smallmind::text {
 
@@ -47,6 +51,15 @@ class Tokenizer {
   // and no byte fallback.
   absl::StatusOr<std::vector<int32_t>> Encode(absl::string_view text, bool add_bos,
                                               bool parse_special = false) const;
+  // WordPiece frames with [SEP] too: `add_bos` gives [CLS] text [SEP].
+
+  // A cross-encoder's input: [CLS] first [SEP] second [SEP], special tokens
+  // in the texts parsed, as Hugging Face's tokenizers do; *second_start is
+  // where the second segment (token type 1) begins. Errors unless the
+  // vocabulary is WordPiece with [CLS] and [SEP].
+  absl::StatusOr<std::vector<int32_t>> EncodePair(absl::string_view first,
+                                                  absl::string_view second,
+                                                  size_t* second_start) const;
 
   // The text of `ids`. Control tokens (BOS, EOS, ...) decode to nothing; a
   // SentencePiece leading space after BOS is dropped, as llama.cpp does.
@@ -61,6 +74,7 @@ class Tokenizer {
   size_t max_piece_bytes() const { return max_piece_bytes_; }
   std::optional<int32_t> bos_id() const { return bos_; }
   std::optional<int32_t> eos_id() const { return eos_; }
+  std::optional<int32_t> separator_id() const { return separator_; }
   bool add_bos() const { return add_bos_; }
   model::TokenizerKind kind() const { return kind_; }
   // Whether `id` ends a turn: EOS, EOT, EOM, ... (end_of_generation_ids).
@@ -74,6 +88,7 @@ class Tokenizer {
                           std::vector<int32_t>* ids) const;
   absl::Status EncodeChar(absl::string_view text, std::vector<int32_t>* ids) const;
   absl::Status EncodeByteLevel(absl::string_view text, std::vector<int32_t>* ids) const;
+  absl::Status EncodeWordPiece(absl::string_view text, std::vector<int32_t>* ids) const;
   absl::Status EncodeSentencePiece(absl::string_view text, bool first,
                                    std::vector<int32_t>* ids) const;
   std::optional<int32_t> Find(absl::string_view token) const;
@@ -89,12 +104,13 @@ class Tokenizer {
   absl::flat_hash_map<std::string, int32_t> added_;
   size_t longest_added_ = 0;
   int32_t byte_ids_[256];  // SentencePiece <0xXX> tokens, -1 when absent
-  std::optional<int32_t> bos_, eos_, unknown_;
+  std::optional<int32_t> bos_, eos_, unknown_, separator_;
   std::vector<int32_t> end_of_generation_;
   bool add_bos_ = false;
   bool add_space_prefix_ = true;
   bool ignore_merges_ = false;
   bool nfc_ = false;
+  BertNormalization bert_;  // WordPiece's
   std::unique_ptr<Patterns> patterns_;
   size_t max_piece_bytes_ = 0;
 };

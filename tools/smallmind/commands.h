@@ -16,6 +16,7 @@ Command ConvertCommand();
 Command TrainCommand();
 Command ProfileCommand();
 Command PerplexityCommand();
+Command EmbedCommand();
 
 }  // namespace smallmind::cli
 

@@ -1,5 +1,5 @@
-// `smallmind <command> [flags]`: generate, chat, serve, bench, convert, inspect, init,
-// train, profile, perplexity.
+// `smallmind <command> [flags]`: generate, chat, serve, embed, bench, convert, inspect,
+// init, train, profile, perplexity.
 #include <cstdio>
 #include <string>
 #include <vector>
@@ -10,9 +10,9 @@ namespace smallmind::cli {
 namespace {
 
 std::vector<Command> Commands() {
-  return {GenerateCommand(), ChatCommand(), ServeCommand(), BenchCommand(), ConvertCommand(),
-          InspectCommand(),  InitCommand(),  TrainCommand(),
-          ProfileCommand(),  PerplexityCommand()};
+  return {GenerateCommand(), ChatCommand(),  ServeCommand(),   EmbedCommand(),
+          BenchCommand(),    ConvertCommand(), InspectCommand(), InitCommand(),
+          TrainCommand(),    ProfileCommand(), PerplexityCommand()};
 }
 
 void PrintCommands() {

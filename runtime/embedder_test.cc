@@ -1,0 +1,153 @@
+#include "runtime/embedder.h"
+
+#include <cmath>
+#include <string>
+#include <vector>
+
+#include "core/file_util.h"
+#include "core/thread_pool.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "nlohmann/json.hpp"
+#include "runtime/loaded_model.h"
+
+namespace smallmind::runtime {
+namespace {
+
+using ::testing::HasSubstr;
+
+// tests/golden/encoders: random-weight BERT, nomic-bert and a BERT
+// cross-encoder as llama.cpp's gguf-py writes them, and the vectors (or
+// scores) of a float64 PyTorch forward pass (tests/reference/make_encoders.py).
+struct Golden {
+  LoadedModel model;
+  nlohmann::json reference;
+};
+
+Golden Load(const std::string& name, const std::string& backend) {
+  const std::string base = "tests/golden/encoders/" + name;
+  absl::StatusOr<LoadedModel> model = LoadedModel::Load(base + ".gguf", {backend});
+  EXPECT_TRUE(model.ok()) << model.status();
+  absl::StatusOr<std::string> json = core::ReadFileToString(base + ".json");
+  EXPECT_TRUE(json.ok()) << json.status();
+  return {*std::move(model), nlohmann::json::parse(*json)};
+}
+
+double Cosine(const std::vector<float>& a, const std::vector<double>& b) {
+  double ab = 0, aa = 0, bb = 0;
+  for (size_t i = 0; i < a.size(); ++i) {
+    ab += a[i] * b[i];
+    aa += double{a[i]} * a[i];
+    bb += b[i] * b[i];
+  }
+  return ab / std::sqrt(aa * bb);
+}
+
+class EmbedderGoldenTest : public ::testing::TestWithParam<const char*> {};
+
+// Every input, packed into one pass with the others and alone, against the
+// float64 reference; on one and two threads.
+TEST_P(EmbedderGoldenTest, MatchesTheFloat64Reference) {
+  for (const char* backend : {"portable", "tiled"}) {
+    Golden g = Load(GetParam(), backend);
+    ASSERT_NE(g.model.model, nullptr);
+    const auto inputs = g.reference["inputs"].get<std::vector<std::vector<int32_t>>>();
+    const auto expected = g.reference["expected"].get<std::vector<std::vector<double>>>();
+    for (int threads : {1, 2}) {
+      core::ThreadPool pool(threads);
+      for (int64_t batch : {64, 2048}) {  // the context: one input a pass; all in one
+        auto embedder = *Embedder::Create(g.model, pool, batch);
+        absl::StatusOr<std::vector<std::vector<float>>> got = embedder->Embed(inputs, {});
+        ASSERT_TRUE(got.ok()) << got.status();
+        ASSERT_EQ(got->size(), expected.size());
+        for (size_t i = 0; i < expected.size(); ++i) {
+          SCOPED_TRACE(testing::Message() << GetParam() << " " << backend << " input " << i
+                                          << " threads " << threads << " batch " << batch);
+          ASSERT_EQ((*got)[i].size(), expected[i].size());
+          EXPECT_GT(Cosine((*got)[i], expected[i]), 0.999999);
+          for (size_t k = 0; k < expected[i].size(); ++k) {
+            ASSERT_NEAR((*got)[i][k], expected[i][k], 2e-5) << "component " << k;
+          }
+        }
+      }
+    }
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(Encoders, EmbedderGoldenTest,
+                         ::testing::Values("bert_tiny", "nomic_tiny"));
+
+TEST(EmbedderTest, RerankScoresMatchTheReference) {
+  Golden g = Load("rerank_tiny", "portable");
+  ASSERT_NE(g.model.model, nullptr);
+  core::ThreadPool pool(2);
+  auto embedder = *Embedder::Create(g.model, pool);
+  const auto inputs = g.reference["inputs"].get<std::vector<std::vector<int32_t>>>();
+  const auto types = g.reference["token_types"].get<std::vector<std::vector<int>>>();
+  std::vector<size_t> second_starts;
+  for (const std::vector<int>& t : types) {
+    second_starts.push_back(std::find(t.begin(), t.end(), 1) - t.begin());
+  }
+  absl::StatusOr<std::vector<float>> scores = embedder->RerankIds(inputs, second_starts, false);
+  ASSERT_TRUE(scores.ok()) << scores.status();
+  const auto expected = g.reference["expected"].get<std::vector<std::vector<double>>>();
+  ASSERT_EQ(scores->size(), expected.size());
+  for (size_t i = 0; i < expected.size(); ++i) {
+    EXPECT_NEAR((*scores)[i], expected[i][0], 1e-4) << "pair " << i;
+  }
+  // Text pairs go through the tokenizer's [CLS] q [SEP] d [SEP].
+  absl::StatusOr<std::vector<float>> text =
+      embedder->Rerank("the city", {"a new house", "the city of music", ""}, false);
+  ASSERT_TRUE(text.ok()) << text.status();
+  EXPECT_EQ(text->size(), 3u);
+  // A reranker does not embed.
+  EXPECT_THAT(std::string(embedder->Embed({{2, 40, 3}}, {}).status().message()),
+              HasSubstr("use rerank"));
+}
+
+TEST(EmbedderTest, OptionsAndBadInputs) {
+  Golden g = Load("bert_tiny", "portable");
+  ASSERT_NE(g.model.model, nullptr);
+  core::ThreadPool pool(1);
+  auto embedder = *Embedder::Create(g.model, pool);
+  EXPECT_EQ(embedder->default_pooling(), model::MEAN);
+  const std::vector<int32_t> ids = *embedder->Tokenize("the city of new york");
+  EXPECT_EQ(ids.front(), 2);  // [CLS]
+  EXPECT_EQ(ids.back(), 3);   // [SEP]
+  // Matryoshka: the first n components, normalised again.
+  EmbedOptions options;
+  options.dimensions = 8;
+  auto short_vectors = *embedder->Embed({ids}, options);
+  ASSERT_EQ(short_vectors[0].size(), 8u);
+  double norm = 0;
+  for (float x : short_vectors[0]) norm += x * x;
+  EXPECT_NEAR(norm, 1.0, 1e-5);
+  options = {};
+  options.normalize = false;
+  options.pooling = model::CLS;
+  auto raw = *embedder->Embed({ids}, options);
+  options.pooling = model::MEAN;
+  EXPECT_NE(raw, *embedder->Embed({ids}, options));
+  auto error = [&](std::vector<std::vector<int32_t>> inputs, EmbedOptions o = {}) {
+    return std::string(embedder->Embed(inputs, o).status().message());
+  };
+  EXPECT_THAT(error({{}}), HasSubstr("empty"));
+  EXPECT_THAT(error({{2, 9999}}), HasSubstr("outside the vocabulary"));
+  std::vector<int32_t> long_input(100, 40);
+  EXPECT_THAT(error({long_input}), HasSubstr("longer than the model's context of 64"));
+  EmbedOptions truncate;
+  truncate.truncate = true;
+  long_input.back() = 3;
+  EXPECT_EQ((*embedder->Embed({long_input}, truncate))[0].size(), 32u);
+  EmbedOptions bad;
+  bad.dimensions = 33;
+  EXPECT_THAT(error({ids}, bad), HasSubstr("dimensions 33"));
+  EXPECT_THAT(std::string(embedder->Rerank("a", {"b"}, false).status().message()),
+              HasSubstr("no classifier head"));
+  // An encoder has no LM head to generate with.
+  EXPECT_FALSE(ParsePooling("none").ok());
+  EXPECT_EQ(*ParsePooling("last"), model::LAST);
+}
+
+}  // namespace
+}  // namespace smallmind::runtime

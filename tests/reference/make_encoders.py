@@ -1,0 +1,267 @@
+#!/usr/bin/python3
+"""Random-weight encoder models as llama.cpp writes them, and their float64
+embeddings, for the embedding tests.
+
+Each model is written with llama.cpp's own GGUF writer (gguf-py) under
+llama.cpp's architecture names, keys and tensor names: BERT ("bert"),
+nomic-embed-text ("nomic-bert": rotary positions, SwiGLU, no linear
+biases) and a BERT cross-encoder with a classifier head ("bert", pooling
+rank). The vocabulary is a few hundred entries of bert-base-uncased's
+(tests/reference/tokenizers/bert/tokenizer.json) in llama.cpp's form: word
+starts marked with U+2581, `##` continuations bare.
+
+The reference forward pass is PyTorch's torch.nn.functional (layer_norm,
+linear, gelu, silu, softmax) in float64, with Hugging Face's rotate_half
+RoPE, mean pooling and L2 normalisation, or the classifier's score on the
+first token. Writes tests/golden/encoders/NAME.gguf and NAME.json (the
+inputs, their token types and the expected vectors or scores). Run by hand
+(Debian's python3-torch and python3-numpy; gguf-py from a llama.cpp
+checkout):
+
+    /usr/bin/python3 tests/reference/make_encoders.py --gguf-py LLAMA_CPP/gguf-py
+
+With --shape minilm or bge-base it writes one model of that size instead
+(the real 30,522-token vocabulary, no expectations), for side-by-side
+measurements: --shape minilm --out /tmp/minilm.gguf.
+"""
+import argparse
+import json
+import os
+import sys
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+OUT = os.path.join(ROOT, "tests", "golden", "encoders")
+MARK = "\u2581"
+
+
+def real_vocab():
+    with open(os.path.join(ROOT, "tests", "reference", "tokenizers", "bert",
+                           "tokenizer.json"), encoding="utf-8") as f:
+        vocab = json.load(f)["model"]["vocab"]
+    return [t for t, _ in sorted(vocab.items(), key=lambda kv: kv[1])]
+
+
+def llama_form(tokens):
+    """llama.cpp's converter: control tokens as they are, `##x` as x, the
+    rest with a word-start mark."""
+    out, types = [], []
+    for t in tokens:
+        if t in ("[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"):
+            out.append(t)
+            types.append(3)  # control
+        elif t.startswith("##"):
+            out.append(t[2:])
+            types.append(1)
+        else:
+            out.append(MARK + t)
+            types.append(1)
+    return out, types
+
+
+def small_vocab():
+    """[PAD] [UNK] [CLS] [SEP] [MASK], then bert-base-uncased's first
+    letters, digits and punctuation, both as word starts and as `##`
+    continuations, then its 200 most frequent whole words."""
+    real = real_vocab()
+    tokens = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"]
+    singles = [t for t in real if len(t) == 1 and t.isascii() and t.isprintable()]
+    tokens += singles + ["##" + t for t in singles if "##" + t in real]
+    words = [t for t in real[1996:] if t.isalpha() and len(t) > 1][:200]
+    tokens += words
+    return tokens
+
+
+# ---- the reference forward pass, float64 -----------------------------------
+
+def rotate_half(x):
+    half = x.shape[-1] // 2
+    return torch.cat((-x[..., half:], x[..., :half]), dim=-1)
+
+
+def rope(x, base):
+    """x [heads, n, d], positions 0..n-1, the NeoX / Hugging Face form."""
+    d = x.shape[-1]
+    inv = 1.0 / (base ** (torch.arange(0, d, 2, dtype=torch.float64) / d))
+    angles = torch.outer(torch.arange(x.shape[1], dtype=torch.float64), inv)
+    cos = torch.cat((angles.cos(), angles.cos()), dim=-1)
+    sin = torch.cat((angles.sin(), angles.sin()), dim=-1)
+    return x * cos + rotate_half(x) * sin
+
+
+def encode(w, cfg, ids, types):
+    t = lambda name: torch.from_numpy(w[name]).double()
+    n, dim, heads = len(ids), cfg["dim"], cfg["heads"]
+    hd = dim // heads
+    x = t("token_embd.weight")[ids] + t("token_types.weight")[types]
+    if cfg["arch"] == "bert":
+        x = x + t("position_embd.weight")[:n]
+    x = F.layer_norm(x, (dim,), t("token_embd_norm.weight"), t("token_embd_norm.bias"), cfg["eps"])
+    bias = lambda name: t(name) if name in w else None
+    for l in range(cfg["layers"]):
+        p = f"blk.{l}."
+        if cfg["arch"] == "bert":
+            q = F.linear(x, t(p + "attn_q.weight"), t(p + "attn_q.bias"))
+            k = F.linear(x, t(p + "attn_k.weight"), t(p + "attn_k.bias"))
+            v = F.linear(x, t(p + "attn_v.weight"), t(p + "attn_v.bias"))
+        else:
+            q, k, v = F.linear(x, t(p + "attn_qkv.weight")).split(dim, dim=-1)
+        q, k, v = (y.view(n, heads, hd).transpose(0, 1) for y in (q, k, v))
+        if cfg["arch"] == "nomic-bert":
+            q, k = rope(q, cfg["rope_base"]), rope(k, cfg["rope_base"])
+        scores = torch.softmax(q @ k.transpose(1, 2) / np.sqrt(hd), dim=-1)
+        a = (scores @ v).transpose(0, 1).reshape(n, dim)
+        a = F.linear(a, t(p + "attn_output.weight"), bias(p + "attn_output.bias"))
+        x = F.layer_norm(x + a, (dim,), t(p + "attn_output_norm.weight"),
+                         t(p + "attn_output_norm.bias"), cfg["eps"])
+        if cfg["arch"] == "bert":
+            h = F.gelu(F.linear(x, t(p + "ffn_up.weight"), t(p + "ffn_up.bias")))
+        else:
+            h = F.linear(x, t(p + "ffn_up.weight")) * F.silu(F.linear(x, t(p + "ffn_gate.weight")))
+        h = F.linear(h, t(p + "ffn_down.weight"), bias(p + "ffn_down.bias"))
+        x = F.layer_norm(x + h, (dim,), t(p + "layer_output_norm.weight"),
+                         t(p + "layer_output_norm.bias"), cfg["eps"])
+    return x
+
+
+def reference(w, cfg, ids, types):
+    x = encode(w, cfg, ids, types)
+    if cfg["pooling"] == 4:  # rank: the classifier on the first token
+        pooled = torch.tanh(F.linear(x[0], torch.from_numpy(w["cls.weight"]).double(),
+                                     torch.from_numpy(w["cls.bias"]).double()))
+        return F.linear(pooled, torch.from_numpy(w["cls.output.weight"]).double(),
+                        torch.from_numpy(w["cls.output.bias"]).double()).tolist()
+    pooled = x.mean(dim=0)
+    return (pooled / pooled.norm()).tolist()
+
+
+# ---- the GGUF file, with llama.cpp's writer --------------------------------
+
+def weights(cfg, rng):
+    dim, hidden, vocab = cfg["dim"], cfg["hidden"], cfg["vocab"]
+    w = {}
+    def mat(name, rows, cols, scale=None):
+        w[name] = (rng.standard_normal((rows, cols)) * (scale or cols ** -0.5)).astype(np.float32)
+    def vec(name, size, base=0.0):
+        w[name] = (base + 0.1 * rng.standard_normal(size)).astype(np.float32)
+    mat("token_embd.weight", vocab, dim, 0.5)
+    mat("token_types.weight", 2, dim, 0.5)
+    if cfg["arch"] == "bert":
+        mat("position_embd.weight", cfg["ctx"], dim, 0.5)
+    vec("token_embd_norm.weight", dim, 1.0)
+    vec("token_embd_norm.bias", dim)
+    for l in range(cfg["layers"]):
+        p = f"blk.{l}."
+        if cfg["arch"] == "bert":
+            for part in ("q", "k", "v"):
+                mat(p + f"attn_{part}.weight", dim, dim)
+                vec(p + f"attn_{part}.bias", dim)
+            mat(p + "ffn_up.weight", hidden, dim)
+            vec(p + "ffn_up.bias", hidden)
+            vec(p + "attn_output.bias", dim)
+            vec(p + "ffn_down.bias", dim)
+        else:
+            mat(p + "attn_qkv.weight", 3 * dim, dim)
+            mat(p + "ffn_up.weight", hidden, dim)
+            mat(p + "ffn_gate.weight", hidden, dim)
+        mat(p + "attn_output.weight", dim, dim)
+        mat(p + "ffn_down.weight", dim, hidden)
+        vec(p + "attn_output_norm.weight", dim, 1.0)
+        vec(p + "attn_output_norm.bias", dim)
+        vec(p + "layer_output_norm.weight", dim, 1.0)
+        vec(p + "layer_output_norm.bias", dim)
+    if cfg["pooling"] == 4:
+        mat("cls.weight", dim, dim)
+        vec("cls.bias", dim)
+        mat("cls.output.weight", 1, dim)
+        vec("cls.output.bias", 1)
+    return w
+
+
+def write_gguf(gguf, path, cfg, w, tokens):
+    arch = cfg["arch"]
+    out = gguf.GGUFWriter(path, arch)
+    out.add_name(os.path.basename(path))
+    out.add_context_length(cfg["ctx"])
+    out.add_embedding_length(cfg["dim"])
+    out.add_block_count(cfg["layers"])
+    out.add_feed_forward_length(cfg["hidden"])
+    out.add_head_count(cfg["heads"])
+    out.add_layer_norm_eps(cfg["eps"])
+    out.add_causal_attention(False)
+    out.add_pooling_type(gguf.PoolingType(cfg["pooling"]))
+    if arch == "nomic-bert":
+        out.add_rope_freq_base(cfg["rope_base"])
+    text, types = llama_form(tokens)
+    out.add_tokenizer_model("bert")
+    out.add_tokenizer_pre("default")
+    out.add_token_type_count(2)
+    out.add_token_list(text)
+    out.add_token_types(types)
+    ids = {t: i for i, t in enumerate(tokens)}
+    out.add_bos_token_id(ids["[CLS]"])
+    out.add_sep_token_id(ids["[SEP]"])
+    out.add_unk_token_id(ids["[UNK]"])
+    out.add_pad_token_id(ids["[PAD]"])
+    out.add_mask_token_id(ids["[MASK]"])
+    for name, value in w.items():
+        out.add_tensor(name, value)
+    out.write_header_to_file()
+    out.write_kv_data_to_file()
+    out.write_tensors_to_file()
+    out.close()
+
+
+SHAPES = {
+    # name: arch, dim, heads, layers, hidden, ctx, pooling (llama.cpp's numbers)
+    "bert_tiny": dict(arch="bert", dim=32, heads=4, layers=2, hidden=64, ctx=64, pooling=1),
+    "nomic_tiny": dict(arch="nomic-bert", dim=32, heads=4, layers=2, hidden=48, ctx=64,
+                       pooling=1, rope_base=1000.0),
+    "rerank_tiny": dict(arch="bert", dim=32, heads=2, layers=2, hidden=64, ctx=64, pooling=4),
+    "minilm": dict(arch="bert", dim=384, heads=12, layers=6, hidden=1536, ctx=512, pooling=1),
+    "bge-base": dict(arch="bert", dim=768, heads=12, layers=12, hidden=3072, ctx=512, pooling=2),
+}
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--gguf-py", required=True)
+    ap.add_argument("--shape")
+    ap.add_argument("--out")
+    args = ap.parse_args()
+    sys.path.insert(0, args.gguf_py)
+    import gguf  # noqa: E402
+
+    if args.shape:
+        cfg = dict(SHAPES[args.shape], eps=1e-12)
+        tokens = real_vocab()
+        cfg["vocab"] = len(tokens)
+        write_gguf(gguf, args.out, cfg, weights(cfg, np.random.default_rng(7)), tokens)
+        return
+    tokens = small_vocab()
+    os.makedirs(OUT, exist_ok=True)
+    for seed, name in enumerate(("bert_tiny", "nomic_tiny", "rerank_tiny")):
+        cfg = dict(SHAPES[name], eps=1e-12, vocab=len(tokens))
+        rng = np.random.default_rng(100 + seed)
+        w = weights(cfg, rng)
+        write_gguf(gguf, os.path.join(OUT, name + ".gguf"), cfg, w, tokens)
+        cls, sep = tokens.index("[CLS]"), tokens.index("[SEP]")
+        inputs, types = [], []
+        for length in (1, 2, 3, 7, 17, 40, cfg["ctx"]):
+            body = rng.integers(5, len(tokens), max(0, length - 2)).tolist()
+            ids = ([cls] + body + [sep])[:length] if length > 1 else [cls]
+            # Rerankers read pairs: the second segment (type 1) starts halfway.
+            second = length // 2 + 1 if cfg["pooling"] == 4 and length > 2 else length
+            inputs.append(ids)
+            types.append([0 if i < second else 1 for i in range(length)])
+        expected = [reference(w, cfg, ids, t) for ids, t in zip(inputs, types)]
+        with open(os.path.join(OUT, name + ".json"), "w") as f:
+            json.dump({"inputs": inputs, "token_types": types, "expected": expected}, f)
+        print(name, len(tokens), "tokens")
+
+
+if __name__ == "__main__":
+    main()
