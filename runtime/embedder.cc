@@ -178,7 +178,7 @@ absl::StatusOr<std::vector<std::vector<float>>> Embedder::Embed(
 
 absl::StatusOr<std::vector<float>> Embedder::Rerank(absl::string_view query,
                                                     absl::Span<const std::string> documents,
-                                                    bool truncate) {
+                                                    bool truncate, int64_t* tokens) {
   std::vector<std::vector<int32_t>> pairs;
   std::vector<size_t> second_starts;
   for (const std::string& document : documents) {
@@ -187,12 +187,12 @@ absl::StatusOr<std::vector<float>> Embedder::Rerank(absl::string_view query,
                         model_.tokenizer->EncodePair(query, document, &second));
     second_starts.push_back(second);
   }
-  return RerankIds(std::move(pairs), second_starts, truncate);
+  return RerankIds(std::move(pairs), second_starts, truncate, tokens);
 }
 
 absl::StatusOr<std::vector<float>> Embedder::RerankIds(std::vector<std::vector<int32_t>> pairs,
                                                        absl::Span<const size_t> second_starts,
-                                                       bool truncate) {
+                                                       bool truncate, int64_t* tokens) {
   const model::Architecture& a = model_.model->arch();
   if (a.classifier_labels() == 0) {
     return absl::FailedPreconditionError(
@@ -201,7 +201,11 @@ absl::StatusOr<std::vector<float>> Embedder::RerankIds(std::vector<std::vector<i
   if (second_starts.size() != pairs.size()) {
     return absl::InvalidArgumentError("one second-segment start per pair");
   }
-  for (std::vector<int32_t>& ids : pairs) SM_RETURN_IF_ERROR(Fit(ids, truncate));
+  if (tokens != nullptr) *tokens = 0;
+  for (std::vector<int32_t>& ids : pairs) {
+    SM_RETURN_IF_ERROR(Fit(ids, truncate));
+    if (tokens != nullptr) *tokens += static_cast<int64_t>(ids.size());
+  }
   std::vector<float> pooled;
   SM_RETURN_IF_ERROR(Pool(pairs, second_starts, model::CLS, pooled));
   const int64_t n = static_cast<int64_t>(pairs.size());

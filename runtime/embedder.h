@@ -55,14 +55,15 @@ class Embedder {
   // The classifier's first score for [CLS] query [SEP] document [SEP],
   // per document, in order (higher: more relevant). Errors when the model
   // has no classifier head or its vocabulary no pairs.
+  // *tokens (when given) receives the tokens the pairs took.
   absl::StatusOr<std::vector<float>> Rerank(absl::string_view query,
                                             absl::Span<const std::string> documents,
-                                            bool truncate);
+                                            bool truncate, int64_t* tokens = nullptr);
   // The same for pairs already tokenized: each input's second segment
   // (token type 1) from second_starts[i].
   absl::StatusOr<std::vector<float>> RerankIds(std::vector<std::vector<int32_t>> pairs,
                                                absl::Span<const size_t> second_starts,
-                                               bool truncate);
+                                               bool truncate, int64_t* tokens = nullptr);
 
   // The pooling EmbedOptions' unspecified stands for: the file's, else
   // mean for encoders and the last token for decoders.

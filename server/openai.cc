@@ -3,7 +3,9 @@
 #include <algorithm>
 #include <cmath>
 #include <limits>
+#include <utility>
 
+#include "absl/strings/escaping.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "core/status.h"
@@ -703,6 +705,156 @@ absl::StatusOr<std::vector<int32_t>> ParseDetokenizeRequest(absl::string_view te
     return FieldError("tokens", "must be a list of token ids");
   }
   return ids;
+}
+
+namespace {
+
+absl::StatusOr<Json> ParseBody(absl::string_view text) {
+  Json body = Json::parse(text.begin(), text.end(), nullptr, /*allow_exceptions=*/false);
+  if (body.is_discarded()) {
+    return absl::InvalidArgumentError("the request body is not valid JSON (UTF-8)");
+  }
+  if (!body.is_object()) return absl::InvalidArgumentError("the request body is not a JSON object");
+  return body;
+}
+
+absl::Status ReadString(const Json& body, const char* key, std::string* out) {
+  const Json* v = Get(body, key);
+  if (v == nullptr) return absl::OkStatus();
+  if (!v->is_string()) return FieldError(key, "must be a string");
+  *out = v->get<std::string>();
+  return absl::OkStatus();
+}
+
+// OpenAI's limit on inputs per request.
+constexpr size_t kMaxInputs = 2048;
+
+}  // namespace
+
+absl::StatusOr<EmbeddingRequest> ParseEmbeddingRequest(absl::string_view text) {
+  SM_ASSIGN_OR_RETURN(const Json body, ParseBody(text));
+  EmbeddingRequest r;
+  const Json* input = Get(body, "input");
+  if (input == nullptr) return FieldError("input", "is required");
+  auto empty = [] { return FieldError("input", "must not be empty (nor hold an empty input)"); };
+  if (input->is_string()) {
+    if (input->get<std::string>().empty()) return empty();
+    r.texts.push_back(input->get<std::string>());
+  } else if (input->is_array() && !input->empty() && (*input)[0].is_number()) {
+    if (!ReadIds(*input, &r.ids.emplace_back())) {
+      return FieldError("input", "must be a string, a list of strings or of token ids");
+    }
+  } else if (input->is_array() && !input->empty()) {
+    if (input->size() > kMaxInputs) {
+      return FieldError("input", absl::StrCat("holds more than ", kMaxInputs, " inputs"));
+    }
+    const bool strings = (*input)[0].is_string();
+    for (const Json& item : *input) {
+      if (strings && item.is_string()) {
+        if (item.get<std::string>().empty()) return empty();
+        r.texts.push_back(item.get<std::string>());
+      } else if (!strings && item.is_array()) {
+        if (item.empty()) return empty();
+        if (!ReadIds(item, &r.ids.emplace_back())) {
+          return FieldError("input", "has a list that is not token ids");
+        }
+      } else {
+        return FieldError("input", "must be a list of strings or a list of lists of token ids");
+      }
+    }
+  } else {
+    return input->is_array() ? empty()
+                             : FieldError("input", "must be a string, a list of strings or of token ids");
+  }
+  std::string format = "float";
+  SM_RETURN_IF_ERROR(ReadString(body, "encoding_format", &format));
+  if (format != "float" && format != "base64") {
+    return FieldError("encoding_format", "must be \"float\" or \"base64\"");
+  }
+  r.base64 = format == "base64";
+  if (const Json* v = Get(body, "dimensions"); v != nullptr) {
+    SM_RETURN_IF_ERROR(ReadIntIn(*v, "dimensions", 1, 1 << 20, &r.dimensions));
+  }
+  if (const Json* v = Get(body, "truncate"); v != nullptr) {
+    SM_RETURN_IF_ERROR(ReadBool(*v, "truncate", &r.truncate));
+  }
+  SM_RETURN_IF_ERROR(ReadString(body, "model", &r.model));
+  SM_RETURN_IF_ERROR(ReadString(body, "user", &r.user));
+  return r;
+}
+
+std::string EmbeddingResponseJson(const std::vector<std::vector<float>>& vectors, bool base64,
+                                  const std::string& model, int64_t prompt_tokens) {
+  Json data = Json::array();
+  for (size_t i = 0; i < vectors.size(); ++i) {
+    Json item = {{"object", "embedding"}, {"index", i}};
+    if (base64) {
+      // OpenAI's: the float32 values' bytes, little-endian as on x86.
+      item["embedding"] = absl::Base64Escape(absl::string_view(
+          reinterpret_cast<const char*>(vectors[i].data()), vectors[i].size() * sizeof(float)));
+    } else {
+      item["embedding"] = vectors[i];
+    }
+    data.push_back(std::move(item));
+  }
+  return Dump({{"object", "list"},
+               {"data", std::move(data)},
+               {"model", model},
+               {"usage", {{"prompt_tokens", prompt_tokens}, {"total_tokens", prompt_tokens}}}});
+}
+
+absl::StatusOr<RerankRequest> ParseRerankRequest(absl::string_view text) {
+  SM_ASSIGN_OR_RETURN(const Json body, ParseBody(text));
+  RerankRequest r;
+  const Json* query = Get(body, "query");
+  if (query == nullptr || !query->is_string()) return FieldError("query", "must be a string");
+  r.query = query->get<std::string>();
+  const Json* documents = Get(body, "documents");
+  if (documents == nullptr || !documents->is_array() || documents->empty()) {
+    return FieldError("documents", "must be a non-empty list of strings");
+  }
+  if (documents->size() > kMaxInputs) {
+    return FieldError("documents", absl::StrCat("holds more than ", kMaxInputs, " documents"));
+  }
+  for (const Json& d : *documents) {
+    // Jina's form of a document, {"text": ...}, too.
+    const Json* t = d.is_object() ? Get(d, "text") : &d;
+    if (t == nullptr || !t->is_string()) return FieldError("documents", "must be a list of strings");
+    r.documents.push_back(t->get<std::string>());
+  }
+  if (const Json* v = Get(body, "top_n"); v != nullptr) {
+    int64_t n = 0;
+    SM_RETURN_IF_ERROR(ReadIntIn(*v, "top_n", 1, 1 << 30, &n));
+    r.top_n = n;
+  }
+  for (const auto& [key, out] : {std::pair<const char*, bool*>{"return_documents",
+                                                               &r.return_documents},
+                                 {"truncate", &r.truncate}}) {
+    if (const Json* v = Get(body, key); v != nullptr) SM_RETURN_IF_ERROR(ReadBool(*v, key, out));
+  }
+  SM_RETURN_IF_ERROR(ReadString(body, "model", &r.model));
+  return r;
+}
+
+std::string RerankResponseJson(const RerankRequest& request, const std::vector<float>& scores,
+                               const std::string& model, int64_t prompt_tokens) {
+  std::vector<size_t> order(scores.size());
+  for (size_t i = 0; i < order.size(); ++i) order[i] = i;
+  std::stable_sort(order.begin(), order.end(),
+                   [&](size_t a, size_t b) { return scores[a] > scores[b]; });
+  if (request.top_n && static_cast<size_t>(*request.top_n) < order.size()) {
+    order.resize(static_cast<size_t>(*request.top_n));
+  }
+  Json results = Json::array();
+  for (size_t i : order) {
+    Json item = {{"index", i}, {"relevance_score", scores[i]}};
+    if (request.return_documents) item["document"] = {{"text", request.documents[i]}};
+    results.push_back(std::move(item));
+  }
+  return Dump({{"object", "list"},
+               {"model", model},
+               {"results", std::move(results)},
+               {"usage", {{"prompt_tokens", prompt_tokens}, {"total_tokens", prompt_tokens}}}});
 }
 
 std::string TokensJson(absl::Span<const int32_t> ids) {

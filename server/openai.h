@@ -76,6 +76,42 @@ absl::StatusOr<std::vector<int32_t>> ParseDetokenizeRequest(absl::string_view bo
 std::string TokensJson(absl::Span<const int32_t> ids);
 std::string ContentJson(absl::string_view text);
 
+// POST /v1/embeddings: {"input": a string, a list of strings, a list of
+// token ids or a list of such lists; "encoding_format": "float" or
+// "base64"; "dimensions"; "model"; "user"; "truncate" (Hugging Face TEI's:
+// cut inputs longer than the context rather than refuse them)}. An empty
+// string or list is an error, as OpenAI's.
+struct EmbeddingRequest {
+  std::vector<std::string> texts;             // or
+  std::vector<std::vector<int32_t>> ids;      // token ids, one list per input
+  bool base64 = false;
+  int64_t dimensions = 0;
+  bool truncate = false;
+  std::string model, user;
+};
+absl::StatusOr<EmbeddingRequest> ParseEmbeddingRequest(absl::string_view body);
+// {"object": "list", "data": [{"object": "embedding", "index", "embedding"}],
+// "model", "usage": {"prompt_tokens", "total_tokens"}}; base64: each
+// vector's little-endian float32 bytes.
+std::string EmbeddingResponseJson(const std::vector<std::vector<float>>& vectors, bool base64,
+                                  const std::string& model, int64_t prompt_tokens);
+
+// POST /v1/rerank (llama-server's and Jina's): {"query", "documents": [text],
+// "top_n", "return_documents", "model", "truncate"}.
+struct RerankRequest {
+  std::string query;
+  std::vector<std::string> documents;
+  std::optional<int64_t> top_n;
+  bool return_documents = false;
+  bool truncate = false;
+  std::string model;
+};
+absl::StatusOr<RerankRequest> ParseRerankRequest(absl::string_view body);
+// {"object": "list", "model", "results": [{"index", "relevance_score"
+// (, "document": {"text"})}] best first, the first top_n, "usage"}.
+std::string RerankResponseJson(const RerankRequest& request, const std::vector<float>& scores,
+                               const std::string& model, int64_t prompt_tokens);
+
 // OpenAI's finish_reason for how generation stopped: "stop" or "length".
 const char* FinishReason(runtime::StopReason reason);
 

@@ -41,7 +41,8 @@ std::string RandomId(absl::string_view prefix) {
 // The endpoints metrics are counted by; anything else is "other".
 std::string EndpointOf(const std::string& path) {
   for (const char* known : {"/v1/chat/completions", "/v1/completions", "/v1/models", "/health",
-                            "/metrics", "/tokenize", "/detokenize"}) {
+                            "/metrics", "/tokenize", "/detokenize", "/v1/embeddings",
+                            "/v1/rerank"}) {
     if (path == known) return known;
   }
   return "other";
@@ -94,8 +95,15 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Create(ServerOptions options) {
   absl::StatusOr<runtime::KvTypes> kv_types =
       runtime::ParseKvTypes(options.session.cache_type_k, options.session.cache_type_v);
   if (!kv_types.ok()) return kv_types.status();
+  runtime::EmbedOptions embed;
+  if (!options.pooling.empty()) {
+    absl::StatusOr<model::Pooling> pooling = runtime::ParsePooling(options.pooling);
+    if (!pooling.ok()) return pooling.status();
+    embed.pooling = *pooling;
+  }
   std::unique_ptr<Server> server(new Server(std::move(options)));
   server->kv_types_ = *kv_types;
+  server->embed_options_ = embed;
   const ServerOptions& o = server->options_;
   HttpServerOptions http;
   http.host = o.host;
@@ -142,7 +150,19 @@ void Server::Load(const LoadFn& load) {
     prompt_cache_ =
         std::make_unique<runtime::PromptCache>(static_cast<size_t>(options_.cache_ram) << 20);
   }
-  if (status.ok()) {
+  const bool encoder = status.ok() && model_->model->arch().bidirectional();
+  if (status.ok() && (encoder || options_.embeddings)) {
+    embed_pool_ = std::make_unique<core::ThreadPool>(options_.session.threads,
+                                                     options_.session.pin_threads);
+    absl::StatusOr<std::unique_ptr<runtime::Embedder>> embedder = runtime::Embedder::Create(
+        *model_, *embed_pool_, std::max<int64_t>(options_.session.batch, 512));
+    if (embedder.ok()) {
+      embedder_ = *std::move(embedder);
+    } else {
+      status = embedder.status();
+    }
+  }
+  if (status.ok() && !encoder) {
     SchedulerOptions scheduler;
     scheduler.slots = options_.parallel;
     scheduler.queue = options_.queue;
@@ -164,7 +184,18 @@ void Server::Load(const LoadFn& load) {
     std::lock_guard<std::mutex> lock(mu_);
     load_status_ = status;
   }
-  if (status.ok()) {
+  if (status.ok() && encoder) {
+    ready_.store(true);
+    absl::FPrintF(stderr,
+                  "serve: %s (an encoder: /v1/embeddings%s) ready on http://%s:%d (inputs of up "
+                  "to %d tokens, %s pooling; at most %d connections)\n",
+                  model_id_, model_->model->arch().classifier_labels() > 0 ? " and /v1/rerank" : "",
+                  options_.host, port(), embedder_->max_tokens(),
+                  runtime::PoolingName(embed_options_.pooling != model::POOLING_UNSPECIFIED
+                                           ? embed_options_.pooling
+                                           : embedder_->default_pooling()),
+                  http_->max_connections());
+  } else if (status.ok()) {
     ready_.store(true);
     absl::FPrintF(stderr,
                   "serve: %s ready on http://%s:%d (%d slot(s) of %d positions; at most %d "
@@ -211,7 +242,7 @@ void Server::Wait() {
 Metrics::Live Server::live() const {
   Metrics::Live live;
   live.slots = options_.parallel;
-  if (ready_.load()) {
+  if (ready_.load() && scheduler_ != nullptr) {
     live.busy_slots = scheduler_->busy();
     live.queue_depth = scheduler_->waiting();
     live.rejected = scheduler_->rejected();
@@ -288,6 +319,17 @@ void Server::Route() {
   for (const char* path : {"/v1/completions", "/completions"}) {
     http.Route("POST", path, [this](HttpRequest request, HttpExchange exchange) {
       if (Authorized(request, exchange)) Completion(request, exchange, /*chat=*/false);
+    });
+  }
+  for (const char* path : {"/v1/embeddings", "/embeddings"}) {
+    http.Route("POST", path, [this](HttpRequest request, HttpExchange exchange) {
+      if (Authorized(request, exchange)) Embeddings(request, exchange);
+    });
+  }
+  // llama-server's names for it too.
+  for (const char* path : {"/v1/rerank", "/rerank", "/v1/reranking", "/reranking"}) {
+    http.Route("POST", path, [this](HttpRequest request, HttpExchange exchange) {
+      if (Authorized(request, exchange)) Rerank(request, exchange);
     });
   }
   http.Route("POST", "/tokenize", [this](HttpRequest request, HttpExchange exchange) {
@@ -503,6 +545,12 @@ class Reply {
 
 void Server::Completion(const HttpRequest& http_request, const HttpExchange& exchange, bool chat) {
   if (!Ready(exchange)) return;
+  if (scheduler_ == nullptr) {
+    return Fail(exchange, 400,
+                absl::StrCat("the model '", model_id_, "' is an embedding model (",
+                             model_->model->arch().name(),
+                             "): it does not generate; use /v1/embeddings"));
+  }
   absl::StatusOr<CompletionRequest> request = ParseCompletionRequest(http_request.body, chat);
   if (!request.ok()) return Fail(exchange, 400, request.status().message());
   if (!request->model.empty() && request->model != model_id_) {
@@ -673,6 +721,67 @@ void Server::Detokenize(const HttpRequest& request, const HttpExchange& exchange
     }
   }
   exchange.Respond(200, kJson, ContentJson(model_->tokenizer->Decode(*ids)));
+}
+
+bool Server::EmbeddingsReady(const HttpExchange& exchange, const std::string& model) const {
+  if (!Ready(exchange)) return false;
+  if (embedder_ == nullptr) {
+    Fail(exchange, 400,
+         "this server does not serve embeddings: its model is a decoder (start it with "
+         "--embeddings)");
+    return false;
+  }
+  if (!model.empty() && model != model_id_) {
+    Fail(exchange, 404, absl::StrCat("the model '", model, "' does not exist (this server has '",
+                                     model_id_, "')"));
+    return false;
+  }
+  return true;
+}
+
+void Server::Embeddings(const HttpRequest& http_request, const HttpExchange& exchange) {
+  absl::StatusOr<EmbeddingRequest> request = ParseEmbeddingRequest(http_request.body);
+  if (!request.ok()) {
+    if (Ready(exchange)) Fail(exchange, 400, request.status().message());
+    return;
+  }
+  if (!EmbeddingsReady(exchange, request->model)) return;
+  std::vector<std::vector<int32_t>> inputs = std::move(request->ids);
+  for (const std::string& text : request->texts) {
+    absl::StatusOr<std::vector<int32_t>> ids = embedder_->Tokenize(text);
+    if (!ids.ok()) return Fail(exchange, 400, ids.status().message());
+    inputs.push_back(*std::move(ids));
+  }
+  int64_t tokens = 0;
+  for (const std::vector<int32_t>& ids : inputs) tokens += static_cast<int64_t>(ids.size());
+  runtime::EmbedOptions options = embed_options_;
+  options.dimensions = request->dimensions;
+  options.truncate = request->truncate;
+  absl::StatusOr<std::vector<std::vector<float>>> vectors;
+  {
+    std::lock_guard<std::mutex> lock(embed_mu_);
+    vectors = embedder_->Embed(inputs, options);
+  }
+  if (!vectors.ok()) return Fail(exchange, 400, vectors.status().message());
+  exchange.Respond(200, kJson,
+                   EmbeddingResponseJson(*vectors, request->base64, model_id_, tokens));
+}
+
+void Server::Rerank(const HttpRequest& http_request, const HttpExchange& exchange) {
+  absl::StatusOr<RerankRequest> request = ParseRerankRequest(http_request.body);
+  if (!request.ok()) {
+    if (Ready(exchange)) Fail(exchange, 400, request.status().message());
+    return;
+  }
+  if (!EmbeddingsReady(exchange, request->model)) return;
+  absl::StatusOr<std::vector<float>> scores;
+  int64_t tokens = 0;
+  {
+    std::lock_guard<std::mutex> lock(embed_mu_);
+    scores = embedder_->Rerank(request->query, request->documents, request->truncate, &tokens);
+  }
+  if (!scores.ok()) return Fail(exchange, 400, scores.status().message());
+  exchange.Respond(200, kJson, RerankResponseJson(*request, *scores, model_id_, tokens));
 }
 
 void Server::Logged(const HttpRequest& request, int status, double seconds,

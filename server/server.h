@@ -14,8 +14,10 @@
 // Endpoints: POST /v1/chat/completions, POST /v1/completions (streamed as
 // Server-Sent Events when asked), GET /v1/models, GET /health (503 while
 // the model loads or the server drains, then 200), GET /metrics
-// (Prometheus), POST /tokenize, POST /detokenize. Errors are OpenAI's JSON
-// error objects. docs/server.md describes every field.
+// (Prometheus), POST /tokenize, POST /detokenize, and POST /v1/embeddings
+// and POST /v1/rerank (an encoder model always; a decoder with
+// --embeddings; a server on an encoder refuses completions). Errors are
+// OpenAI's JSON error objects. docs/server.md describes every field.
 #ifndef SMALLMIND_SERVER_SERVER_H_
 #define SMALLMIND_SERVER_SERVER_H_
 
@@ -30,6 +32,8 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "core/thread_pool.h"
+#include "runtime/embedder.h"
 #include "runtime/loaded_model.h"
 #include "runtime/options.h"
 #include "runtime/prompt_cache.h"
@@ -66,6 +70,8 @@ struct ServerOptions {
   std::string alias;           // the model's id; default: its file name
   std::string chat_template;   // a built-in name or Jinja, instead of the model's
   bool log_prompts = false;
+  bool embeddings = false;  // a decoder answers /v1/embeddings too
+  std::string pooling;      // embeddings' pooling; empty: the model's
 
   template <class Visitor>
   void VisitFields(Visitor&& v) {
@@ -101,6 +107,10 @@ struct ServerOptions {
                       "a built-in chat template (chatml, llama3, llama2, gemma, phi3, zephyr) "
                       "or Jinja text, instead of the model's"});
     v(log_prompts, {"log-prompts", 0, nullptr, "log each request's prompt and reply"});
+    v(embeddings, {"embeddings", 0, nullptr,
+                   "answer /v1/embeddings with this decoder too (encoders always do)"});
+    v(pooling, {"pooling", 0, nullptr,
+                "how embeddings are pooled: mean, cls, last or rank (default: the model's)"});
   }
 };
 
@@ -158,6 +168,12 @@ class Server {
               const std::string& user, const std::string& prompt,
               const std::string& reply);
   void Tokenize(const HttpRequest& request, const HttpExchange& exchange);
+  // /v1/embeddings and /v1/rerank: on the worker thread, one request at a
+  // time through the embedder (its own thread pool).
+  void Embeddings(const HttpRequest& request, const HttpExchange& exchange);
+  void Rerank(const HttpRequest& request, const HttpExchange& exchange);
+  // Ready and serving embeddings (else a 400 naming why); checks the model.
+  bool EmbeddingsReady(const HttpExchange& exchange, const std::string& model) const;
   void Detokenize(const HttpRequest& request, const HttpExchange& exchange);
   bool Authorized(const HttpRequest& request, const HttpExchange& exchange) const;
   // 503 while loading or draining; true when the request may go on.
@@ -176,7 +192,11 @@ class Server {
   std::string chat_template_error_;
   std::string model_id_;
   std::unique_ptr<runtime::PromptCache> prompt_cache_;  // --cache-ram > 0
-  std::unique_ptr<Scheduler> scheduler_;
+  std::unique_ptr<Scheduler> scheduler_;  // null for an encoder (it does not generate)
+  std::unique_ptr<core::ThreadPool> embed_pool_;
+  std::unique_ptr<runtime::Embedder> embedder_;  // encoders, and --embeddings
+  runtime::EmbedOptions embed_options_;
+  std::mutex embed_mu_;
   std::atomic<bool> ready_{false};
   std::atomic<bool> draining_{false};
 

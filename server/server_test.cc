@@ -12,6 +12,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cstring>
 #include <cstdlib>
 #include <map>
 #include <set>
@@ -19,17 +20,20 @@
 #include <thread>
 #include <vector>
 
+#include "absl/strings/escaping.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "backends/registry.h"
 #include "core/file_util.h"
+#include "core/thread_pool.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "httplib.h"
 #include "model/model.h"
 #include "model/presets.h"
 #include "nlohmann/json.hpp"
+#include "runtime/embedder.h"
 #include "runtime/session.h"
 #include "server/openai.h"
 
@@ -54,13 +58,13 @@ std::string ModelPath() {
 
 class ServerTest : public ::testing::Test {
  protected:
-  void StartServer(ServerOptions options = {}) {
+  void StartServer(ServerOptions options = {}, const std::string& model = ModelPath()) {
     options.port = 0;
     if (options.chat_template.empty()) options.chat_template = "chatml";
     absl::StatusOr<std::unique_ptr<Server>> server = Server::Create(options);
     ASSERT_TRUE(server.ok()) << server.status();
     server_ = *std::move(server);
-    server_->Start([] { return runtime::LoadedModel::Load(ModelPath(), {}); });
+    server_->Start([model] { return runtime::LoadedModel::Load(model, {}); });
     for (int i = 0; i < 500 && absl::IsUnavailable(server_->load_status()); ++i) {
       std::this_thread::sleep_for(std::chrono::milliseconds(10));
     }
@@ -980,6 +984,160 @@ TEST_F(ServerTest, HundredsOfIdleConnectionsDoNotDelayARequest) {
   httplib::Result r = Post("/v1/completions", {{"prompt", "abc"}, {"max_tokens", 4}});
   ASSERT_TRUE(r);
   EXPECT_EQ(r->status, 200);
+}
+
+// An encoder (tests/golden/encoders) serves /v1/embeddings in every input
+// form OpenAI's API has, and refuses to generate.
+TEST_F(ServerTest, EncoderServesEmbeddings) {
+  ServerOptions options;
+  StartServer(options, "tests/golden/encoders/bert_tiny.gguf");
+  auto embed = [&](const Json& body) { return Post("/v1/embeddings", body); };
+  httplib::Result one = embed({{"input", "the city of new york"}, {"model", "bert_tiny"}});
+  ASSERT_TRUE(one) << "no answer";
+  ASSERT_EQ(one->status, 200) << one->body;
+  const Json a = Json::parse(one->body);
+  EXPECT_EQ(a["object"], "list");
+  EXPECT_EQ(a["model"], "bert_tiny");
+  const std::vector<float> vector = a["data"][0]["embedding"].get<std::vector<float>>();
+  ASSERT_EQ(vector.size(), 32u);
+  double norm = 0;
+  for (float x : vector) norm += x * x;
+  EXPECT_NEAR(norm, 1.0, 1e-5);
+  const int64_t tokens = a["usage"]["prompt_tokens"].get<int64_t>();
+  EXPECT_GT(tokens, 2);
+  EXPECT_EQ(a["usage"]["total_tokens"], tokens);
+  // The same text among others, in order, and as its token ids.
+  httplib::Result tokenized = Post("/tokenize", {{"content", "the city of new york"},
+                                                 {"add_special", true}});
+  const Json ids = Json::parse(tokenized->body)["tokens"];
+  httplib::Result many = embed({{"input", {"a", "the city of new york", "b"}}});
+  ASSERT_EQ(many->status, 200) << many->body;
+  const Json m = Json::parse(many->body);
+  ASSERT_EQ(m["data"].size(), 3u);
+  EXPECT_EQ(m["data"][1]["index"], 1);
+  EXPECT_EQ(m["data"][1]["embedding"].get<std::vector<float>>(), vector);
+  httplib::Result by_ids = embed({{"input", {ids, {2, 40, 3}}}});
+  ASSERT_EQ(by_ids->status, 200) << by_ids->body;
+  EXPECT_EQ(Json::parse(by_ids->body)["data"][0]["embedding"].get<std::vector<float>>(), vector);
+  httplib::Result flat_ids = embed({{"input", ids}});
+  ASSERT_EQ(flat_ids->status, 200) << flat_ids->body;
+  // base64: the float32 bytes.
+  httplib::Result b64 = embed({{"input", "the city of new york"}, {"encoding_format", "base64"}});
+  ASSERT_EQ(b64->status, 200) << b64->body;
+  std::string bytes;
+  ASSERT_TRUE(absl::Base64Unescape(
+      Json::parse(b64->body)["data"][0]["embedding"].get<std::string>(), &bytes));
+  ASSERT_EQ(bytes.size(), 32 * sizeof(float));
+  EXPECT_EQ(std::memcmp(bytes.data(), vector.data(), bytes.size()), 0);
+  // Matryoshka dimensions.
+  httplib::Result short_vector = embed({{"input", "the city"}, {"dimensions", 8}});
+  ASSERT_EQ(short_vector->status, 200) << short_vector->body;
+  EXPECT_EQ(Json::parse(short_vector->body)["data"][0]["embedding"].size(), 8u);
+  // Bad requests are 400s naming what is wrong.
+  for (const auto& [body, message] : std::vector<std::pair<Json, std::string>>{
+           {{{"input", ""}}, "'input' must not be empty"},
+           {{{"input", Json::array()}}, "'input' must not be empty"},
+           {{{"input", {"a", ""}}}, "'input' must not be empty"},
+           {{{"input", {"a", 3}}}, "'input' must be a list of strings"},
+           {{{"input", 7}}, "'input' must be a string"},
+           {{{"input", {2, 99999}}}, "outside the vocabulary"},
+           {{{"input", "a"}, {"encoding_format", "int8"}}, "'encoding_format'"},
+           {{{"input", "a"}, {"dimensions", 64}}, "dimensions 64"},
+       }) {
+    httplib::Result r = embed(body);
+    ASSERT_TRUE(r);
+    EXPECT_EQ(r->status, 400) << body.dump();
+    EXPECT_THAT(r->body, HasSubstr(message)) << body.dump();
+  }
+  std::string long_text;
+  for (int i = 0; i < 80; ++i) long_text += "the ";
+  httplib::Result too_long = embed({{"input", long_text}});
+  EXPECT_EQ(too_long->status, 400);
+  EXPECT_THAT(too_long->body, HasSubstr("longer than the model's context of 64"));
+  httplib::Result cut = embed({{"input", long_text}, {"truncate", true}});
+  EXPECT_EQ(cut->status, 200) << cut->body;
+  EXPECT_EQ(Json::parse(cut->body)["usage"]["prompt_tokens"], 82);  // 80 words, [CLS], [SEP]
+  httplib::Result other_model = embed({{"input", "a"}, {"model", "gpt-4"}});
+  EXPECT_EQ(other_model->status, 404);
+  // An encoder does not generate, and is not a reranker.
+  httplib::Result chat = Post("/v1/chat/completions", Chat("Hello", 4));
+  EXPECT_EQ(chat->status, 400);
+  EXPECT_THAT(chat->body, HasSubstr("is an embedding model (bert)"));
+  httplib::Result rerank = Post("/v1/rerank", {{"query", "a"}, {"documents", {"b"}}});
+  EXPECT_EQ(rerank->status, 400);
+  EXPECT_THAT(rerank->body, HasSubstr("no classifier head"));
+}
+
+// A cross-encoder's scores, best first, as llama-server's /v1/rerank.
+TEST_F(ServerTest, RerankScoresDocuments) {
+  StartServer({}, "tests/golden/encoders/rerank_tiny.gguf");
+  const std::vector<std::string> documents = {"a new house", "the city of music", "no",
+                                              "the city of new york"};
+  httplib::Result r = Post("/v1/rerank", {{"query", "the city"}, {"documents", documents}});
+  ASSERT_TRUE(r);
+  ASSERT_EQ(r->status, 200) << r->body;
+  const Json results = Json::parse(r->body)["results"];
+  ASSERT_EQ(results.size(), 4u);
+  std::vector<int> seen;
+  for (size_t i = 0; i < results.size(); ++i) {
+    seen.push_back(results[i]["index"].get<int>());
+    if (i > 0) {
+      EXPECT_GE(results[i - 1]["relevance_score"].get<double>(),
+                results[i]["relevance_score"].get<double>());
+    }
+  }
+  std::sort(seen.begin(), seen.end());
+  EXPECT_EQ(seen, (std::vector<int>{0, 1, 2, 3}));
+  // The engine's own scores, through the same tokenizer.
+  absl::StatusOr<runtime::LoadedModel> model =
+      runtime::LoadedModel::Load("tests/golden/encoders/rerank_tiny.gguf", {});
+  ASSERT_TRUE(model.ok());
+  core::ThreadPool pool(1);
+  auto embedder = *runtime::Embedder::Create(*model, pool);
+  const std::vector<float> scores = *embedder->Rerank("the city", documents, false);
+  for (const Json& result : results) {
+    EXPECT_NEAR(result["relevance_score"].get<double>(), scores[result["index"].get<int>()], 1e-5);
+  }
+  httplib::Result top = Post("/rerank", {{"query", "the city"},
+                                         {"documents", documents},
+                                         {"top_n", 2},
+                                         {"return_documents", true}});
+  ASSERT_EQ(top->status, 200) << top->body;
+  const Json best = Json::parse(top->body)["results"];
+  ASSERT_EQ(best.size(), 2u);
+  EXPECT_EQ(best[0]["index"], results[0]["index"]);
+  EXPECT_EQ(best[0]["document"]["text"], documents[best[0]["index"].get<int>()]);
+  for (const auto& [body, message] : std::vector<std::pair<Json, std::string>>{
+           {{{"documents", {"a"}}}, "'query' must be a string"},
+           {{{"query", "q"}, {"documents", Json::array()}}, "'documents' must be a non-empty"},
+           {{{"query", "q"}, {"documents", {"a"}}, {"top_n", 0}}, "'top_n'"},
+       }) {
+    httplib::Result bad = Post("/v1/rerank", body);
+    EXPECT_EQ(bad->status, 400) << body.dump();
+    EXPECT_THAT(bad->body, HasSubstr(message));
+  }
+}
+
+// A decoder embeds only when started with --embeddings: its last token's
+// final hidden state (after the output norm), normalised.
+TEST_F(ServerTest, DecoderEmbeddingsOnlyWhenAsked) {
+  StartServer();
+  httplib::Result refused = Post("/v1/embeddings", {{"input", "hello"}});
+  EXPECT_EQ(refused->status, 400);
+  EXPECT_THAT(refused->body, HasSubstr("--embeddings"));
+  server_->Shutdown();
+  server_->Wait();
+  ServerOptions options;
+  options.embeddings = true;
+  StartServer(options);
+  httplib::Result r = Post("/v1/embeddings", {{"input", {"hello", "hello there"}}});
+  ASSERT_EQ(r->status, 200) << r->body;
+  const Json data = Json::parse(r->body)["data"];
+  ASSERT_EQ(data.size(), 2u);
+  EXPECT_NE(data[0]["embedding"], data[1]["embedding"]);
+  // And it still generates.
+  httplib::Result chat = Post("/v1/chat/completions", Chat("Hello", 4));
+  EXPECT_EQ(chat->status, 200) << chat->body;
 }
 
 }  // namespace

@@ -8,10 +8,11 @@
 # with /health timed, descriptors and memory back after they close, and
 # SIGTERM ending it with exit code 0; structured output checked by the
 # OpenAI client's zod helper and by ajv over random JSON schemas; tool
-# calls by its runTools.
+# calls by its runTools; embeddings of an encoder by its embeddings.create,
+# and rerank scores with curl.
 set -uo pipefail
 SM="$1"; LOADGEN="$2"; NODE_MODULES="$3"; CLIENT_TEST="$4"; GGUF="$5"; STRUCTURED_TEST="$6"
-TOOLS_TEST="$7"; TOOL_TEMPLATE="$8"
+TOOLS_TEST="$7"; TOOL_TEMPLATE="$8"; EMBEDDINGS_TEST="$9"; ENCODERS="${10}"
 TMP="${TEST_TMPDIR:-$(mktemp -d)}"
 failures=0
 pass() { echo "ok: $1"; }
@@ -146,6 +147,22 @@ if PORT="$PORT" MODEL_ID=s15 node "$TMP/client/tools.mjs" > "$TMP/tools.out" 2>&
   pass "tool calls (OpenAI client runTools)"; else
   fail "tool calls"; cat "$TMP/tools.log"; fi
 cat "$TMP/tools.out"
+kill -TERM "$PID"; wait "$PID"
+
+# An encoder (BERT, as llama.cpp's gguf-py writes it) through the OpenAI
+# client's embeddings.create; a cross-encoder's /v1/rerank with curl.
+start_server "$TMP/bert.log" "$ENCODERS/bert_tiny.gguf" -t 2
+cp "$EMBEDDINGS_TEST" "$TMP/client/embeddings.mjs"
+if PORT="$PORT" MODEL_ID=bert_tiny node "$TMP/client/embeddings.mjs" > "$TMP/embeddings.out" 2>&1; then
+  pass "embeddings (OpenAI client)"; else
+  fail "embeddings"; cat "$TMP/bert.log"; fi
+cat "$TMP/embeddings.out"
+kill -TERM "$PID"; wait "$PID"
+start_server "$TMP/rerank.log" "$ENCODERS/rerank_tiny.gguf" -t 2
+code=$(curl -s -o "$TMP/rerank.out" -w '%{http_code}' "http://127.0.0.1:$PORT/v1/rerank" \
+  -d '{"query": "the city", "documents": ["a house", "the city of music", "no"], "top_n": 2}')
+[ "$code" = 200 ] && [ "$(grep -o '"relevance_score"' "$TMP/rerank.out" | wc -l)" = 2 ] &&
+  pass "rerank" || { fail "rerank: $code"; cat "$TMP/rerank.out"; }
 kill -TERM "$PID"; wait "$PID"
 
 # A GGUF file served directly (no conversion).
