@@ -286,5 +286,34 @@ TEST(ApiTest, ChatTemplateAndChatSessions) {
   EXPECT_FALSE(bare->ApplyChatTemplate({{"user", "HI"}}).ok());
 }
 
+// Embeddings and rerank scores of the golden encoders (llama.cpp's gguf-py
+// wrote them) through the public API.
+TEST(ApiTest, EmbedsAndReranks) {
+  auto bert = *Model::Load("tests/golden/encoders/bert_tiny.gguf");
+  EXPECT_EQ(bert->architecture(), "bert");
+  absl::StatusOr<std::vector<std::vector<float>>> vectors =
+      bert->Embed({"the city", "a new house"}, {}, 2);
+  ASSERT_TRUE(vectors.ok()) << vectors.status();
+  ASSERT_EQ(vectors->size(), 2u);
+  EXPECT_EQ((*vectors)[0].size(), 32u);
+  EmbedOptions cls;
+  cls.pooling = "cls";
+  cls.dimensions = 16;
+  absl::StatusOr<std::vector<std::vector<float>>> short_vectors = bert->Embed({"the city"}, cls);
+  ASSERT_TRUE(short_vectors.ok()) << short_vectors.status();
+  EXPECT_EQ((*short_vectors)[0].size(), 16u);
+  EXPECT_FALSE(bert->Embed({""}).ok());
+  cls.pooling = "median";
+  EXPECT_THAT(std::string(bert->Embed({"a"}, cls).status().message()), HasSubstr("'median'"));
+  EXPECT_FALSE(bert->Rerank("q", {"d"}).ok());  // no classifier head
+  // An encoder does not generate.
+  auto session = *bert->NewSession({});
+  EXPECT_FALSE(session->Generate("the city", {}, [](absl::string_view) { return true; }).ok());
+  auto reranker = *Model::Load("tests/golden/encoders/rerank_tiny.gguf");
+  absl::StatusOr<std::vector<float>> scores = reranker->Rerank("the city", {"a", "the city"});
+  ASSERT_TRUE(scores.ok()) << scores.status();
+  EXPECT_EQ(scores->size(), 2u);
+}
+
 }  // namespace
 }  // namespace smallmind

@@ -4,7 +4,9 @@
 
 #include "backends/registry.h"
 #include "core/status.h"
+#include "core/thread_pool.h"
 #include "grammar/json_schema.h"
+#include "runtime/embedder.h"
 #include "runtime/loaded_model.h"
 #include "runtime/session.h"
 #include "text/chat_template.h"
@@ -90,6 +92,30 @@ std::string Model::Detokenize(absl::Span<const int32_t> ids) const {
 absl::StatusOr<std::string> Model::ApplyChatTemplate(const std::vector<ChatMessage>& messages,
                                                      bool add_generation_prompt) const {
   return Render(impl_->chat_template, messages, add_generation_prompt);
+}
+
+absl::StatusOr<std::vector<std::vector<float>>> Model::Embed(
+    const std::vector<std::string>& texts, const EmbedOptions& options, int threads) const {
+  if (threads < 1) return absl::InvalidArgumentError("threads must be >= 1");
+  core::ThreadPool pool(threads);
+  SM_ASSIGN_OR_RETURN(std::unique_ptr<runtime::Embedder> embedder,
+                      runtime::Embedder::Create(impl_->loaded, pool));
+  std::vector<std::vector<int32_t>> inputs;
+  for (const std::string& text : texts) {
+    if (text.empty()) return absl::InvalidArgumentError("a text to embed is empty");
+    SM_ASSIGN_OR_RETURN(inputs.emplace_back(), embedder->Tokenize(text));
+  }
+  return embedder->Embed(inputs, options);
+}
+
+absl::StatusOr<std::vector<float>> Model::Rerank(absl::string_view query,
+                                                 const std::vector<std::string>& documents,
+                                                 bool truncate, int threads) const {
+  if (threads < 1) return absl::InvalidArgumentError("threads must be >= 1");
+  core::ThreadPool pool(threads);
+  SM_ASSIGN_OR_RETURN(std::unique_ptr<runtime::Embedder> embedder,
+                      runtime::Embedder::Create(impl_->loaded, pool));
+  return embedder->Rerank(query, documents, truncate);
 }
 
 absl::StatusOr<std::unique_ptr<Session>> Model::NewSession(

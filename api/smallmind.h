@@ -1,5 +1,6 @@
 // SmallMind's public C++ API: load a model, choose a matmul backend by name,
-// open sessions and generate text with a streaming callback.
+// open sessions and generate text with a streaming callback; embed texts
+// and rerank documents with embedding models.
 //
 //   #include "api/smallmind.h"
 //   absl::StatusOr<std::unique_ptr<smallmind::Model>> model =
@@ -54,6 +55,9 @@ using GenerateOptions = runtime::GenerateOptions;
 using SamplerOptions = runtime::SamplerOptions;
 // Per-token log probabilities (GenerateOptions::logprobs).
 using TokenLogprobs = runtime::TokenLogprobs;
+// Embeddings (Model::Embed): pooling (mean, cls, last; empty: the model's),
+// normalize, dimensions (Matryoshka), truncate.
+using EmbedOptions = runtime::EmbedOptions;
 using TokenCallback = runtime::TokenCallback;
 
 // A GBNF grammar (for GenerateOptions::grammar) whose sentences are the
@@ -116,6 +120,21 @@ class Model {
   // the model has no template or the template refuses the conversation.
   absl::StatusOr<std::string> ApplyChatTemplate(const std::vector<ChatMessage>& messages,
                                                 bool add_generation_prompt = true) const;
+
+  // One vector per text, in order, from an embedding model (an encoder
+  // such as BERT or nomic-bert, or a decoder's last or mean hidden state),
+  // on `threads` threads. Errors on an empty text, a text longer than the
+  // context (unless options.truncate), dimensions outside [1, width], or a
+  // reranker (use Rerank).
+  absl::StatusOr<std::vector<std::vector<float>>> Embed(const std::vector<std::string>& texts,
+                                                        const EmbedOptions& options = {},
+                                                        int threads = 1) const;
+  // A cross-encoder's relevance score of each document for `query` (higher
+  // is more relevant), in the documents' order. Errors when the model has
+  // no classifier head.
+  absl::StatusOr<std::vector<float>> Rerank(absl::string_view query,
+                                            const std::vector<std::string>& documents,
+                                            bool truncate = false, int threads = 1) const;
 
   // A new session with its own KV cache and threads. Errors on threads < 1,
   // batch < 1 or a context outside [1, context_length()]. The Model must

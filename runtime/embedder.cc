@@ -145,8 +145,10 @@ absl::Status Embedder::Pool(absl::Span<const std::vector<int32_t>> inputs,
 
 absl::StatusOr<std::vector<std::vector<float>>> Embedder::Embed(
     absl::Span<const std::vector<int32_t>> inputs, const EmbedOptions& options) {
-  const model::Pooling pooling =
-      options.pooling == model::POOLING_UNSPECIFIED ? default_pooling() : options.pooling;
+  model::Pooling pooling = default_pooling();
+  if (!options.pooling.empty()) {
+    SM_ASSIGN_OR_RETURN(pooling, ParsePooling(options.pooling));
+  }
   if (pooling == model::RANK) {
     return absl::InvalidArgumentError(
         "this model ranks (pooling rank): it scores query/document pairs, use rerank");

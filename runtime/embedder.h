@@ -20,18 +20,10 @@
 #include "core/thread_pool.h"
 #include "model/model.pb.h"
 #include "runtime/loaded_model.h"
+#include "runtime/options.h"
 #include "runtime/transformer.h"
 
 namespace smallmind::runtime {
-
-struct EmbedOptions {
-  model::Pooling pooling = model::POOLING_UNSPECIFIED;  // unspecified: the model's
-  bool normalize = true;   // to unit L2 length (after truncation)
-  int64_t dimensions = 0;  // keep the first n components; 0: all
-  // An input longer than the model's context is cut to fit (keeping a
-  // WordPiece input's closing [SEP]) rather than refused.
-  bool truncate = false;
-};
 
 class Embedder {
  public:

@@ -124,9 +124,9 @@ TEST(EmbedderTest, OptionsAndBadInputs) {
   EXPECT_NEAR(norm, 1.0, 1e-5);
   options = {};
   options.normalize = false;
-  options.pooling = model::CLS;
+  options.pooling = "cls";
   auto raw = *embedder->Embed({ids}, options);
-  options.pooling = model::MEAN;
+  options.pooling = "mean";
   EXPECT_NE(raw, *embedder->Embed({ids}, options));
   auto error = [&](std::vector<std::vector<int32_t>> inputs, EmbedOptions o = {}) {
     return std::string(embedder->Embed(inputs, o).status().message());

@@ -135,6 +135,16 @@ struct SessionOptions {
   }
 };
 
+// How embeddings are made (runtime/embedder.h).
+struct EmbedOptions {
+  std::string pooling;     // mean, cls or last; empty: the model's
+  bool normalize = true;   // to unit L2 length (after truncation)
+  int64_t dimensions = 0;  // keep the first n components (Matryoshka); 0: all
+  // An input longer than the model's context is cut to fit (keeping a
+  // WordPiece input's closing [SEP]) rather than refused.
+  bool truncate = false;
+};
+
 struct LoadOptions {
   // A registered backend name (any case), "auto", or empty for
   // $SMALLMIND_BACKEND, then "auto": the best backend for the weights.

@@ -95,12 +95,12 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Create(ServerOptions options) {
   absl::StatusOr<runtime::KvTypes> kv_types =
       runtime::ParseKvTypes(options.session.cache_type_k, options.session.cache_type_v);
   if (!kv_types.ok()) return kv_types.status();
-  runtime::EmbedOptions embed;
   if (!options.pooling.empty()) {
     absl::StatusOr<model::Pooling> pooling = runtime::ParsePooling(options.pooling);
     if (!pooling.ok()) return pooling.status();
-    embed.pooling = *pooling;
   }
+  runtime::EmbedOptions embed;
+  embed.pooling = options.pooling;
   std::unique_ptr<Server> server(new Server(std::move(options)));
   server->kv_types_ = *kv_types;
   server->embed_options_ = embed;
@@ -191,9 +191,9 @@ void Server::Load(const LoadFn& load) {
                   "to %d tokens, %s pooling; at most %d connections)\n",
                   model_id_, model_->model->arch().classifier_labels() > 0 ? " and /v1/rerank" : "",
                   options_.host, port(), embedder_->max_tokens(),
-                  runtime::PoolingName(embed_options_.pooling != model::POOLING_UNSPECIFIED
-                                           ? embed_options_.pooling
-                                           : embedder_->default_pooling()),
+                  embed_options_.pooling.empty()
+                      ? runtime::PoolingName(embedder_->default_pooling())
+                      : embed_options_.pooling.c_str(),
                   http_->max_connections());
   } else if (status.ok()) {
     ready_.store(true);

@@ -1,6 +1,6 @@
 // Fuzzes the HTTP API's request mapping, no model run: the first byte picks
-// the endpoint (chat, completions, tokenize, detokenize), the rest is the
-// request body. A body that parses must give options the generation
+// the endpoint (chat, completions, tokenize, detokenize, embeddings,
+// rerank), the rest is the request body. A body that parses must give options the generation
 // validator accepts or refuses cleanly, and a chat must render through a
 // template; its tools give a call grammar that parses (or a Status), and
 // the parser of calls reads its messages' text without crashing.
@@ -20,10 +20,10 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   namespace model = smallmind::model;
   if (size == 0) return 0;
   const std::string body(reinterpret_cast<const char*>(data) + 1, size - 1);
-  switch (data[0] % 4) {
+  switch (data[0] % 6) {
     case 0:
     case 1: {
-      const bool chat = data[0] % 4 == 0;
+      const bool chat = data[0] % 6 == 0;
       auto request = server::ParseCompletionRequest(body, chat);
       if (!request.ok()) return 0;
       (void)runtime::ValidateGenerateOptions(request->options);
@@ -51,9 +51,26 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     case 2:
       (void)server::ParseTokenizeRequest(body);
       break;
-    default:
+    case 3:
       (void)server::ParseDetokenizeRequest(body);
       break;
+    case 4: {
+      auto request = server::ParseEmbeddingRequest(body);
+      // A parsed request has inputs, none empty.
+      if (request.ok() && request->texts.empty() && request->ids.empty()) __builtin_trap();
+      if (request.ok()) {
+        (void)server::EmbeddingResponseJson({{0.5f, -1.0f}}, request->base64, "m", 2);
+      }
+      break;
+    }
+    default: {
+      auto request = server::ParseRerankRequest(body);
+      if (request.ok()) {
+        (void)server::RerankResponseJson(
+            *request, std::vector<float>(request->documents.size(), 0.25f), "m", 3);
+      }
+      break;
+    }
   }
   return 0;
 }

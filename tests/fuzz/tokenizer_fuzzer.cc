@@ -19,7 +19,7 @@ using smallmind::model::TokenizerSpec;
 // Small vocabularies of each kind, with the special tokens and byte
 // fallbacks real ones have.
 std::vector<std::unique_ptr<Tokenizer>> MakeTokenizers() {
-  std::vector<TokenizerSpec> specs(3);
+  std::vector<TokenizerSpec> specs(4);
   specs[0].set_kind(smallmind::model::CHAR);
   for (const char* t : {"a", "b", "c", " ", "\n", "\xc3\xa9", "\xe2\x82\xac"}) specs[0].add_tokens(t);
   for (int b = 0; b < 256; ++b) specs[0].add_tokens(std::string(1, char(b)) + "#");
@@ -55,6 +55,23 @@ std::vector<std::unique_ptr<Tokenizer>> MakeTokenizers() {
   specs[2].set_bos_id(1);
   specs[2].set_eos_id(2);
   specs[2].set_add_bos(true);
+
+  // WordPiece (BERT's, in llama.cpp's form): [PAD] [UNK] [CLS] [SEP],
+  // word starts, continuations.
+  specs[3].set_kind(smallmind::model::WORDPIECE);
+  for (const char* t : {"[PAD]", "[UNK]", "[CLS]", "[SEP]"}) {
+    specs[3].add_tokens(t);
+    specs[3].add_token_types(smallmind::model::CONTROL);
+  }
+  for (const char* t : {"\xe2\x96\x81the", "\xe2\x96\x81a", "\xe2\x96\x81,", "s", "ing", "a",
+                        "\xe2\x96\x81\xe4\xb8\xad", "\xe2\x96\x81cafe"}) {
+    specs[3].add_tokens(t);
+    specs[3].add_token_types(smallmind::model::NORMAL);
+  }
+  specs[3].set_unknown_id(1);
+  specs[3].set_bos_id(2);
+  specs[3].set_separator_id(3);
+  specs[3].set_add_bos(true);
 
   std::vector<std::unique_ptr<Tokenizer>> out;
   for (const TokenizerSpec& spec : specs) {

@@ -69,10 +69,9 @@ int Run(const std::vector<std::string>& argv) {
   options.normalize = args.normalize == 2;
   options.dimensions = args.dimensions;
   options.truncate = args.truncate;
+  options.pooling = args.pooling;
   if (!args.pooling.empty()) {
-    absl::StatusOr<model::Pooling> pooling = runtime::ParsePooling(args.pooling);
-    if (!pooling.ok()) return fail(pooling.status());
-    options.pooling = *pooling;
+    if (absl::Status s = runtime::ParsePooling(args.pooling).status(); !s.ok()) return fail(s);
   }
   std::ifstream file;
   if (!args.file.empty()) {
