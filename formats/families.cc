@@ -5,6 +5,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_replace.h"
+#include "absl/strings/str_split.h"
 
 namespace smallmind::formats {
 namespace {
@@ -42,12 +43,65 @@ constexpr TensorName kPhi3Gguf[] = {
     {"ffn_gate_up.weight", "blk.{L}.ffn_up.weight"},
 };
 
-// llama.cpp's names for BERT's post-LN norms.
+// llama.cpp's names for BERT's post-LN norms, and nomic-bert's gate and
+// up, which it keeps apart (where q|k|v is fused).
 constexpr TensorName kBertGguf[] = {
     {"attn_norm.weight", "blk.{L}.attn_output_norm.weight"},
     {"attn_norm.bias", "blk.{L}.attn_output_norm.bias"},
     {"ffn_norm.weight", "blk.{L}.layer_output_norm.weight"},
     {"ffn_norm.bias", "blk.{L}.layer_output_norm.bias"},
+    {"ffn_gate_up.weight", "blk.{L}.ffn_gate.weight|blk.{L}.ffn_up.weight"},
+};
+
+constexpr HfConfigKeys kBertConfig = {
+    "hidden_size", "num_hidden_layers", "num_attention_heads", nullptr, "intermediate_size", 0.0,
+    "max_position_embeddings", "layer_norm_eps", 1e-12, "hidden_act"};
+constexpr HfConfigKeys kNomicConfig = {
+    "n_embd", "n_layer", "n_head", nullptr, "n_inner", 0.0, "n_positions",
+    "layer_norm_epsilon", 1e-12, "activation_function", "rotary_emb_base"};
+
+// transformers' BertModel (sentence-transformers saves it bare; a
+// BertForSequenceClassification prefixes "bert.", which the importer
+// strips, and adds the classifier).
+constexpr TensorName kBertHf[] = {
+    {"token_embd.weight", "embeddings.word_embeddings.weight"},
+    {"position_embd.weight", "embeddings.position_embeddings.weight"},
+    {"token_types.weight", "embeddings.token_type_embeddings.weight"},
+    {"token_embd_norm.weight", "embeddings.LayerNorm.weight"},
+    {"token_embd_norm.bias", "embeddings.LayerNorm.bias"},
+    {"attn_q.weight", "encoder.layer.{L}.attention.self.query.weight"},
+    {"attn_q.bias", "encoder.layer.{L}.attention.self.query.bias"},
+    {"attn_k.weight", "encoder.layer.{L}.attention.self.key.weight"},
+    {"attn_k.bias", "encoder.layer.{L}.attention.self.key.bias"},
+    {"attn_v.weight", "encoder.layer.{L}.attention.self.value.weight"},
+    {"attn_v.bias", "encoder.layer.{L}.attention.self.value.bias"},
+    {"attn_output.weight", "encoder.layer.{L}.attention.output.dense.weight"},
+    {"attn_output.bias", "encoder.layer.{L}.attention.output.dense.bias"},
+    {"attn_norm.weight", "encoder.layer.{L}.attention.output.LayerNorm.weight"},
+    {"attn_norm.bias", "encoder.layer.{L}.attention.output.LayerNorm.bias"},
+    {"ffn_up.weight", "encoder.layer.{L}.intermediate.dense.weight"},
+    {"ffn_up.bias", "encoder.layer.{L}.intermediate.dense.bias"},
+    {"ffn_down.weight", "encoder.layer.{L}.output.dense.weight"},
+    {"ffn_down.bias", "encoder.layer.{L}.output.dense.bias"},
+    {"ffn_norm.weight", "encoder.layer.{L}.output.LayerNorm.weight"},
+    {"ffn_norm.bias", "encoder.layer.{L}.output.LayerNorm.bias"},
+    {"cls.weight", "pooler.dense.weight"},
+    {"cls.bias", "pooler.dense.bias"},
+    {"cls.output.weight", "classifier.weight"},
+    {"cls.output.bias", "classifier.bias"},
+};
+// nomic-embed-text's own modelling code.
+constexpr TensorName kNomicHf[] = {
+    {"token_embd_norm.weight", "emb_ln.weight"},
+    {"token_embd_norm.bias", "emb_ln.bias"},
+    {"attn_qkv.weight", "encoder.layers.{L}.attn.Wqkv.weight"},
+    {"attn_output.weight", "encoder.layers.{L}.attn.out_proj.weight"},
+    {"attn_norm.weight", "encoder.layers.{L}.norm1.weight"},
+    {"attn_norm.bias", "encoder.layers.{L}.norm1.bias"},
+    {"ffn_gate_up.weight", "encoder.layers.{L}.mlp.fc12.weight|encoder.layers.{L}.mlp.fc11.weight"},
+    {"ffn_down.weight", "encoder.layers.{L}.mlp.fc2.weight"},
+    {"ffn_norm.weight", "encoder.layers.{L}.norm2.weight"},
+    {"ffn_norm.bias", "encoder.layers.{L}.norm2.bias"},
 };
 
 // transformers' Llama-style checkpoints (Qwen, Gemma and Phi-3 add to them).
@@ -177,7 +231,7 @@ constexpr Family Phi3() {
 // BERT: learned positions and segments, the exact GELU, biases everywhere.
 constexpr Family Bert() {
   Family f{};
-  f.name = "bert";
+  f.name = f.hf_model_type = "bert";
   f.norm = LAYER_NORM;
   f.positions = LEARNED;
   f.mlp = GELU_ERF;
@@ -185,6 +239,9 @@ constexpr Family Bert() {
   f.encoder = true;
   f.gguf_rope_style = ROPE_STYLE_UNSPECIFIED;
   f.gguf_names = kBertGguf;
+  f.hf_config = &kBertConfig;
+  f.hf_activation = "gelu";
+  f.hf_names = kBertHf;
   return f;
 }
 
@@ -193,10 +250,15 @@ constexpr Family Bert() {
 constexpr Family NomicBert() {
   Family f = Bert();
   f.name = "nomic-bert";
+  f.hf_model_type = "nomic_bert";
   f.positions = ROPE;
   f.mlp = SWIGLU;
   f.biases = false;
   f.gguf_rope_style = ROTATE_HALF;
+  f.hf_config = &kNomicConfig;
+  f.hf_activation = "swiglu";
+  f.hf_own_names = kNomicHf;
+  f.hf_fused = true;  // q|k|v in one tensor
   return f;
 }
 
@@ -263,19 +325,27 @@ void SetFamilyKnobs(const Family& f, model::Architecture& a) {
   a.set_post_layer_norm(f.encoder);
 }
 
-std::string GgufName(const Family& f, const std::string& name) {
-  const auto [layer, role] = SplitLayer(name);
-  const char* theirs = Lookup(f.gguf_names, role);
-  if (theirs == nullptr) return name;
-  return absl::StrReplaceAll(theirs, {{"{L}", layer}});
+namespace {
+
+std::vector<std::string> Parts(const char* theirs, const std::string& layer) {
+  return absl::StrSplit(absl::StrReplaceAll(theirs, {{"{L}", layer}}), '|');
 }
 
-std::string HfName(const Family& f, const std::string& name) {
+}  // namespace
+
+std::vector<std::string> GgufNames(const Family& f, const std::string& name) {
+  const auto [layer, role] = SplitLayer(name);
+  const char* theirs = Lookup(f.gguf_names, role);
+  if (theirs == nullptr) return {name};
+  return Parts(theirs, layer);
+}
+
+std::vector<std::string> HfNames(const Family& f, const std::string& name) {
   const auto [layer, role] = SplitLayer(name);
   const char* theirs = Lookup(f.hf_own_names, role);
   if (theirs == nullptr) theirs = Lookup(f.hf_names, role);
-  if (theirs == nullptr) return std::string();
-  return absl::StrReplaceAll(theirs, {{"{L}", layer}});
+  if (theirs == nullptr) return {};
+  return Parts(theirs, layer);
 }
 
 }  // namespace smallmind::formats

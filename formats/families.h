@@ -7,6 +7,7 @@
 #define SMALLMIND_FORMATS_FAMILIES_H_
 
 #include <string>
+#include <vector>
 
 #include "absl/strings/string_view.h"
 #include "absl/types/span.h"
@@ -27,11 +28,14 @@ struct HfConfigKeys {
   const char* norm_eps;
   double norm_eps_default;
   const char* activation;
+  const char* rope_base = "rope_theta";
 };
 
 // One of our tensors as a file names it. `ours` is the name after "blk.N."
 // for a layer's tensors, the whole name otherwise; in `theirs`, "{L}"
-// stands for the layer's index.
+// stands for the layer's index, and "|" separates the parts of a tensor
+// the file keeps apart, stacked by rows in that order (nomic-bert's
+// gate|up).
 struct TensorName {
   const char* ours;
   const char* theirs;
@@ -89,9 +93,10 @@ std::string HfModelTypes();
 // The family's knobs set on `a` (norm, positions, MLP, biases, norms).
 void SetFamilyKnobs(const Family& family, model::Architecture& a);
 
-// How `family` names our tensor `name` in a GGUF file or a checkpoint.
-std::string GgufName(const Family& family, const std::string& name);
-std::string HfName(const Family& family, const std::string& name);
+// How `family` names our tensor `name` in a GGUF file or a checkpoint:
+// one name, or the names of its parts.
+std::vector<std::string> GgufNames(const Family& family, const std::string& name);
+std::vector<std::string> HfNames(const Family& family, const std::string& name);
 
 }  // namespace smallmind::formats
 

@@ -362,21 +362,12 @@ absl::StatusOr<model::ModelData> ImportGguf(const GgufFile& f,
       AddLinearRopeFactors(out, linear_scale, a.rotary_dim() / 2);
       continue;
     }
-    const std::string theirs = GgufName(*family, spec.name);
-    // nomic-bert keeps q|k|v fused but gate and up apart: fused here.
-    if (absl::EndsWith(theirs, "ffn_gate_up.weight") && f.FindTensor(theirs) == nullptr) {
-      const std::string prefix = theirs.substr(0, theirs.size() - strlen("gate_up.weight"));
-      std::vector<SourceTensor> parts;
-      for (const char* part : {"gate.weight", "up.weight"}) {
-        SM_ASSIGN_OR_RETURN(parts.emplace_back(), Source(f, prefix + part));
-        used.insert(prefix + part);
-      }
-      SM_RETURN_IF_ERROR(AddTensor(out, spec, parts));
-      continue;
+    std::vector<SourceTensor> parts;
+    for (const std::string& theirs : GgufNames(*family, spec.name)) {
+      SM_ASSIGN_OR_RETURN(parts.emplace_back(), Source(f, theirs));
+      used.insert(theirs);
     }
-    SM_ASSIGN_OR_RETURN(SourceTensor source, Source(f, theirs));
-    used.insert(theirs);
-    SM_RETURN_IF_ERROR(AddTensor(out, spec, {source}));
+    SM_RETURN_IF_ERROR(AddTensor(out, spec, parts));
   }
   for (const GgufTensor& t : f.tensors()) {
     if (!used.count(t.name)) {

@@ -59,8 +59,8 @@ absl::StatusOr<uint32_t> PatternFromLayerTypes(const Json& types) {
 
 // RoPE settings: the base, the rotated share of each head, and
 // rope_scaling (Llama 3's, or linear) as per-pair frequency divisors.
-absl::Status ReadRope(const Json& c, model::Architecture& a) {
-  SM_ASSIGN_OR_RETURN(double theta, Number(c, "rope_theta", kConfig, 10000.0));
+absl::Status ReadRope(const Json& c, const char* rope_key, model::Architecture& a) {
+  SM_ASSIGN_OR_RETURN(double theta, Number(c, rope_key, kConfig, 10000.0));
   a.set_rope_style(model::ROTATE_HALF);
   a.set_rope_base(static_cast<float>(theta));
   SM_ASSIGN_OR_RETURN(double partial, Number(c, "partial_rotary_factor", kConfig, 1.0));
@@ -123,6 +123,31 @@ absl::Status ReadGemma(const Json& c, model::Architecture& a) {
   return absl::OkStatus();
 }
 
+// nomic-bert's config.json describes variants its modelling code has; the
+// one nomic-embed-text uses (post-LN, full rotary, no biases) is run.
+absl::Status RefuseNomicVariants(const Json& c) {
+  for (const auto& [key, wanted] : {std::pair{"prenorm", false}, {"causal", false},
+                                    {"rotary_emb_interleaved", false}, {"qkv_proj_bias", false},
+                                    {"mlp_fc1_bias", false}, {"mlp_fc2_bias", false}}) {
+    SM_ASSIGN_OR_RETURN(bool value, Bool(c, key, kConfig, wanted));
+    if (value != wanted) {
+      return absl::UnimplementedError(absl::StrCat(kConfig, ": nomic_bert with '", key, "' ",
+                                                   value ? "true" : "false", " is not supported"));
+    }
+  }
+  SM_ASSIGN_OR_RETURN(double fraction, Number(c, "rotary_emb_fraction", kConfig, 1.0));
+  if (fraction != 1.0) {
+    return absl::UnimplementedError("config.json: nomic_bert's rotary_emb_fraction must be 1");
+  }
+  for (const char* key : {"moe_every_n_layers", "rotary_emb_scale_base"}) {
+    if (const Json* v = Field(c, key); v != nullptr && !(v->is_number() && v->get<double>() == 0)) {
+      return absl::UnimplementedError(absl::StrCat(kConfig, ": nomic_bert's '", key,
+                                                   "' is not supported"));
+    }
+  }
+  return absl::OkStatus();
+}
+
 // config.json in the family's vocabulary of keys.
 absl::StatusOr<model::Architecture> ArchitectureOf(const Json& c, const Family& f) {
   const HfConfigKeys& k = *f.hf_config;
@@ -176,11 +201,12 @@ absl::StatusOr<model::Architecture> ArchitectureOf(const Json& c, const Family& 
   a.set_head_dim(static_cast<uint32_t>(head_dim));
   a.set_hidden_dim(static_cast<uint32_t>(hidden));
   a.set_norm_eps(static_cast<float>(eps));
-  if (f.positions == model::ROPE) SM_RETURN_IF_ERROR(ReadRope(c, a));
+  if (f.encoder && f.positions == model::ROPE) SM_RETURN_IF_ERROR(RefuseNomicVariants(c));
+  if (f.positions == model::ROPE) SM_RETURN_IF_ERROR(ReadRope(c, k.rope_base, a));
   if (f.gemma) SM_RETURN_IF_ERROR(ReadGemma(c, a));
   // q, k, v (and gate, up) used in place where the checkpoint keeps them
   // apart.
-  a.set_split_projections(!f.hf_fused && f.positions == model::ROPE);
+  a.set_split_projections(!f.hf_fused && (f.positions == model::ROPE || f.encoder));
   SM_RETURN_IF_ERROR(model::ValidateArchitecture(a));
   return a;
 }
@@ -246,14 +272,51 @@ absl::StatusOr<std::vector<uint8_t>> Transposed(const SourceTensor& t) {
 
 // The checkpoint's tensor for our `name`: the family's name for it, with
 // the prefix some checkpoints add (GPT2LMHeadModel's "transformer.", a
-// multimodal Gemma's "language_model.").
+// multimodal Gemma's "language_model.", BertForSequenceClassification's
+// "bert.").
 const SourceTensor* FindCheckpointTensor(const std::map<std::string, SourceTensor>& tensors,
                                          const std::string& theirs) {
-  for (const char* prefix : {"", "transformer.", "language_model."}) {
+  for (const char* prefix : {"", "transformer.", "language_model.", "bert."}) {
     auto it = tensors.find(prefix + theirs);
     if (it != tensors.end()) return &it->second;
   }
   return nullptr;
+}
+
+// An encoder's segments (type_vocab_size), its classifier (a
+// ForSequenceClassification checkpoint's `classifier`, which then ranks),
+// and its pooling as sentence-transformers' 1_Pooling/config.json says.
+absl::Status ReadEncoderHeads(const std::string& dir, const Family& f,
+                              const std::map<std::string, SourceTensor>& tensors,
+                              model::Architecture& a) {
+  if (const SourceTensor* types = FindCheckpointTensor(tensors, HfNames(f, "token_types.weight")[0]);
+      types != nullptr && types->shape.size() == 2) {
+    a.set_token_types(static_cast<uint32_t>(types->shape[0]));
+  }
+  if (const SourceTensor* labels = FindCheckpointTensor(tensors, "classifier.weight");
+      labels != nullptr && labels->shape.size() == 2) {
+    a.set_classifier_labels(static_cast<uint32_t>(labels->shape[0]));
+    a.set_pooling(model::RANK);
+  }
+  absl::StatusOr<std::string> pooling = core::ReadFileToString(dir + "/1_Pooling/config.json");
+  if (pooling.ok() && a.pooling() != model::RANK) {
+    SM_ASSIGN_OR_RETURN(Json c, ParseJson(*pooling, "1_Pooling/config.json"));
+    for (const auto& [key, kind] : {std::pair{"pooling_mode_cls_token", model::CLS},
+                                    std::pair{"pooling_mode_mean_tokens", model::MEAN},
+                                    std::pair{"pooling_mode_lasttoken", model::LAST}}) {
+      SM_ASSIGN_OR_RETURN(bool on, Bool(c, key, "1_Pooling/config.json", false));
+      if (on) a.set_pooling(kind);
+    }
+    for (const char* key : {"pooling_mode_max_tokens", "pooling_mode_mean_sqrt_len_tokens",
+                            "pooling_mode_weightedmean_tokens"}) {
+      SM_ASSIGN_OR_RETURN(bool on, Bool(c, key, "1_Pooling/config.json", false));
+      if (on) {
+        return absl::UnimplementedError(
+            absl::StrCat("1_Pooling/config.json: ", key, " is not supported (cls, mean, last)"));
+      }
+    }
+  }
+  return model::ValidateArchitecture(a);
 }
 
 // The tokenizer: tokenizer.json and its companions, or GPT-2's vocab.json
@@ -340,7 +403,9 @@ absl::StatusOr<model::ModelData> ImportHuggingFace(const std::string& dir) {
   // The head is the checkpoint's own when it stores one (whatever
   // tie_word_embeddings says: a tied checkpoint that stores it anyway
   // stores a copy), else the embeddings.
-  a.set_tied_output(FindCheckpointTensor(tensors, HfName(family, "output.weight")) == nullptr);
+  const std::vector<std::string> head = HfNames(family, "output.weight");
+  a.set_tied_output(head.empty() || FindCheckpointTensor(tensors, head[0]) == nullptr);
+  if (family.encoder) SM_RETURN_IF_ERROR(ReadEncoderHeads(dir, family, tensors, a));
   *out.description.mutable_architecture() = a;
   *out.description.mutable_tokenizer() = std::move(tokenizer);
   out.description.mutable_provenance()->set_source_format(
@@ -361,14 +426,26 @@ absl::StatusOr<model::ModelData> ImportHuggingFace(const std::string& dir) {
       out.tensors.back().bytes = out.tensors.back().owned;
       continue;
     }
-    const std::string theirs = HfName(family, spec.name);
-    const SourceTensor* found = theirs.empty() ? nullptr : FindCheckpointTensor(tensors, theirs);
-    if (found == nullptr) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          "the checkpoint has no tensor '", theirs.empty() ? spec.name : theirs, "' (for ",
-          spec.name, ")"));
+    const std::vector<std::string> names = HfNames(family, spec.name);
+    std::vector<SourceTensor> parts;
+    for (const std::string& theirs : names) {
+      const SourceTensor* found = FindCheckpointTensor(tensors, theirs);
+      if (found == nullptr) {
+        return absl::InvalidArgumentError(
+            absl::StrCat("the checkpoint has no tensor '", theirs, "' (for ", spec.name, ")"));
+      }
+      parts.push_back(*found);
     }
-    SourceTensor part = *found;
+    if (parts.empty()) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("the checkpoint has no tensor for ", spec.name));
+    }
+    if (parts.size() > 1) {  // kept apart in the file: stacked by rows here
+      SM_RETURN_IF_ERROR(AddTensor(out, spec, parts));
+      continue;
+    }
+    const std::string& theirs = names[0];
+    SourceTensor part = parts[0];
     // Bytes made here (Gemma's norms, GPT-2's transposed matrices), handed
     // to the tensor once added.
     std::vector<uint8_t> made;

@@ -289,10 +289,15 @@ TEST(SafetensorsTest, MissingFilesAndUnsupportedModels) {
   const std::string dir = TempDir("hf_empty");
   EXPECT_THAT(ImportHuggingFace(dir).status().message(),
               HasSubstr("cannot read"));
-  const std::string config = R"({"model_type": "bert"})";
+  const std::string config = R"({"model_type": "t5"})";
   WriteBytes(dir + "/config.json", config.data(), config.size());
   EXPECT_THAT(ImportHuggingFace(dir).status().message(),
-              HasSubstr("'bert' is not supported"));
+              HasSubstr("'t5' is not supported"));
+  const std::string nomic = R"({"model_type": "nomic_bert", "n_embd": 8, "n_layer": 1,
+      "n_head": 2, "n_inner": 16, "n_positions": 8, "vocab_size": 4, "prenorm": true})";
+  WriteBytes(dir + "/config.json", nomic.data(), nomic.size());
+  EXPECT_THAT(ImportHuggingFace(dir).status().message(),
+              HasSubstr("nomic_bert with 'prenorm' true is not supported"));
 }
 
 }  // namespace

@@ -2,6 +2,7 @@
 
 #include <cmath>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "core/file_util.h"
@@ -24,9 +25,10 @@ struct Golden {
   nlohmann::json reference;
 };
 
-Golden Load(const std::string& name, const std::string& backend) {
+// `name`.gguf, or with `hf` the same weights as a Hugging Face directory.
+Golden Load(const std::string& name, const std::string& backend, bool hf = false) {
   const std::string base = "tests/golden/encoders/" + name;
-  absl::StatusOr<LoadedModel> model = LoadedModel::Load(base + ".gguf", {backend});
+  absl::StatusOr<LoadedModel> model = LoadedModel::Load(hf ? base : base + ".gguf", {backend});
   EXPECT_TRUE(model.ok()) << model.status();
   absl::StatusOr<std::string> json = core::ReadFileToString(base + ".json");
   EXPECT_TRUE(json.ok()) << json.status();
@@ -48,8 +50,9 @@ class EmbedderGoldenTest : public ::testing::TestWithParam<const char*> {};
 // Every input, packed into one pass with the others and alone, against the
 // float64 reference; on one and two threads.
 TEST_P(EmbedderGoldenTest, MatchesTheFloat64Reference) {
-  for (const char* backend : {"portable", "tiled"}) {
-    Golden g = Load(GetParam(), backend);
+  for (const auto& [backend, hf] : {std::pair{"portable", false}, {"tiled", false},
+                                    {"tiled", true}}) {
+    Golden g = Load(GetParam(), backend, hf);
     ASSERT_NE(g.model.model, nullptr);
     const auto inputs = g.reference["inputs"].get<std::vector<std::vector<int32_t>>>();
     const auto expected = g.reference["expected"].get<std::vector<std::vector<double>>>();
@@ -61,7 +64,8 @@ TEST_P(EmbedderGoldenTest, MatchesTheFloat64Reference) {
         ASSERT_TRUE(got.ok()) << got.status();
         ASSERT_EQ(got->size(), expected.size());
         for (size_t i = 0; i < expected.size(); ++i) {
-          SCOPED_TRACE(testing::Message() << GetParam() << " " << backend << " input " << i
+          SCOPED_TRACE(testing::Message() << GetParam() << (hf ? " (hf) " : " ") << backend
+                                          << " input " << i
                                           << " threads " << threads << " batch " << batch);
           ASSERT_EQ((*got)[i].size(), expected[i].size());
           EXPECT_GT(Cosine((*got)[i], expected[i]), 0.999999);
@@ -78,8 +82,11 @@ INSTANTIATE_TEST_SUITE_P(Encoders, EmbedderGoldenTest,
                          ::testing::Values("bert_tiny", "nomic_tiny"));
 
 TEST(EmbedderTest, RerankScoresMatchTheReference) {
-  Golden g = Load("rerank_tiny", "portable");
+ for (const bool hf : {false, true}) {
+  SCOPED_TRACE(hf ? "hugging face" : "gguf");
+  Golden g = Load("rerank_tiny", "portable", hf);
   ASSERT_NE(g.model.model, nullptr);
+  EXPECT_EQ(g.model.model->arch().pooling(), model::RANK);
   core::ThreadPool pool(2);
   auto embedder = *Embedder::Create(g.model, pool);
   const auto inputs = g.reference["inputs"].get<std::vector<std::vector<int32_t>>>();
@@ -103,6 +110,21 @@ TEST(EmbedderTest, RerankScoresMatchTheReference) {
   // A reranker does not embed.
   EXPECT_THAT(std::string(embedder->Embed({{2, 40, 3}}, {}).status().message()),
               HasSubstr("use rerank"));
+ }
+}
+
+// The GGUF file and the Hugging Face directory tokenize alike, and the
+// directory's sentence-transformers pooling is read.
+TEST(EmbedderTest, HuggingFaceDirectoryTokenizesAsTheGguf) {
+  Golden gguf = Load("bert_tiny", "portable");
+  Golden hf = Load("bert_tiny", "portable", true);
+  ASSERT_NE(hf.model.model, nullptr);
+  EXPECT_EQ(hf.model.model->arch().pooling(), model::MEAN);
+  EXPECT_EQ(hf.model.model->arch().token_types(), 2u);
+  for (const char* text : {"The City of New York!", "a new house, the music", "naïve café 中"}) {
+    EXPECT_EQ(*gguf.model.tokenizer->Encode(text, true, true),
+              *hf.model.tokenizer->Encode(text, true, true)) << text;
+  }
 }
 
 TEST(EmbedderTest, OptionsAndBadInputs) {

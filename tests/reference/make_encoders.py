@@ -14,7 +14,11 @@ The reference forward pass is PyTorch's torch.nn.functional (layer_norm,
 linear, gelu, silu, softmax) in float64, with Hugging Face's rotate_half
 RoPE, mean pooling and L2 normalisation, or the classifier's score on the
 first token. Writes tests/golden/encoders/NAME.gguf and NAME.json (the
-inputs, their token types and the expected vectors or scores). Run by hand
+inputs, their token types and the expected vectors or scores), and the same
+weights as a Hugging Face directory, NAME/, the way transformers and
+sentence-transformers save them (config.json, model.safetensors,
+tokenizer.json, modules.json, 1_Pooling/config.json; the reranker as a
+BertForSequenceClassification). Run by hand
 (Debian's python3-torch and python3-numpy; gguf-py from a llama.cpp
 checkout):
 
@@ -215,6 +219,107 @@ def write_gguf(gguf, path, cfg, w, tokens):
     out.close()
 
 
+# ---- the same weights as a Hugging Face checkpoint ------------------------
+
+def hf_names(cfg, w):
+    """Our tensors (llama.cpp's names) under transformers' / nomic's names."""
+    out = {}
+    bert = cfg["arch"] == "bert"
+    prefix = "bert." if cfg["pooling"] == 4 else ""
+    emb = {"token_embd.weight": "embeddings.word_embeddings.weight",
+           "token_types.weight": "embeddings.token_type_embeddings.weight",
+           "position_embd.weight": "embeddings.position_embeddings.weight",
+           "token_embd_norm.weight": "embeddings.LayerNorm.weight" if bert else "emb_ln.weight",
+           "token_embd_norm.bias": "embeddings.LayerNorm.bias" if bert else "emb_ln.bias",
+           "cls.weight": "pooler.dense.weight", "cls.bias": "pooler.dense.bias"}
+    layer_bert = {"attn_q": "attention.self.query", "attn_k": "attention.self.key",
+                  "attn_v": "attention.self.value", "attn_output": "attention.output.dense",
+                  "attn_output_norm": "attention.output.LayerNorm",
+                  "ffn_up": "intermediate.dense", "ffn_down": "output.dense",
+                  "layer_output_norm": "output.LayerNorm"}
+    layer_nomic = {"attn_qkv": "attn.Wqkv", "attn_output": "attn.out_proj",
+                   "attn_output_norm": "norm1", "ffn_up": "mlp.fc11", "ffn_gate": "mlp.fc12",
+                   "ffn_down": "mlp.fc2", "layer_output_norm": "norm2"}
+    for name, value in w.items():
+        if name.startswith("cls.output."):
+            out["classifier." + name.split(".")[-1]] = value
+        elif name in emb:
+            out[prefix + emb[name]] = value
+        else:
+            _, layer, role, kind = name.split(".")
+            if bert:
+                out[f"{prefix}encoder.layer.{layer}.{layer_bert[role]}.{kind}"] = value
+            else:
+                out[f"encoder.layers.{layer}.{layer_nomic[role]}.{kind}"] = value
+    return out
+
+
+def write_safetensors(path, tensors):
+    header, offset = {}, 0
+    for name, value in tensors.items():
+        header[name] = {"dtype": "F32", "shape": list(value.shape),
+                        "data_offsets": [offset, offset + value.nbytes]}
+        offset += value.nbytes
+    text = json.dumps(header).encode()
+    text += b" " * (-len(text) % 8)
+    with open(path, "wb") as f:
+        f.write(len(text).to_bytes(8, "little"))
+        f.write(text)
+        for value in tensors.values():
+            f.write(np.ascontiguousarray(value, dtype="<f4").tobytes())
+
+
+def write_hf(dir, cfg, w, tokens):
+    os.makedirs(os.path.join(dir, "1_Pooling"), exist_ok=True)
+    if cfg["arch"] == "bert":
+        config = {"model_type": "bert", "hidden_size": cfg["dim"],
+                  "num_hidden_layers": cfg["layers"], "num_attention_heads": cfg["heads"],
+                  "intermediate_size": cfg["hidden"], "max_position_embeddings": cfg["ctx"],
+                  "layer_norm_eps": cfg["eps"], "hidden_act": "gelu", "type_vocab_size": 2,
+                  "vocab_size": len(tokens),
+                  "architectures": ["BertForSequenceClassification" if cfg["pooling"] == 4
+                                    else "BertModel"]}
+    else:
+        config = {"model_type": "nomic_bert", "n_embd": cfg["dim"], "n_layer": cfg["layers"],
+                  "n_head": cfg["heads"], "n_inner": cfg["hidden"], "n_positions": cfg["ctx"],
+                  "layer_norm_epsilon": cfg["eps"], "activation_function": "swiglu",
+                  "rotary_emb_base": cfg["rope_base"], "rotary_emb_fraction": 1.0,
+                  "rotary_emb_interleaved": False, "prenorm": False, "causal": False,
+                  "qkv_proj_bias": False, "mlp_fc1_bias": False, "mlp_fc2_bias": False,
+                  "type_vocab_size": 2, "vocab_size": len(tokens),
+                  "architectures": ["NomicBertModel"]}
+    with open(os.path.join(dir, "config.json"), "w") as f:
+        json.dump(config, f, indent=1)
+    write_safetensors(os.path.join(dir, "model.safetensors"), hf_names(cfg, w))
+    special = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"]
+    vocab = {t: i for i, t in enumerate(tokens)}
+    tokenizer = {
+        "version": "1.0",
+        "added_tokens": [{"id": vocab[t], "content": t, "single_word": False, "lstrip": False,
+                          "rstrip": False, "normalized": False, "special": True}
+                         for t in special],
+        "normalizer": {"type": "BertNormalizer", "clean_text": True,
+                       "handle_chinese_chars": True, "strip_accents": None, "lowercase": True},
+        "pre_tokenizer": {"type": "BertPreTokenizer"},
+        "model": {"type": "WordPiece", "unk_token": "[UNK]", "continuing_subword_prefix": "##",
+                  "max_input_chars_per_word": 100, "vocab": vocab},
+    }
+    with open(os.path.join(dir, "tokenizer.json"), "w") as f:
+        json.dump(tokenizer, f)
+    with open(os.path.join(dir, "tokenizer_config.json"), "w") as f:
+        json.dump({"tokenizer_class": "BertTokenizer", "cls_token": "[CLS]", "sep_token": "[SEP]",
+                   "unk_token": "[UNK]", "pad_token": "[PAD]", "do_lower_case": True}, f, indent=1)
+    with open(os.path.join(dir, "modules.json"), "w") as f:
+        json.dump([{"idx": 0, "name": "0", "path": "", "type": "sentence_transformers.models.Transformer"},
+                   {"idx": 1, "name": "1", "path": "1_Pooling", "type": "sentence_transformers.models.Pooling"},
+                   {"idx": 2, "name": "2", "path": "2_Normalize", "type": "sentence_transformers.models.Normalize"}],
+                  f, indent=1)
+    with open(os.path.join(dir, "1_Pooling", "config.json"), "w") as f:
+        json.dump({"word_embedding_dimension": cfg["dim"], "pooling_mode_cls_token": False,
+                   "pooling_mode_mean_tokens": True, "pooling_mode_max_tokens": False,
+                   "pooling_mode_mean_sqrt_len_tokens": False}, f, indent=1)
+
+
 SHAPES = {
     # name: arch, dim, heads, layers, hidden, ctx, pooling (llama.cpp's numbers)
     "bert_tiny": dict(arch="bert", dim=32, heads=4, layers=2, hidden=64, ctx=64, pooling=1),
@@ -248,6 +353,7 @@ def main():
         rng = np.random.default_rng(100 + seed)
         w = weights(cfg, rng)
         write_gguf(gguf, os.path.join(OUT, name + ".gguf"), cfg, w, tokens)
+        write_hf(os.path.join(OUT, name), cfg, w, tokens)
         cls, sep = tokens.index("[CLS]"), tokens.index("[SEP]")
         inputs, types = [], []
         for length in (1, 2, 3, 7, 17, 40, cfg["ctx"]):
