@@ -149,6 +149,10 @@ absl::StatusOr<model::TokenizerSpec> ImportTokenizer(const GgufFile& f) {
     SM_ASSIGN_OR_RETURN(add_bos, f.GetBool("tokenizer.ggml.add_bos_token"));
   }
   spec.set_add_bos(add_bos);
+  if (f.Has("tokenizer.ggml.add_eos_token")) {
+    SM_ASSIGN_OR_RETURN(bool add_eos, f.GetBool("tokenizer.ggml.add_eos_token"));
+    spec.set_add_eos(add_eos && spec.has_eos_id());
+  }
   if (f.Has("tokenizer.chat_template")) {
     SM_ASSIGN_OR_RETURN(*spec.mutable_chat_template(), f.GetString("tokenizer.chat_template"));
   }

@@ -342,6 +342,8 @@ absl::Status ReadConfig(const Json& tokenizer, const Json& config, model::Tokeni
   }
   SM_ASSIGN_OR_RETURN(add_bos, Bool(config, "add_bos_token", what, add_bos));
   spec.set_add_bos(add_bos && spec.has_bos_id());
+  SM_ASSIGN_OR_RETURN(bool add_eos, Bool(config, "add_eos_token", what, false));
+  spec.set_add_eos(add_eos && spec.has_eos_id());
   if (const Json* t = Field(config, "chat_template"); t != nullptr) {
     if (t->is_string()) {
       spec.set_chat_template(t->get<std::string>());

@@ -57,7 +57,12 @@ model::Pooling Embedder::default_pooling() const {
 }
 
 absl::StatusOr<std::vector<int32_t>> Embedder::Tokenize(absl::string_view text) const {
-  return model_.tokenizer->Encode(text, model_.tokenizer->add_bos(), /*parse_special=*/true);
+  const text::Tokenizer& t = *model_.tokenizer;
+  SM_ASSIGN_OR_RETURN(std::vector<int32_t> ids,
+                      t.Encode(text, t.add_bos(), /*parse_special=*/true));
+  const model::TokenizerSpec& spec = model_.model->description().tokenizer();
+  if (spec.add_eos() && (ids.empty() || ids.back() != spec.eos_id())) ids.push_back(spec.eos_id());
+  return ids;
 }
 
 absl::Status Embedder::Fit(std::vector<int32_t>& ids, bool truncate) const {

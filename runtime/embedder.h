@@ -34,8 +34,9 @@ class Embedder {
                                                          int64_t batch_tokens = 2048);
 
   // The ids of one text as an embedding model reads it: [CLS] text [SEP]
-  // for WordPiece, BOS first where the vocabulary adds one; special tokens
-  // written in the text are parsed, as Hugging Face's tokenizers do.
+  // for WordPiece, BOS first and EOS last where the vocabulary adds them;
+  // special tokens written in the text are parsed, as Hugging Face's
+  // tokenizers do.
   absl::StatusOr<std::vector<int32_t>> Tokenize(absl::string_view text) const;
 
   // One vector per input, in order. Errors on an empty input, an id

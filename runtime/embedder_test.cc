@@ -1,6 +1,7 @@
 #include "runtime/embedder.h"
 
 #include <cmath>
+#include <cstdlib>
 #include <string>
 #include <utility>
 #include <vector>
@@ -10,6 +11,7 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "nlohmann/json.hpp"
+#include "model/presets.h"
 #include "runtime/loaded_model.h"
 
 namespace smallmind::runtime {
@@ -169,6 +171,39 @@ TEST(EmbedderTest, OptionsAndBadInputs) {
   // An encoder has no LM head to generate with.
   EXPECT_FALSE(ParsePooling("none").ok());
   EXPECT_EQ(*ParsePooling("last"), model::LAST);
+}
+
+// A decoder embeds one input at a time, in passes of at most batch_tokens
+// rows: the vectors do not depend on where the passes cut, for every
+// pooling; EOS closes each input where the vocabulary says so.
+TEST(EmbedderTest, DecoderPassesDoNotChangeTheVectors) {
+  const std::string path = std::string(std::getenv("TEST_TMPDIR")) + "/decoder.smm";
+  model::TokenizerSpec spec = *model::ByteTokenizer(512);
+  spec.set_eos_id(3);
+  spec.set_add_eos(true);
+  ASSERT_TRUE(model::WriteRandomModel(
+                  path, model::DescribeModel(model::FindPreset("medium")->arch, spec, "t", "t"), {})
+                  .ok());
+  absl::StatusOr<LoadedModel> model = LoadedModel::Load(path, {"portable"});
+  ASSERT_TRUE(model.ok()) << model.status();
+  core::ThreadPool pool(2);
+  auto whole = *Embedder::Create(*model, pool, 2048);
+  auto cut = *Embedder::Create(*model, pool, 7);
+  EXPECT_EQ(whole->default_pooling(), model::LAST);
+  const std::vector<int32_t> ids = *whole->Tokenize("a decoder's embedding");
+  EXPECT_EQ(ids.back(), 3);
+  const std::vector<std::vector<int32_t>> inputs = {ids, {5, 6}, std::vector<int32_t>(30, 77)};
+  for (const char* pooling : {"last", "mean", "cls"}) {
+    EmbedOptions options;
+    options.pooling = pooling;
+    auto a = *whole->Embed(inputs, options);
+    auto b = *cut->Embed(inputs, options);
+    for (size_t i = 0; i < inputs.size(); ++i) {
+      for (size_t k = 0; k < a[i].size(); ++k) {
+        ASSERT_NEAR(a[i][k], b[i][k], 1e-5) << pooling << " input " << i << " component " << k;
+      }
+    }
+  }
 }
 
 }  // namespace

@@ -63,8 +63,9 @@ std::vector<std::unique_ptr<Tokenizer>> MakeTokenizers() {
     specs[3].add_tokens(t);
     specs[3].add_token_types(smallmind::model::CONTROL);
   }
-  for (const char* t : {"\xe2\x96\x81the", "\xe2\x96\x81a", "\xe2\x96\x81,", "s", "ing", "a",
-                        "\xe2\x96\x81\xe4\xb8\xad", "\xe2\x96\x81cafe"}) {
+  // (A hex escape runs on through hex digits: "\x81" "a" keeps them apart.)
+  for (const char* t : {"\xe2\x96\x81the", "\xe2\x96\x81" "a", "\xe2\x96\x81,", "s", "ing", "a",
+                        "\xe2\x96\x81\xe4\xb8\xad", "\xe2\x96\x81" "cafe"}) {
     specs[3].add_tokens(t);
     specs[3].add_token_types(smallmind::model::NORMAL);
   }

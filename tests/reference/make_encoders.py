@@ -24,7 +24,7 @@ checkout):
 
     /usr/bin/python3 tests/reference/make_encoders.py --gguf-py LLAMA_CPP/gguf-py
 
-With --shape minilm or bge-base it writes one model of that size instead
+With --shape minilm, bge-base or nomic-embed it writes one model of that size instead
 (the real 30,522-token vocabulary, no expectations), for side-by-side
 measurements: --shape minilm --out /tmp/minilm.gguf.
 """
@@ -328,6 +328,8 @@ SHAPES = {
     "rerank_tiny": dict(arch="bert", dim=32, heads=2, layers=2, hidden=64, ctx=64, pooling=4),
     "minilm": dict(arch="bert", dim=384, heads=12, layers=6, hidden=1536, ctx=512, pooling=1),
     "bge-base": dict(arch="bert", dim=768, heads=12, layers=12, hidden=3072, ctx=512, pooling=2),
+    "nomic-embed": dict(arch="nomic-bert", dim=768, heads=12, layers=12, hidden=3072, ctx=2048,
+                        pooling=1, rope_base=1000.0),
 }
 
 
