@@ -20,6 +20,11 @@ absl::StatusOr<std::unique_ptr<DecodeBatch>> DecodeBatch::Create(
     }
   }
   const model::Architecture& arch = transformer.model().arch();
+  if (arch.bidirectional()) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "this model is an encoder (", arch.name(),
+        "): it embeds texts (smallmind embed, /v1/embeddings) and does not generate"));
+  }
   const int64_t context = options.context == 0 ? arch.context_length() : options.context;
   if (context < 1 || context > static_cast<int64_t>(arch.context_length())) {
     return absl::InvalidArgumentError(absl::StrCat("context is ", context, "; the model's is ",

@@ -187,9 +187,10 @@ void Server::Load(const LoadFn& load) {
   if (status.ok() && encoder) {
     ready_.store(true);
     absl::FPrintF(stderr,
-                  "serve: %s (an encoder: /v1/embeddings%s) ready on http://%s:%d (inputs of up "
-                  "to %d tokens, %s pooling; at most %d connections)\n",
-                  model_id_, model_->model->arch().classifier_labels() > 0 ? " and /v1/rerank" : "",
+                  "serve: %s (an encoder: %s) ready on http://%s:%d (inputs of up to %d tokens, "
+                  "%s pooling; at most %d connections)\n",
+                  model_id_,
+                  embedder_->default_pooling() == model::RANK ? "/v1/rerank" : "/v1/embeddings",
                   options_.host, port(), embedder_->max_tokens(),
                   embed_options_.pooling.empty()
                       ? runtime::PoolingName(embedder_->default_pooling())

@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
 # The `smallmind` command end to end: init, inspect, generate, chat, bench,
-# perplexity and convert succeed on good input, on .smm and GGUF files and a Hugging
+# perplexity, embed and convert succeed on good input, on .smm and GGUF files and a Hugging
 # Face checkpoint directory alike; bad input gets a message and exit code 1.
 set -uo pipefail
 SM="$1"
 GGUF_SEED="$2"
 HF_DIR=$(dirname "$3")
+ENCODERS="$4"
 TMP="${TEST_TMPDIR:-$(mktemp -d)}"
 failures=0
 
@@ -200,6 +201,32 @@ expect_error "perplexity another context" "was scored on another text, vocabular
 expect_error "perplexity garbage base" "not a KL base file" \
   "$SM" perplexity -m "$TMP/small.smm" -f "$TMP/text.txt" -c 32 --chunks 6 \
   --kl-divergence-base "$TMP/text.txt" --kl-divergence
+
+# embed: one JSON vector a line, from a GGUF and a Hugging Face directory
+# alike; rerank scores; bad input.
+printf 'the city of new york\na new house\n' >"$TMP/texts.txt"
+expect_ok "embed gguf" "$SM" embed -m "$ENCODERS/bert_tiny.gguf" -f "$TMP/texts.txt" -t 2
+cp "$TMP/out" "$TMP/gguf_vectors"
+[ "$(wc -l <"$TMP/gguf_vectors")" = 2 ] && grep -q '^\[.*\]$' "$TMP/gguf_vectors" &&
+  pass "embed: two vectors" || { fail "embed output"; cat "$TMP/gguf_vectors"; }
+expect_ok "embed hf directory" "$SM" embed -m "$ENCODERS/bert_tiny" -f "$TMP/texts.txt"
+python3 - "$TMP/gguf_vectors" "$TMP/out" <<'PY' && pass "embed: GGUF and directory agree" || fail "embed: GGUF and directory differ"
+import json, sys
+a, b = ([json.loads(l) for l in open(p)] for p in sys.argv[1:3])
+assert len(a) == len(b) == 2 and all(abs(x - y) < 1e-6 for u, v in zip(a, b) for x, y in zip(u, v))
+PY
+expect_ok "embed stdin, dimensions" sh -c "echo hello | '$SM' embed -m '$ENCODERS/nomic_tiny.gguf' --dimensions 8 --pooling cls"
+[ "$(tr -cd , <"$TMP/out" | wc -c)" = 7 ] && pass "embed: 8 dimensions" || { fail "embed dimensions"; cat "$TMP/out"; }
+expect_ok "embed rerank" "$SM" embed -m "$ENCODERS/rerank_tiny.gguf" -f "$TMP/texts.txt" --rerank "the city"
+[ "$(wc -l <"$TMP/out")" = 2 ] && pass "rerank: two scores" || { fail "rerank output"; cat "$TMP/out"; }
+printf 'a\n\nb\n' >"$TMP/gap.txt"
+expect_error "embed empty line" "line 2 is empty" "$SM" embed -m "$ENCODERS/bert_tiny.gguf" -f "$TMP/gap.txt"
+expect_error "embed bad pooling" "--pooling 'max' is not one of" \
+  "$SM" embed -m "$ENCODERS/bert_tiny.gguf" -f "$TMP/texts.txt" --pooling max
+expect_error "embed reranker" "use rerank" "$SM" embed -m "$ENCODERS/rerank_tiny.gguf" -f "$TMP/texts.txt"
+expect_error "embed no classifier" "no classifier head" \
+  "$SM" embed -m "$ENCODERS/bert_tiny.gguf" -f "$TMP/texts.txt" --rerank q
+expect_error "generate with an encoder" "is an encoder (bert): it embeds texts" "$SM" generate -m "$ENCODERS/bert_tiny.gguf" -p hi -n 2
 
 if [ "$failures" -gt 0 ]; then echo "$failures failure(s)"; exit 1; fi
 echo "all passed"
