@@ -3,9 +3,12 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <cstdint>
 #include <cstdlib>
 #include <cstring>
 #include <limits>
+#include <vector>
 
 #include "absl/status/status.h"
 #include "absl/strings/str_format.h"
@@ -80,6 +83,29 @@ absl::StatusOr<AlignedBuffer> AlignedBuffer::Allocate(size_t bytes, Pages pages)
   std::memset(p, 0, rounded);
   buffer.data_.reset(static_cast<uint8_t*>(p));
   return buffer;
+}
+
+size_t AlignedBuffer::Discard(size_t offset, size_t bytes) {
+  if (data_.get_deleter().mapped_bytes == 0 || offset >= size_) return 0;
+  bytes = std::min(bytes, size_ - offset);
+  const uintptr_t page = static_cast<uintptr_t>(::sysconf(_SC_PAGESIZE));
+  const uintptr_t begin = reinterpret_cast<uintptr_t>(data_.get()) + offset;
+  const uintptr_t first = (begin + page - 1) / page * page;
+  const uintptr_t last = (begin + bytes) / page * page;
+  if (last <= first) return 0;
+  ::madvise(reinterpret_cast<void*>(first), last - first, MADV_DONTNEED);
+  return last - first;
+}
+
+size_t AlignedBuffer::ResidentBytes() const {
+  const size_t mapped = data_.get_deleter().mapped_bytes;
+  if (mapped == 0) return size_;
+  const size_t page = static_cast<size_t>(::sysconf(_SC_PAGESIZE));
+  std::vector<unsigned char> in_memory((mapped + page - 1) / page);
+  if (::mincore(data_.get(), mapped, in_memory.data()) != 0) return mapped;
+  size_t pages = 0;
+  for (unsigned char p : in_memory) pages += p & 1;
+  return pages * page;
 }
 
 }  // namespace smallmind::core

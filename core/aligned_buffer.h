@@ -37,6 +37,14 @@ class AlignedBuffer {
   const uint8_t* data() const { return data_.get(); }
   size_t size() const { return size_; }
 
+  // Gives the whole pages inside [offset, offset + bytes) back to the
+  // system: they read as zeros when touched again. Blocks on the C heap
+  // (under a MiB) keep theirs. Returns the bytes given back.
+  size_t Discard(size_t offset, size_t bytes);
+  // Bytes of the block's pages in memory now (mincore); a heap block's
+  // size().
+  size_t ResidentBytes() const;
+
  private:
   struct Free {
     Free() : mapped_bytes(0) {}

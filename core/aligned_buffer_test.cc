@@ -1,5 +1,7 @@
 #include "core/aligned_buffer.h"
 
+#include <unistd.h>
+
 #include <cstdint>
 #include <limits>
 
@@ -45,6 +47,34 @@ TEST(AlignedBufferTest, HugeRequestIsAnErrorNotACrash) {
       EXPECT_EQ(buffer.status().code(), absl::StatusCode::kResourceExhausted);
     }
   }
+}
+
+TEST(AlignedBufferTest, DiscardGivesBackWholePagesThatReadAsZeros) {
+  const size_t page = static_cast<size_t>(::sysconf(_SC_PAGESIZE));
+  const size_t bytes = 300 * page + 100;  // mapped: over a MiB
+  auto buffer = AlignedBuffer::Allocate(bytes);
+  ASSERT_TRUE(buffer.ok());
+  EXPECT_EQ(buffer->ResidentBytes(), 0u);  // mapped, nothing touched yet
+  for (size_t i = 0; i < bytes; ++i) buffer->data()[i] = 7;
+  const size_t mapped = buffer->ResidentBytes();
+  EXPECT_GE(mapped, bytes);
+  // From the middle of page 3 to the middle of page 20: pages 4..19.
+  EXPECT_EQ(buffer->Discard(3 * page + 5, 17 * page), 16 * page);
+  EXPECT_EQ(buffer->ResidentBytes(), mapped - 16 * page);
+  EXPECT_EQ(buffer->data()[4 * page - 1], 7);
+  EXPECT_EQ(buffer->data()[4 * page], 0);
+  EXPECT_EQ(buffer->data()[20 * page - 1], 0);
+  EXPECT_EQ(buffer->data()[20 * page], 7);
+  // Past the end and inside one page: nothing.
+  EXPECT_EQ(buffer->Discard(bytes, page), 0u);
+  EXPECT_EQ(buffer->Discard(100 * page + 1, page - 2), 0u);
+  // A heap block keeps its bytes.
+  auto small = AlignedBuffer::Allocate(3 * page);
+  ASSERT_TRUE(small.ok());
+  small->data()[page] = 7;
+  EXPECT_EQ(small->Discard(0, 3 * page), 0u);
+  EXPECT_EQ(small->data()[page], 7);
+  EXPECT_EQ(small->ResidentBytes(), 3 * page);
 }
 
 TEST(AlignedBufferTest, MovesOwnership) {

@@ -30,6 +30,11 @@ absl::StatusOr<std::unique_ptr<DecodeBatch>> DecodeBatch::Create(
     return absl::InvalidArgumentError(absl::StrCat("context is ", context, "; the model's is ",
                                                    arch.context_length()));
   }
+  if (options.kv_budget < 0 || (options.kv_budget > 0 && options.kv_budget < context)) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "the KV budget is ", options.kv_budget, " positions, less than a slot's context (",
+        context, "): raise it, or lower the context"));
+  }
   // A step runs at most every slot's token and every slot's whole context.
   const int64_t max_rows =
       options.slots + std::min<int64_t>(options.prompt_budget, options.slots * (context + 1));
@@ -55,6 +60,8 @@ DecodeBatch::DecodeBatch(const Transformer& transformer, const text::Tokenizer& 
       tokenizer_(tokenizer),
       options_(options),
       context_(context),
+      kv_budget_(options.kv_budget == 0 ? options.slots * context
+                                        : std::min<int64_t>(options.kv_budget, options.slots * context)),
       arena_(std::move(arena)),
       pool_(options.threads, options.pin_threads),
       logits_(static_cast<size_t>(options.slots) * transformer.model().arch().vocab_size()) {}
@@ -62,6 +69,44 @@ DecodeBatch::DecodeBatch(const Transformer& transformer, const text::Tokenizer& 
 int DecodeBatch::active() const {
   return static_cast<int>(
       std::count_if(slots_.begin(), slots_.end(), [](const auto& s) { return s->active; }));
+}
+
+int64_t DecodeBatch::PositionsFor(int64_t prompt_tokens, const GenerateOptions& options) const {
+  return std::min<int64_t>(context_, prompt_tokens + std::max(options.max_tokens, 1));
+}
+
+int64_t DecodeBatch::Held(const Slot& slot) const {
+  return slot.active ? slot.reserved : static_cast<int64_t>(slot.history.size());
+}
+
+int64_t DecodeBatch::kv_positions() const {
+  int64_t held = 0;
+  for (const auto& slot : slots_) held += Held(*slot);
+  return held;
+}
+
+bool DecodeBatch::MakeRoom(int64_t positions, int slot) {
+  if (kv_budget_ >= slots() * context_) return true;
+  // What running generations reserve stays; free slots' histories may go.
+  int64_t reserved = positions, idle = 0;
+  for (int i = 0; i < slots(); ++i) {
+    if (i == slot) continue;
+    (slots_[i]->active ? reserved : idle) += Held(*slots_[i]);
+  }
+  if (reserved > kv_budget_) return false;
+  while (reserved + idle > kv_budget_) {
+    Slot* lru = nullptr;
+    for (int i = 0; i < slots(); ++i) {
+      Slot* s = slots_[i].get();
+      if (i == slot || s->active || s->history.empty()) continue;
+      if (lru == nullptr || s->last_used < lru->last_used) lru = s;
+    }
+    idle -= static_cast<int64_t>(lru->history.size());
+    if (options_.prompt_cache != nullptr) options_.prompt_cache->Keep(lru->history, lru->cache);
+    lru->history.clear();
+    lru->cache.Release(0);
+  }
+  return true;
 }
 
 absl::Status DecodeBatch::Prepare(Slot& slot, const GenerateOptions& options,
@@ -87,6 +132,7 @@ absl::Status DecodeBatch::Prepare(Slot& slot, const GenerateOptions& options,
   slot.cancelled.store(false);
   slot.prompt_meter.reset();
   slot.fork_source = -1;
+  slot.last_used = ++clock_;
   return absl::OkStatus();
 }
 
@@ -140,7 +186,14 @@ absl::Status DecodeBatch::Start(int index, absl::Span<const int32_t> prompt,
     dropped = static_cast<int64_t>(pending.size()) - keep;
     pending.erase(pending.begin() + (bos ? 1 : 0), pending.begin() + (bos ? 1 : 0) + dropped);
   }
+  const size_t before = slot.history.size();
   slot.history.assign(prompt.begin(), prompt.begin() + common);  // what the cache holds
+  // Under a budget a cache keeps no pages past what it will hold.
+  const int64_t holds = static_cast<int64_t>(common + pending.size());
+  slot.reserved = PositionsFor(holds, options);
+  if (kv_budget_ < slots() * context_ && static_cast<int64_t>(before) > slot.reserved) {
+    slot.cache.Release(slot.reserved);
+  }
   if (static_cast<int64_t>(pending.size()) > free) {
     const size_t asked = pending.size();
     pending.clear();
@@ -179,6 +232,7 @@ absl::Status DecodeBatch::StartFork(int index, int source, const GenerateOptions
   slot.history.clear();
   slot.pending.clear();
   slot.fork_source = source;
+  slot.reserved = PositionsFor(src.stats.prompt_tokens, options);
   slot.stats.prompt_tokens = src.stats.prompt_tokens;
   slot.stats.prompt_tokens_cached = src.stats.prompt_tokens;  // prefilled by the source
   slot.stats.prompt_tokens_dropped = src.stats.prompt_tokens_dropped;
@@ -226,6 +280,7 @@ void DecodeBatch::End(Slot& slot) {
   slot.pending.clear();
   slot.next.reset();
   slot.active = false;
+  slot.last_used = ++clock_;
   DoneCallback done = std::move(slot.on_done);
   slot.on_done = nullptr;
   slot.on_text = nullptr;

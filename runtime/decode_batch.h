@@ -46,6 +46,9 @@ struct DecodeBatchOptions {
   int32_t threads = 1;
   bool pin_threads = false;
   KvTypes kv_types;  // of every slot's cache
+  // Positions the slots' caches may hold together (llama-server's unified
+  // cache); 0: every slot its whole context. At least one slot's context.
+  int64_t kv_budget = 0;
   // Off: each sequence's rows run in a forward pass of their own (for
   // comparison; the results are the same).
   bool batched = true;
@@ -80,6 +83,23 @@ class DecodeBatch {
   void Reset(int slot) { slots_[slot]->history.clear(); }
   size_t arena_high_water() const { return arena_.high_water(); }
   size_t kv_cache_bytes(int slot) const { return slots_[slot]->cache.bytes(); }
+  size_t kv_resident_bytes(int slot) const { return slots_[slot]->cache.ResidentBytes(); }
+  // KV cache positions the slots hold: what each generation may reach
+  // (PositionsFor), and the histories free slots keep.
+  int64_t kv_positions() const;
+  // options.kv_budget, or slots * context when it was 0.
+  int64_t kv_budget() const { return kv_budget_; }
+  // Positions a generation reserves: its prompt and max_tokens, at most the
+  // context.
+  int64_t PositionsFor(int64_t prompt_tokens, const GenerateOptions& options) const;
+  // With a KV budget, before a generation reserving `positions` starts in
+  // free slot `slot` (whose own history it replaces or reuses): whether they
+  // fit beside what the running generations reserve, once free slots give
+  // up their histories, least recently used first (into the prompt cache,
+  // when there is one). Gives nothing up when they cannot fit. Always true
+  // without a budget. Running generations never outgrow their reservation,
+  // so none is ever cut short for another.
+  bool MakeRoom(int64_t positions, int slot);
 
   // Starts a generation in the free slot `slot` for `prompt`, the whole
   // history (the slot keeps the longest prefix of it that it holds).
@@ -133,6 +153,8 @@ class DecodeBatch {
     GenerationStats stats;
     Generation::Clock::time_point start;
     int64_t allocations_before = -1;  // the heap's count when decoding began
+    int64_t reserved = 0;    // positions this generation may reach (PositionsFor)
+    uint64_t last_used = 0;  // when it last started or ended a generation
     bool active = false;
     std::atomic<bool> cancelled{false};
   };
@@ -152,11 +174,15 @@ class DecodeBatch {
   // When the context is full: keeps its last half, to be run again from
   // position 0 ahead of the sampled token.
   void ShiftContext(Slot& slot);
+  // Positions `slot` holds: its reservation while active, else its history.
+  int64_t Held(const Slot& slot) const;
 
   const Transformer& transformer_;
   const text::Tokenizer& tokenizer_;
   DecodeBatchOptions options_;
   int64_t context_;
+  int64_t kv_budget_;
+  uint64_t clock_ = 0;  // counts starts and ends, for Slot::last_used
   core::Arena arena_;
   core::ThreadPool pool_;
   std::vector<std::unique_ptr<Slot>> slots_;

@@ -21,6 +21,7 @@ struct Request {
   std::vector<std::string> stop;
   uint64_t seed;
   int cancel_after = -1;  // callbacks before the client goes away
+  bool ignore_eos = false;
 };
 
 struct Outcome {
@@ -42,6 +43,7 @@ class DecodeBatchTest : public ::testing::TestWithParam<core::DType> {
     o.stop = r.stop;
     o.sampler.seed = static_cast<int64_t>(r.seed);
     o.sampler.temperature = 0.8f;
+    o.ignore_eos = r.ignore_eos;
     return o;
   }
 
@@ -270,6 +272,76 @@ TEST_P(DecodeBatchTest, EachSlotFollowsItsGrammar) {
     EXPECT_EQ(texts[i], alone) << i;
   }
   EXPECT_NE(texts[0], texts[1]);  // one grammar, two seeds
+}
+
+// Slots sharing a KV budget smaller than their contexts: a generation
+// reserves its prompt and max_tokens; it starts only when that fits beside
+// the running ones' reservations (MakeRoom), free slots giving up their
+// histories for it, least recently used first. Each generates what it
+// would alone.
+TEST_P(DecodeBatchTest, SlotsShareAKvBudget) {
+  const std::vector<int32_t> prompt = *tokenizer_->Encode("Hello there", false);
+  const int64_t p = static_cast<int64_t>(prompt.size());
+  DecodeBatchOptions options;
+  options.slots = 3;  // of 64 positions
+  options.kv_budget = 40;
+  EXPECT_EQ(DecodeBatch::Create(*transformer_, *tokenizer_, options).status().code(),
+            absl::StatusCode::kInvalidArgument);  // less than a slot's context
+  // Room for two generations of 30 tokens, not for a third's history too.
+  options.kv_budget = 2 * (p + 30) + 5;
+  auto batch = *DecodeBatch::Create(*transformer_, *tokenizer_, options);
+  EXPECT_EQ(batch->kv_budget(), options.kv_budget);
+  std::vector<Outcome> out(3);
+  int ended = 0;
+  auto request = [](int slot, int max_tokens) {
+    return Request{"Hello there", max_tokens, {}, static_cast<uint64_t>(slot + 1), -1, true};
+  };
+  auto start = [&](int slot, int max_tokens) {
+    return batch->Start(
+        slot, prompt, OptionsOf(request(slot, max_tokens)),
+        [&out, slot](absl::string_view t) {
+          out[slot].text.append(t.data(), t.size());
+          return true;
+        },
+        [&out, &ended, slot](absl::StatusOr<GenerationStats> s) {
+          ASSERT_TRUE(s.ok()) << s.status();
+          out[slot].stats = *s;
+          ++ended;
+        });
+  };
+  auto reserve = [&](int max_tokens) {
+    return batch->PositionsFor(p, OptionsOf(request(0, max_tokens)));
+  };
+  EXPECT_EQ(reserve(30), p + 30);
+  EXPECT_EQ(reserve(1000), 64);  // at most the context
+  // Slot 2 generates and keeps its history.
+  ASSERT_TRUE(batch->MakeRoom(reserve(10), 2));
+  ASSERT_TRUE(start(2, 10).ok());
+  while (ended < 1) ASSERT_TRUE(batch->Step().ok());
+  const int64_t kept = static_cast<int64_t>(batch->history(2).size());
+  EXPECT_GE(kept, p + 9);
+  EXPECT_EQ(batch->kv_positions(), kept);
+  ASSERT_TRUE(batch->MakeRoom(reserve(30), 0));
+  ASSERT_TRUE(start(0, 30).ok());
+  EXPECT_EQ(batch->kv_positions(), kept + p + 30);
+  // 40 more tokens do not fit beside slot 0's 30, even without slot 2's
+  // history, which is then left alone.
+  EXPECT_FALSE(batch->MakeRoom(reserve(40), 1));
+  EXPECT_EQ(static_cast<int64_t>(batch->history(2).size()), kept);
+  // 30 fit once slot 2 gives up its history.
+  ASSERT_TRUE(batch->MakeRoom(reserve(30), 1));
+  EXPECT_TRUE(batch->history(2).empty());
+  ASSERT_TRUE(start(1, 30).ok());
+  while (ended < 3) {
+    ASSERT_TRUE(batch->Step().ok());
+    EXPECT_LE(batch->kv_positions(), options.kv_budget);
+  }
+  for (int slot : {0, 1}) {
+    EXPECT_EQ(out[slot].stats.generated_tokens, 30) << slot;
+    EXPECT_EQ(out[slot].text, Alone(request(slot, 30)).text) << slot;
+  }
+  EXPECT_EQ(batch->kv_positions(),
+            static_cast<int64_t>(batch->history(0).size() + batch->history(1).size()));
 }
 
 INSTANTIATE_TEST_SUITE_P(DTypes, DecodeBatchTest,

@@ -39,6 +39,11 @@ size_t PromptCache::Reuse(absl::Span<const int32_t> held, absl::Span<const int32
   return best_common;
 }
 
+void PromptCache::Keep(absl::Span<const int32_t> held, const KvCache& cache) {
+  std::lock_guard<std::mutex> lock(mu_);
+  Store(held, cache);
+}
+
 void PromptCache::Store(absl::Span<const int32_t> tokens, const KvCache& cache) {
   const size_t bytes = tokens.size() * (sizeof(int32_t) + cache.PositionBytes());
   if (tokens.empty() || bytes > budget_) return;

@@ -48,6 +48,9 @@ class PromptCache {
   size_t Reuse(absl::Span<const int32_t> held, absl::Span<const int32_t> prompt, size_t common,
                KvCache& cache);
 
+  // Keeps `held`, which a slot is giving up along with its cache's pages.
+  void Keep(absl::Span<const int32_t> held, const KvCache& cache);
+
   Stats stats() const;
 
  private:

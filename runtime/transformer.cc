@@ -204,6 +204,18 @@ void KvCache::CopyPrefixFrom(const KvCache& other, int64_t n) {
   }
 }
 
+size_t KvCache::Release(int64_t from) {
+  if (from >= context_) return 0;
+  size_t released = 0;
+  for (int64_t layer = 0; layer < layers_; ++layer) {
+    for (int kind = 0; kind < 2; ++kind) {
+      released += buffer_.Discard(PartOffset(layer, kind) + from * row_bytes_[kind],
+                                  static_cast<size_t>(context_ - from) * row_bytes_[kind]);
+    }
+  }
+  return released;
+}
+
 absl::StatusOr<std::unique_ptr<backends::PreparedWeights>> Transformer::Prepare(
     const core::TensorView& weights) const {
   // What the backend has copied is no longer read from the file; a tied

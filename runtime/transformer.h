@@ -79,6 +79,12 @@ class KvCache {
   void LoadPrefix(const uint8_t* in, int64_t saved, int64_t n);
   // Copies positions [0, n) from a cache of the same types and context.
   void CopyPrefixFrom(const KvCache& other, int64_t n);
+  // Gives the pages of positions [from, context) back to the system (what
+  // they held is lost): a cache takes memory only for the positions it
+  // holds. Returns the bytes given back.
+  size_t Release(int64_t from);
+  // Bytes of the cache in memory now.
+  size_t ResidentBytes() const { return buffer_.ResidentBytes(); }
 
  private:
   // The buffer is [layer][keys, values][context][row]: a part's offset.

@@ -1,9 +1,12 @@
 #include "runtime/transformer.h"
 
+#include <unistd.h>
+
 #include <atomic>
 #include <cmath>
 #include <cstddef>
 #include <cstdlib>
+#include <cstring>
 #include <new>
 #include <string>
 #include <vector>
@@ -260,6 +263,36 @@ TEST(KvCacheTest, TypesStoreTheirBlocks) {
     EXPECT_EQ(cache.PositionBytes(), 2 * (c.row_bytes + 256));
     EXPECT_EQ(cache.bytes(), 64 * cache.PositionBytes());
   }
+}
+
+// A cache's memory follows the positions it holds: pages are taken as
+// positions fill and given back from a position on.
+TEST(KvCacheTest, ReleaseGivesBackThePagesOfLaterPositions) {
+  model::Architecture arch = model::FindPreset("small")->arch;  // kv_dim 128, 2 layers
+  arch.set_context_length(8192);
+  KvCache cache = *KvCache::Create(arch, 8192, KvTypes::Exact());  // 512 bytes a row
+  EXPECT_EQ(cache.ResidentBytes(), 0u);
+  const size_t page = static_cast<size_t>(::sysconf(_SC_PAGESIZE));
+  auto fill = [&](int64_t n) {
+    for (int layer = 0; layer < 2; ++layer) {
+      for (int64_t pos = 0; pos < n; ++pos) {
+        std::memset(cache.keys(layer, pos), 1, cache.key_row_bytes());
+        std::memset(cache.values(layer, pos), 1, cache.value_row_bytes());
+      }
+    }
+  };
+  fill(1000);
+  const size_t held = (1000 * 512 + page - 1) / page * page;  // of each layer's keys or values
+  EXPECT_EQ(cache.ResidentBytes(), 4 * held);
+  fill(8192);
+  EXPECT_EQ(cache.ResidentBytes(), cache.bytes());
+  EXPECT_EQ(cache.Release(1000), 4 * (8192 * 512 - held));
+  EXPECT_EQ(cache.ResidentBytes(), 4 * held);
+  EXPECT_EQ(cache.keys(1, 999)[511], 1);   // kept
+  EXPECT_EQ(cache.values(1, 4000)[0], 0);  // given back: zeros
+  EXPECT_EQ(cache.Release(8192), 0u);
+  cache.Release(0);
+  EXPECT_EQ(cache.ResidentBytes(), 0u);
 }
 
 TEST(KvCacheTest, TypesAreRefusedByName) {

@@ -78,6 +78,9 @@ std::string Metrics::Render(const Live& live) const {
   gauge("smallmind_queue_depth", "Requests waiting for a slot.", live.queue_depth);
   gauge("smallmind_busy_slots", "Slots generating.", live.busy_slots);
   gauge("smallmind_slots", "Slots (--parallel).", live.slots);
+  gauge("smallmind_kv_positions", "KV cache positions the slots hold.", live.kv_positions);
+  gauge("smallmind_kv_budget_positions", "KV cache positions the slots may hold (--kv-budget).",
+        live.kv_budget);
   gauge("smallmind_http_connections", "HTTP connections open.", live.connections);
   counter("smallmind_http_connections_refused_total",
           "Connections answered 503 and closed: --max-connections were open.",

@@ -49,6 +49,7 @@ class Metrics {
   struct Live {
     int64_t slots = 0, busy_slots = 0, queue_depth = 0;
     uint64_t rejected = 0;  // 503: queue full or draining
+    int64_t kv_positions = 0, kv_budget = 0;  // KV cache positions held, and allowed
     int64_t connections = 0;
     uint64_t connections_refused = 0, connections_timed_out = 0;
     const runtime::PromptCache::Stats* prompt_cache = nullptr;  // null: none

@@ -23,6 +23,7 @@ absl::StatusOr<std::unique_ptr<Scheduler>> Scheduler::Create(
   batch.threads = options.threads;
   batch.pin_threads = options.pin_threads;
   batch.kv_types = options.kv_types;
+  batch.kv_budget = options.kv_budget;
   batch.prompt_cache = options.prompt_cache;
   absl::StatusOr<std::unique_ptr<runtime::DecodeBatch>> created =
       runtime::DecodeBatch::Create(transformer, tokenizer, batch);
@@ -34,6 +35,7 @@ Scheduler::Scheduler(const SchedulerOptions& options, std::unique_ptr<runtime::D
     : options_(options),
       batch_(std::move(batch)),
       context_(batch_->context()),
+      kv_budget_(batch_->kv_budget()),
       slot_ticket_(static_cast<size_t>(options.slots), 0) {
   engine_ = std::thread([this] { Engine(); });
 }
@@ -58,6 +60,14 @@ absl::StatusOr<uint64_t> Scheduler::Submit(Job job) {
                                                    " tokens; the context holds ", context_,
                                                    " with room to generate"));
   }
+  const int64_t positions = KvPositionsOf(job);
+  if (positions > kv_budget_) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "'n' is ", job.forks.size() + 1, ": that many generations of a ", job.prompt.size(),
+        "-token prompt reserve ", positions,
+        " KV cache positions (prompt and max_tokens each); the KV budget (--kv-budget) is ",
+        kv_budget_));
+  }
   uint64_t ticket;
   {
     std::lock_guard<std::mutex> lock(mu_);
@@ -78,6 +88,13 @@ absl::StatusOr<uint64_t> Scheduler::Submit(Job job) {
   }
   wake_.notify_all();
   return ticket;
+}
+
+int64_t Scheduler::KvPositionsOf(const Job& job) const {
+  const int64_t prompt = static_cast<int64_t>(job.prompt.size());
+  int64_t positions = batch_->PositionsFor(prompt, job.options);
+  for (const Job& fork : job.forks) positions += batch_->PositionsFor(prompt, fork.options);
+  return positions;
 }
 
 void Scheduler::Cancel(uint64_t ticket) {
@@ -136,6 +153,8 @@ void Scheduler::StartWaiting(std::vector<std::function<void()>>* failed) {
       }
     }
     if (best < 0) return;  // every slot is busy
+    // First come, first served: the front waits until its positions fit.
+    if (!batch_->MakeRoom(KvPositionsOf(queue_.front().job), best)) return;
     Waiting waiting = std::move(queue_.front());
     queue_.pop_front();
     waiting_.store(static_cast<int>(queue_.size()));
@@ -207,6 +226,7 @@ void Scheduler::Engine() {
         for (int s = 0; s < options_.slots; ++s) batch_->Cancel(s);
       }
     }
+    kv_positions_.store(batch_->kv_positions());
     lock.lock();
   }
   // Stopping: what runs ends before its next token; what waits is dropped.

@@ -2,7 +2,8 @@
 // by one thread. Requests wait in a bounded first-come-first-served queue;
 // a request that reaches the front takes the free slot whose cached history
 // shares the longest prefix with its prompt (a chat resending its
-// conversation prefills only the new turn). Nothing here blocks a caller:
+// conversation prefills only the new turn), once what it reserves fits the
+// KV budget beside what the running ones do. Nothing here blocks a caller:
 // Submit queues and returns, text and the end come back through callbacks
 // on the engine thread, and Cancel works from any thread, for a request
 // running or still waiting. Knows nothing of HTTP (tested without it).
@@ -38,6 +39,9 @@ struct SchedulerOptions {
   int32_t threads = 1;
   bool pin_threads = false;
   runtime::KvTypes kv_types;
+  // Positions all slots' caches may hold together; 0: every slot its
+  // context. Beyond it a request waits its turn (see DecodeBatch::MakeRoom).
+  int64_t kv_budget = 0;
   runtime::PromptCache* prompt_cache = nullptr;  // shared, outliving the scheduler
 };
 
@@ -87,6 +91,10 @@ class Scheduler {
   int busy() const { return busy_.load(); }
   int waiting() const { return waiting_.load(); }
   uint64_t rejected() const { return rejected_.load(); }
+  // KV cache positions the slots hold (DecodeBatch::kv_positions) as of
+  // the last step, and how many they may.
+  int64_t kv_positions() const { return kv_positions_.load(); }
+  int64_t kv_budget() const { return kv_budget_; }
 
  private:
   struct Waiting {
@@ -99,10 +107,13 @@ class Scheduler {
   void Engine();
   // Starts waiting jobs in free slots, oldest first (engine thread, mu_ held).
   void StartWaiting(std::vector<std::function<void()>>* failed);
+  // KV cache positions `job` and its forks reserve.
+  int64_t KvPositionsOf(const Job& job) const;
 
   SchedulerOptions options_;
   std::unique_ptr<runtime::DecodeBatch> batch_;
   int64_t context_ = 0;
+  int64_t kv_budget_ = 0;
 
   std::mutex mu_;
   std::condition_variable wake_;
@@ -112,6 +123,7 @@ class Scheduler {
   bool draining_ = false, stop_ = false;
   std::atomic<int> busy_{0}, waiting_{0};
   std::atomic<uint64_t> rejected_{0};
+  std::atomic<int64_t> kv_positions_{0};
   std::thread engine_;
 };
 

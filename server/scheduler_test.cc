@@ -5,6 +5,7 @@
 // TSan too.
 #include "server/scheduler.h"
 
+#include <algorithm>
 #include <chrono>
 #include <future>
 #include <memory>
@@ -12,6 +13,7 @@
 #include <string>
 #include <vector>
 
+#include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "runtime/loaded_model.h"
 #include "runtime/session.h"
@@ -200,6 +202,52 @@ TEST(SchedulerTest, RefusesWhatCannotFitAndDrains) {
   scheduler->Drain();
   EXPECT_TRUE(absl::IsUnavailable(scheduler->Submit(MakeJob(Prompt("y"), Greedy(2), &unused)).status()));
   EXPECT_TRUE(done.done.get_future().get().ok());  // what was queued still runs
+}
+
+// Two slots sharing one slot's worth of KV positions: a job whose prompt
+// and max_tokens do not fit beside the running one's waits for it (a free
+// slot notwithstanding), then generates what a session would; n
+// generations reserving more than the budget are refused.
+TEST(SchedulerTest, AJobWaitsForTheKvBudget) {
+  SchedulerOptions options;
+  options.slots = 2;
+  options.kv_budget = 64;  // the context
+  std::unique_ptr<Scheduler> scheduler =
+      *Scheduler::Create(*Model().transformer, *Model().tokenizer, options);
+  EXPECT_EQ(scheduler->kv_budget(), 64);
+  std::vector<int32_t> first(30, 66), second(30, 67);
+  std::mutex mu;
+  std::vector<std::string> events;
+  auto log = [&](const std::string& e) {
+    std::lock_guard<std::mutex> lock(mu);
+    if (std::find(events.begin(), events.end(), e) == events.end()) events.push_back(e);
+  };
+  Outcome a, b;
+  Scheduler::Job job_a = MakeJob(first, Greedy(20), &a);
+  auto done_a = job_a.on_done;
+  job_a.on_done = [&, done_a](absl::StatusOr<GenerationStats> s) {
+    log("a done");
+    done_a(std::move(s));
+  };
+  Scheduler::Job job_b = MakeJob(second, Greedy(8), &b);
+  auto text_b = job_b.on_text;
+  job_b.on_text = [&, text_b](absl::string_view t) {
+    log("b text");
+    return text_b(t);
+  };
+  ASSERT_TRUE(scheduler->Submit(std::move(job_a)).ok());
+  ASSERT_TRUE(scheduler->Submit(std::move(job_b)).ok());
+  ASSERT_TRUE(a.done.get_future().get().ok());
+  absl::StatusOr<GenerationStats> stats = b.done.get_future().get();
+  ASSERT_TRUE(stats.ok());
+  EXPECT_EQ(stats->stop_reason, StopReason::kMaxTokens);
+  EXPECT_EQ(events, (std::vector<std::string>{"a done", "b text"}));
+  EXPECT_EQ(b.text, SessionText(second, Greedy(8)));
+  Outcome unused;
+  Scheduler::Job forked = MakeJob(first, Greedy(20), &unused);  // n = 2: 2 * 50 positions
+  forked.forks.push_back(MakeJob({}, Greedy(20), &unused));
+  EXPECT_THAT(std::string(scheduler->Submit(std::move(forked)).status().message()),
+              ::testing::HasSubstr("the KV budget (--kv-budget) is 64"));
 }
 
 TEST(SchedulerTest, DestroyingEndsEveryJobOnce) {

@@ -74,6 +74,7 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Create(ServerOptions options) {
   }
   if (options.queue < 0) return absl::InvalidArgumentError("--queue must be >= 0");
   if (options.cache_ram < 0) return absl::InvalidArgumentError("--cache-ram must be >= 0");
+  if (options.kv_budget < 0) return absl::InvalidArgumentError("--kv-budget must be >= 0");
   if (options.session.threads < 1) return absl::InvalidArgumentError("--threads must be >= 1");
   if (options.max_body < 1) return absl::InvalidArgumentError("--max-body must be >= 1");
   if (options.timeout < 1) return absl::InvalidArgumentError("--timeout must be >= 1");
@@ -171,6 +172,7 @@ void Server::Load(const LoadFn& load) {
     scheduler.threads = options_.session.threads;
     scheduler.pin_threads = options_.session.pin_threads;
     scheduler.kv_types = kv_types_;
+    scheduler.kv_budget = options_.kv_budget;
     scheduler.prompt_cache = prompt_cache_.get();
     absl::StatusOr<std::unique_ptr<Scheduler>> created =
         Scheduler::Create(*model_->transformer, *model_->tokenizer, scheduler);
@@ -199,10 +201,10 @@ void Server::Load(const LoadFn& load) {
   } else if (status.ok()) {
     ready_.store(true);
     absl::FPrintF(stderr,
-                  "serve: %s ready on http://%s:%d (%d slot(s) of %d positions; at most %d "
-                  "connections)\n",
+                  "serve: %s ready on http://%s:%d (%d slot(s) of %d positions, %d KV positions "
+                  "in all; at most %d connections)\n",
                   model_id_, options_.host, port(), options_.parallel, scheduler_->context(),
-                  http_->max_connections());
+                  scheduler_->kv_budget(), http_->max_connections());
   } else {
     absl::FPrintF(stderr, "serve: cannot load the model: %s\n", status.message());
   }
@@ -247,6 +249,8 @@ Metrics::Live Server::live() const {
     live.busy_slots = scheduler_->busy();
     live.queue_depth = scheduler_->waiting();
     live.rejected = scheduler_->rejected();
+    live.kv_positions = scheduler_->kv_positions();
+    live.kv_budget = scheduler_->kv_budget();
   }
   const HttpServer::Counters& c = http_->counters();
   live.connections = c.open.load();

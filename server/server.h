@@ -58,6 +58,7 @@ struct ServerOptions {
   bool context_shift = false;
   int32_t queue = 64;  // requests that may wait for a slot
   int64_t cache_ram = 256;  // MiB of earlier prompts' keys and values; 0: off
+  int64_t kv_budget = 0;    // KV positions over all slots; 0: every slot its context
   std::string api_key;
   std::string api_key_file;
   int64_t max_body = 8 << 20;  // bytes
@@ -87,6 +88,9 @@ struct ServerOptions {
     v(cache_ram, {"cache-ram", 0, nullptr,
                   "MiB of earlier prompts' keys and values kept for later requests that share "
                   "their beginning (0: off)"});
+    v(kv_budget, {"kv-budget", 0, nullptr,
+                  "KV cache positions all slots hold together, at least one slot's context "
+                  "(0: every slot its whole context); beyond it requests wait their turn"});
     v(queue, {"queue", 0, nullptr, "requests that may wait for a slot before 503s"});
     v(api_key, {"api-key", 0, nullptr, "require 'Authorization: Bearer KEY' (not on /health)"});
     v(api_key_file, {"api-key-file", 0, nullptr, "read the API key from this file"});

@@ -409,6 +409,54 @@ TEST_F(ServerTest, ConcurrentRequestsMatchSequentialOnes) {
   EXPECT_EQ(server_->metrics().Requests("/v1/completions"), 12u);
 }
 
+// Four slots sharing one slot's worth of KV positions (--kv-budget 128, the
+// medium model's context): requests of 60 positions each (prompt and
+// max_tokens) run two at a time, the others waiting their turn, and each
+// answers as it does alone; the budget is in /metrics.
+TEST_F(ServerTest, SlotsShareTheKvBudget) {
+  ServerOptions bad;
+  bad.kv_budget = -1;
+  EXPECT_EQ(Server::Create(bad).status().message(), "--kv-budget must be >= 0");
+  ServerOptions options;
+  options.parallel = 4;
+  options.kv_budget = 128;
+  StartServer(options);
+  auto request = [](int i) {
+    return Json{{"prompt", std::string(40, static_cast<char>('a' + i))},
+                {"max_tokens", 20},
+                {"temperature", 0}};
+  };
+  std::vector<std::string> alone;
+  for (int i = 0; i < 4; ++i) {
+    alone.push_back(Json::parse(Post("/v1/completions", request(i))->body)["choices"][0]["text"]);
+  }
+  std::vector<std::string> together(4);
+  std::vector<std::thread> threads;
+  for (int i = 0; i < 4; ++i) {
+    threads.emplace_back([&, i] {
+      httplib::Result r = Post("/v1/completions", request(i));
+      if (r && r->status == 200) together[i] = Json::parse(r->body)["choices"][0]["text"];
+    });
+  }
+  for (std::thread& t : threads) t.join();
+  EXPECT_EQ(together, alone);
+  const std::string metrics = Client().Get("/metrics")->body;
+  EXPECT_THAT(metrics, HasSubstr("\nsmallmind_kv_budget_positions 128\n"));
+  EXPECT_THAT(metrics, HasSubstr("\nsmallmind_kv_positions "));
+  // A budget under one slot's context fails the load, saying why.
+  server_->Shutdown();
+  server_->Wait();
+  options.kv_budget = 100;
+  options.port = 0;
+  server_ = *Server::Create(options);
+  server_->Start([] { return runtime::LoadedModel::Load(ModelPath(), {}); });
+  for (int i = 0; i < 500 && absl::IsUnavailable(server_->load_status()); ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  EXPECT_THAT(std::string(server_->load_status().message()),
+              HasSubstr("the KV budget is 100 positions, less than a slot's context (128)"));
+}
+
 // More conversations than slots: with --cache-ram, a conversation whose
 // slot was taken by another gets its history back from the prompt cache,
 // and answers exactly as it does without the cache.
