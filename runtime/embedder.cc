@@ -91,15 +91,19 @@ absl::Status Embedder::Fit(std::vector<int32_t>& ids, bool truncate) const {
 
 absl::Status Embedder::Pool(absl::Span<const std::vector<int32_t>> inputs,
                             absl::Span<const size_t> second_starts, model::Pooling pooling,
-                            std::vector<float>& pooled) {
+                            const Call* call, std::vector<float>& pooled) {
   const model::Architecture& a = model_.model->arch();
   const int64_t dim = a.embedding_dim();
   const bool encoder = a.bidirectional();
   pooled.assign(inputs.size() * dim, 0.0f);
+  rows_.clear();  // what a failed call left
   // The pass being filled: its rows and the input each came from. Each
   // output row's hidden state is summed into its input's pooled row.
   std::vector<size_t> owners;
   auto run = [&]() -> absl::Status {
+    if (call != nullptr && call->cancelled != nullptr && call->cancelled->load()) {
+      return absl::CancelledError("cancelled: the caller went away");
+    }
     int64_t outputs = 0;
     for (const BatchRow& row : rows_) outputs += row.output;
     hidden_.resize(outputs * dim);
@@ -149,7 +153,7 @@ absl::Status Embedder::Pool(absl::Span<const std::vector<int32_t>> inputs,
 }
 
 absl::StatusOr<std::vector<std::vector<float>>> Embedder::Embed(
-    absl::Span<const std::vector<int32_t>> inputs, const EmbedOptions& options) {
+    absl::Span<const std::vector<int32_t>> inputs, const EmbedOptions& options, Call* call) {
   model::Pooling pooling = default_pooling();
   if (!options.pooling.empty()) {
     SM_ASSIGN_OR_RETURN(pooling, ParsePooling(options.pooling));
@@ -163,9 +167,13 @@ absl::StatusOr<std::vector<std::vector<float>>> Embedder::Embed(
                                                    " is outside [1, ", dim(), "]"));
   }
   std::vector<std::vector<int32_t>> fitted(inputs.begin(), inputs.end());
-  for (std::vector<int32_t>& ids : fitted) SM_RETURN_IF_ERROR(Fit(ids, options.truncate));
+  if (call != nullptr) call->tokens = 0;
+  for (std::vector<int32_t>& ids : fitted) {
+    SM_RETURN_IF_ERROR(Fit(ids, options.truncate));
+    if (call != nullptr) call->tokens += static_cast<int64_t>(ids.size());
+  }
   std::vector<float> pooled;
-  SM_RETURN_IF_ERROR(Pool(fitted, {}, pooling, pooled));
+  SM_RETURN_IF_ERROR(Pool(fitted, {}, pooling, call, pooled));
   const int64_t keep = options.dimensions > 0 ? options.dimensions : dim();
   std::vector<std::vector<float>> out;
   out.reserve(fitted.size());
@@ -185,7 +193,7 @@ absl::StatusOr<std::vector<std::vector<float>>> Embedder::Embed(
 
 absl::StatusOr<std::vector<float>> Embedder::Rerank(absl::string_view query,
                                                     absl::Span<const std::string> documents,
-                                                    bool truncate, int64_t* tokens) {
+                                                    bool truncate, Call* call) {
   std::vector<std::vector<int32_t>> pairs;
   std::vector<size_t> second_starts;
   for (const std::string& document : documents) {
@@ -194,12 +202,12 @@ absl::StatusOr<std::vector<float>> Embedder::Rerank(absl::string_view query,
                         model_.tokenizer->EncodePair(query, document, &second));
     second_starts.push_back(second);
   }
-  return RerankIds(std::move(pairs), second_starts, truncate, tokens);
+  return RerankIds(std::move(pairs), second_starts, truncate, call);
 }
 
 absl::StatusOr<std::vector<float>> Embedder::RerankIds(std::vector<std::vector<int32_t>> pairs,
                                                        absl::Span<const size_t> second_starts,
-                                                       bool truncate, int64_t* tokens) {
+                                                       bool truncate, Call* call) {
   const model::Architecture& a = model_.model->arch();
   if (a.classifier_labels() == 0) {
     return absl::FailedPreconditionError(
@@ -208,13 +216,13 @@ absl::StatusOr<std::vector<float>> Embedder::RerankIds(std::vector<std::vector<i
   if (second_starts.size() != pairs.size()) {
     return absl::InvalidArgumentError("one second-segment start per pair");
   }
-  if (tokens != nullptr) *tokens = 0;
+  if (call != nullptr) call->tokens = 0;
   for (std::vector<int32_t>& ids : pairs) {
     SM_RETURN_IF_ERROR(Fit(ids, truncate));
-    if (tokens != nullptr) *tokens += static_cast<int64_t>(ids.size());
+    if (call != nullptr) call->tokens += static_cast<int64_t>(ids.size());
   }
   std::vector<float> pooled;
-  SM_RETURN_IF_ERROR(Pool(pairs, second_starts, model::CLS, pooled));
+  SM_RETURN_IF_ERROR(Pool(pairs, second_starts, model::CLS, call, pooled));
   const int64_t n = static_cast<int64_t>(pairs.size());
   const int64_t labels = a.classifier_labels();
   std::vector<float> scores(n * labels);

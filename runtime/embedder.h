@@ -8,6 +8,7 @@
 #ifndef SMALLMIND_RUNTIME_EMBEDDER_H_
 #define SMALLMIND_RUNTIME_EMBEDDER_H_
 
+#include <atomic>
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -39,24 +40,33 @@ class Embedder {
   // tokenizers do.
   absl::StatusOr<std::vector<int32_t>> Tokenize(absl::string_view text) const;
 
+  // What a call of Embed, Rerank or RerankIds reports, and how its caller
+  // (a server whose client went away) stops it.
+  struct Call {
+    int64_t tokens = 0;  // out: the tokens the inputs took, after truncation
+    // In: once set (from any thread), the call ends before its next
+    // forward pass with a Cancelled error.
+    const std::atomic<bool>* cancelled = nullptr;
+  };
+
   // One vector per input, in order. Errors on an empty input, an id
   // outside the vocabulary, an input past the context (unless truncate),
   // dimensions outside [1, dim], and pooling RANK (use Rerank).
   absl::StatusOr<std::vector<std::vector<float>>> Embed(
-      absl::Span<const std::vector<int32_t>> inputs, const EmbedOptions& options);
+      absl::Span<const std::vector<int32_t>> inputs, const EmbedOptions& options,
+      Call* call = nullptr);
 
   // The classifier's first score for [CLS] query [SEP] document [SEP],
   // per document, in order (higher: more relevant). Errors when the model
   // has no classifier head or its vocabulary no pairs.
-  // *tokens (when given) receives the tokens the pairs took.
   absl::StatusOr<std::vector<float>> Rerank(absl::string_view query,
                                             absl::Span<const std::string> documents,
-                                            bool truncate, int64_t* tokens = nullptr);
+                                            bool truncate, Call* call = nullptr);
   // The same for pairs already tokenized: each input's second segment
   // (token type 1) from second_starts[i].
   absl::StatusOr<std::vector<float>> RerankIds(std::vector<std::vector<int32_t>> pairs,
                                                absl::Span<const size_t> second_starts,
-                                               bool truncate, int64_t* tokens = nullptr);
+                                               bool truncate, Call* call = nullptr);
 
   // The pooling EmbedOptions' unspecified stands for: the file's, else
   // mean for encoders and the last token for decoders.
@@ -70,7 +80,7 @@ class Embedder {
   // [inputs, dim] to `pooled`.
   absl::Status Pool(absl::Span<const std::vector<int32_t>> inputs,
                     absl::Span<const size_t> second_starts, model::Pooling pooling,
-                    std::vector<float>& pooled);
+                    const Call* call, std::vector<float>& pooled);
   // Checks the ids and fits them to the context (or errors).
   absl::Status Fit(std::vector<int32_t>& ids, bool truncate) const;
 

@@ -1,5 +1,6 @@
 #include "runtime/embedder.h"
 
+#include <atomic>
 #include <cmath>
 #include <cstdlib>
 #include <string>
@@ -109,6 +110,10 @@ TEST(EmbedderTest, RerankScoresMatchTheReference) {
       embedder->Rerank("the city", {"a new house", "the city of music", ""}, false);
   ASSERT_TRUE(text.ok()) << text.status();
   EXPECT_EQ(text->size(), 3u);
+  std::atomic<bool> gone{true};
+  Embedder::Call call;
+  call.cancelled = &gone;
+  EXPECT_TRUE(absl::IsCancelled(embedder->Rerank("the city", {"a"}, false, &call).status()));
   // A reranker does not embed.
   EXPECT_THAT(std::string(embedder->Embed({{2, 40, 3}}, {}).status().message()),
               HasSubstr("use rerank"));
@@ -162,7 +167,16 @@ TEST(EmbedderTest, OptionsAndBadInputs) {
   EmbedOptions truncate;
   truncate.truncate = true;
   long_input.back() = 3;
-  EXPECT_EQ((*embedder->Embed({long_input}, truncate))[0].size(), 32u);
+  Embedder::Call call;
+  EXPECT_EQ((*embedder->Embed({long_input, ids}, truncate, &call))[0].size(), 32u);
+  EXPECT_EQ(call.tokens, 64 + static_cast<int64_t>(ids.size()));  // after truncation
+  // A caller gone before (or during) the call stops it at the next pass,
+  // and the embedder works on.
+  const std::vector<std::vector<float>> before = *embedder->Embed({ids}, {});
+  std::atomic<bool> gone{true};
+  call.cancelled = &gone;
+  EXPECT_TRUE(absl::IsCancelled(embedder->Embed({ids}, {}, &call).status()));
+  EXPECT_EQ(*embedder->Embed({ids}, {}), before);
   EmbedOptions bad;
   bad.dimensions = 33;
   EXPECT_THAT(error({ids}, bad), HasSubstr("dimensions 33"));

@@ -41,7 +41,7 @@ class Metrics {
   std::atomic<uint64_t> prompt_tokens{0};
   std::atomic<uint64_t> prompt_tokens_cached{0};
   std::atomic<uint64_t> generated_tokens{0};
-  std::atomic<uint64_t> cancelled{0};   // generations stopped by a vanished client
+  std::atomic<uint64_t> cancelled{0};   // requests stopped by a vanished client
   Histogram time_to_first_token;  // seconds, per request
   Histogram token_latency;        // seconds between generated tokens
 

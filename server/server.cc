@@ -757,19 +757,29 @@ void Server::Embeddings(const HttpRequest& http_request, const HttpExchange& exc
     if (!ids.ok()) return Fail(exchange, 400, ids.status().message());
     inputs.push_back(*std::move(ids));
   }
-  int64_t tokens = 0;
-  for (const std::vector<int32_t>& ids : inputs) tokens += static_cast<int64_t>(ids.size());
   runtime::EmbedOptions options = embed_options_;
   options.dimensions = request->dimensions;
   options.truncate = request->truncate;
+  auto gone = std::make_shared<std::atomic<bool>>(false);
+  exchange.OnClientGone([gone] { gone->store(true); });
+  runtime::Embedder::Call call;
+  call.cancelled = gone.get();
   absl::StatusOr<std::vector<std::vector<float>>> vectors;
   {
     std::lock_guard<std::mutex> lock(embed_mu_);
-    vectors = embedder_->Embed(inputs, options);
+    vectors = embedder_->Embed(inputs, options, &call);
   }
-  if (!vectors.ok()) return Fail(exchange, 400, vectors.status().message());
+  if (!vectors.ok()) return FailEmbedding(exchange, vectors.status());
   exchange.Respond(200, kJson,
-                   EmbeddingResponseJson(*vectors, request->base64, model_id_, tokens));
+                   EmbeddingResponseJson(*vectors, request->base64, model_id_, call.tokens));
+}
+
+void Server::FailEmbedding(const HttpExchange& exchange, const absl::Status& status) {
+  if (absl::IsCancelled(status)) {
+    ++metrics_.cancelled;
+    return;  // no one is there to read an answer
+  }
+  Fail(exchange, 400, status.message());
 }
 
 void Server::Rerank(const HttpRequest& http_request, const HttpExchange& exchange) {
@@ -779,14 +789,17 @@ void Server::Rerank(const HttpRequest& http_request, const HttpExchange& exchang
     return;
   }
   if (!EmbeddingsReady(exchange, request->model)) return;
+  auto gone = std::make_shared<std::atomic<bool>>(false);
+  exchange.OnClientGone([gone] { gone->store(true); });
+  runtime::Embedder::Call call;
+  call.cancelled = gone.get();
   absl::StatusOr<std::vector<float>> scores;
-  int64_t tokens = 0;
   {
     std::lock_guard<std::mutex> lock(embed_mu_);
-    scores = embedder_->Rerank(request->query, request->documents, request->truncate, &tokens);
+    scores = embedder_->Rerank(request->query, request->documents, request->truncate, &call);
   }
-  if (!scores.ok()) return Fail(exchange, 400, scores.status().message());
-  exchange.Respond(200, kJson, RerankResponseJson(*request, *scores, model_id_, tokens));
+  if (!scores.ok()) return FailEmbedding(exchange, scores.status());
+  exchange.Respond(200, kJson, RerankResponseJson(*request, *scores, model_id_, call.tokens));
 }
 
 void Server::Logged(const HttpRequest& request, int status, double seconds,

@@ -176,6 +176,9 @@ class Server {
   // time through the embedder (its own thread pool).
   void Embeddings(const HttpRequest& request, const HttpExchange& exchange);
   void Rerank(const HttpRequest& request, const HttpExchange& exchange);
+  // An embedding or rerank call's error: a 400, or counted as cancelled
+  // when the client went away.
+  void FailEmbedding(const HttpExchange& exchange, const absl::Status& status);
   // Ready and serving embeddings (else a 400 naming why); checks the model.
   bool EmbeddingsReady(const HttpExchange& exchange, const std::string& model) const;
   void Detokenize(const HttpRequest& request, const HttpExchange& exchange);

@@ -1104,7 +1104,7 @@ TEST_F(ServerTest, EncoderServesEmbeddings) {
   EXPECT_THAT(too_long->body, HasSubstr("longer than the model's context of 64"));
   httplib::Result cut = embed({{"input", long_text}, {"truncate", true}});
   EXPECT_EQ(cut->status, 200) << cut->body;
-  EXPECT_EQ(Json::parse(cut->body)["usage"]["prompt_tokens"], 82);  // 80 words, [CLS], [SEP]
+  EXPECT_EQ(Json::parse(cut->body)["usage"]["prompt_tokens"], 64);  // embedded: the context
   httplib::Result other_model = embed({{"input", "a"}, {"model", "gpt-4"}});
   EXPECT_EQ(other_model->status, 404);
   // An encoder does not generate, and is not a reranker.
@@ -1186,6 +1186,23 @@ TEST_F(ServerTest, DecoderEmbeddingsOnlyWhenAsked) {
   // And it still generates.
   httplib::Result chat = Post("/v1/chat/completions", Chat("Hello", 4));
   EXPECT_EQ(chat->status, 200) << chat->body;
+  // Usage counts the tokens embedded: a truncated input its context's 128.
+  httplib::Result cut = Post("/v1/embeddings", {{"input", std::string(300, 'a')}, {"truncate", true}});
+  ASSERT_EQ(cut->status, 200) << cut->body;
+  EXPECT_EQ(Json::parse(cut->body)["usage"]["prompt_tokens"], 128);
+  // A client that leaves stops its request at the next pass (counted in
+  // /metrics), and the next request is answered.
+  httplib::Client impatient("127.0.0.1", server_->port());
+  impatient.set_read_timeout(0, 200 * 1000);
+  const Json many = {{"input", std::vector<std::string>(2000, std::string(120, 'b'))}};
+  EXPECT_FALSE(impatient.Post("/v1/embeddings", many.dump(), "application/json"));
+  std::string metrics;
+  for (int i = 0; i < 600 && !absl::StrContains(metrics, "\nsmallmind_cancelled_total 1\n"); ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    metrics = Client().Get("/metrics")->body;
+  }
+  EXPECT_THAT(metrics, HasSubstr("\nsmallmind_cancelled_total 1\n"));
+  EXPECT_EQ(Post("/v1/embeddings", {{"input", "hello"}})->status, 200);
 }
 
 }  // namespace
