@@ -75,6 +75,12 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Create(ServerOptions options) {
   if (options.queue < 0) return absl::InvalidArgumentError("--queue must be >= 0");
   if (options.cache_ram < 0) return absl::InvalidArgumentError("--cache-ram must be >= 0");
   if (options.kv_budget < 0) return absl::InvalidArgumentError("--kv-budget must be >= 0");
+  // Against the model's own context (-c 0) it is checked once loaded.
+  if (options.kv_budget > 0 && options.kv_budget < options.session.context) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "--kv-budget ", options.kv_budget, " is less than a slot's context (-c ",
+        options.session.context, "): raise it, or lower the context"));
+  }
   if (options.session.threads < 1) return absl::InvalidArgumentError("--threads must be >= 1");
   if (options.max_body < 1) return absl::InvalidArgumentError("--max-body must be >= 1");
   if (options.timeout < 1) return absl::InvalidArgumentError("--timeout must be >= 1");

@@ -417,6 +417,10 @@ TEST_F(ServerTest, SlotsShareTheKvBudget) {
   ServerOptions bad;
   bad.kv_budget = -1;
   EXPECT_EQ(Server::Create(bad).status().message(), "--kv-budget must be >= 0");
+  bad.kv_budget = 100;
+  bad.session.context = 128;  // refused before any model is loaded
+  EXPECT_THAT(std::string(Server::Create(bad).status().message()),
+              HasSubstr("--kv-budget 100 is less than a slot's context (-c 128)"));
   ServerOptions options;
   options.parallel = 4;
   options.kv_budget = 128;
