@@ -374,6 +374,15 @@ absl::Status Transformer::MatMul(ProfileOp op, int layer, const Pass& pass,
     bytes += core::BytesFor(p.weights->dtype(), p.weights->rows() * cols).value_or(0);
   }
   SM_PROFILE_SCOPE(op, layer, 2.0 * rows * width * cols, bytes);
+  return MultiplyParts(rows, in, parts, out, pass.pool, pass.arena);
+}
+
+absl::Status Transformer::MultiplyParts(int64_t rows, const float* in,
+                                        absl::Span<const WeightPart> parts, float* out,
+                                        core::ThreadPool& pool, core::Arena& arena) const {
+  const int64_t cols = parts[0].weights->cols();
+  int64_t width = 0;  // Y's row: every part's outputs side by side
+  for (const WeightPart& p : parts) width += p.weights->rows();
   SM_ASSIGN_OR_RETURN(core::Shape x_shape, core::Shape::Make({rows, cols}));
   SM_ASSIGN_OR_RETURN(core::TensorView x, core::TensorView::Make(
                                               const_cast<float*>(in), core::DType::kF32, x_shape));
@@ -384,7 +393,7 @@ absl::Status Transformer::MatMul(ProfileOp op, int layer, const Pass& pass,
                         core::TensorView::Make(out + offset, core::DType::kF32, y_shape,
                                                width * sizeof(float)));
     SM_RETURN_IF_ERROR(backend_.MatMul(x, *p.weights, static_cast<const float*>(p.bias.data()),
-                                       y, pass.pool, pass.arena));
+                                       y, pool, arena));
     offset += p.weights->rows();
   }
   return absl::OkStatus();
@@ -679,19 +688,12 @@ absl::Status Transformer::Classify(const float* pooled, int64_t n, core::Arena& 
   const size_t mark = arena.used();
   absl::Cleanup rewind = [&arena, mark] { arena.Rewind(mark); };
   SM_ASSIGN_OR_RETURN(float* dense, arena.AllocateArray<float>(n * dim));
-  auto matmul = [&](const float* in, const backends::PreparedWeights& w,
-                    const core::TensorView& bias, float* out) -> absl::Status {
-    SM_ASSIGN_OR_RETURN(core::Shape x_shape, core::Shape::Make({n, w.cols()}));
-    SM_ASSIGN_OR_RETURN(core::Shape y_shape, core::Shape::Make({n, w.rows()}));
-    SM_ASSIGN_OR_RETURN(core::TensorView x, core::TensorView::Make(const_cast<float*>(in),
-                                                                  core::DType::kF32, x_shape));
-    SM_ASSIGN_OR_RETURN(core::TensorView y,
-                        core::TensorView::Make(out, core::DType::kF32, y_shape));
-    return backend_.MatMul(x, w, static_cast<const float*>(bias.data()), y, pool, arena);
-  };
-  SM_RETURN_IF_ERROR(matmul(pooled, *classifier_, model_.classifier_bias(), dense));
+  const WeightPart dense_part{classifier_.get(), model_.classifier_bias()};
+  SM_RETURN_IF_ERROR(MultiplyParts(n, pooled, absl::MakeConstSpan(&dense_part, 1), dense, pool,
+                                   arena));
   for (int64_t i = 0; i < n * dim; ++i) dense[i] = std::tanh(dense[i]);
-  return matmul(dense, *classifier_output_, model_.classifier_output_bias(), scores);
+  const WeightPart output_part{classifier_output_.get(), model_.classifier_output_bias()};
+  return MultiplyParts(n, dense, absl::MakeConstSpan(&output_part, 1), scores, pool, arena);
 }
 
 absl::Status Transformer::Run(absl::Span<const BatchRow> rows, core::Arena& arena,

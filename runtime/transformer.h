@@ -209,6 +209,10 @@ class Transformer {
   absl::Status MatMul(core::ProfileOp op, int layer, const Pass& pass,
                       const float* in, absl::Span<const WeightPart> parts,
                       float* out) const;
+  // What both MatMuls and Classify run: `rows` rows of `in` through every
+  // part, unprofiled.
+  absl::Status MultiplyParts(int64_t rows, const float* in, absl::Span<const WeightPart> parts,
+                             float* out, core::ThreadPool& pool, core::Arena& arena) const;
   void QkNorm(int layer, const Pass& pass, const model::LayerTensors& weights,
               float* qkv) const;
   void Rope(int layer, const Pass& pass, float* qkv) const;
