@@ -766,8 +766,7 @@ void Server::Embeddings(const HttpRequest& http_request, const HttpExchange& exc
   runtime::EmbedOptions options = embed_options_;
   options.dimensions = request->dimensions;
   options.truncate = request->truncate;
-  auto gone = std::make_shared<std::atomic<bool>>(false);
-  exchange.OnClientGone([gone] { gone->store(true); });
+  const std::shared_ptr<std::atomic<bool>> gone = GoneFlag(exchange);
   runtime::Embedder::Call call;
   call.cancelled = gone.get();
   absl::StatusOr<std::vector<std::vector<float>>> vectors;
@@ -778,6 +777,12 @@ void Server::Embeddings(const HttpRequest& http_request, const HttpExchange& exc
   if (!vectors.ok()) return FailEmbedding(exchange, vectors.status());
   exchange.Respond(200, kJson,
                    EmbeddingResponseJson(*vectors, request->base64, model_id_, call.tokens));
+}
+
+std::shared_ptr<std::atomic<bool>> Server::GoneFlag(const HttpExchange& exchange) {
+  auto gone = std::make_shared<std::atomic<bool>>(false);
+  exchange.OnClientGone([gone] { gone->store(true); });
+  return gone;
 }
 
 void Server::FailEmbedding(const HttpExchange& exchange, const absl::Status& status) {
@@ -795,8 +800,7 @@ void Server::Rerank(const HttpRequest& http_request, const HttpExchange& exchang
     return;
   }
   if (!EmbeddingsReady(exchange, request->model)) return;
-  auto gone = std::make_shared<std::atomic<bool>>(false);
-  exchange.OnClientGone([gone] { gone->store(true); });
+  const std::shared_ptr<std::atomic<bool>> gone = GoneFlag(exchange);
   runtime::Embedder::Call call;
   call.cancelled = gone.get();
   absl::StatusOr<std::vector<float>> scores;

@@ -176,6 +176,8 @@ class Server {
   // time through the embedder (its own thread pool).
   void Embeddings(const HttpRequest& request, const HttpExchange& exchange);
   void Rerank(const HttpRequest& request, const HttpExchange& exchange);
+  // A flag set when the exchange's client goes away (Embedder::Call's).
+  static std::shared_ptr<std::atomic<bool>> GoneFlag(const HttpExchange& exchange);
   // An embedding or rerank call's error: a 400, or counted as cancelled
   // when the client went away.
   void FailEmbedding(const HttpExchange& exchange, const absl::Status& status);
