@@ -757,6 +757,7 @@ void Server::Embeddings(const HttpRequest& http_request, const HttpExchange& exc
     return;
   }
   if (!EmbeddingsReady(exchange, request->model)) return;
+  if (!request->user.empty()) exchange.Note(absl::StrCat("user=", JsonString(request->user)));
   std::vector<std::vector<int32_t>> inputs = std::move(request->ids);
   for (const std::string& text : request->texts) {
     absl::StatusOr<std::vector<int32_t>> ids = embedder_->Tokenize(text);

@@ -1190,6 +1190,14 @@ TEST_F(ServerTest, DecoderEmbeddingsOnlyWhenAsked) {
   // And it still generates.
   httplib::Result chat = Post("/v1/chat/completions", Chat("Hello", 4));
   EXPECT_EQ(chat->status, 200) << chat->body;
+  // `user` goes to the request's log line.
+  ::testing::internal::CaptureStderr();
+  ASSERT_EQ(Post("/v1/embeddings", {{"input", "hi"}, {"user", "u-42"}})->status, 200);
+  for (int i = 0; i < 200 && server_->metrics().Requests("/v1/embeddings") < 2; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  EXPECT_THAT(::testing::internal::GetCapturedStderr(),
+              HasSubstr("user=\"u-42\""));
   // Usage counts the tokens embedded: a truncated input its context's 128.
   httplib::Result cut = Post("/v1/embeddings", {{"input", std::string(300, 'a')}, {"truncate", true}});
   ASSERT_EQ(cut->status, 200) << cut->body;
