@@ -625,6 +625,16 @@ const FieldRule kFieldRules[] = {
     {"n_probs", kBoth, [](const Json&, CompletionRequest&) { return FieldError("n_probs", kNotYet); }},
 };
 
+// A request body as a JSON object, or why it is not one.
+absl::StatusOr<Json> ParseBody(absl::string_view text) {
+  Json body = Json::parse(text.begin(), text.end(), nullptr, /*allow_exceptions=*/false);
+  if (body.is_discarded()) {
+    return absl::InvalidArgumentError("the request body is not valid JSON (UTF-8)");
+  }
+  if (!body.is_object()) return absl::InvalidArgumentError("the request body is not a JSON object");
+  return body;
+}
+
 }  // namespace
 
 std::vector<std::string> RequestFieldNames(bool chat) {
@@ -636,11 +646,7 @@ std::vector<std::string> RequestFieldNames(bool chat) {
 }
 
 absl::StatusOr<CompletionRequest> ParseCompletionRequest(absl::string_view text, bool chat) {
-  const Json body = Json::parse(text.begin(), text.end(), nullptr, /*allow_exceptions=*/false);
-  if (body.is_discarded()) {
-    return absl::InvalidArgumentError("the request body is not valid JSON (UTF-8)");
-  }
-  if (!body.is_object()) return absl::InvalidArgumentError("the request body is not a JSON object");
+  SM_ASSIGN_OR_RETURN(const Json body, ParseBody(text));
   CompletionRequest r;
   r.chat = chat;
   runtime::SamplerOptions& s = r.options.sampler;
@@ -709,14 +715,6 @@ absl::StatusOr<std::vector<int32_t>> ParseDetokenizeRequest(absl::string_view te
 
 namespace {
 
-absl::StatusOr<Json> ParseBody(absl::string_view text) {
-  Json body = Json::parse(text.begin(), text.end(), nullptr, /*allow_exceptions=*/false);
-  if (body.is_discarded()) {
-    return absl::InvalidArgumentError("the request body is not valid JSON (UTF-8)");
-  }
-  if (!body.is_object()) return absl::InvalidArgumentError("the request body is not a JSON object");
-  return body;
-}
 
 absl::Status ReadString(const Json& body, const char* key, std::string* out) {
   const Json* v = Get(body, key);
