@@ -262,8 +262,25 @@ constexpr Family NomicBert() {
   return f;
 }
 
-constexpr Family kFamilies[] = {Llama(), Gpt2(),  Qwen2(), Qwen3(),
-                                Gemma3(), Phi3(), Bert(),  NomicBert()};
+// XLM-RoBERTa (bge-m3, multilingual-e5, bge-reranker-v2-m3): BERT's layers
+// with RoBERTa's position offset, one segment, a Unigram vocabulary, and
+// a classification head of its own names. llama.cpp writes it as "bert".
+constexpr TensorName kXlmRobertaHf[] = {
+    {"cls.weight", "classifier.dense.weight"},
+    {"cls.bias", "classifier.dense.bias"},
+    {"cls.output.weight", "classifier.out_proj.weight"},
+    {"cls.output.bias", "classifier.out_proj.bias"},
+};
+constexpr Family XlmRoberta() {
+  Family f = Bert();
+  f.hf_model_type = "xlm-roberta";
+  f.hf_own_names = kXlmRobertaHf;
+  f.hf_position_offset = true;
+  return f;
+}
+
+constexpr Family kFamilies[] = {Llama(),  Gpt2(), Qwen2(), Qwen3(),     Gemma3(),
+                                Phi3(),   Bert(), NomicBert(), XlmRoberta()};
 
 // `name` split into its layer ("" outside layers) and the rest.
 std::pair<std::string, std::string> SplitLayer(const std::string& name) {

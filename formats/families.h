@@ -79,6 +79,9 @@ struct Family {
   bool hf_fused;          // q|k|v and gate|up stored fused (Phi-3)
   bool hf_norm_plus_one;  // RMSNorm weights stored as w - 1 (Gemma)
   bool hf_gpt2_vocab;     // vocab.json + merges.txt instead of tokenizer.json
+  // RoBERTa's positions start at pad_token_id + 1: the rows before are
+  // dropped and the context is that much shorter, as llama.cpp converts it.
+  bool hf_position_offset;
 };
 
 absl::Span<const Family> Families();

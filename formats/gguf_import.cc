@@ -10,6 +10,7 @@
 #include "absl/strings/str_cat.h"
 #include "core/status.h"
 #include "formats/families.h"
+#include "text/spm_normalizer.h"
 #include "text/tokenizer.h"
 
 namespace smallmind::formats {
@@ -82,9 +83,36 @@ absl::StatusOr<model::TokenizerSpec> ImportTokenizer(const GgufFile& f) {
       SM_ASSIGN_OR_RETURN(bool on, f.GetBool(key));
       (pre.*set)(on);
     }
+  } else if (model == "t5") {
+    // SentencePiece's Unigram (T5's and XLM-RoBERTa's vocabularies).
+    spec.set_kind(model::UNIGRAM);
+    model::PreTokenizer& pre = *spec.mutable_pre_tokenizer();
+    for (auto [key, set] : {std::pair{"tokenizer.ggml.add_space_prefix",
+                                      &model::PreTokenizer::set_add_space_prefix},
+                            std::pair{"tokenizer.ggml.remove_extra_whitespaces",
+                                      &model::PreTokenizer::set_remove_extra_whitespaces}}) {
+      if (!f.Has(key)) continue;
+      SM_ASSIGN_OR_RETURN(bool on, f.GetBool(key));
+      (pre.*set)(on);
+    }
+    if (f.Has("tokenizer.ggml.precompiled_charsmap")) {
+      SM_ASSIGN_OR_RETURN(const std::vector<double>* map,
+                          f.GetNumbers("tokenizer.ggml.precompiled_charsmap"));
+      std::string& bytes = *pre.mutable_precompiled_charsmap();
+      bytes.reserve(map->size());
+      for (double b : *map) {
+        if (b < 0 || b > 255) {
+          return absl::InvalidArgumentError(
+              "tokenizer.ggml.precompiled_charsmap holds a value that is not a byte");
+        }
+        bytes.push_back(static_cast<char>(static_cast<uint8_t>(b)));
+      }
+      absl::Status valid = text::SpmNormalizer::Create(bytes, true, true).status();
+      if (!valid.ok()) return core::Prefixed(valid, "tokenizer.ggml.precompiled_charsmap");
+    }
   } else {
     return absl::UnimplementedError(absl::StrCat(
-        "tokenizer.ggml.model '", model, "' is not supported (llama, gpt2, bert)"));
+        "tokenizer.ggml.model '", model, "' is not supported (llama, gpt2, bert, t5)"));
   }
   SM_ASSIGN_OR_RETURN(const std::vector<std::string>* tokens,
                       f.GetStrings("tokenizer.ggml.tokens"));
@@ -149,10 +177,13 @@ absl::StatusOr<model::TokenizerSpec> ImportTokenizer(const GgufFile& f) {
     SM_ASSIGN_OR_RETURN(add_bos, f.GetBool("tokenizer.ggml.add_bos_token"));
   }
   spec.set_add_bos(add_bos);
+  // A Unigram (T5) vocabulary closes its inputs with EOS unless told not to,
+  // as llama.cpp reads it.
+  bool add_eos = model == "t5";
   if (f.Has("tokenizer.ggml.add_eos_token")) {
-    SM_ASSIGN_OR_RETURN(bool add_eos, f.GetBool("tokenizer.ggml.add_eos_token"));
-    spec.set_add_eos(add_eos && spec.has_eos_id());
+    SM_ASSIGN_OR_RETURN(add_eos, f.GetBool("tokenizer.ggml.add_eos_token"));
   }
+  spec.set_add_eos(add_eos && spec.has_eos_id());
   if (f.Has("tokenizer.chat_template")) {
     SM_ASSIGN_OR_RETURN(*spec.mutable_chat_template(), f.GetString("tokenizer.chat_template"));
   }
@@ -213,11 +244,16 @@ void AddLinearRopeFactors(model::ModelData& out, float factor, uint32_t pairs) {
 // pooling, and the attention direction (which must be the family's).
 absl::Status ReadEmbeddingKnobs(const GgufFile& f, const std::string& arch,
                                 model::Architecture& a) {
+  // ggml drops trailing dimensions of 1: llama-quantize writes one segment
+  // (XLM-R) or one label (a reranker) as a vector.
+  const auto rows = [](const GgufTensor& t) {
+    return static_cast<uint32_t>(t.dims.size() == 2 ? t.dims[1] : t.dims.size() == 1 ? 1 : 0);
+  };
   if (const GgufTensor* types = f.FindTensor("token_types.weight")) {
-    a.set_token_types(static_cast<uint32_t>(types->dims.size() == 2 ? types->dims[1] : 0));
+    a.set_token_types(rows(*types));
   }
   if (const GgufTensor* labels = f.FindTensor("cls.output.weight")) {
-    a.set_classifier_labels(static_cast<uint32_t>(labels->dims.size() == 2 ? labels->dims[1] : 0));
+    a.set_classifier_labels(rows(*labels));
   }
   const std::string pooling = absl::StrCat(arch, ".pooling_type");
   if (f.Has(pooling)) {
@@ -370,6 +406,10 @@ absl::StatusOr<model::ModelData> ImportGguf(const GgufFile& f,
     for (const std::string& theirs : GgufNames(*family, spec.name)) {
       SM_ASSIGN_OR_RETURN(parts.emplace_back(), Source(f, theirs));
       used.insert(theirs);
+      // A one-row matrix (one segment, one label) that ggml wrote as a vector.
+      if (spec.shape.size() == 2 && spec.shape[0] == 1 && parts.back().shape.size() == 1) {
+        parts.back().shape.insert(parts.back().shape.begin(), 1);
+      }
     }
     SM_RETURN_IF_ERROR(AddTensor(out, spec, parts));
   }

@@ -354,8 +354,19 @@ TEST(GgufHostileTest, UnsupportedArchitectureAndTokenizer) {
   GgufBuilder b;
   b.String("general.architecture", "falcon");
   EXPECT_THAT(Import(b).message(), HasSubstr("'falcon' is not supported"));
-  EXPECT_THAT(Import(MinimalLlama("t5")).message(),
-              HasSubstr("tokenizer.ggml.model 't5' is not supported"));
+  EXPECT_THAT(Import(MinimalLlama("rwkv")).message(),
+              HasSubstr("tokenizer.ggml.model 'rwkv' is not supported"));
+}
+
+// A Unigram vocabulary's character map is checked before any text meets it.
+TEST(GgufHostileTest, BrokenCharacterMap) {
+  GgufBuilder not_bytes = MinimalLlama("t5");
+  not_bytes.Int32s("tokenizer.ggml.precompiled_charsmap", {300, 0, 0, 0});
+  EXPECT_THAT(Import(not_bytes).message(), HasSubstr("not a byte"));
+  GgufBuilder short_trie = MinimalLlama("t5");
+  short_trie.Int32s("tokenizer.ggml.precompiled_charsmap", {200, 0, 0, 0, 1, 2});
+  EXPECT_THAT(Import(short_trie).message(),
+              HasSubstr("precompiled charsmap: a trie of 200 bytes in a map of 6"));
 }
 
 // Refused by the architecture's bounds before anything walks the layers (the

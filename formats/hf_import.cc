@@ -148,6 +148,15 @@ absl::Status RefuseNomicVariants(const Json& c) {
   return absl::OkStatus();
 }
 
+// RoBERTa's first position: pad_token_id + 1.
+absl::StatusOr<int64_t> PositionOffset(const Json& c) {
+  SM_ASSIGN_OR_RETURN(double pad, Number(c, "pad_token_id", kConfig, 1));
+  if (pad < 0 || pad > 1024 || pad != static_cast<int64_t>(pad)) {
+    return absl::InvalidArgumentError(absl::StrCat(kConfig, ": pad_token_id is not a small id"));
+  }
+  return static_cast<int64_t>(pad) + 1;
+}
+
 // config.json in the family's vocabulary of keys.
 absl::StatusOr<model::Architecture> ArchitectureOf(const Json& c, const Family& f) {
   const HfConfigKeys& k = *f.hf_config;
@@ -174,6 +183,14 @@ absl::StatusOr<model::Architecture> ArchitectureOf(const Json& c, const Family& 
   }
   SM_ASSIGN_OR_RETURN(int64_t vocab, PositiveInt(c, "vocab_size", kConfig));
   SM_ASSIGN_OR_RETURN(int64_t context, PositiveInt(c, k.context, kConfig));
+  if (f.hf_position_offset) {
+    SM_ASSIGN_OR_RETURN(int64_t offset, PositionOffset(c));
+    if (context <= offset) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          kConfig, ": '", k.context, "' leaves no positions after pad_token_id + 1"));
+    }
+    context -= offset;
+  }
   SM_ASSIGN_OR_RETURN(double eps, Number(c, k.norm_eps, kConfig, k.norm_eps_default));
   SM_ASSIGN_OR_RETURN(std::string activation, String(c, k.activation, kConfig, f.hf_activation));
   if (activation != f.hf_activation &&
@@ -276,7 +293,7 @@ absl::StatusOr<std::vector<uint8_t>> Transposed(const SourceTensor& t) {
 // "bert.").
 const SourceTensor* FindCheckpointTensor(const std::map<std::string, SourceTensor>& tensors,
                                          const std::string& theirs) {
-  for (const char* prefix : {"", "transformer.", "language_model.", "bert."}) {
+  for (const char* prefix : {"", "transformer.", "language_model.", "bert.", "roberta."}) {
     auto it = tensors.find(prefix + theirs);
     if (it != tensors.end()) return &it->second;
   }
@@ -293,7 +310,7 @@ absl::Status ReadEncoderHeads(const std::string& dir, const Family& f,
       types != nullptr && types->shape.size() == 2) {
     a.set_token_types(static_cast<uint32_t>(types->shape[0]));
   }
-  if (const SourceTensor* labels = FindCheckpointTensor(tensors, "classifier.weight");
+  if (const SourceTensor* labels = FindCheckpointTensor(tensors, HfNames(f, "cls.output.weight")[0]);
       labels != nullptr && labels->shape.size() == 2) {
     a.set_classifier_labels(static_cast<uint32_t>(labels->shape[0]));
     a.set_pooling(model::RANK);
@@ -460,6 +477,15 @@ absl::StatusOr<model::ModelData> ImportHuggingFace(const std::string& dir) {
       SM_ASSIGN_OR_RETURN(made, Transposed(part));
       part.dtype = core::DType::kF32;
       part.shape = {part.shape[1], part.shape[0]};
+    }
+    if (family.hf_position_offset && spec.name == "position_embd.weight" &&
+        part.shape.size() == 2) {
+      SM_ASSIGN_OR_RETURN(int64_t offset, PositionOffset(config.first));
+      const size_t row = part.bytes.size() / part.shape[0];
+      if (part.shape[0] > offset) {
+        part.bytes = part.bytes.subspan(offset * row);
+        part.shape[0] -= offset;
+      }
     }
     if (!made.empty()) part.bytes = made;
     SM_RETURN_IF_ERROR(AddTensor(out, spec, {part}));

@@ -7,6 +7,7 @@
 #include <tuple>
 #include <vector>
 
+#include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/match.h"
 #include "absl/strings/strip.h"
@@ -315,6 +316,136 @@ absl::Status ReadWordPiece(const Json& tokenizer, const Json& model, const Json*
   return absl::OkStatus();
 }
 
+// SentencePiece's Unigram (XLM-RoBERTa, T5) as transformers' converter
+// writes it: the vocabulary a list of [piece, score] (an id is its place),
+// a Precompiled normalizer (alone or before the Replace of space runs or
+// the Strip that stand for SentencePiece's remove_extra_whitespaces), a
+// Metaspace pre-tokenizer, and a TemplateProcessing post-processor whose
+// first and last special tokens are BOS and EOS. Read into the form
+// llama.cpp's converter gives a GGUF file, so the two tokenize alike.
+absl::Status ReadUnigram(const Json& tokenizer, const Json& model, const Json* config,
+                         model::TokenizerSpec& spec) {
+  spec.set_kind(model::UNIGRAM);
+  model::PreTokenizer& p = *spec.mutable_pre_tokenizer();
+  bool remove_extra_whitespaces = false;
+  for (const Json* n : Flatten(Field(tokenizer, "normalizer"), "normalizers")) {
+    const std::string type = TypeOf(*n);
+    if (type == "Precompiled") {
+      SM_ASSIGN_OR_RETURN(std::string map,
+                          String(*n, "precompiled_charsmap", kTokenizerJson));
+      if (!absl::Base64Unescape(map, p.mutable_precompiled_charsmap())) {
+        return absl::InvalidArgumentError(
+            "tokenizer.json: precompiled_charsmap is not base64");
+      }
+    } else if (type == "Replace" || type == "Strip") {
+      remove_extra_whitespaces = true;
+    } else {
+      return absl::UnimplementedError(absl::StrCat(
+          "tokenizer.json: Unigram with normalizer '", type,
+          "' is not supported (Precompiled, Replace, Strip)"));
+    }
+  }
+  p.set_remove_extra_whitespaces(remove_extra_whitespaces);
+  bool metaspace = false;
+  for (const Json* pre : Flatten(Field(tokenizer, "pre_tokenizer"), "pretokenizers")) {
+    const std::string type = TypeOf(*pre);
+    if (type == "Metaspace") {
+      SM_ASSIGN_OR_RETURN(std::string replacement,
+                          String(*pre, "replacement", kTokenizerJson, kSpaceMarker));
+      SM_ASSIGN_OR_RETURN(std::string scheme,
+                          String(*pre, "prepend_scheme", kTokenizerJson, "always"));
+      SM_ASSIGN_OR_RETURN(bool add_prefix,
+                          Bool(*pre, "add_prefix_space", kTokenizerJson, scheme != "never"));
+      if (replacement != kSpaceMarker) {
+        return absl::UnimplementedError("tokenizer.json: Metaspace replacement is not '▁'");
+      }
+      p.set_add_space_prefix(add_prefix && scheme != "never");
+      metaspace = true;
+    } else if (type != "WhitespaceSplit") {
+      return absl::UnimplementedError(absl::StrCat(
+          "tokenizer.json: Unigram with pre-tokenizer '", type,
+          "' is not supported (Metaspace, WhitespaceSplit)"));
+    }
+  }
+  if (!metaspace) {
+    return absl::UnimplementedError("tokenizer.json: Unigram without a Metaspace pre-tokenizer");
+  }
+  const Json* vocab = Field(model, "vocab");
+  if (vocab == nullptr || !vocab->is_array() || vocab->empty()) {
+    return absl::InvalidArgumentError("tokenizer.json: Unigram model.vocab is not a list");
+  }
+  SM_ASSIGN_OR_RETURN(bool byte_fallback, Bool(model, "byte_fallback", kTokenizerJson, false));
+  for (const Json& entry : *vocab) {
+    if (!entry.is_array() || entry.size() != 2 || !entry[0].is_string() ||
+        !entry[1].is_number()) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "tokenizer.json: Unigram vocabulary entry ", spec.tokens_size(),
+          " is not [piece, score]"));
+    }
+    const std::string text = entry[0].get<std::string>();
+    const bool byte = byte_fallback && text.size() == 6 && text.compare(0, 3, "<0x") == 0 &&
+                      text[5] == '>';
+    spec.add_tokens(text);
+    spec.add_scores(entry[1].get<float>());
+    spec.add_token_types(byte ? model::BYTE : model::NORMAL);
+  }
+  SM_ASSIGN_OR_RETURN(double unk, Number(model, "unk_id", kTokenizerJson, -1));
+  if (unk >= spec.tokens_size() || (unk >= 0 && unk != static_cast<int32_t>(unk))) {
+    return absl::InvalidArgumentError("tokenizer.json: unk_id is not an id in the vocabulary");
+  }
+  if (unk >= 0) {
+    spec.set_unknown_id(static_cast<int32_t>(unk));
+    spec.set_token_types(static_cast<int32_t>(unk), model::UNKNOWN);
+  }
+  if (const Json* added = Field(tokenizer, "added_tokens"); added != nullptr && added->is_array()) {
+    for (const Json& a : *added) {
+      SM_ASSIGN_OR_RETURN(std::string content, String(a, "content", "tokenizer.json added token"));
+      SM_ASSIGN_OR_RETURN(bool special, Bool(a, "special", kTokenizerJson, false));
+      const std::optional<int32_t> id = IdOf(spec, content);
+      const Json* given = Field(a, "id");
+      if (!id || given == nullptr || *given != *id) {
+        return absl::InvalidArgumentError(absl::StrCat(
+            "tokenizer.json: added token '", content, "' is not that id in the vocabulary"));
+      }
+      if (spec.token_types(*id) != model::UNKNOWN) {
+        spec.set_token_types(*id, special ? model::CONTROL : model::USER_DEFINED);
+      }
+    }
+  }
+  // BOS and EOS: the post-processor's first and last special tokens, or
+  // tokenizer_config.json's.
+  std::optional<std::string> first, last;
+  if (const Json* post = Field(tokenizer, "post_processor");
+      post != nullptr && TypeOf(*post) == "TemplateProcessing") {
+    if (const Json* single = Field(*post, "single"); single != nullptr && single->is_array()) {
+      for (size_t i = 0; i < single->size(); ++i) {
+        const Json* special = Field((*single)[i], "SpecialToken");
+        const Json* id = special != nullptr ? Field(*special, "id") : nullptr;
+        if (id == nullptr || !id->is_string()) continue;
+        if (i == 0) first = id->get<std::string>();
+        if (i + 1 == single->size()) last = id->get<std::string>();
+      }
+    }
+  }
+  for (const auto& [key, from_template, set] :
+       {std::tuple{"bos_token", first, &model::TokenizerSpec::set_bos_id},
+        std::tuple{"eos_token", last, &model::TokenizerSpec::set_eos_id},
+        std::tuple{"sep_token", last, &model::TokenizerSpec::set_separator_id}}) {
+    std::optional<std::string> text = from_template;
+    if (config != nullptr && SpecialTokenText(*config, key)) text = SpecialTokenText(*config, key);
+    if (!text) continue;
+    const std::optional<int32_t> id = IdOf(spec, *text);
+    if (!id) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("tokenizer.json: ", key, " '", *text, "' is not in the vocabulary"));
+    }
+    (spec.*set)(*id);
+  }
+  spec.set_add_bos(first.has_value() && spec.has_bos_id());
+  spec.set_add_eos(last.has_value() && spec.has_eos_id());
+  return absl::OkStatus();
+}
+
 // BOS, EOS, whether BOS is added, and the chat template.
 absl::Status ReadConfig(const Json& tokenizer, const Json& config, model::TokenizerSpec& spec) {
   const char* what = "tokenizer_config.json";
@@ -388,9 +519,9 @@ absl::StatusOr<model::TokenizerSpec> TokenizerFromHf(const HfTokenizerFiles& fil
     return absl::InvalidArgumentError("tokenizer.json has no model");
   }
   SM_ASSIGN_OR_RETURN(std::string type, String(*model, "type", kTokenizerJson, "BPE"));
-  if (type != "BPE" && type != "WordPiece") {
+  if (type != "BPE" && type != "WordPiece" && type != "Unigram") {
     return absl::UnimplementedError(absl::StrCat(
-        "tokenizer.json: model type '", type, "' is not supported (BPE, WordPiece)"));
+        "tokenizer.json: model type '", type, "' is not supported (BPE, WordPiece, Unigram)"));
   }
   std::optional<Json> config;
   if (!files.tokenizer_config_json.empty()) {
@@ -399,6 +530,8 @@ absl::StatusOr<model::TokenizerSpec> TokenizerFromHf(const HfTokenizerFiles& fil
   model::TokenizerSpec spec;
   if (type == "WordPiece") {
     SM_RETURN_IF_ERROR(ReadWordPiece(tokenizer, *model, config ? &*config : nullptr, spec));
+  } else if (type == "Unigram") {
+    SM_RETURN_IF_ERROR(ReadUnigram(tokenizer, *model, config ? &*config : nullptr, spec));
   } else {
     SM_RETURN_IF_ERROR(ReadPipeline(tokenizer, *model, spec));
     SM_RETURN_IF_ERROR(ReadVocabulary(tokenizer, *model, spec));

@@ -6,8 +6,9 @@
 //   generation_config.json the ids that end generation.
 // Byte-level BPE (GPT-2, Llama 3, Qwen, SmolLM: a ByteLevel pre-tokenizer
 // after Split regexes or Digits) and SentencePiece-style BPE (Llama 2,
-// Gemma: spaces replaced by `▁`, byte fallback) and BERT's WordPiece are
-// read; other models (Unigram) and pre-tokenizers are refused by name.
+// Gemma: spaces replaced by `▁`, byte fallback), BERT's WordPiece and
+// SentencePiece's Unigram (XLM-RoBERTa) are read; other models and
+// pre-tokenizers are refused by name.
 #ifndef SMALLMIND_FORMATS_HF_TOKENIZER_H_
 #define SMALLMIND_FORMATS_HF_TOKENIZER_H_
 

@@ -210,13 +210,63 @@ TEST(WordPieceTest, MatchesTransformersJs) {
             "hello , world ' s tokenizers !");  // words joined by spaces, as llama.cpp
 }
 
+// SentencePiece's Unigram in XLM-R's form (tests/reference/tokenizers/
+// unigram: a model trained by Google's SentencePiece, nmt_nfkc charsmap and
+// all) against SentencePiece's own ids for every corpus line, read from
+// the GGUF file llama.cpp's gguf-py wrote and from the tokenizer.json of
+// the same vocabulary; and back to text.
+TEST(UnigramTest, MatchesSentencePieceFromGgufAndTokenizerJson) {
+  const std::string base = "tests/golden/encoders/xlmr_tiny";
+  const std::string gguf_bytes = Read(base + ".gguf");
+  absl::StatusOr<GgufFile> gguf = GgufFile::Parse(absl::MakeConstSpan(
+      reinterpret_cast<const uint8_t*>(gguf_bytes.data()), gguf_bytes.size()));
+  ASSERT_TRUE(gguf.ok()) << gguf.status();
+  absl::StatusOr<model::ModelData> converted = ImportGguf(*gguf, "xlmr_tiny.gguf");
+  ASSERT_TRUE(converted.ok()) << converted.status();
+  absl::StatusOr<model::TokenizerSpec> from_json = TokenizerFromHf(
+      {Read(base + "/tokenizer.json"), Read(base + "/tokenizer_config.json"), ""});
+  ASSERT_TRUE(from_json.ok()) << from_json.status();
+  const model::TokenizerSpec& from_gguf = converted->description.tokenizer();
+  for (const model::TokenizerSpec* spec :
+       std::vector<const model::TokenizerSpec*>{&from_gguf, &*from_json}) {
+    EXPECT_EQ(spec->kind(), model::UNIGRAM);
+    EXPECT_TRUE(spec->add_bos());
+    EXPECT_TRUE(spec->add_eos());
+    auto tokenizer = *text::Tokenizer::Create(*spec);
+    ExpectCorpusMatches(*tokenizer, {"xlmr", "", model::UNIGRAM});
+    EXPECT_EQ(*tokenizer->Encode("Hello world", true),
+              (std::vector<int32_t>{0, 199, 95, 36, 343}));
+    EXPECT_EQ(tokenizer->Decode(*tokenizer->Encode("  Hello   world \t", true)), "Hello world");
+    // A run of characters the vocabulary lacks is one <unk>.
+    EXPECT_EQ(*tokenizer->Encode("a \xEA\x99\xAE\xE1\x9A\xA0 b", false),  // a ꙮᚠ b
+              (std::vector<int32_t>{8, 14, spec->unknown_id(), 107}));
+  }
+}
+
 TEST(HfTokenizerTest, MalformedFilesAreClearErrors) {
   auto error = [](const std::string& json, const std::string& config = "") {
     return std::string(TokenizerFromHf({json, config, ""}).status().message());
   };
   EXPECT_THAT(error("{"), HasSubstr("tokenizer.json is not valid JSON"));
   EXPECT_THAT(error("{}"), HasSubstr("has no model"));
-  EXPECT_THAT(error(R"({"model": {"type": "Unigram"}})"), HasSubstr("'Unigram'"));
+  EXPECT_THAT(error(R"({"model": {"type": "WordLevel"}})"), HasSubstr("'WordLevel'"));
+  EXPECT_THAT(error(R"({"model": {"type": "Unigram"}})"), HasSubstr("without a Metaspace"));
+  const std::string metaspace = R"("pre_tokenizer": {"type": "Metaspace"}, )";
+  EXPECT_THAT(error("{" + metaspace + R"("model": {"type": "Unigram", "vocab": {}}})"),
+              HasSubstr("model.vocab is not a list"));
+  EXPECT_THAT(error("{" + metaspace + R"("model": {"type": "Unigram", "vocab": [["a"]]}})"),
+              HasSubstr("entry 0 is not [piece, score]"));
+  EXPECT_THAT(error("{" + metaspace +
+                    R"("model": {"type": "Unigram", "vocab": [["a", 0]], "unk_id": 4}})"),
+              HasSubstr("unk_id"));
+  EXPECT_THAT(error(R"({"normalizer": {"type": "NFKC"}, "model": {"type": "Unigram"}})"),
+              HasSubstr("normalizer 'NFKC'"));
+  EXPECT_THAT(error(R"({"normalizer": {"type": "Precompiled", "precompiled_charsmap": "!!"},
+                        "model": {"type": "Unigram"}})"),
+              HasSubstr("not base64"));
+  EXPECT_THAT(error(R"({"normalizer": {"type": "Precompiled", "precompiled_charsmap": "AAAAAA=="},)" +
+                    metaspace + R"("model": {"type": "Unigram", "vocab": [["a", 0]]}})"),
+              HasSubstr("charsmap: a trie of 0 bytes"));
   EXPECT_THAT(error(R"({"model": {"type": "WordPiece"}})"), HasSubstr("normalizer 'none'"));
   EXPECT_THAT(error(R"({"model": {"type": "WordPiece", "continuing_subword_prefix": "@@"},
                         "normalizer": {"type": "BertNormalizer"},

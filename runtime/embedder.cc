@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <optional>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
@@ -80,12 +81,16 @@ absl::Status Embedder::Fit(std::vector<int32_t>& ids, bool truncate) const {
         "an input of ", ids.size(), " tokens is longer than the model's context of ", most,
         " tokens (truncate cuts it to fit)"));
   }
+  // An input keeps what closes it: WordPiece's [SEP], or the EOS the
+  // vocabulary adds (XLM-R's </s>, a decoder embedder's EOS).
   const text::Tokenizer& t = *model_.tokenizer;
-  // WordPiece inputs keep their closing [SEP].
-  const bool closed = t.kind() == model::WORDPIECE && t.separator_id() &&
-                      ids.back() == *t.separator_id();
+  const model::TokenizerSpec& spec = model_.model->description().tokenizer();
+  std::optional<int32_t> close;
+  if (t.kind() == model::WORDPIECE) close = t.separator_id();
+  if (spec.add_eos()) close = spec.eos_id();
+  const bool closed = close && ids.back() == *close;
   ids.resize(most);
-  if (closed) ids.back() = *t.separator_id();
+  if (closed) ids.back() = *close;
   return absl::OkStatus();
 }
 
@@ -135,7 +140,8 @@ absl::Status Embedder::Pool(absl::Span<const std::vector<int32_t>> inputs,
       row.position = start + j;
       row.cache = &cache_;
       row.start = start;
-      row.token_type = static_cast<size_t>(j) >= second ? 1 : 0;
+      // RoBERTa's single segment: its pairs are all type 0.
+      row.token_type = static_cast<size_t>(j) >= second && a.token_types() > 1 ? 1 : 0;
       // Mean pooling needs every row; the others one per input.
       row.output = pooling == model::MEAN || (pooling == model::LAST ? j + 1 == length : j == 0);
       rows_.push_back(row);

@@ -82,12 +82,45 @@ TEST_P(EmbedderGoldenTest, MatchesTheFloat64Reference) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Encoders, EmbedderGoldenTest,
-                         ::testing::Values("bert_tiny", "nomic_tiny"));
+                         ::testing::Values("bert_tiny", "nomic_tiny", "xlmr_tiny"));
 
-TEST(EmbedderTest, RerankScoresMatchTheReference) {
+// XLM-R from text: our Unigram tokenizer gives the ids SentencePiece gave
+// the reference (<s> ... </s>), from the GGUF file and the directory, and
+// the vectors follow.
+TEST(EmbedderTest, XlmRobertaTextsMatchSentencePieceAndTheReference) {
+  for (const bool hf : {false, true}) {
+    SCOPED_TRACE(hf ? "hugging face" : "gguf");
+    Golden g = Load("xlmr_tiny", "tiled", hf);
+    ASSERT_NE(g.model.model, nullptr);
+    EXPECT_EQ(g.model.model->arch().token_types(), 1u);
+    EXPECT_EQ(g.model.model->arch().context_length(), 64u);  // RoBERTa's offset dropped
+    core::ThreadPool pool(2);
+    auto embedder = *Embedder::Create(g.model, pool);
+    const auto texts = g.reference["texts"].get<std::vector<std::string>>();
+    const auto inputs = g.reference["inputs"].get<std::vector<std::vector<int32_t>>>();
+    const auto expected = g.reference["expected"].get<std::vector<std::vector<double>>>();
+    for (size_t i = 0; i < texts.size(); ++i) {
+      EXPECT_EQ(*embedder->Tokenize(texts[i]), inputs[i]) << texts[i];
+    }
+    const auto got = *embedder->Embed(inputs, {});
+    for (size_t i = 0; i < texts.size(); ++i) EXPECT_GT(Cosine(got[i], expected[i]), 0.999999);
+    // Truncated, an input keeps its closing </s>.
+    std::vector<int32_t> long_input(100, 40);
+    long_input.back() = 2;
+    EmbedOptions truncate;
+    truncate.truncate = true;
+    Embedder::Call call;
+    ASSERT_TRUE(embedder->Embed({long_input}, truncate, &call).ok());
+    EXPECT_EQ(call.tokens, 64);
+  }
+}
+
+class RerankGoldenTest : public ::testing::TestWithParam<const char*> {};
+
+TEST_P(RerankGoldenTest, ScoresMatchTheReference) {
  for (const bool hf : {false, true}) {
   SCOPED_TRACE(hf ? "hugging face" : "gguf");
-  Golden g = Load("rerank_tiny", "portable", hf);
+  Golden g = Load(GetParam(), "portable", hf);
   ASSERT_NE(g.model.model, nullptr);
   EXPECT_EQ(g.model.model->arch().pooling(), model::RANK);
   core::ThreadPool pool(2);
@@ -105,6 +138,18 @@ TEST(EmbedderTest, RerankScoresMatchTheReference) {
   for (size_t i = 0; i < expected.size(); ++i) {
     EXPECT_NEAR((*scores)[i], expected[i][0], 1e-4) << "pair " << i;
   }
+  // XLM-R's pairs from text: <s> q </s></s> d </s> as SentencePiece cut them.
+  if (g.reference.contains("texts")) {
+    const auto pairs = g.reference["texts"].get<std::vector<std::vector<std::string>>>();
+    for (size_t i = 0; i < pairs.size(); ++i) {
+      size_t second = 0;
+      EXPECT_EQ(*g.model.tokenizer->EncodePair(pairs[i][0], pairs[i][1], &second), inputs[i]);
+      absl::StatusOr<std::vector<float>> score =
+          embedder->Rerank(pairs[i][0], {pairs[i][1]}, false);
+      ASSERT_TRUE(score.ok()) << score.status();
+      EXPECT_NEAR((*score)[0], expected[i][0], 1e-4) << "text pair " << i;
+    }
+  }
   // Text pairs go through the tokenizer's [CLS] q [SEP] d [SEP].
   absl::StatusOr<std::vector<float>> text =
       embedder->Rerank("the city", {"a new house", "the city of music", ""}, false);
@@ -119,6 +164,9 @@ TEST(EmbedderTest, RerankScoresMatchTheReference) {
               HasSubstr("use rerank"));
  }
 }
+
+INSTANTIATE_TEST_SUITE_P(Rerankers, RerankGoldenTest,
+                         ::testing::Values("rerank_tiny", "xlmr_rerank_tiny"));
 
 // The GGUF file and the Hugging Face directory tokenize alike, and the
 // directory's sentence-transformers pooling is read.

@@ -311,7 +311,8 @@ absl::StatusOr<std::unique_ptr<Tokenizer>> Tokenizer::Create(
   std::unique_ptr<Tokenizer> t(new Tokenizer);
   t->kind_ = spec.kind();
   if (t->kind_ != model::CHAR && t->kind_ != model::GPT2_BPE &&
-      t->kind_ != model::SENTENCEPIECE_BPE && t->kind_ != model::WORDPIECE) {
+      t->kind_ != model::SENTENCEPIECE_BPE && t->kind_ != model::WORDPIECE &&
+      t->kind_ != model::UNIGRAM) {
     return absl::InvalidArgumentError("tokenizer: kind is not set");
   }
   const int n = spec.tokens_size();
@@ -353,6 +354,13 @@ absl::StatusOr<std::unique_ptr<Tokenizer>> Tokenizer::Create(
   t->nfc_ = pre.nfc();
   t->bert_.lowercase = !pre.has_lowercase() || pre.lowercase();
   t->bert_.strip_accents = pre.has_strip_accents() ? pre.strip_accents() : t->bert_.lowercase;
+  if (t->kind_ == model::UNIGRAM) {
+    absl::StatusOr<SpmNormalizer> spm = SpmNormalizer::Create(
+        pre.precompiled_charsmap(), t->add_space_prefix_,
+        !pre.has_remove_extra_whitespaces() || pre.remove_extra_whitespaces());
+    if (!spm.ok()) return core::Prefixed(spm.status(), "tokenizer");
+    t->spm_ = std::make_unique<SpmNormalizer>(*std::move(spm));
+  }
   for (const std::string& p : pre.split_patterns()) {
     SM_ASSIGN_OR_RETURN(std::unique_ptr<icu::RegexPattern> compiled, Compile(p));
     t->patterns_->list.push_back(std::move(compiled));
@@ -367,6 +375,8 @@ absl::StatusOr<std::unique_ptr<Tokenizer>> Tokenizer::Create(
   t->is_control_.resize(n, false);
   std::fill(std::begin(t->byte_ids_), std::end(t->byte_ids_), -1);
   t->pieces_.resize(n);
+  if (t->kind_ == model::UNIGRAM) t->in_lattice_.resize(n, false);
+  float lowest_score = 0;
   const ByteTable& bytes = Bytes();
   for (int id = 0; id < n; ++id) {
     const std::string& token = spec.tokens(id);
@@ -380,10 +390,20 @@ absl::StatusOr<std::unique_ptr<Tokenizer>> Tokenizer::Create(
       t->longest_added_ = std::max(t->longest_added_, token.size());
     }
     if (control) continue;
+    if (t->kind_ == model::UNIGRAM && !token.empty() &&
+        (type == model::NORMAL || type == model::USER_DEFINED ||
+         type == model::TOKEN_TYPE_UNSPECIFIED)) {
+      if (type != model::USER_DEFINED && (t->longest_lattice_piece_ == 0 || t->scores_[id] < lowest_score)) {
+        lowest_score = t->scores_[id];
+      }
+      t->in_lattice_[id] = true;
+      t->longest_lattice_piece_ = std::max(t->longest_lattice_piece_, token.size());
+    }
     std::string& piece = t->pieces_[id];
     if (type == model::USER_DEFINED) {
-      piece = t->kind_ == model::SENTENCEPIECE_BPE ? absl::StrReplaceAll(token, {{kSpaceMarker, " "}})
-                                            : token;
+      piece = t->kind_ == model::SENTENCEPIECE_BPE || t->kind_ == model::UNIGRAM
+                  ? absl::StrReplaceAll(token, {{kSpaceMarker, " "}})
+                  : token;
     } else if (t->kind_ == model::GPT2_BPE) {
       for (size_t i = 0; i < token.size();) {
         const size_t len = CharLength(token, i);
@@ -400,7 +420,7 @@ absl::StatusOr<std::unique_ptr<Tokenizer>> Tokenizer::Create(
       piece = absl::StartsWith(token, kSpaceMarker)
                   ? absl::StrCat(" ", absl::string_view(token).substr(kSpaceMarker.size()))
                   : token;
-    } else if (t->kind_ == model::SENTENCEPIECE_BPE) {
+    } else if (t->kind_ == model::SENTENCEPIECE_BPE || t->kind_ == model::UNIGRAM) {
       unsigned byte = 0;
       if (token.size() == 6 && token.compare(0, 3, "<0x") == 0 && token[5] == '>' &&
           absl::SimpleHexAtoi(absl::string_view(token).substr(3, 2), &byte)) {
@@ -414,6 +434,8 @@ absl::StatusOr<std::unique_ptr<Tokenizer>> Tokenizer::Create(
     }
     t->max_piece_bytes_ = std::max(t->max_piece_bytes_, piece.size());
   }
+  constexpr float kUnknownPenalty = 10.0f;
+  t->unknown_score_ = lowest_score - kUnknownPenalty;
   for (int r = 0; r < spec.merges_size(); ++r) {
     const std::string& merge = spec.merges(r);
     const size_t space = merge.find(' ');
@@ -484,15 +506,25 @@ absl::StatusOr<std::vector<int32_t>> Tokenizer::Encode(absl::string_view text, b
 absl::StatusOr<std::vector<int32_t>> Tokenizer::EncodePair(absl::string_view first,
                                                            absl::string_view second,
                                                            size_t* second_start) const {
-  if (kind_ != model::WORDPIECE || !bos_ || !separator_) {
+  // What closes a segment: [SEP], or RoBERTa's </s> (its separator, which
+  // llama.cpp's converter writes as EOS too).
+  std::optional<int32_t> close = kind_ == model::WORDPIECE ? separator_
+                                 : kind_ == model::UNIGRAM ? eos_
+                                                           : std::nullopt;
+  if (!bos_ || !close) {
     return absl::FailedPreconditionError(
-        "text pairs need a WordPiece vocabulary with [CLS] and [SEP] tokens");
+        "text pairs need a WordPiece vocabulary with [CLS] and [SEP] tokens or a Unigram one "
+        "with <s> and </s>");
   }
   SM_ASSIGN_OR_RETURN(std::vector<int32_t> ids, Encode(first, true, true));
+  if (kind_ == model::UNIGRAM) {
+    ids.push_back(*close);
+    ids.push_back(separator_.value_or(*close));
+  }
   *second_start = ids.size();
   SM_ASSIGN_OR_RETURN(std::vector<int32_t> rest, Encode(second, false, true));
   ids.insert(ids.end(), rest.begin(), rest.end());
-  ids.push_back(*separator_);
+  ids.push_back(*close);
   return ids;
 }
 
@@ -516,6 +548,7 @@ absl::Status Tokenizer::EncodeText(absl::string_view text, bool first,
     case model::CHAR: return EncodeChar(text, ids);
     case model::GPT2_BPE: return EncodeByteLevel(text, ids);
     case model::WORDPIECE: return EncodeWordPiece(text, ids);
+    case model::UNIGRAM: return EncodeUnigram(text, ids);
     default: return EncodeSentencePiece(text, first, ids);
   }
 }
@@ -614,21 +647,85 @@ absl::Status Tokenizer::EncodeSentencePiece(absl::string_view text, bool first,
   for (const Symbol& s : MergeByRank(std::move(symbols), merge)) {
     if (s.id >= 0) {
       ids->push_back(s.id);
+    } else {
+      SM_RETURN_IF_ERROR(EncodeUnknown(all.substr(s.start, s.length), ids));
+    }
+  }
+  return absl::OkStatus();
+}
+
+absl::Status Tokenizer::EncodeUnknown(absl::string_view marked, std::vector<int32_t>* ids) const {
+  for (char byte : marked) {
+    const uint8_t c = static_cast<uint8_t>(byte);
+    if (byte_ids_[c] >= 0) {
+      ids->push_back(byte_ids_[c]);
+    } else if (unknown_) {
+      ids->push_back(*unknown_);
+      break;  // one unknown token for it all
+    } else {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "\"", marked, "\" has no token and the vocabulary has no <0x",
+          absl::Hex(c, absl::kZeroPad2), "> byte token"));
+    }
+  }
+  return absl::OkStatus();
+}
+
+// SentencePiece's Unigram: over the normalised text, the best-scoring path
+// through every vocabulary piece that matches at each character, a
+// character no one-character piece covers standing alone at the unknown
+// score. Ties go to the first path found (shorter pieces first), as
+// SentencePiece's lattice has it; a run of unknown characters is one unknown.
+absl::Status Tokenizer::EncodeUnigram(absl::string_view text, std::vector<int32_t>* ids) const {
+  const std::string normalized = spm_->Normalize(text);
+  const absl::string_view all(normalized);
+  const size_t n = all.size();
+  // As SentencePiece's lattice: a path's score is kept as a float, and a
+  // candidate (a piece's score plus the float before it, in double) beats
+  // it when greater. Paths that tie in exact arithmetic (the same pieces
+  // in another order) are told apart by that rounding, the same way.
+  struct Node {
+    float score = 0;
+    size_t from = 0;   // where the last piece of the best path to here starts
+    int32_t id = -1;   // that piece; -1 for an unknown character
+    bool reached = false;
+  };
+  std::vector<Node> best(n + 1);
+  best[0].reached = true;
+  const auto relax = [&](size_t from, size_t to, float score, int32_t id) {
+    Node& node = best[to];
+    const double total = double{score} + best[from].score;
+    if (!node.reached || total > node.score) node = {static_cast<float>(total), from, id, true};
+  };
+  for (size_t i = 0; i < n;) {
+    const size_t char_length = CharLength(all, i);
+    bool one_character = false;
+    for (size_t end = i + char_length; end - i <= longest_lattice_piece_;) {
+      if (std::optional<int32_t> id = Find(all.substr(i, end - i)); id && in_lattice_[*id]) {
+        relax(i, end, scores_[*id], *id);
+        one_character |= end == i + char_length;
+      }
+      if (end >= n) break;
+      end += CharLength(all, end);
+    }
+    if (!one_character) relax(i, i + char_length, unknown_score_, -1);
+    i += char_length;
+  }
+  // The path backwards: (start, id) of each piece.
+  std::vector<std::pair<size_t, int32_t>> path;
+  for (size_t at = n; at > 0; at = best[at].from) path.emplace_back(best[at].from, best[at].id);
+  for (size_t k = path.size(); k-- > 0;) {
+    const auto [start, id] = path[k];
+    if (id >= 0) {
+      ids->push_back(id);
       continue;
     }
-    for (size_t i = s.start; i < s.start + s.length; ++i) {
-      const uint8_t c = static_cast<uint8_t>(marked[i]);
-      if (byte_ids_[c] >= 0) {
-        ids->push_back(byte_ids_[c]);
-      } else if (unknown_) {
-        ids->push_back(*unknown_);
-        break;  // one unknown token per character
-      } else {
-        return absl::InvalidArgumentError(absl::StrCat(
-            "\"", all.substr(s.start, s.length), "\" has no token and the vocabulary has no <0x",
-            absl::Hex(c, absl::kZeroPad2), "> byte token"));
-      }
+    size_t end = k == 0 ? n : path[k - 1].first;
+    while (k > 0 && path[k - 1].second < 0) {
+      --k;
+      end = k == 0 ? n : path[k - 1].first;
     }
+    SM_RETURN_IF_ERROR(EncodeUnknown(all.substr(start, end - start), ids));
   }
   return absl::OkStatus();
 }
@@ -678,8 +775,9 @@ std::string Tokenizer::Decode(absl::Span<const int32_t> ids) const {
   for (int32_t id : ids) {
     if (id < 0 || id >= vocab_size()) continue;
     absl::string_view piece = pieces_[id];
-    const bool space_marked = (kind_ == model::SENTENCEPIECE_BPE && add_space_prefix_) ||
-                              kind_ == model::WORDPIECE;
+    const bool space_marked =
+        ((kind_ == model::SENTENCEPIECE_BPE || kind_ == model::UNIGRAM) && add_space_prefix_) ||
+        kind_ == model::WORDPIECE;
     if (space_marked && after_start && !piece.empty() && piece[0] == ' ') {
       piece.remove_prefix(1);
     }

@@ -13,6 +13,11 @@
 //   WORDPIECE          BERT's: the text normalised and cut into words
 //                      (bert_words.h), each word the longest pieces of the
 //                      vocabulary from the left; [CLS] … [SEP] around it.
+//   UNIGRAM            SentencePiece's Unigram (T5, XLM-RoBERTa): the text
+//                      normalised by the vocabulary's character map
+//                      (spm_normalizer.h), then cut into the pieces of the
+//                      highest total score (Viterbi); a character no piece
+//                      covers is <unk> (a run of them one <unk>).
 // Before any of it, the text is cut at added tokens: user-defined ones
 // always, control ones (<|im_start|>, <start_of_turn>, ...) only when the
 // caller says the text may contain them (`parse_special`, as llama.cpp's),
@@ -33,6 +38,7 @@
 #include "absl/types/span.h"
 #include "model/model.pb.h"
 #include "text/bert_words.h"
+#include "text/spm_normalizer.h"
 
 namespace smallmind::text {
 
@@ -53,10 +59,11 @@ class Tokenizer {
                                               bool parse_special = false) const;
   // WordPiece frames with [SEP] too: `add_bos` gives [CLS] text [SEP].
 
-  // A cross-encoder's input: [CLS] first [SEP] second [SEP], special tokens
-  // in the texts parsed, as Hugging Face's tokenizers do; *second_start is
+  // A cross-encoder's input, special tokens in the texts parsed, as Hugging
+  // Face's tokenizers do: [CLS] first [SEP] second [SEP] (WordPiece), or
+  // RoBERTa's <s> first </s></s> second </s> (Unigram); *second_start is
   // where the second segment (token type 1) begins. Errors unless the
-  // vocabulary is WordPiece with [CLS] and [SEP].
+  // vocabulary is one of these with its framing tokens.
   absl::StatusOr<std::vector<int32_t>> EncodePair(absl::string_view first,
                                                   absl::string_view second,
                                                   size_t* second_start) const;
@@ -91,6 +98,10 @@ class Tokenizer {
   absl::Status EncodeWordPiece(absl::string_view text, std::vector<int32_t>* ids) const;
   absl::Status EncodeSentencePiece(absl::string_view text, bool first,
                                    std::vector<int32_t>* ids) const;
+  absl::Status EncodeUnigram(absl::string_view text, std::vector<int32_t>* ids) const;
+  // `marked`'s bytes as <0xXX> tokens, else one unknown token; an error
+  // without either.
+  absl::Status EncodeUnknown(absl::string_view marked, std::vector<int32_t>* ids) const;
   std::optional<int32_t> Find(absl::string_view token) const;
 
   model::TokenizerKind kind_ = model::TOKENIZER_UNSPECIFIED;
@@ -111,6 +122,14 @@ class Tokenizer {
   bool ignore_merges_ = false;
   bool nfc_ = false;
   BertNormalization bert_;  // WordPiece's
+  // Unigram's: its normaliser, which ids its lattice may use (not control,
+  // unknown, unused or byte tokens), the longest such token in bytes, and
+  // the score of an unknown character (the lowest piece's, less 10, as
+  // SentencePiece has it).
+  std::unique_ptr<SpmNormalizer> spm_;
+  std::vector<bool> in_lattice_;
+  size_t longest_lattice_piece_ = 0;
+  float unknown_score_ = 0;
   std::unique_ptr<Patterns> patterns_;
   size_t max_piece_bytes_ = 0;
 };

@@ -253,5 +253,96 @@ TEST(SentencePieceTest, DecodeDropsTheLeadingSpaceAfterBos) {
   EXPECT_EQ(t->Piece(t->Encode("hello", false)->front()), " hello");
 }
 
+// ---- SentencePiece Unigram -----------------------------------------------
+
+// XLM-R's layout: <s> <pad> </s> <unk>, then scored pieces; no character
+// map (the real one is tested against SentencePiece in formats/).
+model::TokenizerSpec UnigramSpec() {
+  model::TokenizerSpec spec;
+  spec.set_kind(model::UNIGRAM);
+  for (const char* t : {"<s>", "<pad>", "</s>", "<unk>"}) {
+    spec.add_tokens(t);
+    spec.add_scores(0);
+    spec.add_token_types(model::CONTROL);
+  }
+  spec.set_token_types(3, model::UNKNOWN);
+  const std::pair<const char*, float> pieces[] = {
+      {"▁", -2}, {"▁a", -3}, {"b", -3}, {"a", -3}, {"▁ab", -5}, {"c", -3}, {"▁abc", -9.5f}};
+  for (const auto& [text, score] : pieces) {
+    spec.add_tokens(text);
+    spec.add_scores(score);
+    spec.add_token_types(model::NORMAL);
+  }
+  spec.set_bos_id(0);
+  spec.set_eos_id(2);
+  spec.set_unknown_id(3);
+  spec.set_add_bos(true);
+  return spec;
+}
+
+TEST(UnigramTest, TheBestScoringPathWins) {
+  const model::TokenizerSpec spec = UnigramSpec();
+  auto t = Make(spec);
+  // ▁ab + c (-8) beats ▁abc (-9.5) and ▁a + b + c (-9).
+  EXPECT_THAT(*t->Encode("abc", true), ElementsAre(0, Id(spec, "▁ab"), Id(spec, "c")));
+  // Whitespace: runs collapsed, the ends trimmed, tabs left as characters.
+  EXPECT_THAT(*t->Encode("  a   b  ", false),
+              ElementsAre(Id(spec, "▁a"), Id(spec, "▁"), Id(spec, "b")));
+  EXPECT_EQ(t->Decode(*t->Encode("  a   b  ", true)), "a b");
+  // A run of characters without pieces is one <unk>; another after a
+  // piece is another.
+  EXPECT_THAT(*t->Encode("a€€c€", false),
+              ElementsAre(Id(spec, "▁a"), 3, Id(spec, "c"), 3));
+  EXPECT_THAT(*t->Encode("", true), ElementsAre(0));
+  EXPECT_THAT(*t->Encode("   ", false), ElementsAre());
+  // Control tokens in text only when parsed; each fragment gets its prefix.
+  EXPECT_THAT(*t->Encode("a</s>b", false, true),
+              ElementsAre(Id(spec, "▁a"), 2, Id(spec, "▁"), Id(spec, "b")));
+}
+
+TEST(UnigramTest, WhitespaceOptions) {
+  model::TokenizerSpec spec = UnigramSpec();
+  spec.mutable_pre_tokenizer()->set_add_space_prefix(false);
+  spec.mutable_pre_tokenizer()->set_remove_extra_whitespaces(false);
+  auto t = Make(spec);
+  EXPECT_THAT(*t->Encode("a  b", false),
+              ElementsAre(Id(spec, "a"), Id(spec, "▁"), Id(spec, "▁"), Id(spec, "b")));
+}
+
+TEST(UnigramTest, ByteFallbackWhenTheVocabularyHasBytes) {
+  model::TokenizerSpec spec = UnigramSpec();
+  for (const char* b : {"<0xE2>", "<0x82>", "<0xAC>"}) {
+    spec.add_tokens(b);
+    spec.add_scores(0);
+    spec.add_token_types(model::BYTE);
+  }
+  auto t = Make(spec);
+  EXPECT_THAT(*t->Encode("a€", false),
+              ElementsAre(Id(spec, "▁a"), Id(spec, "<0xE2>"), Id(spec, "<0x82>"),
+                          Id(spec, "<0xAC>")));
+  EXPECT_EQ(t->Decode(*t->Encode("a€", true)), "a€");
+}
+
+TEST(UnigramTest, PairsAreRobertasAndBadMapsAreRefused) {
+  const model::TokenizerSpec spec = UnigramSpec();
+  auto t = Make(spec);
+  size_t second = 0;
+  EXPECT_THAT(*t->EncodePair("a", "b", &second),
+              ElementsAre(0, Id(spec, "▁a"), 2, 2, Id(spec, "▁"), Id(spec, "b"), 2));
+  EXPECT_EQ(second, 4u);
+  model::TokenizerSpec bad = spec;
+  bad.mutable_pre_tokenizer()->set_precompiled_charsmap(std::string("\x08\0\0\0\0\0", 6));
+  EXPECT_THAT(Tokenizer::Create(bad).status().message(),
+              HasSubstr("precompiled charsmap: a trie of 8 bytes in a map of 6"));
+  // A trie whose units point anywhere is read within bounds: text stays
+  // as it is where nothing valid matches.
+  std::string wild("\x08\0\0\0", 4);
+  wild += std::string("\xff\xff\xff\xff\x61\x01\x00\x80", 8);
+  wild += "x";  // a replacement without its NUL
+  bad.mutable_pre_tokenizer()->set_precompiled_charsmap(wild);
+  auto lenient = Make(bad);
+  EXPECT_THAT(*lenient->Encode("abc", false), ElementsAre(Id(spec, "▁ab"), Id(spec, "c")));
+}
+
 }  // namespace
 }  // namespace smallmind::text

@@ -2,11 +2,13 @@
 // the vocabulary, the rest is text to encode and, read as token ids
 // (in range or not), ids to decode. Encoding gives ids in the vocabulary or
 // a Status; decoding never reads outside the vocabulary.
+#include <algorithm>
 #include <cstdint>
 #include <cstdlib>
 #include <cstring>
 #include <memory>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "text/tokenizer.h"
@@ -15,6 +17,32 @@ namespace {
 
 using smallmind::text::Tokenizer;
 using smallmind::model::TokenizerSpec;
+
+// Unigram (XLM-R's form): <s> <pad> </s> <unk>, pieces with scores that
+// tie in places; no character map (the hostile-map mode adds one).
+TokenizerSpec UnigramSpec() {
+  TokenizerSpec spec;
+  spec.set_kind(smallmind::model::UNIGRAM);
+  for (const char* t : {"<s>", "<pad>", "</s>", "<unk>"}) {
+    spec.add_tokens(t);
+    spec.add_token_types(smallmind::model::CONTROL);
+    spec.add_scores(0);
+  }
+  spec.set_token_types(3, smallmind::model::UNKNOWN);
+  const std::pair<const char*, float> pieces[] = {
+      {"\xe2\x96\x81", -2}, {"\xe2\x96\x81the", -3}, {"0", -4}, {"00", -8}, {"a", -3},
+      {"ab", -4}, {"b", -3}, {"\xc3\xa9", -5}, {"\xe2\x96\x81" "a", -3.5f}};
+  for (const auto& [text, score] : pieces) {
+    spec.add_tokens(text);
+    spec.add_token_types(smallmind::model::NORMAL);
+    spec.add_scores(score);
+  }
+  spec.set_bos_id(0);
+  spec.set_eos_id(2);
+  spec.set_unknown_id(3);
+  spec.set_add_bos(true);
+  return spec;
+}
 
 // Small vocabularies of each kind, with the special tokens and byte
 // fallbacks real ones have.
@@ -74,6 +102,8 @@ std::vector<std::unique_ptr<Tokenizer>> MakeTokenizers() {
   specs[3].set_separator_id(3);
   specs[3].set_add_bos(true);
 
+  specs.push_back(UnigramSpec());
+
   std::vector<std::unique_ptr<Tokenizer>> out;
   for (const TokenizerSpec& spec : specs) {
     auto t = Tokenizer::Create(spec);
@@ -88,7 +118,26 @@ std::vector<std::unique_ptr<Tokenizer>> MakeTokenizers() {
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   static const auto* tokenizers = new std::vector<std::unique_ptr<Tokenizer>>(MakeTokenizers());
   if (size == 0) return 0;
-  const Tokenizer& t = *(*tokenizers)[data[0] % tokenizers->size()];
+  // One selector past the fixed ones: a Unigram vocabulary whose character
+  // map is the input's next bytes (their count in the byte after the
+  // selector), the rest text. A hostile map is refused or read in bounds.
+  if (data[0] % (tokenizers->size() + 1) == tokenizers->size() && size >= 2) {
+    const size_t map_size = std::min<size_t>(data[1] * 4u, size - 2);
+    TokenizerSpec spec = UnigramSpec();
+    spec.mutable_pre_tokenizer()->set_precompiled_charsmap(
+        std::string(reinterpret_cast<const char*>(data + 2), map_size));
+    auto t = Tokenizer::Create(spec);
+    if (!t.ok()) return 0;
+    const absl::string_view text(reinterpret_cast<const char*>(data + 2 + map_size),
+                                 size - 2 - map_size);
+    auto ids = (*t)->Encode(text, true);
+    if (!ids.ok()) return 0;
+    for (int32_t id : *ids) {
+      if (id < 0 || id >= (*t)->vocab_size()) std::abort();
+    }
+    return 0;
+  }
+  const Tokenizer& t = *(*tokenizers)[data[0] % (tokenizers->size() + 1) % tokenizers->size()];
   const absl::string_view text(reinterpret_cast<const char*>(data + 1), size - 1);
   auto ids = t.Encode(text, data[0] & 0x80);
   if (ids.ok()) {

@@ -8,7 +8,11 @@ nomic-embed-text ("nomic-bert": rotary positions, SwiGLU, no linear
 biases) and a BERT cross-encoder with a classifier head ("bert", pooling
 rank). The vocabulary is a few hundred entries of bert-base-uncased's
 (tests/reference/tokenizers/bert/tokenizer.json) in llama.cpp's form: word
-starts marked with U+2581, `##` continuations bare.
+starts marked with U+2581, `##` continuations bare. XLM-RoBERTa ("bert"
+with a "t5" Unigram vocabulary, one token type, positions from 0 as
+llama.cpp's converter cuts them) uses the SentencePiece model of
+tests/reference/tokenizers/unigram, its inputs the ids SentencePiece gives
+a few texts (Debian's python3-sentencepiece and python3-protobuf).
 
 The reference forward pass is PyTorch's torch.nn.functional (layer_norm,
 linear, gelu, silu, softmax) in float64, with Hugging Face's rotate_half
@@ -47,6 +51,35 @@ def real_vocab():
                            "tokenizer.json"), encoding="utf-8") as f:
         vocab = json.load(f)["model"]["vocab"]
     return [t for t, _ in sorted(vocab.items(), key=lambda kv: kv[1])]
+
+
+def xlmr_vocab():
+    """The SentencePiece model in XLM-R's numbering, as llama.cpp's converter
+    writes it: <s> <pad> </s> <unk>, the pieces from SentencePiece's third
+    one place up, <mask> last; and the model's normaliser settings."""
+    import sentencepiece as spm
+    os.environ["PROTOCOL_BUFFERS_PYTHON_IMPLEMENTATION"] = "python"
+    from sentencepiece import sentencepiece_model_pb2 as spm_pb2
+    path = os.path.join(ROOT, "tests", "reference", "tokenizers", "unigram", "spm.model")
+    proto = spm_pb2.ModelProto()
+    proto.ParseFromString(open(path, "rb").read())
+    pieces = proto.pieces[3:]
+    tokens = ["<s>", "<pad>", "</s>", "<unk>"] + [p.piece for p in pieces] + ["<mask>"]
+    scores = [0.0] * 4 + [p.score for p in pieces] + [0.0]
+    types = [3, 3, 3, 2] + [p.type for p in pieces] + [3]
+    return dict(tokens=tokens, scores=scores, types=types, proto=proto,
+                processor=spm.SentencePieceProcessor(model_file=path))
+
+
+def xlmr_ids(vocab, text):
+    """<s> text </s> in XLM-R's ids, as SentencePiece tokenizes the text."""
+    sp = vocab["processor"]
+    return [0] + [3 if i == sp.unk_id() else i + 1 for i in sp.encode(text)] + [2]
+
+
+XLMR_TEXTS = ["Hello world", "  The quick brown fox   jumps over the lazy dog.  ",
+              "ｆｕｌｌ－ｗｉｄｔｈ ①②③ and ﬁ ligatures", "naïve café, Straße — 日本語のテキスト",
+              "Zwölf Boxkämpfer jagen Viktor quer über den großen Sylter Deich.", "x"]
 
 
 def llama_form(tokens):
@@ -152,7 +185,7 @@ def weights(cfg, rng):
     def vec(name, size, base=0.0):
         w[name] = (base + 0.1 * rng.standard_normal(size)).astype(np.float32)
     mat("token_embd.weight", vocab, dim, 0.5)
-    mat("token_types.weight", 2, dim, 0.5)
+    mat("token_types.weight", cfg.get("types", 2), dim, 0.5)
     if cfg["arch"] == "bert":
         mat("position_embd.weight", cfg["ctx"], dim, 0.5)
     vec("token_embd_norm.weight", dim, 1.0)
@@ -199,19 +232,45 @@ def write_gguf(gguf, path, cfg, w, tokens):
     out.add_pooling_type(gguf.PoolingType(cfg["pooling"]))
     if arch == "nomic-bert":
         out.add_rope_freq_base(cfg["rope_base"])
-    text, types = llama_form(tokens)
-    out.add_tokenizer_model("bert")
-    out.add_tokenizer_pre("default")
-    out.add_token_type_count(2)
-    out.add_token_list(text)
-    out.add_token_types(types)
-    ids = {t: i for i, t in enumerate(tokens)}
-    out.add_bos_token_id(ids["[CLS]"])
-    out.add_sep_token_id(ids["[SEP]"])
-    out.add_unk_token_id(ids["[UNK]"])
-    out.add_pad_token_id(ids["[PAD]"])
-    out.add_mask_token_id(ids["[MASK]"])
+    if isinstance(tokens, dict):  # XLM-R's Unigram vocabulary
+        norm = tokens["proto"].normalizer_spec
+        out.add_tokenizer_model("t5")
+        out.add_tokenizer_pre("default")
+        out.add_token_list(tokens["tokens"])
+        out.add_token_scores(tokens["scores"])
+        out.add_token_types(tokens["types"])
+        out.add_add_space_prefix(norm.add_dummy_prefix)
+        out.add_token_type_count(1)
+        out.add_remove_extra_whitespaces(norm.remove_extra_whitespaces)
+        out.add_precompiled_charsmap(norm.precompiled_charsmap)
+        # gguf-py's SpecialVocab reads these from XLM-R's tokenizer files.
+        out.add_bos_token_id(0)
+        out.add_pad_token_id(1)
+        out.add_eos_token_id(2)
+        out.add_unk_token_id(3)
+        out.add_sep_token_id(2)
+        out.add_mask_token_id(len(tokens["tokens"]) - 1)
+        out.add_add_bos_token(True)
+        out.add_add_eos_token(True)
+        out.add_add_sep_token(True)  # the pair template: <s> A </s> </s> B </s>
+    else:
+        text, types = llama_form(tokens)
+        out.add_tokenizer_model("bert")
+        out.add_tokenizer_pre("default")
+        out.add_token_type_count(2)
+        out.add_token_list(text)
+        out.add_token_types(types)
+        ids = {t: i for i, t in enumerate(tokens)}
+        out.add_bos_token_id(ids["[CLS]"])
+        out.add_sep_token_id(ids["[SEP]"])
+        out.add_unk_token_id(ids["[UNK]"])
+        out.add_pad_token_id(ids["[PAD]"])
+        out.add_mask_token_id(ids["[MASK]"])
     for name, value in w.items():
+        # llama-quantize writes a one-row matrix as a vector (ggml drops
+        # trailing 1s): the XLM-R reranker's file is in that form.
+        if cfg.get("one_row_vectors") and value.ndim == 2 and value.shape[0] == 1:
+            value = value[0]
         out.add_tensor(name, value)
     out.write_header_to_file()
     out.write_kv_data_to_file()
@@ -225,7 +284,8 @@ def hf_names(cfg, w):
     """Our tensors (llama.cpp's names) under transformers' / nomic's names."""
     out = {}
     bert = cfg["arch"] == "bert"
-    prefix = "bert." if cfg["pooling"] == 4 else ""
+    xlmr = cfg.get("xlmr", False)
+    prefix = ("roberta." if xlmr else "bert.") if cfg["pooling"] == 4 else ""
     emb = {"token_embd.weight": "embeddings.word_embeddings.weight",
            "token_types.weight": "embeddings.token_type_embeddings.weight",
            "position_embd.weight": "embeddings.position_embeddings.weight",
@@ -240,9 +300,18 @@ def hf_names(cfg, w):
     layer_nomic = {"attn_qkv": "attn.Wqkv", "attn_output": "attn.out_proj",
                    "attn_output_norm": "norm1", "ffn_up": "mlp.fc11", "ffn_gate": "mlp.fc12",
                    "ffn_down": "mlp.fc2", "layer_output_norm": "norm2"}
+    if xlmr:  # RoBERTa's classification head
+        emb.update({"cls.weight": "classifier.dense.weight", "cls.bias": "classifier.dense.bias"})
     for name, value in w.items():
         if name.startswith("cls.output."):
-            out["classifier." + name.split(".")[-1]] = value
+            out[("classifier.out_proj." if xlmr else "classifier.") + name.split(".")[-1]] = value
+        elif name.startswith("cls.") and xlmr:
+            out[emb[name]] = value
+        elif name == "position_embd.weight" and xlmr:
+            # RoBERTa's positions start at pad_token_id + 1 = 2: two rows
+            # first that the model never reads.
+            pad = np.full((2, value.shape[1]), 7.0, dtype=np.float32)
+            out[prefix + emb[name]] = np.concatenate([pad, value])
         elif name in emb:
             out[prefix + emb[name]] = value
         else:
@@ -269,9 +338,50 @@ def write_safetensors(path, tensors):
             f.write(np.ascontiguousarray(value, dtype="<f4").tobytes())
 
 
+def write_xlmr_tokenizer(dir, vocab):
+    """tokenizer.json and tokenizer_config.json as transformers' converter
+    writes XLM-R's."""
+    import base64
+    norm = vocab["proto"].normalizer_spec
+    special = {0: "<s>", 1: "<pad>", 2: "</s>", 3: "<unk>", len(vocab["tokens"]) - 1: "<mask>"}
+    tokenizer = {
+        "version": "1.0",
+        "added_tokens": [{"id": i, "content": t, "single_word": False, "lstrip": t == "<mask>",
+                          "rstrip": False, "normalized": False, "special": True}
+                         for i, t in special.items()],
+        "normalizer": {"type": "Sequence", "normalizers": [
+            {"type": "Precompiled",
+             "precompiled_charsmap": base64.b64encode(norm.precompiled_charsmap).decode()},
+            {"type": "Replace", "pattern": {"Regex": " {2,}"}, "content": " "}]},
+        "pre_tokenizer": {"type": "Metaspace", "replacement": MARK, "prepend_scheme": "always",
+                          "split": True},
+        "post_processor": {"type": "TemplateProcessing",
+                           "single": [{"SpecialToken": {"id": "<s>", "type_id": 0}},
+                                      {"Sequence": {"id": "A", "type_id": 0}},
+                                      {"SpecialToken": {"id": "</s>", "type_id": 0}}]},
+        "model": {"type": "Unigram", "unk_id": 3, "byte_fallback": False,
+                  "vocab": [[t, s] for t, s in zip(vocab["tokens"], vocab["scores"])]},
+    }
+    with open(os.path.join(dir, "tokenizer.json"), "w") as f:
+        json.dump(tokenizer, f, ensure_ascii=False)
+    with open(os.path.join(dir, "tokenizer_config.json"), "w") as f:
+        json.dump({"tokenizer_class": "XLMRobertaTokenizer", "bos_token": "<s>", "eos_token": "</s>",
+                   "sep_token": "</s>", "cls_token": "<s>", "unk_token": "<unk>",
+                   "pad_token": "<pad>", "mask_token": "<mask>"}, f, indent=1)
+
+
 def write_hf(dir, cfg, w, tokens):
     os.makedirs(os.path.join(dir, "1_Pooling"), exist_ok=True)
-    if cfg["arch"] == "bert":
+    if cfg.get("xlmr"):
+        config = {"model_type": "xlm-roberta", "hidden_size": cfg["dim"],
+                  "num_hidden_layers": cfg["layers"], "num_attention_heads": cfg["heads"],
+                  "intermediate_size": cfg["hidden"], "max_position_embeddings": cfg["ctx"] + 2,
+                  "layer_norm_eps": cfg["eps"], "hidden_act": "gelu", "type_vocab_size": 1,
+                  "vocab_size": len(tokens["tokens"]), "pad_token_id": 1, "bos_token_id": 0,
+                  "eos_token_id": 2,
+                  "architectures": ["XLMRobertaForSequenceClassification" if cfg["pooling"] == 4
+                                    else "XLMRobertaModel"]}
+    elif cfg["arch"] == "bert":
         config = {"model_type": "bert", "hidden_size": cfg["dim"],
                   "num_hidden_layers": cfg["layers"], "num_attention_heads": cfg["heads"],
                   "intermediate_size": cfg["hidden"], "max_position_embeddings": cfg["ctx"],
@@ -291,6 +401,10 @@ def write_hf(dir, cfg, w, tokens):
     with open(os.path.join(dir, "config.json"), "w") as f:
         json.dump(config, f, indent=1)
     write_safetensors(os.path.join(dir, "model.safetensors"), hf_names(cfg, w))
+    write_modules(dir, cfg)
+    if cfg.get("xlmr"):
+        write_xlmr_tokenizer(dir, tokens)
+        return
     special = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"]
     vocab = {t: i for i, t in enumerate(tokens)}
     tokenizer = {
@@ -309,6 +423,10 @@ def write_hf(dir, cfg, w, tokens):
     with open(os.path.join(dir, "tokenizer_config.json"), "w") as f:
         json.dump({"tokenizer_class": "BertTokenizer", "cls_token": "[CLS]", "sep_token": "[SEP]",
                    "unk_token": "[UNK]", "pad_token": "[PAD]", "do_lower_case": True}, f, indent=1)
+
+
+def write_modules(dir, cfg):
+    """sentence-transformers' modules.json and 1_Pooling/config.json."""
     with open(os.path.join(dir, "modules.json"), "w") as f:
         json.dump([{"idx": 0, "name": "0", "path": "", "type": "sentence_transformers.models.Transformer"},
                    {"idx": 1, "name": "1", "path": "1_Pooling", "type": "sentence_transformers.models.Pooling"},
@@ -326,6 +444,10 @@ SHAPES = {
     "nomic_tiny": dict(arch="nomic-bert", dim=32, heads=4, layers=2, hidden=48, ctx=64,
                        pooling=1, rope_base=1000.0),
     "rerank_tiny": dict(arch="bert", dim=32, heads=2, layers=2, hidden=64, ctx=64, pooling=4),
+    "xlmr_tiny": dict(arch="bert", dim=32, heads=4, layers=2, hidden=64, ctx=64, pooling=1,
+                      types=1, xlmr=True),
+    "xlmr_rerank_tiny": dict(arch="bert", dim=32, heads=2, layers=2, hidden=64, ctx=64,
+                             pooling=4, types=1, xlmr=True, one_row_vectors=True),
     "minilm": dict(arch="bert", dim=384, heads=12, layers=6, hidden=1536, ctx=512, pooling=1),
     "bge-base": dict(arch="bert", dim=768, heads=12, layers=12, hidden=3072, ctx=512, pooling=2),
     "nomic-embed": dict(arch="nomic-bert", dim=768, heads=12, layers=12, hidden=3072, ctx=2048,
@@ -369,6 +491,26 @@ def main():
         with open(os.path.join(OUT, name + ".json"), "w") as f:
             json.dump({"inputs": inputs, "token_types": types, "expected": expected}, f)
         print(name, len(tokens), "tokens")
+    vocab = xlmr_vocab()
+    for seed, name in enumerate(("xlmr_tiny", "xlmr_rerank_tiny")):
+        cfg = dict(SHAPES[name], eps=1e-5, vocab=len(vocab["tokens"]))
+        rng = np.random.default_rng(200 + seed)
+        w = weights(cfg, rng)
+        write_gguf(gguf, os.path.join(OUT, name + ".gguf"), cfg, w, vocab)
+        write_hf(os.path.join(OUT, name), cfg, w, vocab)
+        if cfg["pooling"] == 4:  # (query, document): <s> q </s></s> d </s>
+            pairs = [(XLMR_TEXTS[i], XLMR_TEXTS[j]) for i, j in ((0, 1), (4, 3), (5, 2), (2, 5))]
+            inputs = [xlmr_ids(vocab, q) + [2] + xlmr_ids(vocab, d)[1:] for q, d in pairs]
+            texts = [list(p) for p in pairs]
+        else:
+            inputs = [xlmr_ids(vocab, t) for t in XLMR_TEXTS]
+            texts = XLMR_TEXTS
+        types = [[0] * len(ids) for ids in inputs]
+        expected = [reference(w, cfg, ids, t) for ids, t in zip(inputs, types)]
+        with open(os.path.join(OUT, name + ".json"), "w") as f:
+            json.dump({"texts": texts, "inputs": inputs, "token_types": types,
+                       "expected": expected}, f, ensure_ascii=False)
+        print(name, len(vocab["tokens"]), "tokens")
 
 
 if __name__ == "__main__":
