@@ -2,6 +2,7 @@
 
 #include <cmath>
 #include <cstring>
+#include <initializer_list>
 #include <set>
 #include <utility>
 #include <vector>
@@ -52,15 +53,27 @@ absl::StatusOr<uint32_t> GetDim(const GgufFile& f, const std::string& key) {
   return static_cast<uint32_t>(v);
 }
 
+// The boolean keys of `flags` the file has, each into its setter.
+absl::Status ReadFlags(
+    const GgufFile& f,
+    std::initializer_list<std::pair<const char*, void (model::PreTokenizer::*)(bool)>> flags,
+    model::PreTokenizer& pre) {
+  for (const auto& [key, set] : flags) {
+    if (!f.Has(key)) continue;
+    SM_ASSIGN_OR_RETURN(bool on, f.GetBool(key));
+    (pre.*set)(on);
+  }
+  return absl::OkStatus();
+}
+
 absl::StatusOr<model::TokenizerSpec> ImportTokenizer(const GgufFile& f) {
   model::TokenizerSpec spec;
   SM_ASSIGN_OR_RETURN(std::string model, f.GetString("tokenizer.ggml.model"));
   if (model == "llama") {
     spec.set_kind(model::SENTENCEPIECE_BPE);
-    if (f.Has("tokenizer.ggml.add_space_prefix")) {
-      SM_ASSIGN_OR_RETURN(bool prefix, f.GetBool("tokenizer.ggml.add_space_prefix"));
-      spec.mutable_pre_tokenizer()->set_add_space_prefix(prefix);
-    }
+    SM_RETURN_IF_ERROR(ReadFlags(
+        f, {{"tokenizer.ggml.add_space_prefix", &model::PreTokenizer::set_add_space_prefix}},
+        *spec.mutable_pre_tokenizer()));
   } else if (model == "gpt2") {
     spec.set_kind(model::GPT2_BPE);
     std::string pre = "default";
@@ -74,27 +87,22 @@ absl::StatusOr<model::TokenizerSpec> ImportTokenizer(const GgufFile& f) {
     *spec.mutable_pre_tokenizer() = *std::move(known);
   } else if (model == "bert") {
     spec.set_kind(model::WORDPIECE);
-    model::PreTokenizer& pre = *spec.mutable_pre_tokenizer();
-    for (auto [key, set] : {std::pair{"tokenizer.ggml.normalizer.lowercase",
-                                      &model::PreTokenizer::set_lowercase},
-                            std::pair{"tokenizer.ggml.normalizer.strip_accents",
-                                      &model::PreTokenizer::set_strip_accents}}) {
-      if (!f.Has(key)) continue;
-      SM_ASSIGN_OR_RETURN(bool on, f.GetBool(key));
-      (pre.*set)(on);
-    }
+    SM_RETURN_IF_ERROR(ReadFlags(f,
+                                 {{"tokenizer.ggml.normalizer.lowercase",
+                                   &model::PreTokenizer::set_lowercase},
+                                  {"tokenizer.ggml.normalizer.strip_accents",
+                                   &model::PreTokenizer::set_strip_accents}},
+                                 *spec.mutable_pre_tokenizer()));
   } else if (model == "t5") {
     // SentencePiece's Unigram (T5's and XLM-RoBERTa's vocabularies).
     spec.set_kind(model::UNIGRAM);
     model::PreTokenizer& pre = *spec.mutable_pre_tokenizer();
-    for (auto [key, set] : {std::pair{"tokenizer.ggml.add_space_prefix",
-                                      &model::PreTokenizer::set_add_space_prefix},
-                            std::pair{"tokenizer.ggml.remove_extra_whitespaces",
-                                      &model::PreTokenizer::set_remove_extra_whitespaces}}) {
-      if (!f.Has(key)) continue;
-      SM_ASSIGN_OR_RETURN(bool on, f.GetBool(key));
-      (pre.*set)(on);
-    }
+    SM_RETURN_IF_ERROR(ReadFlags(f,
+                                 {{"tokenizer.ggml.add_space_prefix",
+                                   &model::PreTokenizer::set_add_space_prefix},
+                                  {"tokenizer.ggml.remove_extra_whitespaces",
+                                   &model::PreTokenizer::set_remove_extra_whitespaces}},
+                                 pre));
     if (f.Has("tokenizer.ggml.precompiled_charsmap")) {
       SM_ASSIGN_OR_RETURN(const std::vector<double>* map,
                           f.GetNumbers("tokenizer.ggml.precompiled_charsmap"));
