@@ -24,12 +24,25 @@ void RopeRotateHalfImpl(float* x, size_t num_heads, size_t head_dim,
 HWY_AFTER_NAMESPACE();
 
 #if HWY_ONCE
+#include <algorithm>
 #include <cmath>
+#include <utility>
+#include <vector>
+
+#include "absl/synchronization/mutex.h"
+#include "core/aligned_buffer.h"
 
 #include "absl/status/status.h"
 #include "absl/strings/str_format.h"
 
 namespace smallmind::kernels {
+
+struct RopeTable::Rows {
+  std::vector<double> freqs;   // per pair
+  core::AlignedBuffer values;  // max_positions rows of cos, then of sin
+  std::atomic<size_t> filled{0};
+  absl::Mutex mu;  // held while filling
+};
 
 HWY_EXPORT(RopePairwiseImpl);
 HWY_EXPORT(RopeRotateHalfImpl);
@@ -59,23 +72,52 @@ absl::StatusOr<RopeTable> RopeTable::Make(size_t rotary_dim,
           absl::StrFormat("RoPE frequency factor %g is not a positive number", f));
     }
   }
+  const size_t half = rotary_dim / 2;
   RopeTable table;
   table.rotary_dim_ = rotary_dim;
   table.max_positions_ = max_positions;
-  const size_t half = rotary_dim / 2;
-  table.cos_.resize(max_positions * half);
-  table.sin_.resize(max_positions * half);
+  table.rows_ = std::make_shared<Rows>();
+  Rows& rows = *table.rows_;
+  rows.freqs.resize(half);
   for (size_t i = 0; i < half; ++i) {
-    double freq = std::pow(base, -2.0 * double(i) / double(rotary_dim));
-    if (!freq_factors.empty()) freq /= freq_factors[i];
-    for (size_t pos = 0; pos < max_positions; ++pos) {
-      const double angle = double(pos) * freq;
-      table.cos_[pos * half + i] = static_cast<float>(std::cos(angle));
-      table.sin_[pos * half + i] = static_cast<float>(std::sin(angle));
-    }
+    rows.freqs[i] = std::pow(base, -2.0 * double(i) / double(rotary_dim));
+    if (!freq_factors.empty()) rows.freqs[i] /= freq_factors[i];
   }
+  if (max_positions > (size_t{1} << 40) / half) {
+    return absl::InvalidArgumentError("RoPE table: too many positions");
+  }
+  absl::StatusOr<core::AlignedBuffer> values =
+      core::AlignedBuffer::Allocate(2 * max_positions * half * sizeof(float));
+  if (!values.ok()) return values.status();
+  rows.values = *std::move(values);
+  table.values_ = reinterpret_cast<const float*>(rows.values.data());
+  table.filled_ = &rows.filled;
   return table;
 }
+
+void RopeTable::Fill(size_t pos) const {
+  // Rows are computed a block at a time, once: readers past the mark wait
+  // for the block, readers below it read rows no one writes again.
+  constexpr size_t kBlock = 512;
+  Rows& rows = *rows_;
+  absl::MutexLock lock(&rows.mu);
+  const size_t from = rows.filled.load(std::memory_order_relaxed);
+  if (pos < from) return;
+  const size_t to = std::min(max_positions_, (pos / kBlock + 1) * kBlock);
+  const size_t half = rotary_dim_ / 2;
+  float* cos = reinterpret_cast<float*>(rows.values.data());
+  float* sin = cos + max_positions_ * half;
+  for (size_t p = from; p < to; ++p) {
+    for (size_t i = 0; i < half; ++i) {
+      const double angle = double(p) * rows.freqs[i];
+      cos[p * half + i] = static_cast<float>(std::cos(angle));
+      sin[p * half + i] = static_cast<float>(std::sin(angle));
+    }
+  }
+  rows.filled.store(to, std::memory_order_release);
+}
+
+size_t RopeTable::ResidentBytes() const { return rows_->values.ResidentBytes(); }
 
 void RopePairwise(float* x, size_t num_heads, size_t head_dim,
                   const RopeTable& table, size_t pos) {

@@ -6,15 +6,19 @@
 #ifndef SMALLMIND_KERNELS_ROPE_H_
 #define SMALLMIND_KERNELS_ROPE_H_
 
+#include <atomic>
 #include <cstddef>
-#include <vector>
+#include <memory>
 
 #include "absl/status/statusor.h"
 #include "absl/types/span.h"
 
 namespace smallmind::kernels {
 
-// cos/sin of every (position, pair), computed once in double precision.
+// cos/sin of every (position, pair), in double precision then rounded to
+// float. A position's row is computed the first time it is read, a block of
+// positions at once, into pages reserved for the whole context: a 128k
+// context costs its memory only as far as it is used. Thread-safe.
 class RopeTable {
  public:
   // Errors unless rotary_dim is even and positive, max_positions > 0,
@@ -27,13 +31,24 @@ class RopeTable {
   size_t rotary_dim() const { return rotary_dim_; }
   size_t max_positions() const { return max_positions_; }
   // rotary_dim / 2 values for `pos`.
-  const float* cos(size_t pos) const { return cos_.data() + pos * (rotary_dim_ / 2); }
-  const float* sin(size_t pos) const { return sin_.data() + pos * (rotary_dim_ / 2); }
+  const float* cos(size_t pos) const { return Row(pos); }
+  const float* sin(size_t pos) const { return Row(pos) + max_positions_ * (rotary_dim_ / 2); }
+  // Bytes of the table in memory now (as its positions are read).
+  size_t ResidentBytes() const;
 
  private:
+  struct Rows;
+  const float* Row(size_t pos) const {
+    if (pos >= filled_->load(std::memory_order_acquire)) Fill(pos);
+    return values_ + pos * (rotary_dim_ / 2);
+  }
+  void Fill(size_t pos) const;  // rows up to a block past `pos`
+
   size_t rotary_dim_ = 0;
   size_t max_positions_ = 0;
-  std::vector<float> cos_, sin_;
+  std::shared_ptr<Rows> rows_;  // the cos rows, then the sin rows
+  const float* values_ = nullptr;
+  const std::atomic<size_t>* filled_ = nullptr;  // rows below are computed
 };
 
 // `x` holds `num_heads` heads of `head_dim` floats; requires

@@ -1,5 +1,7 @@
 #include "kernels/rope.h"
 
+#include <cmath>
+#include <thread>
 #include <vector>
 
 #include "gtest/gtest.h"
@@ -84,6 +86,33 @@ TEST(RopeTableTest, PositionZeroIsIdentity) {
   for (size_t i = 0; i < 4; ++i) {
     EXPECT_EQ(table->cos(0)[i], 1.0f);
     EXPECT_EQ(table->sin(0)[i], 0.0f);
+  }
+}
+
+// Rows are computed when first read, a block at a time: a long context's
+// table takes memory only as far as positions are used, and rows read from
+// several threads at once are computed once, as the eager formula gives.
+TEST(RopeTableTest, RowsAreFilledAsRead) {
+  constexpr size_t kPositions = 131072, kDim = 128;
+  auto table = RopeTable::Make(kDim, kPositions, 500000.0);
+  ASSERT_TRUE(table.ok());
+  const size_t whole = 2 * kPositions * (kDim / 2) * sizeof(float);
+  EXPECT_LT(table->ResidentBytes(), whole / 64);
+  const RopeTable copy = *table;  // copies share the rows
+  std::vector<std::thread> readers;
+  for (int t = 0; t < 4; ++t) {
+    readers.emplace_back([&copy, t] {
+      for (size_t pos = t; pos < 5000; pos += 7) copy.cos(pos);
+    });
+  }
+  for (std::thread& r : readers) r.join();
+  EXPECT_LT(table->ResidentBytes(), whole / 8);
+  for (size_t pos : {size_t{0}, size_t{4999}, size_t{5000}, size_t{100000}, kPositions - 1}) {
+    for (size_t i = 0; i < kDim / 2; i += 9) {
+      const double angle = double(pos) * std::pow(500000.0, -2.0 * double(i) / double(kDim));
+      EXPECT_EQ(table->cos(pos)[i], static_cast<float>(std::cos(angle))) << pos << " " << i;
+      EXPECT_EQ(table->sin(pos)[i], static_cast<float>(std::sin(angle))) << pos << " " << i;
+    }
   }
 }
 

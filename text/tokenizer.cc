@@ -374,13 +374,15 @@ absl::StatusOr<std::unique_ptr<Tokenizer>> Tokenizer::Create(
   t->scores_.resize(n, 0.0f);
   t->is_control_.resize(n, false);
   std::fill(std::begin(t->byte_ids_), std::end(t->byte_ids_), -1);
-  t->pieces_.resize(n);
   if (t->kind_ == model::UNIGRAM) t->in_lattice_.resize(n, false);
   float lowest_score = 0;
   const ByteTable& bytes = Bytes();
+  for (int id = 0; id < n; ++id) t->texts_.Add(spec.tokens(id));
+  t->ids_.reserve(n);
+  std::string piece;
   for (int id = 0; id < n; ++id) {
     const std::string& token = spec.tokens(id);
-    t->ids_.emplace(token, id);
+    t->ids_.emplace(t->texts_[id], id);
     const model::TokenType type = id < spec.token_types_size() ? spec.token_types(id) : model::NORMAL;
     const bool control = type == model::CONTROL || (t->bos_ && *t->bos_ == id) ||
                          (t->eos_ && *t->eos_ == id) || (t->separator_ && *t->separator_ == id);
@@ -389,7 +391,11 @@ absl::StatusOr<std::unique_ptr<Tokenizer>> Tokenizer::Create(
       t->added_.emplace(token, id);
       t->longest_added_ = std::max(t->longest_added_, token.size());
     }
-    if (control) continue;
+    piece.clear();
+    if (control) {
+      t->pieces_.Add(piece);
+      continue;
+    }
     if (t->kind_ == model::UNIGRAM && !token.empty() &&
         (type == model::NORMAL || type == model::USER_DEFINED ||
          type == model::TOKEN_TYPE_UNSPECIFIED)) {
@@ -399,7 +405,6 @@ absl::StatusOr<std::unique_ptr<Tokenizer>> Tokenizer::Create(
       t->in_lattice_[id] = true;
       t->longest_lattice_piece_ = std::max(t->longest_lattice_piece_, token.size());
     }
-    std::string& piece = t->pieces_[id];
     if (type == model::USER_DEFINED) {
       piece = t->kind_ == model::SENTENCEPIECE_BPE || t->kind_ == model::UNIGRAM
                   ? absl::StrReplaceAll(token, {{kSpaceMarker, " "}})
@@ -433,6 +438,7 @@ absl::StatusOr<std::unique_ptr<Tokenizer>> Tokenizer::Create(
       piece = token;
     }
     t->max_piece_bytes_ = std::max(t->max_piece_bytes_, piece.size());
+    t->pieces_.Add(piece);
   }
   constexpr float kUnknownPenalty = 10.0f;
   t->unknown_score_ = lowest_score - kUnknownPenalty;

@@ -105,10 +105,30 @@ class Tokenizer {
   std::optional<int32_t> Find(absl::string_view token) const;
 
   model::TokenizerKind kind_ = model::TOKENIZER_UNSPECIFIED;
-  std::vector<std::string> pieces_;  // decoded bytes per id
+  // Strings end to end in one block: a 150k-token vocabulary's texts and
+  // pieces without a heap block and a string header each.
+  class PackedStrings {
+   public:
+    void Add(absl::string_view s) {
+      bytes_.append(s.data(), s.size());
+      ends_.push_back(bytes_.size());
+    }
+    absl::string_view operator[](size_t i) const {
+      const size_t begin = i == 0 ? 0 : ends_[i - 1];
+      return absl::string_view(bytes_).substr(begin, ends_[i] - begin);
+    }
+    size_t size() const { return ends_.size(); }
+
+   private:
+    std::string bytes_;
+    std::vector<size_t> ends_;
+  };
+
+  PackedStrings pieces_;  // decoded bytes per id
   std::vector<float> scores_;
   std::vector<bool> is_control_;
-  absl::flat_hash_map<std::string, int32_t> ids_;  // token text -> first id
+  PackedStrings texts_;  // token text per id
+  absl::flat_hash_map<absl::string_view, int32_t> ids_;  // text (in texts_) -> first id
   // Merges: the pair's two ids -> (rank, merged id).
   absl::flat_hash_map<uint64_t, std::pair<int32_t, int32_t>> merges_;
   // Added tokens cut out of text before tokenizing: text -> id.
