@@ -316,6 +316,16 @@ absl::Status ReadWordPiece(const Json& tokenizer, const Json& model, const Json*
   return absl::OkStatus();
 }
 
+// transformers' form of SentencePiece's remove_extra_whitespaces: a Replace
+// of the regular expression " {2,}" by one space.
+bool IsSpaceRunReplace(const Json& step) {
+  const Json* pattern = Field(step, "pattern");
+  const Json* regex = pattern != nullptr ? Field(*pattern, "Regex") : nullptr;
+  const Json* content = Field(step, "content");
+  return TypeOf(step) == "Replace" && regex != nullptr && *regex == " {2,}" &&
+         content != nullptr && *content == " ";
+}
+
 // SentencePiece's Unigram (XLM-RoBERTa, T5) as transformers' converter
 // writes it: the vocabulary a list of [piece, score] (an id is its place),
 // a Precompiled normalizer (alone or before the Replace of space runs or
@@ -337,8 +347,14 @@ absl::Status ReadUnigram(const Json& tokenizer, const Json& model, const Json* c
         return absl::InvalidArgumentError(
             "tokenizer.json: precompiled_charsmap is not base64");
       }
-    } else if (type == "Replace" || type == "Strip") {
+    } else if (type == "Strip" || IsSpaceRunReplace(*n)) {
       remove_extra_whitespaces = true;
+    } else if (type == "Replace") {
+      // Any other replacement (ALBERT's `` -> ") is not SentencePiece's
+      // whitespace rule, and would be silently lost.
+      return absl::UnimplementedError(
+          "tokenizer.json: Unigram with a Replace normalizer other than runs of spaces to one "
+          "is not supported");
     } else {
       return absl::UnimplementedError(absl::StrCat(
           "tokenizer.json: Unigram with normalizer '", type,
@@ -358,6 +374,13 @@ absl::Status ReadUnigram(const Json& tokenizer, const Json& model, const Json* c
                           Bool(*pre, "add_prefix_space", kTokenizerJson, scheme != "never"));
       if (replacement != kSpaceMarker) {
         return absl::UnimplementedError("tokenizer.json: Metaspace replacement is not '▁'");
+      }
+      // Every stretch of text between special tokens gets its ▁ (as
+      // SentencePiece and llama.cpp do); "first" would spare all but one.
+      if (scheme != "always" && scheme != "never") {
+        return absl::UnimplementedError(absl::StrCat(
+            "tokenizer.json: Unigram with Metaspace prepend_scheme '", scheme,
+            "' is not supported (always, never)"));
       }
       p.set_add_space_prefix(add_prefix && scheme != "never");
       metaspace = true;

@@ -261,6 +261,12 @@ TEST(HfTokenizerTest, MalformedFilesAreClearErrors) {
               HasSubstr("unk_id"));
   EXPECT_THAT(error(R"({"normalizer": {"type": "NFKC"}, "model": {"type": "Unigram"}})"),
               HasSubstr("normalizer 'NFKC'"));
+  EXPECT_THAT(error(R"({"normalizer": {"type": "Replace", "pattern": {"String": "``"},
+                                       "content": "\""}, "model": {"type": "Unigram"}})"),
+              HasSubstr("Replace normalizer other than runs of spaces"));
+  EXPECT_THAT(error(R"({"pre_tokenizer": {"type": "Metaspace", "prepend_scheme": "first"},
+                        "model": {"type": "Unigram"}})"),
+              HasSubstr("prepend_scheme 'first'"));
   EXPECT_THAT(error(R"({"normalizer": {"type": "Precompiled", "precompiled_charsmap": "!!"},
                         "model": {"type": "Unigram"}})"),
               HasSubstr("not base64"));
