@@ -375,7 +375,7 @@ absl::StatusOr<std::unique_ptr<Tokenizer>> Tokenizer::Create(
   t->is_control_.resize(n, false);
   std::fill(std::begin(t->byte_ids_), std::end(t->byte_ids_), -1);
   if (t->kind_ == model::UNIGRAM) t->in_lattice_.resize(n, false);
-  float lowest_score = 0;
+  std::optional<float> lowest_score;  // of the lattice's normal pieces
   const ByteTable& bytes = Bytes();
   for (int id = 0; id < n; ++id) t->texts_.Add(spec.tokens(id));
   t->ids_.reserve(n);
@@ -399,8 +399,8 @@ absl::StatusOr<std::unique_ptr<Tokenizer>> Tokenizer::Create(
     if (t->kind_ == model::UNIGRAM && !token.empty() &&
         (type == model::NORMAL || type == model::USER_DEFINED ||
          type == model::TOKEN_TYPE_UNSPECIFIED)) {
-      if (type != model::USER_DEFINED && (t->longest_lattice_piece_ == 0 || t->scores_[id] < lowest_score)) {
-        lowest_score = t->scores_[id];
+      if (type != model::USER_DEFINED) {
+        lowest_score = std::min(lowest_score.value_or(t->scores_[id]), t->scores_[id]);
       }
       t->in_lattice_[id] = true;
       t->longest_lattice_piece_ = std::max(t->longest_lattice_piece_, token.size());
@@ -441,7 +441,7 @@ absl::StatusOr<std::unique_ptr<Tokenizer>> Tokenizer::Create(
     t->pieces_.Add(piece);
   }
   constexpr float kUnknownPenalty = 10.0f;
-  t->unknown_score_ = lowest_score - kUnknownPenalty;
+  t->unknown_score_ = lowest_score.value_or(0.0f) - kUnknownPenalty;
   for (int r = 0; r < spec.merges_size(); ++r) {
     const std::string& merge = spec.merges(r);
     const size_t space = merge.find(' ');
