@@ -29,11 +29,10 @@ HWY_AFTER_NAMESPACE();
 #include <utility>
 #include <vector>
 
-#include "absl/synchronization/mutex.h"
-#include "core/aligned_buffer.h"
-
 #include "absl/status/status.h"
 #include "absl/strings/str_format.h"
+#include "absl/synchronization/mutex.h"
+#include "core/aligned_buffer.h"
 
 namespace smallmind::kernels {
 
@@ -73,6 +72,9 @@ absl::StatusOr<RopeTable> RopeTable::Make(size_t rotary_dim,
     }
   }
   const size_t half = rotary_dim / 2;
+  if (max_positions > (size_t{1} << 40) / half) {
+    return absl::InvalidArgumentError("RoPE table: too many positions");
+  }
   RopeTable table;
   table.rotary_dim_ = rotary_dim;
   table.max_positions_ = max_positions;
@@ -82,9 +84,6 @@ absl::StatusOr<RopeTable> RopeTable::Make(size_t rotary_dim,
   for (size_t i = 0; i < half; ++i) {
     rows.freqs[i] = std::pow(base, -2.0 * double(i) / double(rotary_dim));
     if (!freq_factors.empty()) rows.freqs[i] /= freq_factors[i];
-  }
-  if (max_positions > (size_t{1} << 40) / half) {
-    return absl::InvalidArgumentError("RoPE table: too many positions");
   }
   absl::StatusOr<core::AlignedBuffer> values =
       core::AlignedBuffer::Allocate(2 * max_positions * half * sizeof(float));

@@ -47,6 +47,7 @@ class RopeTable {
   size_t rotary_dim_ = 0;
   size_t max_positions_ = 0;
   std::shared_ptr<Rows> rows_;  // the cos rows, then the sin rows
+  // Into *rows_, for the inline reader (Rows is defined in rope.cc).
   const float* values_ = nullptr;
   const std::atomic<size_t>* filled_ = nullptr;  // rows below are computed
 };

@@ -71,7 +71,8 @@ std::string Metrics::Render(const Live& live) const {
   counter("smallmind_prompt_tokens_cached_total", "Prompt tokens taken from a slot's KV cache.",
           prompt_tokens_cached);
   counter("smallmind_generated_tokens_total", "Tokens generated.", generated_tokens);
-  counter("smallmind_cancelled_total", "Requests (generations, embeddings, reranks) stopped because the client went away.",
+  counter("smallmind_cancelled_total",
+          "Requests (generations, embeddings, reranks) stopped because the client went away.",
           cancelled);
   counter("smallmind_rejected_total", "Requests refused with 503 (queue full or shutting down).",
           live.rejected);

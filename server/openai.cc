@@ -715,7 +715,6 @@ absl::StatusOr<std::vector<int32_t>> ParseDetokenizeRequest(absl::string_view te
 
 namespace {
 
-
 absl::Status ReadString(const Json& body, const char* key, std::string* out) {
   const Json* v = Get(body, key);
   if (v == nullptr) return absl::OkStatus();
