@@ -51,7 +51,7 @@ absl::Status ScoreText(const runtime::Transformer& transformer, std::optional<in
   SM_ASSIGN_OR_RETURN(runtime::KvCache cache,
                       runtime::KvCache::Create(arch, context, options.kv_types));
   SM_ASSIGN_OR_RETURN(core::Arena arena, core::Arena::Create(transformer.ScratchBytes(
-                                             batch, pool.num_threads(), context)));
+                                             batch, pool.num_threads())));
   std::vector<float> logits(static_cast<size_t>(batch) * vocab), logprobs(vocab);
   std::vector<int32_t> chunk(static_cast<size_t>(context));
   const int64_t first = context / 2;

@@ -18,6 +18,7 @@
 
 #include "core/dtype.h"
 #include "core/half.h"
+#include "hwy/cache_control.h"
 #include "hwy/highway.h"
 #include "kernels/attention.h"
 #include "kernels/reductions-inl.h"
@@ -35,6 +36,7 @@ namespace hn = hwy::HWY_NAMESPACE;
 // float types' tails).
 struct RowF32 {
   static constexpr bool kBlocks = false;
+  static constexpr size_t Bytes(size_t n) { return n * sizeof(float); }
   template <class D>
   static HWY_INLINE hn::Vec<D> Load(D d, const uint8_t* row, size_t i) {
     return hn::LoadU(d, reinterpret_cast<const float*>(row) + i);
@@ -49,6 +51,7 @@ struct RowF32 {
 
 struct RowF16 {
   static constexpr bool kBlocks = false;
+  static constexpr size_t Bytes(size_t n) { return n * sizeof(uint16_t); }
   template <class D>
   static HWY_INLINE hn::Vec<D> Load(D d, const uint8_t* row, size_t i) {
     const hn::Rebind<hwy::float16_t, D> dh;
@@ -64,6 +67,7 @@ struct RowF16 {
 
 struct RowBF16 {
   static constexpr bool kBlocks = false;
+  static constexpr size_t Bytes(size_t n) { return n * sizeof(uint16_t); }
   template <class D>
   static HWY_INLINE hn::Vec<D> Load(D d, const uint8_t* row, size_t i) {
     const hn::RebindToUnsigned<D> du;
@@ -90,6 +94,9 @@ HWY_INLINE float BlockScale(const uint16_t& bits) {
 
 struct RowQ8_0 {
   static constexpr bool kBlocks = true;
+  static constexpr size_t Bytes(size_t n) {
+    return n / core::kQuantBlock * sizeof(core::BlockQ8_0);
+  }
   static HWY_INLINE const core::BlockQ8_0& Block(const uint8_t* row, size_t i) {
     return reinterpret_cast<const core::BlockQ8_0*>(row)[i / core::kQuantBlock];
   }
@@ -109,6 +116,9 @@ struct RowQ8_0 {
 // j + 16 in its high one.
 struct RowQ4_0 {
   static constexpr bool kBlocks = true;
+  static constexpr size_t Bytes(size_t n) {
+    return n / core::kQuantBlock * sizeof(core::BlockQ4_0);
+  }
   static HWY_INLINE const core::BlockQ4_0& Block(const uint8_t* row, size_t i) {
     return reinterpret_cast<const core::BlockQ4_0*>(row)[i / core::kQuantBlock];
   }
@@ -127,112 +137,6 @@ struct RowQ4_0 {
   }
 };
 
-// q·row over n elements: per block, then scaled (a block type), or with a
-// scalar tail (a float type).
-template <class Row, class D>
-HWY_INLINE float DotStored(D d, const float* HWY_RESTRICT q, const uint8_t* HWY_RESTRICT row,
-                           size_t n) {
-  if constexpr (std::is_same_v<Row, RowF32>) {
-    return DotF32(q, reinterpret_cast<const float*>(row), n);
-  }
-  const size_t N = hn::Lanes(d);
-  if constexpr (Row::kBlocks) {
-    auto sum = hn::Zero(d);
-    for (size_t b = 0; b < n; b += core::kQuantBlock) {
-      auto acc0 = hn::Zero(d), acc1 = hn::Zero(d);
-      size_t i = b;
-      for (; i + 2 * N <= b + core::kQuantBlock; i += 2 * N) {
-        acc0 = hn::MulAdd(hn::LoadU(d, q + i), Row::Load(d, row, i), acc0);
-        acc1 = hn::MulAdd(hn::LoadU(d, q + i + N), Row::Load(d, row, i + N), acc1);
-      }
-      for (; i < b + core::kQuantBlock; i += N) {
-        acc0 = hn::MulAdd(hn::LoadU(d, q + i), Row::Load(d, row, i), acc0);
-      }
-      sum = hn::MulAdd(hn::Set(d, Row::Scale(row, b)), hn::Add(acc0, acc1), sum);
-    }
-    return ReduceSum(d, sum);
-  } else {
-    auto acc0 = hn::Zero(d), acc1 = hn::Zero(d);
-    size_t i = 0;
-    for (; i + 2 * N <= n; i += 2 * N) {
-      acc0 = hn::MulAdd(hn::LoadU(d, q + i), Row::Load(d, row, i), acc0);
-      acc1 = hn::MulAdd(hn::LoadU(d, q + i + N), Row::Load(d, row, i + N), acc1);
-    }
-    for (; i + N <= n; i += N) acc0 = hn::MulAdd(hn::LoadU(d, q + i), Row::Load(d, row, i), acc0);
-    float s = ReduceSum(d, hn::Add(acc0, acc1));
-    for (; i < n; ++i) s += q[i] * Row::At(row, i);
-    return s;
-  }
-}
-
-// out[0, kVectors·N) = Σ_p P_p·v_p[i0, i0 + kVectors·N): the value rows
-// stream once for kVectors independent FMA chains, which hide each other's
-// latency. Every lane sums its positions in order.
-template <class Row, size_t kVectors, class D>
-HWY_INLINE void WeightedRowSum(D d, const float* HWY_RESTRICT probs,
-                               const uint8_t* HWY_RESTRICT values, size_t stride,
-                               size_t positions, size_t i0, float* HWY_RESTRICT out) {
-  const size_t N = hn::Lanes(d);
-  hn::Vec<D> acc[kVectors];
-  // Unrolled, so the accumulators live in registers.
-#pragma GCC unroll 4
-  for (size_t k = 0; k < kVectors; ++k) acc[k] = hn::Zero(d);
-  for (size_t p = 0; p < positions; ++p) {
-    const uint8_t* v = values + p * stride;
-    auto w = hn::Set(d, probs[p] * Row::Scale(v, i0));
-#pragma GCC unroll 4
-    for (size_t k = 0; k < kVectors; ++k) {
-      const size_t i = i0 + k * N;
-      // A new block's scale (the float types have none: w stays).
-      if (Row::kBlocks && k > 0 && i % core::kQuantBlock == 0) {
-        w = hn::Set(d, probs[p] * Row::Scale(v, i));
-      }
-      acc[k] = hn::MulAdd(w, Row::Load(d, v, i), acc[k]);
-    }
-  }
-#pragma GCC unroll 4
-  for (size_t k = 0; k < kVectors; ++k) hn::StoreU(acc[k], d, out + k * N);
-}
-
-template <class Row>
-HWY_INLINE void Scores(const float* HWY_RESTRICT q, const StoredRows& keys, size_t positions,
-                       size_t head_dim, float scale, float* HWY_RESTRICT scores) {
-  const hn::ScalableTag<float> d;
-  const uint8_t* rows = static_cast<const uint8_t*>(keys.data);
-  for (size_t p = 0; p < positions; ++p) {
-    scores[p] = DotStored<Row>(d, q, rows + p * keys.stride, head_dim) * scale;
-  }
-}
-
-// out = Σ P_p·v_p, up to four vectors of head_dim per pass (a whole head of
-// 48 or 64 on AVX-512), then the float types' tail one element at a time.
-template <class Row>
-HWY_INLINE void ValueSum(const float* HWY_RESTRICT probs, const StoredRows& values,
-                         size_t positions, size_t head_dim, float* HWY_RESTRICT out) {
-  const hn::ScalableTag<float> d;
-  const size_t N = hn::Lanes(d);
-  const uint8_t* rows = static_cast<const uint8_t*>(values.data);
-  const size_t stride = values.stride;
-  size_t i = 0;
-  for (; i + 4 * N <= head_dim; i += 4 * N) {
-    WeightedRowSum<Row, 4>(d, probs, rows, stride, positions, i, out + i);
-  }
-  switch ((head_dim - i) / N) {
-    case 3: WeightedRowSum<Row, 3>(d, probs, rows, stride, positions, i, out + i); break;
-    case 2: WeightedRowSum<Row, 2>(d, probs, rows, stride, positions, i, out + i); break;
-    case 1: WeightedRowSum<Row, 1>(d, probs, rows, stride, positions, i, out + i); break;
-    default: break;
-  }
-  i += (head_dim - i) / N * N;
-  if constexpr (!Row::kBlocks) {
-    for (; i < head_dim; ++i) {
-      float sum = 0;
-      for (size_t p = 0; p < positions; ++p) sum += probs[p] * Row::At(rows + p * stride, i);
-      out[i] = sum;
-    }
-  }
-}
-
 // Calls fn(Row{}) for the reader of `dtype` (one of IsAttentionType's).
 template <class Fn>
 HWY_INLINE void WithRow(core::DType dtype, const Fn& fn) {
@@ -243,47 +147,6 @@ HWY_INLINE void WithRow(core::DType dtype, const Fn& fn) {
     case core::DType::kQ4_0: return fn(RowQ4_0{});
     default: return fn(RowF32{});
   }
-}
-
-// scores = e^(scores - max) in place; returns their sum, the max in *max
-// (-inf and 0 for no positions).
-HWY_INLINE float ExpRow(float* HWY_RESTRICT scores, size_t positions, float* max) {
-  const hn::ScalableTag<float> d;
-  const size_t N = hn::Lanes(d);
-  *max = positions > 0 ? RowMax(scores, positions) : -std::numeric_limits<float>::infinity();
-  const auto vmax = hn::Set(d, *max);
-  auto sum = hn::Zero(d);
-  size_t p = 0;
-  for (; p + N <= positions; p += N) {
-    const auto e = ExpShifted(d, hn::LoadU(d, scores + p), vmax);
-    sum = hn::Add(sum, e);
-    hn::StoreU(e, d, scores + p);
-  }
-  float total = ReduceSum(d, sum);
-  for (; p < positions; ++p) {
-    scores[p] = std::exp(scores[p] - *max);
-    total += scores[p];
-  }
-  return total;
-}
-
-// With `max` and `sum` set, the part of a head's attention over these
-// positions, unnormalized (AttendHeadPart); else the whole (AttendHead).
-HWY_INLINE void AttendHeadRow(const float* HWY_RESTRICT q, const StoredRows& keys,
-                              const StoredRows& values, size_t positions, size_t head_dim,
-                              float scale, float* HWY_RESTRICT scores, float* HWY_RESTRICT out,
-                              float* max = nullptr, float* sum = nullptr) {
-  WithRow(keys.dtype, [&](auto row) HWY_ATTR {
-    Scores<decltype(row)>(q, keys, positions, head_dim, scale, scores);
-  });
-  if (max == nullptr) {
-    SoftmaxRow(scores, positions);
-  } else {
-    *sum = ExpRow(scores, positions, max);
-  }
-  WithRow(values.dtype, [&](auto row) HWY_ATTR {
-    ValueSum<decltype(row)>(scores, values, positions, head_dim, out);
-  });
 }
 
 // Row `row` widened to floats: n elements, then zeros up to n_padded.
@@ -472,6 +335,222 @@ HWY_INLINE void AttendTile(D d, const BlockScratch& s, size_t columns, const flo
     case 1: sum(std::integral_constant<size_t, 1>()); break;
     default: break;
   }
+}
+
+#if HWY_TARGET != HWY_SCALAR
+// The sum of v's 128-bit blocks.
+template <class D>
+HWY_INLINE hn::Vec<hn::Full128<float>> SumBlocks(D d, hn::Vec<D> v) {
+  if constexpr (hn::MaxLanes(D()) <= 4) {
+    return v;
+  } else {
+    const hn::Half<D> dh;
+    return SumBlocks(dh, hn::Add(hn::LowerHalf(dh, v), hn::UpperHalf(dh, v)));
+  }
+}
+#endif
+
+// out[j] = the sum of a_j's lanes, j < 4: a 4×4 transpose within each
+// 128-bit block (interleaves of floats, then of pairs), then the blocks
+// added. Four dot products for three operations each, where reducing each
+// vector alone takes six.
+template <class D, class V = hn::Vec<D>>
+HWY_INLINE void StoreSumsOf4(D d, V a0, V a1, V a2, V a3, float* HWY_RESTRICT out) {
+#if HWY_TARGET == HWY_SCALAR
+  out[0] = hn::GetLane(a0);
+  out[1] = hn::GetLane(a1);
+  out[2] = hn::GetLane(a2);
+  out[3] = hn::GetLane(a3);
+#else
+  const hn::Repartition<double, D> dd;
+  const V s01 = hn::Add(hn::InterleaveLower(d, a0, a1), hn::InterleaveUpper(d, a0, a1));
+  const V s23 = hn::Add(hn::InterleaveLower(d, a2, a3), hn::InterleaveUpper(d, a2, a3));
+  const V blocks =
+      hn::Add(hn::BitCast(d, hn::InterleaveLower(dd, hn::BitCast(dd, s01), hn::BitCast(dd, s23))),
+              hn::BitCast(d, hn::InterleaveUpper(dd, hn::BitCast(dd, s01), hn::BitCast(dd, s23))));
+  hn::StoreU(SumBlocks(d, blocks), hn::Full128<float>(), out);
+#endif
+}
+
+// scores[j] = q·keys[j] for j < n (n a multiple of 4), the keys widened
+// rows of `head_pad` floats (a whole number of vectors): four keys at a
+// time, each in two FMA chains.
+template <class D>
+HWY_INLINE void GroupScores(D d, const float* HWY_RESTRICT q, const float* HWY_RESTRICT keys,
+                            size_t head_pad, size_t n, float* HWY_RESTRICT scores) {
+  const size_t N = hn::Lanes(d);
+  for (size_t j = 0; j < n; j += 4) {
+    const float* k = keys + j * head_pad;
+    auto a0 = hn::Zero(d), a1 = hn::Zero(d), a2 = hn::Zero(d), a3 = hn::Zero(d);
+    auto b0 = hn::Zero(d), b1 = hn::Zero(d), b2 = hn::Zero(d), b3 = hn::Zero(d);
+    size_t i = 0;
+    for (; i + 2 * N <= head_pad; i += 2 * N) {
+      const auto qa = hn::LoadU(d, q + i), qb = hn::LoadU(d, q + i + N);
+      a0 = hn::MulAdd(qa, hn::LoadU(d, k + i), a0);
+      a1 = hn::MulAdd(qa, hn::LoadU(d, k + head_pad + i), a1);
+      a2 = hn::MulAdd(qa, hn::LoadU(d, k + 2 * head_pad + i), a2);
+      a3 = hn::MulAdd(qa, hn::LoadU(d, k + 3 * head_pad + i), a3);
+      b0 = hn::MulAdd(qb, hn::LoadU(d, k + i + N), b0);
+      b1 = hn::MulAdd(qb, hn::LoadU(d, k + head_pad + i + N), b1);
+      b2 = hn::MulAdd(qb, hn::LoadU(d, k + 2 * head_pad + i + N), b2);
+      b3 = hn::MulAdd(qb, hn::LoadU(d, k + 3 * head_pad + i + N), b3);
+    }
+    if (i < head_pad) {
+      const auto qa = hn::LoadU(d, q + i);
+      a0 = hn::MulAdd(qa, hn::LoadU(d, k + i), a0);
+      a1 = hn::MulAdd(qa, hn::LoadU(d, k + head_pad + i), a1);
+      a2 = hn::MulAdd(qa, hn::LoadU(d, k + 2 * head_pad + i), a2);
+      a3 = hn::MulAdd(qa, hn::LoadU(d, k + 3 * head_pad + i), a3);
+    }
+    StoreSumsOf4(d, hn::Add(a0, b0), hn::Add(a1, b1), hn::Add(a2, b2), hn::Add(a3, b3),
+                 scores + j);
+  }
+}
+
+// One GQA group's view of AttendRow's scratch, for a head padded to a
+// whole number of vectors.
+struct GroupTile {
+  const float* keys;    // [kRowTile][head_pad]: the tile's keys of the group's kv head, widened
+  const float* values;  // [kRowTile][head_pad]
+  const float* q;       // [group][head_pad]: the queries, padded
+  float* scores;        // [2][kRowTile]
+  float* acc;           // [group][head_pad]
+  float* max;           // [group]
+  float* sum;           // [group]
+};
+
+// A group's queries over the `n` keys of one tile: scores, the online
+// softmax, and the weighted values into the accumulators, two queries at a
+// time.
+template <class D>
+HWY_INLINE void AttendGroupTile(D d, const GroupTile& t, size_t group, size_t n,
+                                size_t head_pad, float scale) {
+  const size_t N = hn::Lanes(d);
+  const size_t scored = (n + 3) / 4 * 4;
+  // Whole vectors of scores: the columns past n are masked to -inf.
+  const size_t columns = (n + N - 1) / N * N;
+  float factor[2];
+  float* p[2] = {t.scores, t.scores + kRowTile};
+  for (size_t g0 = 0; g0 < group; g0 += 2) {
+    const size_t kq = std::min<size_t>(2, group - g0);
+    for (size_t x = 0; x < kq; ++x) {
+      const size_t g = g0 + x;
+      GroupScores(d, t.q + g * head_pad, t.keys, head_pad, scored, p[x]);
+      factor[x] = TileSoftmax(d, p[x], columns, 0, n, scale, t.max + g, t.sum + g);
+    }
+    size_t i = 0;
+    float* acc_i[2];
+    auto sum = [&](auto q_count, auto vectors) HWY_ATTR {
+      for (size_t x = 0; x < kq; ++x) acc_i[x] = t.acc + (g0 + x) * head_pad + i;
+      ScaledValueSum<decltype(q_count)::value, decltype(vectors)::value>(
+          d, p, t.values + i, head_pad, n, factor, acc_i);
+    };
+    auto sums = [&](auto q_count) HWY_ATTR {
+      for (i = 0; i + 4 * N <= head_pad; i += 4 * N) {
+        sum(q_count, std::integral_constant<size_t, 4>());
+      }
+      switch ((head_pad - i) / N) {
+        case 3: sum(q_count, std::integral_constant<size_t, 3>()); break;
+        case 2: sum(q_count, std::integral_constant<size_t, 2>()); break;
+        case 1: sum(q_count, std::integral_constant<size_t, 1>()); break;
+        default: break;
+      }
+    };
+    if (kq == 2) {
+      sums(std::integral_constant<size_t, 2>());
+    } else {
+      sums(std::integral_constant<size_t, 1>());
+    }
+  }
+}
+
+template <class KeyRow, class ValueRow>
+HWY_INLINE void AttendRowTyped(const float* HWY_RESTRICT q, size_t heads, size_t kv_heads,
+                               const StoredRows& keys, const StoredRows& values,
+                               size_t positions, size_t head_dim, float scale, float* scratch,
+                               float* out, size_t out_stride, bool part) {
+  const hn::ScalableTag<float> d;
+  const size_t head_pad = PaddedHead(head_dim);
+  const size_t group = heads / kv_heads;
+  const size_t head_tile = kRowTile * head_pad;
+  // [kv_heads][kRowTile][head_pad] keys, then values, then queries,
+  // scores, accumulators, maxima and sums.
+  float* tile_keys = scratch;
+  float* tile_values = tile_keys + kv_heads * head_tile;
+  float* padded_q = tile_values + kv_heads * head_tile;
+  float* scores = padded_q + heads * head_pad;
+  float* acc = scores + 2 * kRowTile;
+  float* max = acc + heads * head_pad;
+  float* sum = max + heads;
+  for (size_t g = 0; g < heads; ++g) {
+    std::copy(q + g * head_dim, q + (g + 1) * head_dim, padded_q + g * head_pad);
+    std::fill(padded_q + g * head_pad + head_dim, padded_q + (g + 1) * head_pad, 0.0f);
+    max[g] = -std::numeric_limits<float>::infinity();
+    sum[g] = 0.0f;
+  }
+  std::fill(acc, acc + heads * head_pad, 0.0f);
+  const uint8_t* key_rows = static_cast<const uint8_t*>(keys.data);
+  const uint8_t* value_rows = static_cast<const uint8_t*>(values.data);
+  const size_t key_head = KeyRow::Bytes(head_dim), value_head = ValueRow::Bytes(head_dim);
+  for (size_t k0 = 0; k0 < positions; k0 += kRowTile) {
+    const size_t n = std::min(kRowTile, positions - k0);
+    // Whole rows, in address order: a cache row holds every kv head. The
+    // next tile's lines are asked for meanwhile (~20% faster at depth than
+    // the hardware prefetchers alone; prefetching past the end reads
+    // nothing).
+    for (size_t j = 0; j < n; ++j) {
+      const uint8_t* k = key_rows + (k0 + j) * keys.stride;
+      const uint8_t* v = value_rows + (k0 + j) * values.stride;
+      for (size_t b = 0; b < keys.stride; b += 64) hwy::Prefetch(k + kRowTile * keys.stride + b);
+      for (size_t b = 0; b < values.stride; b += 64) {
+        hwy::Prefetch(v + kRowTile * values.stride + b);
+      }
+      for (size_t h = 0; h < kv_heads; ++h) {
+        WidenRow<KeyRow>(k + h * key_head, head_dim, head_pad,
+                         tile_keys + h * head_tile + j * head_pad);
+        WidenRow<ValueRow>(v + h * value_head, head_dim, head_pad,
+                           tile_values + h * head_tile + j * head_pad);
+      }
+    }
+    // Scored four at a time: the keys up to the next four are zero.
+    for (size_t h = 0; h < kv_heads; ++h) {
+      std::fill(tile_keys + h * head_tile + n * head_pad,
+                tile_keys + h * head_tile + (n + 3) / 4 * 4 * head_pad, 0.0f);
+    }
+    for (size_t h = 0; h < kv_heads; ++h) {
+      const size_t g = h * group;
+      const GroupTile t{tile_keys + h * head_tile, tile_values + h * head_tile,
+                        padded_q + g * head_pad,   scores,
+                        acc + g * head_pad,        max + g,
+                        sum + g};
+      AttendGroupTile(d, t, group, n, head_pad, scale);
+    }
+  }
+  for (size_t g = 0; g < heads; ++g) {
+    float* o = out + g * out_stride;
+    const float* a = acc + g * head_pad;
+    if (part) {
+      std::copy(a, a + head_dim, o);
+      o[head_dim] = max[g];
+      o[head_dim + 1] = sum[g];
+    } else {
+      const float inv = 1.0f / sum[g];
+      for (size_t i = 0; i < head_dim; ++i) o[i] = a[i] * inv;
+    }
+  }
+}
+
+HWY_INLINE void AttendRowHeads(const float* q, size_t heads, size_t kv_heads,
+                               const StoredRows& keys, const StoredRows& values,
+                               size_t positions, size_t head_dim, float scale, float* scratch,
+                               float* out, size_t out_stride, bool part) {
+  WithRow(keys.dtype, [&](auto key_row) HWY_ATTR {
+    WithRow(values.dtype, [&](auto value_row) HWY_ATTR {
+      AttendRowTyped<decltype(key_row), decltype(value_row)>(q, heads, kv_heads, keys, values,
+                                                             positions, head_dim, scale, scratch,
+                                                             out, out_stride, part);
+    });
+  });
 }
 
 template <class KeyRow, class ValueRow>

@@ -13,15 +13,16 @@
 HWY_BEFORE_NAMESPACE();
 namespace smallmind::kernels::HWY_NAMESPACE {
 
-void AttendHeadImpl(const float* q, const StoredRows& keys, const StoredRows& values,
-                    size_t positions, size_t head_dim, float scale, float* scores, float* out,
-                    float* max, float* sum) {
-  AttendHeadRow(q, keys, values, positions, head_dim, scale, scores, out, max, sum);
-}
-
 void AttendBlockImpl(const QueryBlock& block, const StoredRows& keys, const StoredRows& values,
                      size_t head_dim, float scale, int64_t window, float* scratch) {
   AttendBlockRows(block, keys, values, head_dim, scale, window, scratch);
+}
+
+void AttendRowImpl(const float* q, size_t heads, size_t kv_heads, const StoredRows& keys,
+                   const StoredRows& values, size_t positions, size_t head_dim, float scale,
+                   float* scratch, float* out, size_t out_stride, bool part) {
+  AttendRowHeads(q, heads, kv_heads, keys, values, positions, head_dim, scale, scratch, out,
+                 out_stride, part);
 }
 
 }  // namespace smallmind::kernels::HWY_NAMESPACE
@@ -30,8 +31,8 @@ HWY_AFTER_NAMESPACE();
 #if HWY_ONCE
 namespace smallmind::kernels {
 
-HWY_EXPORT(AttendHeadImpl);
 HWY_EXPORT(AttendBlockImpl);
+HWY_EXPORT(AttendRowImpl);
 
 bool IsAttentionType(core::DType dtype) {
   switch (dtype) {
@@ -46,19 +47,6 @@ bool IsAttentionType(core::DType dtype) {
   }
 }
 
-void AttendHead(const float* q, const StoredRows& keys, const StoredRows& values,
-                size_t positions, size_t head_dim, float scale, float* scores, float* out) {
-  HWY_DYNAMIC_DISPATCH(AttendHeadImpl)(q, keys, values, positions, head_dim, scale, scores, out,
-                                       nullptr, nullptr);
-}
-
-void AttendHeadPart(const float* q, const StoredRows& keys, const StoredRows& values,
-                    size_t positions, size_t head_dim, float scale, float* scores, float* out,
-                    float* max, float* sum) {
-  HWY_DYNAMIC_DISPATCH(AttendHeadImpl)(q, keys, values, positions, head_dim, scale, scores, out,
-                                       max, sum);
-}
-
 size_t AttendBlockScratch(size_t queries, size_t head_dim) {
   // The widest target's padding serves every target.
   const size_t head_pad = (head_dim + 15) / 16 * 16;
@@ -68,6 +56,18 @@ size_t AttendBlockScratch(size_t queries, size_t head_dim) {
 void AttendBlock(const QueryBlock& block, const StoredRows& keys, const StoredRows& values,
                  size_t head_dim, float scale, int64_t window, float* scratch) {
   HWY_DYNAMIC_DISPATCH(AttendBlockImpl)(block, keys, values, head_dim, scale, window, scratch);
+}
+
+size_t AttendRowScratch(size_t heads, size_t kv_heads, size_t head_dim) {
+  const size_t head_pad = (head_dim + 15) / 16 * 16;  // as AttendBlockScratch
+  return 2 * kv_heads * kRowTile * head_pad + 2 * kRowTile + heads * (2 * head_pad + 2);
+}
+
+void AttendRow(const float* q, size_t heads, size_t kv_heads, const StoredRows& keys,
+               const StoredRows& values, size_t positions, size_t head_dim, float scale,
+               float* scratch, float* out, size_t out_stride, bool part) {
+  HWY_DYNAMIC_DISPATCH(AttendRowImpl)(q, heads, kv_heads, keys, values, positions, head_dim,
+                                      scale, scratch, out, out_stride, part);
 }
 
 void MergeParts(const float* sums, const float* max, const float* sum, size_t part_stride,

@@ -1,12 +1,12 @@
-// One query head attending over cached keys and values: scores q·k_p·scale
-// for every position p, a numerically stable softmax, and Σ_p P_p·v_p. One
-// dispatch per head, where a loop of Dot and Axpy calls costs two per
-// position.
+// Attention over cached keys and values: scores q·k_p·scale for every
+// position p, a numerically stable softmax, and Σ_p P_p·v_p, for a decode
+// row's query heads (AttendRow) and for a prefill block of rows
+// (AttendBlock), both tiled the flash-attention way (an online softmax).
 //
 // Keys and values are read as the KV cache stores them (F32, F16, BF16,
-// Q8_0 or Q4_0): each row is widened in registers, a block's scale applied
-// once per block of the dot product and once per value vector, so nothing
-// is decoded to memory.
+// Q8_0 or Q4_0): a tile of rows is widened once, in registers, into
+// scratch that every query of the tile then reads, so the cache is never
+// decoded to memory as a whole.
 #ifndef SMALLMIND_KERNELS_ATTENTION_H_
 #define SMALLMIND_KERNELS_ATTENTION_H_
 
@@ -25,23 +25,31 @@ struct StoredRows {
   size_t stride;  // bytes
 };
 
-// Whether AttendHead reads `dtype`: F32, F16, BF16, Q8_0 and Q4_0.
+// Whether the kernels read `dtype`: F32, F16, BF16, Q8_0 and Q4_0.
 bool IsAttentionType(core::DType dtype);
 
-// `keys` and `values` hold `positions` rows of `head_dim` elements, a whole
-// number of blocks for Q8_0 and Q4_0 (row starts 2-byte aligned). `scores`
-// is scratch for `positions` floats; on return it holds the attention
-// probabilities. `out` receives head_dim floats. Requires positions >= 1.
-void AttendHead(const float* q, const StoredRows& keys, const StoredRows& values,
-                size_t positions, size_t head_dim, float scale, float* scores, float* out);
+// Positions per tile of AttendRow.
+inline constexpr size_t kRowTile = 32;
 
-// AttendHead over a part of a long context, for flash-decoding (parts on
-// several threads): `out` gets Σ_p e^(s_p - max)·v_p unnormalized, *max the
-// largest score s_p, *sum Σ_p e^(s_p - max); MergeParts joins the parts.
-// positions may be 0 (max -inf, sum and out 0).
-void AttendHeadPart(const float* q, const StoredRows& keys, const StoredRows& values,
-                    size_t positions, size_t head_dim, float scale, float* scores, float* out,
-                    float* max, float* sum);
+// Floats of scratch AttendRow needs.
+size_t AttendRowScratch(size_t heads, size_t kv_heads, size_t head_dim);
+
+// One row's `heads` query heads (at q + h·head_dim) over `positions` cache
+// rows, each holding all `kv_heads` kv heads side by side (kv head h at h
+// times its bytes); query head h reads kv head h / (heads / kv_heads). Each
+// tile of kRowTile rows is read once, whole and in address order (a head's
+// part of every row alone is a stride the hardware prefetchers serve
+// badly), widened into `scratch`, and serves every query head of its kv
+// head: four keys' dot products at a time, an online softmax, the weighted
+// values two queries at a time. Head h's result goes to out + h·out_stride:
+// head_dim floats normalized; or, with `part`, for flash-decoding (parts of
+// the positions on several threads), head_dim unnormalized sums
+// Σ_p e^(s_p - max)·v_p, then the max score and the sum of the weights, as
+// MergeParts reads them. The rows are a whole number of blocks for Q8_0 and
+// Q4_0, 2-byte aligned; positions may be 0 only with `part`.
+void AttendRow(const float* q, size_t heads, size_t kv_heads, const StoredRows& keys,
+               const StoredRows& values, size_t positions, size_t head_dim, float scale,
+               float* scratch, float* out, size_t out_stride, bool part);
 
 // A block of consecutive query rows of one sequence, the query heads that
 // share one kv head together: row r sits at position first_position + r,
@@ -70,12 +78,12 @@ size_t AttendBlockScratch(size_t queries, size_t head_dim);
 // the keys and values stream from the cache once per block instead of once
 // per query. Row r attends to positions [max(0, p_r + 1 - window), p_r]
 // (window 0: from 0); tiles past the block's last position are skipped.
-// `keys` and `values` start at position 0. Matches AttendHead row by row
+// `keys` and `values` start at position 0. Matches AttendRow row by row
 // up to the order of the sums.
 void AttendBlock(const QueryBlock& block, const StoredRows& keys, const StoredRows& values,
                  size_t head_dim, float scale, int64_t window, float* scratch);
 
-// One query's attention from `parts` parts that AttendHeadPart computed
+// One query's attention from `parts` parts that AttendRow computed with `part`
 // over disjoint key ranges: part p's unnormalized sums at sums + p·part_stride,
 // its max score and weight sum at max[p·part_stride], sum[p·part_stride].
 // Writes head_dim floats to out.

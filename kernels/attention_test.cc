@@ -34,54 +34,82 @@ struct Stored {
 // aligned (all the kernel may assume).
 constexpr size_t kOffset = 2;
 
-Stored Store(DType dtype, size_t positions, size_t head_dim, uint64_t seed) {
-  const size_t row_bytes = *core::BytesFor(dtype, head_dim);
-  Stored s{{}, std::vector<float>(positions * head_dim), row_bytes * 3 + 2};
+// `width` elements a row (kv heads side by side); a row's bytes then 2
+// more, so rows stay 2-byte aligned only.
+Stored Store(DType dtype, size_t positions, size_t width, uint64_t seed) {
+  const size_t row_bytes = *core::BytesFor(dtype, width);
+  Stored s{{}, std::vector<float>(positions * width), row_bytes + 2};
   s.bytes.resize(positions * s.stride + kOffset);
-  const std::vector<float> x = RandomFloats(positions * head_dim, seed);
+  const std::vector<float> x = RandomFloats(positions * width, seed);
   for (size_t p = 0; p < positions; ++p) {
     uint8_t* row = s.bytes.data() + kOffset + p * s.stride;
-    EncodeRow(dtype, x.data() + p * head_dim, row, head_dim);
-    DecodeRow(dtype, row, s.decoded.data() + p * head_dim, head_dim);
+    EncodeRow(dtype, x.data() + p * width, row, width);
+    DecodeRow(dtype, row, s.decoded.data() + p * width, width);
   }
   return s;
 }
 
-// Against a double-precision softmax(q·K·scale)·V over the values the
-// stored rows stand for; outputs are convex combinations of values in
-// [-1, 1], so a few 1e-6 absolute cover float rounding of the dots (a
-// block type sums each block before scaling it), the exp and the sums.
-void CheckAgainstReference(DType key_type, DType value_type, size_t head_dim,
-                           size_t positions) {
-  SCOPED_TRACE(testing::Message() << core::DTypeName(key_type) << "/"
-                                  << core::DTypeName(value_type) << " head_dim " << head_dim
-                                  << " positions " << positions);
-  const std::vector<float> q = RandomFloats(head_dim, 41);
-  const Stored k = Store(key_type, positions, head_dim, 42);
-  const Stored v = Store(value_type, positions, head_dim, 43);
-  const float scale = 1.0f / std::sqrt(static_cast<float>(head_dim));
-  std::vector<float> scores(positions), out(head_dim);
-  AttendHead(q.data(), {k.bytes.data() + kOffset, key_type, k.stride},
-             {v.bytes.data() + kOffset, value_type, v.stride}, positions, head_dim, scale,
-             scores.data(), out.data());
-  std::vector<float> logits(positions);
-  for (size_t p = 0; p < positions; ++p) {
+// softmax(q·K·scale)·V in double precision over rows [from, from + n) of
+// the values the stored rows stand for, the head at `offset` of each row.
+std::vector<double> Reference(const float* q, const Stored& k, const Stored& v, size_t width,
+                              size_t offset, size_t head_dim, size_t from, size_t n,
+                              float scale) {
+  std::vector<float> logits(n);
+  for (size_t p = 0; p < n; ++p) {
     logits[p] = static_cast<float>(
-        reference::Dot(q.data(), k.decoded.data() + p * head_dim, head_dim) * scale);
+        reference::Dot(q, k.decoded.data() + (from + p) * width + offset, head_dim) * scale);
   }
-  const std::vector<double> probs = reference::Softmax(logits.data(), positions);
+  const std::vector<double> probs = reference::Softmax(logits.data(), n);
+  std::vector<double> out(head_dim);
   for (size_t i = 0; i < head_dim; ++i) {
-    double expected = 0;
-    for (size_t p = 0; p < positions; ++p) expected += probs[p] * v.decoded[p * head_dim + i];
-    ASSERT_NEAR(out[i], expected, 4e-6) << "i " << i;
+    for (size_t p = 0; p < n; ++p) out[i] += probs[p] * v.decoded[(from + p) * width + offset + i];
   }
-  for (size_t p = 0; p < positions; ++p) ASSERT_NEAR(scores[p], probs[p], 2e-6) << "p " << p;
+  return out;
 }
 
-TEST_P(AttentionTest, F32MatchesReference) {
-  for (size_t head_dim : {1, 7, 16, 33, 48, 64, 128}) {
-    for (size_t positions : {1, 2, 7, 17, 64, 300}) {
-      CheckAgainstReference(DType::kF32, DType::kF32, head_dim, positions);
+// One row's query heads (`kv_heads` groups) against the double reference;
+// outputs are convex combinations of values in [-1, 1], so a few 1e-6
+// absolute cover float rounding of the dots (a block type sums each block
+// before scaling it), the exp and the sums. Outputs sit out_stride apart,
+// nothing written between them.
+void CheckRow(DType key_type, DType value_type, size_t head_dim, size_t heads, size_t kv_heads,
+              size_t positions) {
+  SCOPED_TRACE(testing::Message() << core::DTypeName(key_type) << "/"
+                                  << core::DTypeName(value_type) << " head_dim " << head_dim
+                                  << " heads " << heads << "/" << kv_heads << " positions "
+                                  << positions);
+  const size_t width = kv_heads * head_dim;
+  const std::vector<float> q = RandomFloats(heads * head_dim, 41);
+  const Stored k = Store(key_type, positions, width, 42);
+  const Stored v = Store(value_type, positions, width, 43);
+  const float scale = 1.0f / std::sqrt(static_cast<float>(head_dim));
+  const size_t out_stride = head_dim + 3;
+  std::vector<float> out(heads * out_stride, -7.0f);
+  std::vector<float> scratch(AttendRowScratch(heads, kv_heads, head_dim));
+  AttendRow(q.data(), heads, kv_heads, {k.bytes.data() + kOffset, key_type, k.stride},
+            {v.bytes.data() + kOffset, value_type, v.stride}, positions, head_dim, scale,
+            scratch.data(), out.data(), out_stride, false);
+  for (size_t h = 0; h < heads; ++h) {
+    const size_t offset = h / (heads / kv_heads) * head_dim;
+    const std::vector<double> expected =
+        Reference(q.data() + h * head_dim, k, v, width, offset, head_dim, 0, positions, scale);
+    for (size_t i = 0; i < head_dim; ++i) {
+      ASSERT_NEAR(out[h * out_stride + i], expected[i], 4e-6) << "head " << h << " i " << i;
+    }
+    ASSERT_EQ(out[h * out_stride + head_dim], -7.0f) << "head " << h;
+  }
+}
+
+// Odd sizes, the tile's edges (31, 32, 33 positions), MHA (one query per kv
+// head), GQA groups of 2, 3 and 7 (Qwen2.5's), one kv head (MQA).
+TEST_P(AttentionTest, RowsMatchTheReference) {
+  const std::pair<size_t, size_t> shapes[] = {{1, 1}, {3, 3}, {7, 1}, {4, 2}, {14, 2}, {6, 2}};
+  for (size_t head_dim : {1, 7, 33, 64, 80, 128}) {
+    for (auto [heads, kv_heads] : shapes) {
+      for (size_t positions : {1, 3, 4, 31, 32, 33, 70, 300}) {
+        CheckRow(DType::kF32, DType::kF32, head_dim, heads, kv_heads, positions);
+        if (HasFailure()) return;
+      }
     }
   }
 }
@@ -95,7 +123,7 @@ TEST_P(AttentionTest, EveryCacheTypeMatchesReference) {
       for (size_t head_dim : blocks ? std::vector<size_t>{32, 64, 96, 128}
                                     : std::vector<size_t>{1, 7, 33, 64, 80}) {
         for (size_t positions : {1, 5, 64, 129}) {
-          CheckAgainstReference(key_type, value_type, head_dim, positions);
+          CheckRow(key_type, value_type, head_dim, 6, 2, positions);
           if (HasFailure()) return;
         }
       }
@@ -105,11 +133,12 @@ TEST_P(AttentionTest, EveryCacheTypeMatchesReference) {
 
 TEST_P(AttentionTest, OnePositionReturnsItsValue) {
   const float q[3] = {1, 2, 3}, k[3] = {4, 5, 6}, v[3] = {0.5f, -2, 7};
-  float scores[1], out[3];
-  AttendHead(q, {k, DType::kF32, sizeof(k)}, {v, DType::kF32, sizeof(v)}, 1, 3, 1.0f, scores,
-             out);
-  EXPECT_EQ(scores[0], 1.0f);
+  std::vector<float> scratch(AttendRowScratch(1, 1, 3));
+  float out[3];
+  AttendRow(q, 1, 1, {k, DType::kF32, sizeof(k)}, {v, DType::kF32, sizeof(v)}, 1, 3, 1.0f,
+            scratch.data(), out, 3, false);
   EXPECT_EQ(out[0], 0.5f);
+  EXPECT_EQ(out[1], -2.0f);
   EXPECT_EQ(out[2], 7.0f);
 }
 
@@ -125,16 +154,20 @@ void CheckBlock(DType key_type, DType value_type, size_t head_dim, size_t rows, 
                                   << keys);
   const size_t positions = std::max(static_cast<size_t>(first_position) + rows,
                                     static_cast<size_t>(keys));
-  const Stored k = Store(key_type, positions, head_dim, 52);
-  const Stored v = Store(value_type, positions, head_dim, 53);
+  // The block's kv head, the second of three in each row.
+  const size_t width = 3 * head_dim, offset = head_dim;
+  const Stored k = Store(key_type, positions, width, 52);
+  const Stored v = Store(value_type, positions, width, 53);
+  const size_t key_offset = *core::BytesFor(key_type, head_dim);
+  const size_t value_offset = *core::BytesFor(value_type, head_dim);
   const size_t q_stride = heads * head_dim + 3;
   const std::vector<float> q = RandomFloats(rows * q_stride, 51);
   std::vector<float> out(rows * q_stride, -7.0f);
   std::vector<float> scratch(AttendBlockScratch(rows * heads, head_dim));
   const float scale = 1.0f / std::sqrt(static_cast<float>(head_dim));
   AttendBlock({q.data(), out.data(), q_stride, q_stride, rows, heads, first_position, keys},
-              {k.bytes.data() + kOffset, key_type, k.stride},
-              {v.bytes.data() + kOffset, value_type, v.stride},
+              {k.bytes.data() + kOffset + key_offset, key_type, k.stride},
+              {v.bytes.data() + kOffset + value_offset, value_type, v.stride},
               head_dim, scale, window, scratch.data());
   for (size_t r = 0; r < rows; ++r) {
     // Bidirectional rows see [0, keys), as if at the last position.
@@ -143,17 +176,10 @@ void CheckBlock(DType key_type, DType value_type, size_t head_dim, size_t rows, 
         window > 0 && keys == 0 ? std::max<int64_t>(0, pos + 1 - window) : 0);
     const size_t n = static_cast<size_t>(pos) + 1 - from;
     for (size_t h = 0; h < heads; ++h) {
-      const float* qh = q.data() + r * q_stride + h * head_dim;
-      std::vector<float> logits(n);
-      for (size_t p = 0; p < n; ++p) {
-        logits[p] = static_cast<float>(
-            reference::Dot(qh, k.decoded.data() + (from + p) * head_dim, head_dim) * scale);
-      }
-      const std::vector<double> probs = reference::Softmax(logits.data(), n);
+      const std::vector<double> expected = Reference(q.data() + r * q_stride + h * head_dim, k,
+                                                     v, width, offset, head_dim, from, n, scale);
       for (size_t i = 0; i < head_dim; ++i) {
-        double expected = 0;
-        for (size_t p = 0; p < n; ++p) expected += probs[p] * v.decoded[(from + p) * head_dim + i];
-        ASSERT_NEAR(out[r * q_stride + h * head_dim + i], expected, 4e-6)
+        ASSERT_NEAR(out[r * q_stride + h * head_dim + i], expected[i], 4e-6)
             << "row " << r << " head " << h << " i " << i;
       }
     }
@@ -192,33 +218,37 @@ TEST_P(AttentionTest, BlocksMatchTheReference) {
   }
 }
 
-// A long context cut in parts (flash-decoding) and merged gives what one
-// call over all of it gives, an empty part included.
+// A long context cut in parts (flash-decoding) and merged head by head
+// gives what one call over all of it gives, an empty part included.
 TEST_P(AttentionTest, PartsMergeToTheWhole) {
-  const size_t head_dim = 64, positions = 301;
-  const Stored k = Store(DType::kF16, positions, head_dim, 62);
-  const Stored v = Store(DType::kQ8_0, positions, head_dim, 63);
-  const std::vector<float> q = RandomFloats(head_dim, 61);
-  std::vector<float> scores(positions), whole(head_dim), merged(head_dim);
+  const size_t head_dim = 64, heads = 6, kv_heads = 2, positions = 301, slot = head_dim + 2;
+  const Stored k = Store(DType::kQ8_0, positions, kv_heads * head_dim, 62);
+  const Stored v = Store(DType::kF16, positions, kv_heads * head_dim, 63);
+  const std::vector<float> q = RandomFloats(heads * head_dim, 61);
+  std::vector<float> scratch(AttendRowScratch(heads, kv_heads, head_dim)), whole(heads * head_dim);
   const auto rows = [&](const Stored& s, DType dtype, size_t from) {
     return StoredRows{s.bytes.data() + kOffset + from * s.stride, dtype, s.stride};
   };
-  AttendHead(q.data(), rows(k, DType::kF16, 0), rows(v, DType::kQ8_0, 0), positions, head_dim,
-             0.125f, scores.data(), whole.data());
-  // Parts [0, 100), [100, 100), [100, 301); each keeps [sums][max][sum].
+  AttendRow(q.data(), heads, kv_heads, rows(k, DType::kQ8_0, 0), rows(v, DType::kF16, 0),
+            positions, head_dim, 0.125f, scratch.data(), whole.data(), head_dim, false);
+  // Parts [0, 100), [100, 100), [100, 301), as the forward pass keeps
+  // them: a head's parts side by side, each [sums][max][sum].
   const size_t bounds[] = {0, 100, 100, positions};
-  const size_t part_floats = head_dim + 2;
-  std::vector<float> parts(3 * part_floats);
+  std::vector<float> parts(heads * 3 * slot);
   for (int p = 0; p < 3; ++p) {
-    float* part = parts.data() + p * part_floats;
-    AttendHeadPart(q.data(), rows(k, DType::kF16, bounds[p]), rows(v, DType::kQ8_0, bounds[p]),
-                   bounds[p + 1] - bounds[p], head_dim, 0.125f, scores.data(), part,
-                   part + head_dim, part + head_dim + 1);
+    AttendRow(q.data(), heads, kv_heads, rows(k, DType::kQ8_0, bounds[p]),
+              rows(v, DType::kF16, bounds[p]), bounds[p + 1] - bounds[p], head_dim, 0.125f,
+              scratch.data(), parts.data() + p * slot, 3 * slot, true);
   }
-  EXPECT_EQ(parts[part_floats + head_dim], -std::numeric_limits<float>::infinity());
-  MergeParts(parts.data(), parts.data() + head_dim, parts.data() + head_dim + 1, part_floats, 3,
-             head_dim, merged.data());
-  for (size_t i = 0; i < head_dim; ++i) ASSERT_NEAR(merged[i], whole[i], 1e-6) << "i " << i;
+  for (size_t h = 0; h < heads; ++h) {
+    const float* first = parts.data() + h * 3 * slot;
+    EXPECT_EQ(first[slot + head_dim], -std::numeric_limits<float>::infinity());
+    std::vector<float> merged(head_dim);
+    MergeParts(first, first + head_dim, first + head_dim + 1, slot, 3, head_dim, merged.data());
+    for (size_t i = 0; i < head_dim; ++i) {
+      ASSERT_NEAR(merged[i], whole[h * head_dim + i], 1e-6) << "head " << h << " i " << i;
+    }
+  }
 }
 
 TEST(AttentionTypesTest, CacheTypesAreTheFloatTypesAndTheTwo32BlockOnes) {

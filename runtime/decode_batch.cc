@@ -39,7 +39,7 @@ absl::StatusOr<std::unique_ptr<DecodeBatch>> DecodeBatch::Create(
   const int64_t max_rows =
       options.slots + std::min<int64_t>(options.prompt_budget, options.slots * (context + 1));
   SM_ASSIGN_OR_RETURN(core::Arena arena, core::Arena::Create(transformer.ScratchBytes(
-                                             max_rows, options.threads, context)));
+                                             max_rows, options.threads)));
   std::unique_ptr<DecodeBatch> batch(
       new DecodeBatch(transformer, tokenizer, options, context, std::move(arena)));
   for (int i = 0; i < options.slots; ++i) {

@@ -47,7 +47,7 @@ absl::StatusOr<std::unique_ptr<Embedder>> Embedder::Create(const LoadedModel& mo
                                                                        : a.context_length(),
                                                  KvTypes::Exact()));
   SM_ASSIGN_OR_RETURN(e->arena_, core::Arena::Create(model.transformer->ScratchBytes(
-                                     e->batch_tokens_, pool.num_threads(), e->cache_.context())));
+                                     e->batch_tokens_, pool.num_threads())));
   return e;
 }
 

@@ -386,7 +386,7 @@ TEST_F(SessionTest, LogprobsAreTheLogSoftmaxOfTheLogits) {
   const std::vector<int32_t> prompt = *tokenizer_->Encode("Hello", tokenizer_->add_bos());
   const int64_t vocab = model_->arch().vocab_size();
   KvCache cache = *KvCache::Create(model_->arch(), 64, KvTypes::Exact());
-  core::Arena arena = *core::Arena::Create(transformer_->ScratchBytes(64, 1, 64));
+  core::Arena arena = *core::Arena::Create(transformer_->ScratchBytes(64, 1));
   core::ThreadPool pool(1);
   std::vector<float> logits(vocab);
   ASSERT_TRUE(transformer_->Forward(prompt, 0, cache, arena, pool, logits.data(), false).ok());
@@ -439,7 +439,7 @@ TEST_F(SessionTest, PromptLogprobsScoreEveryPromptToken) {
   const int64_t n = static_cast<int64_t>(prompt.size());
   const int64_t vocab = model_->arch().vocab_size();
   KvCache cache = *KvCache::Create(model_->arch(), 64, KvTypes::Exact());
-  core::Arena arena = *core::Arena::Create(transformer_->ScratchBytes(64, 1, 64));
+  core::Arena arena = *core::Arena::Create(transformer_->ScratchBytes(64, 1));
   core::ThreadPool pool(1);
   std::vector<float> logits(n * vocab);
   ASSERT_TRUE(transformer_->Forward(prompt, 0, cache, arena, pool, logits.data(), true).ok());

@@ -28,11 +28,11 @@ constexpr int64_t kParallelAttentionWork = 1 << 15;
 // queries (rows × the query heads of a kv head) a block holds at most.
 constexpr int64_t kMinBlockRows = 4;
 constexpr int64_t kBlockQueries = 64;
-// A short run (a decode step) whose rows attend to kSplitKeys positions or
-// more attends, on a pool of several threads, in up to kMaxParts parts of
-// the positions (flash-decoding: each part's partial softmax on a thread,
-// then merged), so that a few heads still fill the threads.
-constexpr int64_t kSplitKeys = 1024;
+// A short run (a decode step) attends a row at a time, all its heads in one
+// pass over the cache rows; on a pool of several threads, a row over
+// kSplitKeys positions or more attends in up to kMaxParts parts of them
+// (flash-decoding: each part's partial softmax on a thread, then merged).
+constexpr int64_t kSplitKeys = 256;
 constexpr int64_t kMaxParts = 4;
 
 int64_t QDim(const model::Architecture& a) { return a.num_heads() * a.head_dim(); }
@@ -45,6 +45,10 @@ int64_t BlockRows(const model::Architecture& a) {
 }
 int64_t BlockScratchFloats(const model::Architecture& a) {
   return static_cast<int64_t>(kernels::AttendBlockScratch(kBlockQueries, a.head_dim()));
+}
+int64_t RowScratchFloats(const model::Architecture& a) {
+  return static_cast<int64_t>(
+      kernels::AttendRowScratch(a.num_heads(), a.num_kv_heads(), a.head_dim()));
 }
 int64_t FfnRows(const model::Architecture& a) {
   return model::IsGated(a.mlp()) ? 2 * a.hidden_dim() : a.hidden_dim();  // gated: gate|up
@@ -75,14 +79,14 @@ struct Transformer::Scratch {
   float* attn;    // attention output [rows, q_dim]
   float* up;      // MLP up projection, gate then up for SwiGLU [rows, ffn]
   float* act;     // MLP activation [rows, hidden]
-  float* scores;  // attention probabilities [threads, context]
+  float* row;     // AttendRow's scratch [threads, kernels::AttendRowScratch]
   float* block;   // AttendBlock's scratch [threads, kernels::AttendBlockScratch]
   float* runs;    // attention's runs of rows (Pass::Run) [rows + 1]
   float* parts;   // decode's attention in parts [rows, heads, kMaxParts, head_dim + 2]
   float* lookup;  // an embedding row as the file stores it [row bytes / 4]
 
   struct Size {
-    int64_t rows, threads, context;
+    int64_t rows, threads;
     int64_t lookup_bytes;  // the widest embedding row, in its dtype
   };
   struct Buffer {
@@ -96,7 +100,7 @@ struct Transformer::Scratch {
       {&Scratch::attn, [](const model::Architecture& a, const Size& s) { return s.rows * QDim(a); }},
       {&Scratch::up, [](const model::Architecture& a, const Size& s) { return s.rows * FfnRows(a); }},
       {&Scratch::act, [](const model::Architecture& a, const Size& s) { return s.rows * a.hidden_dim(); }},
-      {&Scratch::scores, [](const model::Architecture&, const Size& s) { return s.threads * s.context; }},
+      {&Scratch::row, [](const model::Architecture& a, const Size& s) { return s.threads * RowScratchFloats(a); }},
       {&Scratch::block, [](const model::Architecture& a, const Size& s) { return s.threads * BlockScratchFloats(a); }},
       {&Scratch::runs, [](const model::Architecture&, const Size& s) { return 8 * (s.rows + 1); }},
       {&Scratch::parts, [](const model::Architecture& a, const Size& s) { return s.rows * a.num_heads() * kMaxParts * (a.head_dim() + 2); }},
@@ -109,7 +113,6 @@ struct Transformer::Pass {
   absl::Span<const BatchRow> rows;
   int64_t m;           // rows.size()
   int64_t logit_rows;  // rows that want logits
-  int64_t context;     // the longest cache's: each thread's scores row
   Scratch s;
   core::Arena& arena;
   core::ThreadPool& pool;
@@ -267,10 +270,8 @@ absl::StatusOr<std::unique_ptr<Transformer>> Transformer::Create(
   return t;
 }
 
-size_t Transformer::ScratchBytes(int64_t max_rows, int threads,
-                                 int64_t context) const {
-  const Scratch::Size size{std::max<int64_t>(max_rows, 1), std::max(threads, 1),
-                           context, LookupBytes()};
+size_t Transformer::ScratchBytes(int64_t max_rows, int threads) const {
+  const Scratch::Size size{std::max<int64_t>(max_rows, 1), std::max(threads, 1), LookupBytes()};
   size_t bytes = 0;
   for (const Scratch::Buffer& b : Scratch::kBuffers) {
     bytes += ArenaFloats(b.floats(model_.arch(), size));
@@ -456,8 +457,8 @@ void Transformer::WriteKv(int layer, const Pass& pass, const float* qkv) const {
 
 // A long run (a prompt) attends in blocks of rows, the query heads of one kv
 // head together, so each tile of keys and values is read once per block; a
-// short one (a decode step) a row and a head at a time, over a long context
-// in parts across the threads.
+// short one (a decode step) a row at a time, all its heads in one pass over
+// the cache rows, over a long context in parts across the threads.
 void Transformer::PlanAttention(Pass& pass) const {
   const model::Architecture& a = model_.arch();
   auto* runs = reinterpret_cast<Pass::Run*>(pass.s.runs);
@@ -486,7 +487,7 @@ void Transformer::PlanAttention(Pass& pass) const {
       run.parts = pass.pool.num_threads() > 1
                       ? std::clamp(keys / kSplitKeys, int64_t{1}, kMaxParts)
                       : 1;
-      tasks += rows * a.num_heads() * run.parts;
+      tasks += rows * run.parts;
       if (run.parts > 1) slots += rows * a.num_heads() * run.parts;
     }
   }
@@ -573,27 +574,25 @@ void Transformer::Attention(int layer, const Pass& pass, const float* qkv,
       return;
     }
     const int64_t parts = run->parts;
-    const int64_t i = run->first_row + local / (heads * parts);
+    const int64_t i = run->first_row + local / parts;
     const BatchRow& row = pass.rows[i];
-    const int64_t head = local / parts % heads;
     const int64_t part = local % parts;
-    const int64_t kv_head = head / group;
     // Positions [begin, end): the row's, or one part of them.
     const int64_t from = first(row), keys = (bidirectional ? run_end : row.position + 1) - from;
     const int64_t begin = from + keys * part / parts, end = from + keys * (part + 1) / parts;
-    const kernels::StoredRows key_rows{cache.keys(layer, begin) + key_head * kv_head, types.keys,
+    const kernels::StoredRows key_rows{cache.keys(layer, begin), types.keys,
                                        cache.key_row_bytes()};
-    const kernels::StoredRows value_rows{cache.values(layer, begin) + value_head * kv_head,
-                                         types.values, cache.value_row_bytes()};
-    const float* q = qkv + i * QkvDim(a) + head * head_dim;
-    float* scores = pass.s.scores + thread * pass.context;
+    const kernels::StoredRows value_rows{cache.values(layer, begin), types.values,
+                                         cache.value_row_bytes()};
+    const float* q = qkv + i * QkvDim(a);
+    float* scratch = pass.s.row + thread * RowScratchFloats(a);
     if (parts == 1) {
-      kernels::AttendHead(q, key_rows, value_rows, end - begin, head_dim, scale, scores,
-                          out + i * QDim(a) + head * head_dim);
+      kernels::AttendRow(q, heads, kv_heads, key_rows, value_rows, end - begin, head_dim, scale,
+                         scratch, out + i * QDim(a), head_dim, false);
     } else {
-      float* slot = part_slot(*run, i, head, part);
-      kernels::AttendHeadPart(q, key_rows, value_rows, end - begin, head_dim, scale, scores,
-                              slot, slot + head_dim, slot + head_dim + 1);
+      // Head h's part at its slot: a head's parts are side by side.
+      kernels::AttendRow(q, heads, kv_heads, key_rows, value_rows, end - begin, head_dim, scale,
+                         scratch, part_slot(*run, i, 0, part), parts * slot_floats, true);
     }
   };
   const int64_t tasks = runs[pass.num_runs].first_task;
@@ -700,7 +699,7 @@ absl::Status Transformer::Run(absl::Span<const BatchRow> rows, core::Arena& aren
                               core::ThreadPool& pool, bool logits, float* out) const {
   const model::Architecture& a = model_.arch();
   if (rows.empty()) return absl::InvalidArgumentError("forward of an empty batch");
-  int64_t logit_rows = 0, context = 0;
+  int64_t logit_rows = 0;
   const BatchRow* previous = nullptr;
   for (const BatchRow& row : rows) {
     if (row.token < 0 || row.token >= a.vocab_size()) {
@@ -735,15 +734,12 @@ absl::Status Transformer::Run(absl::Span<const BatchRow> rows, core::Arena& aren
     }
     previous = &row;
     logit_rows += row.output;
-    context = std::max(context, row.cache->context());
   }
-  // Encoders attend within their sequences: scores never span more.
-  if (a.bidirectional()) context = std::min<int64_t>(context, a.context_length());
 
   const size_t mark = arena.used();
   absl::Cleanup rewind = [&arena, mark] { arena.Rewind(mark); };
-  Pass pass{rows, static_cast<int64_t>(rows.size()), logit_rows, context, {}, arena, pool};
-  const Scratch::Size size{pass.m, pool.num_threads(), context, LookupBytes()};
+  Pass pass{rows, static_cast<int64_t>(rows.size()), logit_rows, {}, arena, pool};
+  const Scratch::Size size{pass.m, pool.num_threads(), LookupBytes()};
   for (const Scratch::Buffer& b : Scratch::kBuffers) {
     SM_ASSIGN_OR_RETURN(pass.s.*b.field, arena.AllocateArray<float>(b.floats(a, size)));
   }

@@ -132,8 +132,8 @@ class Transformer {
       const model::Model& model, const backends::Backend& backend);
 
   // Arena bytes a pass of up to `max_rows` rows needs on a pool of
-  // `threads` threads, over caches of up to `context` positions.
-  size_t ScratchBytes(int64_t max_rows, int threads, int64_t context) const;
+  // `threads` threads, over caches of any context.
+  size_t ScratchBytes(int64_t max_rows, int threads) const;
 
   // Runs `rows` through the model, storing their keys and values in their
   // caches, and writes the logits of the rows that ask for them, in order,

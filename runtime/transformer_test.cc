@@ -66,8 +66,7 @@ class TransformerTest : public ::testing::TestWithParam<Case> {
 
   absl::StatusOr<core::Arena> MakeArena(int64_t max_tokens) {
     return core::Arena::Create(
-        transformer_->ScratchBytes(max_tokens, GetParam().threads,
-                                   model_->arch().context_length()));
+        transformer_->ScratchBytes(max_tokens, GetParam().threads));
   }
 
   void PrefillMatchesTokenByTokenDecode(KvTypes types);
@@ -165,7 +164,7 @@ TEST(TransformerLongContextTest, DecodeInPartsMatchesPrefill) {
   std::vector<int32_t> tokens(n);
   for (int64_t i = 0; i < n; ++i) tokens[i] = static_cast<int32_t>((i * 31 + 7) % vocab);
   core::ThreadPool pool(2);
-  core::Arena arena = *core::Arena::Create(t->ScratchBytes(256, 2, 2600));
+  core::Arena arena = *core::Arena::Create(t->ScratchBytes(256, 2));
   KvCache prefilled = *KvCache::Create((*model)->arch(), 2600, KvTypes::Exact());
   KvCache decoded = *KvCache::Create((*model)->arch(), 2600, KvTypes::Exact());
   std::vector<float> chunk(256 * vocab), step(vocab);

@@ -64,7 +64,7 @@ TEST_P(GoldenTest, DecodeAndChunkedPrefillMatchTheReference) {
   const int64_t n = g->tokens.size();
   const int64_t vocab = model.arch().vocab_size();
   core::Arena arena =
-      *core::Arena::Create(t->ScratchBytes(n, GetParam().threads, n));
+      *core::Arena::Create(t->ScratchBytes(n, GetParam().threads));
   auto check = [&](const std::vector<float>& got, int64_t row,
                    const char* mode) {
     float worst = 0;
@@ -108,7 +108,7 @@ TEST_P(GoldenTest, GreedyContinuationMatchesTheReference) {
   core::ThreadPool pool(GetParam().threads);
   const int64_t context = model.arch().context_length();
   const int64_t vocab = model.arch().vocab_size();
-  core::Arena arena = *core::Arena::Create(t->ScratchBytes(context, GetParam().threads, context));
+  core::Arena arena = *core::Arena::Create(t->ScratchBytes(context, GetParam().threads));
   runtime::KvCache cache =
       *runtime::KvCache::Create(model.arch(), context, runtime::KvTypes::Exact());
   std::vector<float> logits(vocab);

@@ -58,7 +58,7 @@ absl::StatusOr<std::vector<float>> Logits(const model::Model& model,
   const int64_t n = tokens.size();
   core::ThreadPool pool(threads);
   SM_ASSIGN_OR_RETURN(core::Arena arena,
-                      core::Arena::Create(t->ScratchBytes(n, threads, n)));
+                      core::Arena::Create(t->ScratchBytes(n, threads)));
   SM_ASSIGN_OR_RETURN(runtime::KvCache cache,
                       runtime::KvCache::Create(model.arch(), n, runtime::KvTypes::Exact()));
   std::vector<float> logits(n * model.arch().vocab_size());

@@ -99,7 +99,7 @@ TEST(GptTest, CheckpointLossMatchesTheInferenceEngine) {
   std::unique_ptr<model::Model> model = *formats::OpenModel(path);
   std::unique_ptr<runtime::Transformer> t = *runtime::Transformer::Create(*model, Tiled());
   runtime::KvCache cache = *runtime::KvCache::Create(model->arch(), 8, runtime::KvTypes::Exact());
-  core::Arena arena = *core::Arena::Create(t->ScratchBytes(8, 1, 8));
+  core::Arena arena = *core::Arena::Create(t->ScratchBytes(8, 1));
   std::vector<float> logits(8 * 11);
   ASSERT_TRUE(t->Forward(tokens, 0, cache, arena, pool, logits.data(), true).ok());
   double engine_loss = 0;

@@ -287,7 +287,7 @@ int Run(const std::vector<std::string>& argv) {
           }
           const int rows = std::max(prompt ? n : seqs, std::min(depth, kDepthBatch));
           absl::StatusOr<core::Arena> arena = core::Arena::Create(
-              (*t)->ScratchBytes(rows, pool.num_threads(), depth + n));
+              (*t)->ScratchBytes(rows, pool.num_threads()));
           if (!arena.ok()) return Fail("bench", arena.status());
           std::vector<float> logits(static_cast<size_t>(arch.vocab_size()) * seqs);
           // Every run writes the same positions after the depth, which
