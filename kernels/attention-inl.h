@@ -464,8 +464,25 @@ HWY_INLINE void AttendGroupTile(D d, const GroupTile& t, size_t group, size_t n,
   }
 }
 
-template <class KeyRow, class ValueRow>
-HWY_INLINE void AttendRowTyped(const float* HWY_RESTRICT q, size_t heads, size_t kv_heads,
+// A stored head widened to floats: WidenRow for one row type.
+using WidenFn = void (*)(const uint8_t* HWY_RESTRICT row, size_t n, size_t n_padded,
+                         float* HWY_RESTRICT out);
+
+// The widening is all that depends on the stored types, so the rest is
+// compiled once, not once per pair of key and value types.
+HWY_INLINE WidenFn Widener(core::DType dtype) {
+  WidenFn widen = nullptr;
+  WithRow(dtype, [&](auto row) HWY_ATTR { widen = &WidenRow<decltype(row)>; });
+  return widen;
+}
+
+HWY_INLINE size_t HeadBytes(core::DType dtype, size_t head_dim) {
+  size_t bytes = 0;
+  WithRow(dtype, [&](auto row) HWY_ATTR { bytes = decltype(row)::Bytes(head_dim); });
+  return bytes;
+}
+
+HWY_INLINE void AttendRowHeads(const float* HWY_RESTRICT q, size_t heads, size_t kv_heads,
                                const StoredRows& keys, const StoredRows& values,
                                size_t positions, size_t head_dim, float scale, float* scratch,
                                float* out, size_t out_stride, bool part) {
@@ -491,7 +508,9 @@ HWY_INLINE void AttendRowTyped(const float* HWY_RESTRICT q, size_t heads, size_t
   std::fill(acc, acc + heads * head_pad, 0.0f);
   const uint8_t* key_rows = static_cast<const uint8_t*>(keys.data);
   const uint8_t* value_rows = static_cast<const uint8_t*>(values.data);
-  const size_t key_head = KeyRow::Bytes(head_dim), value_head = ValueRow::Bytes(head_dim);
+  const WidenFn widen_key = Widener(keys.dtype), widen_value = Widener(values.dtype);
+  const size_t key_head = HeadBytes(keys.dtype, head_dim);
+  const size_t value_head = HeadBytes(values.dtype, head_dim);
   for (size_t k0 = 0; k0 < positions; k0 += kRowTile) {
     const size_t n = std::min(kRowTile, positions - k0);
     // Whole rows, in address order: a cache row holds every kv head. The
@@ -506,10 +525,9 @@ HWY_INLINE void AttendRowTyped(const float* HWY_RESTRICT q, size_t heads, size_t
         hwy::Prefetch(v + kRowTile * values.stride + b);
       }
       for (size_t h = 0; h < kv_heads; ++h) {
-        WidenRow<KeyRow>(k + h * key_head, head_dim, head_pad,
-                         tile_keys + h * head_tile + j * head_pad);
-        WidenRow<ValueRow>(v + h * value_head, head_dim, head_pad,
-                           tile_values + h * head_tile + j * head_pad);
+        widen_key(k + h * key_head, head_dim, head_pad, tile_keys + h * head_tile + j * head_pad);
+        widen_value(v + h * value_head, head_dim, head_pad,
+                    tile_values + h * head_tile + j * head_pad);
       }
     }
     // Scored four at a time: the keys up to the next four are zero.
@@ -540,23 +558,9 @@ HWY_INLINE void AttendRowTyped(const float* HWY_RESTRICT q, size_t heads, size_t
   }
 }
 
-HWY_INLINE void AttendRowHeads(const float* q, size_t heads, size_t kv_heads,
-                               const StoredRows& keys, const StoredRows& values,
-                               size_t positions, size_t head_dim, float scale, float* scratch,
-                               float* out, size_t out_stride, bool part) {
-  WithRow(keys.dtype, [&](auto key_row) HWY_ATTR {
-    WithRow(values.dtype, [&](auto value_row) HWY_ATTR {
-      AttendRowTyped<decltype(key_row), decltype(value_row)>(q, heads, kv_heads, keys, values,
-                                                             positions, head_dim, scale, scratch,
-                                                             out, out_stride, part);
-    });
-  });
-}
-
-template <class KeyRow, class ValueRow>
-HWY_INLINE void AttendBlockTyped(const QueryBlock& block, const StoredRows& keys,
-                                 const StoredRows& values, size_t head_dim, float scale,
-                                 int64_t window, float* scratch) {
+HWY_INLINE void AttendBlockRows(const QueryBlock& block, const StoredRows& keys,
+                                const StoredRows& values, size_t head_dim, float scale,
+                                int64_t window, float* scratch) {
   const hn::ScalableTag<float> d;
   const size_t N = hn::Lanes(d);
   const size_t head_pad = PaddedHead(head_dim);
@@ -572,6 +576,7 @@ HWY_INLINE void AttendBlockTyped(const QueryBlock& block, const StoredRows& keys
                                       : block.first_position + static_cast<int64_t>(block.rows) - 1;
   const int64_t first_key =
       window > 0 ? std::max<int64_t>(0, block.first_position + 1 - window) : 0;
+  const WidenFn widen_key = Widener(keys.dtype), widen_value = Widener(values.dtype);
   const uint8_t* key_rows = static_cast<const uint8_t*>(keys.data);
   const uint8_t* value_rows = static_cast<const uint8_t*>(values.data);
   for (int64_t k0 = first_key; k0 <= last; k0 += static_cast<int64_t>(kKeyTile)) {
@@ -581,9 +586,9 @@ HWY_INLINE void AttendBlockTyped(const QueryBlock& block, const StoredRows& keys
     const size_t columns = (n_keys + 4 * N - 1) / (4 * N) * (4 * N);
     for (size_t j = 0; j < columns; ++j) {
       if (j < n_keys) {
-        WidenRow<KeyRow>(key_rows + (k0 + j) * keys.stride, head_dim, head_pad, s.row);
+        widen_key(key_rows + (k0 + j) * keys.stride, head_dim, head_pad, s.row);
         for (size_t i = 0; i < head_pad; ++i) s.keys_t[i * kKeyTile + j] = s.row[i];
-        WidenRow<ValueRow>(value_rows + (k0 + j) * values.stride, head_dim, head_pad,
+        widen_value(value_rows + (k0 + j) * values.stride, head_dim, head_pad,
                            s.values + j * head_pad);
       } else {
         for (size_t i = 0; i < head_pad; ++i) s.keys_t[i * kKeyTile + j] = 0.0f;
@@ -621,17 +626,6 @@ HWY_INLINE void AttendBlockTyped(const QueryBlock& block, const StoredRows& keys
       for (size_t i = 0; i < head_dim; ++i) out[i] = s.acc[a * head_pad + i] * inv;
     }
   }
-}
-
-HWY_INLINE void AttendBlockRows(const QueryBlock& block, const StoredRows& keys,
-                                const StoredRows& values, size_t head_dim, float scale,
-                                int64_t window, float* scratch) {
-  WithRow(keys.dtype, [&](auto key_row) HWY_ATTR {
-    WithRow(values.dtype, [&](auto value_row) HWY_ATTR {
-      AttendBlockTyped<decltype(key_row), decltype(value_row)>(block, keys, values, head_dim,
-                                                                scale, window, scratch);
-    });
-  });
 }
 
 }  // namespace smallmind::kernels::HWY_NAMESPACE
