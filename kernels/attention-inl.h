@@ -36,7 +36,6 @@ namespace hn = hwy::HWY_NAMESPACE;
 // float types' tails).
 struct RowF32 {
   static constexpr bool kBlocks = false;
-  static constexpr size_t Bytes(size_t n) { return n * sizeof(float); }
   template <class D>
   static HWY_INLINE hn::Vec<D> Load(D d, const uint8_t* row, size_t i) {
     return hn::LoadU(d, reinterpret_cast<const float*>(row) + i);
@@ -51,7 +50,6 @@ struct RowF32 {
 
 struct RowF16 {
   static constexpr bool kBlocks = false;
-  static constexpr size_t Bytes(size_t n) { return n * sizeof(uint16_t); }
   template <class D>
   static HWY_INLINE hn::Vec<D> Load(D d, const uint8_t* row, size_t i) {
     const hn::Rebind<hwy::float16_t, D> dh;
@@ -67,7 +65,6 @@ struct RowF16 {
 
 struct RowBF16 {
   static constexpr bool kBlocks = false;
-  static constexpr size_t Bytes(size_t n) { return n * sizeof(uint16_t); }
   template <class D>
   static HWY_INLINE hn::Vec<D> Load(D d, const uint8_t* row, size_t i) {
     const hn::RebindToUnsigned<D> du;
@@ -94,9 +91,6 @@ HWY_INLINE float BlockScale(const uint16_t& bits) {
 
 struct RowQ8_0 {
   static constexpr bool kBlocks = true;
-  static constexpr size_t Bytes(size_t n) {
-    return n / core::kQuantBlock * sizeof(core::BlockQ8_0);
-  }
   static HWY_INLINE const core::BlockQ8_0& Block(const uint8_t* row, size_t i) {
     return reinterpret_cast<const core::BlockQ8_0*>(row)[i / core::kQuantBlock];
   }
@@ -116,9 +110,6 @@ struct RowQ8_0 {
 // j + 16 in its high one.
 struct RowQ4_0 {
   static constexpr bool kBlocks = true;
-  static constexpr size_t Bytes(size_t n) {
-    return n / core::kQuantBlock * sizeof(core::BlockQ4_0);
-  }
   static HWY_INLINE const core::BlockQ4_0& Block(const uint8_t* row, size_t i) {
     return reinterpret_cast<const core::BlockQ4_0*>(row)[i / core::kQuantBlock];
   }
@@ -476,12 +467,6 @@ HWY_INLINE WidenFn Widener(core::DType dtype) {
   return widen;
 }
 
-HWY_INLINE size_t HeadBytes(core::DType dtype, size_t head_dim) {
-  size_t bytes = 0;
-  WithRow(dtype, [&](auto row) HWY_ATTR { bytes = decltype(row)::Bytes(head_dim); });
-  return bytes;
-}
-
 HWY_INLINE void AttendRowHeads(const float* HWY_RESTRICT q, size_t heads, size_t kv_heads,
                                const StoredRows& keys, const StoredRows& values,
                                size_t positions, size_t head_dim, float scale, float* scratch,
@@ -509,8 +494,9 @@ HWY_INLINE void AttendRowHeads(const float* HWY_RESTRICT q, size_t heads, size_t
   const uint8_t* key_rows = static_cast<const uint8_t*>(keys.data);
   const uint8_t* value_rows = static_cast<const uint8_t*>(values.data);
   const WidenFn widen_key = Widener(keys.dtype), widen_value = Widener(values.dtype);
-  const size_t key_head = HeadBytes(keys.dtype, head_dim);
-  const size_t value_head = HeadBytes(values.dtype, head_dim);
+  // Whole blocks (the caller's contract), so BytesFor cannot fail.
+  const size_t key_head = *core::BytesFor(keys.dtype, head_dim);
+  const size_t value_head = *core::BytesFor(values.dtype, head_dim);
   for (size_t k0 = 0; k0 < positions; k0 += kRowTile) {
     const size_t n = std::min(kRowTile, positions - k0);
     // Whole rows, in address order: a cache row holds every kv head. The
