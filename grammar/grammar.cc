@@ -16,14 +16,22 @@ bool CharClass::MatchesSlow(uint32_t c) const {
 }
 
 bool CharClass::MatchesAnyIn(uint32_t lo, uint32_t hi) const {
-  if (!negated) {
-    for (const auto& [a, b] : ranges) {
-      if (a <= hi && lo <= b) return true;
-    }
-    return false;
+  return negated ? RangesMissSomeOf(lo, hi) : RangesMeet(lo, hi);
+}
+
+bool CharClass::MatchesAllIn(uint32_t lo, uint32_t hi) const {
+  return negated ? !RangesMeet(lo, hi) : !RangesMissSomeOf(lo, hi);
+}
+
+bool CharClass::RangesMeet(uint32_t lo, uint32_t hi) const {
+  for (const auto& [a, b] : ranges) {
+    if (a <= hi && lo <= b) return true;
   }
-  // Some point of [lo, hi] outside every range: walk lo past the ranges
-  // that cover it.
+  return false;
+}
+
+bool CharClass::RangesMissSomeOf(uint32_t lo, uint32_t hi) const {
+  // Walk lo past the ranges that cover it.
   for (bool moved = true; moved && lo <= hi;) {
     moved = false;
     for (const auto& [a, b] : ranges) {

@@ -41,7 +41,14 @@ struct CharClass {
   // Whether some code point in [lo, hi] is a member: a character whose
   // first UTF-8 bytes are known could still match.
   bool MatchesAnyIn(uint32_t lo, uint32_t hi) const;
+  // Whether every code point in [lo, hi] is a member.
+  bool MatchesAllIn(uint32_t lo, uint32_t hi) const;
   bool MatchesSlow(uint32_t c) const;
+
+ private:
+  // Whether some point of [lo, hi] lies outside every range.
+  bool RangesMissSomeOf(uint32_t lo, uint32_t hi) const;
+  bool RangesMeet(uint32_t lo, uint32_t hi) const;
 };
 
 enum class ElementKind : uint8_t {
@@ -63,6 +70,7 @@ class Grammar {
 
   const std::vector<Element>& elements() const { return elements_; }
   const CharClass& char_class(uint32_t i) const { return classes_[i]; }
+  size_t class_count() const { return classes_.size(); }
   // Positions in elements() where each alternative of `rule` begins.
   const std::vector<uint32_t>& alternatives(uint32_t rule) const { return alternatives_[rule]; }
   uint32_t start_rule() const { return start_; }

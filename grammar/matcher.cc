@@ -101,41 +101,47 @@ bool Matcher::Advance(const MatchState& in, uint32_t code_point, MatchState* out
   return out->alive();
 }
 
-bool Matcher::Step(const MatchState& in, uint8_t byte, MatchState* out) {
-  if (in.overflow) return false;
-  uint32_t value;
-  uint8_t left, length;
-  if (in.partial_left == 0) {
-    if (byte < 0x80) return Advance(in, byte, out);
+bool Utf8Reading::Read(uint8_t byte, uint32_t* lo, uint32_t* hi) {
+  if (left == 0) {
+    length = 1;
+    if (byte < 0x80) {
+      value = *lo = *hi = byte;
+      return true;
+    }
     // A lead byte (no overlong two-byte forms, nothing past U+10FFFF).
     if (byte >= 0xC2 && byte <= 0xDF) {
       value = byte & 0x1F;
       left = 1;
-      length = 2;
     } else if (byte >= 0xE0 && byte <= 0xEF) {
       value = byte & 0x0F;
       left = 2;
-      length = 3;
     } else if (byte >= 0xF0 && byte <= 0xF4) {
       value = byte & 0x07;
       left = 3;
-      length = 4;
     } else {
       return false;
     }
+    length = left + 1;
   } else {
     if ((byte & 0xC0) != 0x80) return false;
-    value = in.partial << 6 | (byte & 0x3F);
-    left = in.partial_left - 1;
-    length = in.partial_length;
+    value = value << 6 | (byte & 0x3F);
+    --left;
   }
   // The code points these bits can still become, of those this length may
   // encode (no overlong forms, no surrogates, nothing past U+10FFFF).
   static constexpr uint32_t kMinimum[5] = {0, 0, 0x80, 0x800, 0x10000};
-  const uint32_t lo = std::max(value << (6 * left), kMinimum[length]);
-  const uint32_t hi = std::min<uint32_t>((value << (6 * left)) | ((1u << (6 * left)) - 1), 0x10FFFF);
-  if (lo > hi || (lo >= 0xD800 && hi <= 0xDFFF)) return false;
-  if (left == 0) return Advance(in, value, out);
+  *lo = std::max(value << (6 * left), kMinimum[length]);
+  *hi = std::min<uint32_t>((value << (6 * left)) | ((1u << (6 * left)) - 1), 0x10FFFF);
+  return *lo <= *hi && !(*lo >= 0xD800 && *hi <= 0xDFFF);
+}
+
+bool Matcher::Step(const MatchState& in, uint8_t byte, MatchState* out) {
+  if (in.overflow) return false;
+  if (in.partial_left == 0 && byte < 0x80) return Advance(in, byte, out);
+  Utf8Reading reading{in.partial, in.partial_left, in.partial_length};
+  uint32_t lo, hi;
+  if (!reading.Read(byte, &lo, &hi)) return false;
+  if (reading.left == 0) return Advance(in, reading.value, out);
   // Part of a character: go on while some stack could match a code point
   // that begins with these bits.
   const std::vector<Element>& elements = grammar_->elements();
@@ -149,9 +155,9 @@ bool Matcher::Step(const MatchState& in, uint8_t byte, MatchState* out) {
   out->stacks = in.stacks;
   out->can_end = false;
   out->overflow = false;
-  out->partial = value;
-  out->partial_left = left;
-  out->partial_length = length;
+  out->partial = reading.value;
+  out->partial_left = reading.left;
+  out->partial_length = reading.length;
   return true;
 }
 

@@ -17,6 +17,21 @@
 
 namespace smallmind::grammar {
 
+// A UTF-8 character read a byte at a time, as the matcher reads text: only
+// well-formed sequences pass (no overlong forms, no surrogates, nothing past
+// U+10FFFF, no continuation byte out of place).
+struct Utf8Reading {
+  uint32_t value = 0;   // the character's bits so far
+  uint8_t left = 0;     // continuation bytes it still needs (0: complete)
+  uint8_t length = 0;   // its length in bytes
+
+  // Reads `byte` after what was read so far (a fresh reading at a character
+  // boundary); false when no well-formed character goes on so. [*lo, *hi]
+  // are the code points the character can still become (one, once
+  // complete).
+  bool Read(uint8_t byte, uint32_t* lo, uint32_t* hi);
+};
+
 struct MatchState {
   // Stacks, each stored as its positions (bottom first, the top a kChars
   // element) followed by its length.

@@ -1,7 +1,7 @@
 #include "grammar/token_mask.h"
 
 #include <algorithm>
-#include <numeric>
+#include <map>
 
 namespace smallmind::grammar {
 namespace {
@@ -12,18 +12,85 @@ constexpr size_t kCachedMasks = 1024;
 // Numbered states kept (1 KiB of steps each), beyond which the numbering,
 // and the masks, start over.
 constexpr size_t kNumberedStates = 1 << 14;
+// From this many looping ASCII bytes on, a state's mask starts from the set
+// algebra (a pass over the words per byte that does not loop) rather than
+// from a walk that would visit most of the trie.
+constexpr int kManyLoops = 32;
+
+// A byte is held by "few" tokens when by at most one per this many words
+// of a set: taking those out bit by bit beats a pass over the words.
+constexpr size_t kFewPerWords = 16;
+
+void SetBit(uint64_t* bits, uint32_t i) { bits[i >> 6] |= uint64_t{1} << (i & 63); }
+bool HasBit(const uint64_t* bits, uint32_t i) { return (bits[i >> 6] >> (i & 63)) & 1; }
 
 }  // namespace
 
 TokenTrie::TokenTrie(int32_t vocab_size, absl::FunctionRef<absl::string_view(int32_t)> piece)
-    : vocab_size_(vocab_size) {
+    : vocab_size_(vocab_size), words_((static_cast<size_t>(vocab_size) + 63) / 64) {
+  holding_.assign(128 * words_, 0);
+  spelled_.assign(words_, 0);
+  non_ascii_.assign(words_, 0);
+  malformed_.assign(words_, 0);
+  std::vector<Contents> of_token(vocab_size);
   for (int32_t id = 0; id < vocab_size; ++id) {
-    if (!piece(id).empty()) ids_.push_back(id);
+    const absl::string_view bytes = piece(id);
+    if (bytes.empty()) continue;
+    ids_.push_back(id);
+    SetBit(spelled_.data(), id);
+    Contents& c = of_token[id];
+    Utf8Reading reading;
+    uint32_t lo, hi;
+    for (char ch : bytes) {
+      const uint8_t byte = static_cast<uint8_t>(ch);
+      if (byte < 128) {
+        SetBit(c.ascii, byte);
+        SetBit(&holding_[byte * words_], id);
+      } else {
+        c.non_ascii = true;
+      }
+      c.malformed |= !reading.Read(byte, &lo, &hi);
+    }
+    if (c.non_ascii) SetBit(non_ascii_.data(), id);
+    if (c.malformed) SetBit(malformed_.data(), id);
+  }
+  few_holding_.resize(128);
+  for (int b = 0; b < 128; ++b) {
+    const uint64_t* set = &holding_[b * words_];
+    size_t count = 0;
+    for (size_t i = 0; i < words_; ++i) count += __builtin_popcountll(set[i]);
+    few_[b] = count <= words_ / kFewPerWords;
+    if (!few_[b]) continue;
+    for (size_t i = 0; i < words_; ++i) {
+      for (uint64_t w = set[i]; w != 0; w &= w - 1) {
+        few_holding_[b].push_back(static_cast<int32_t>(i * 64 + __builtin_ctzll(w)));
+      }
+    }
   }
   std::stable_sort(ids_.begin(), ids_.end(),
                    [&](int32_t a, int32_t b) { return piece(a) < piece(b); });
   nodes_.emplace_back();
   Build(0, 0, ids_.size(), 0, piece);
+  // Children come after their parents: summing from the back sees every
+  // child before its parent.
+  contents_.resize(nodes_.size());
+  for (size_t i = nodes_.size(); i-- > 0;) {
+    const Node& n = nodes_[i];
+    Contents& c = contents_[i];
+    for (uint32_t k = n.first_child; k < n.first_child + n.child_count; ++k) {
+      Add(contents_[k], &c);
+    }
+    for (uint32_t t = n.first_token; t < n.first_token + n.token_count; ++t) {
+      Add(of_token[ids_[t]], &c);
+    }
+  }
+}
+
+void TokenTrie::Add(const Contents& from, Contents* to) {
+  to->ascii[0] |= from.ascii[0];
+  to->ascii[1] |= from.ascii[1];
+  to->non_ascii |= from.non_ascii;
+  to->malformed |= from.malformed;
 }
 
 // ids_[lo, hi) share their first `depth` bytes, the path to `node`.
@@ -53,7 +120,17 @@ void TokenTrie::Build(uint32_t node, size_t lo, size_t hi, size_t depth,
 }
 
 TokenMask::TokenMask(const TokenTrie* trie, const Grammar* grammar)
-    : trie_(trie), stepper_(grammar) {}
+    : trie_(trie), grammar_(grammar), stepper_(grammar) {
+  // Bytes alike to every class step alike: group them by their membership.
+  std::map<std::vector<bool>, uint8_t> first_of;
+  for (int b = 0; b < 128; ++b) {
+    std::vector<bool> membership(grammar->class_count());
+    for (size_t k = 0; k < membership.size(); ++k) {
+      membership[k] = grammar->char_class(static_cast<uint32_t>(k)).Matches(b);
+    }
+    stand_in_[b] = first_of.emplace(std::move(membership), b).first->second;
+  }
+}
 
 int32_t TokenMask::Number(const MatchState& state) {
   key_.assign(reinterpret_cast<const char*>(state.stacks.data()),
@@ -66,12 +143,14 @@ int32_t TokenMask::Number(const MatchState& state) {
   if (inserted) {
     states_.push_back(state);
     next_.emplace_back().fill(kUnknown);
+    loops_.emplace_back();
     mask_of_.push_back(-1);
   }
   return it->second;
 }
 
 int32_t TokenMask::Next(int32_t state, uint8_t byte) {
+  if (byte < 128) byte = stand_in_[byte];
   int32_t& next = next_[state][byte];
   if (next == kUnknown) {
     // `next` may move while numbering a new state: write through the index.
@@ -83,6 +162,68 @@ int32_t TokenMask::Next(int32_t state, uint8_t byte) {
   return next;
 }
 
+int TokenMask::Loops::count() const {
+  return __builtin_popcountll(ascii[0]) + __builtin_popcountll(ascii[1]);
+}
+
+bool TokenMask::NonAsciiAlike(const MatchState& state) const {
+  // Surrogates are never read, so the classes may differ on them.
+  constexpr uint32_t kBelow[2] = {0x80, 0xE000}, kAbove[2] = {0xD7FF, 0x10FFFF};
+  for (size_t end = state.stacks.size(); end > 0;) {
+    const CharClass& c = grammar_->char_class(grammar_->elements()[state.stacks[end - 2]].value);
+    bool all = true, any = false;
+    for (int r = 0; r < 2; ++r) {
+      all &= c.MatchesAllIn(kBelow[r], kAbove[r]);
+      any |= c.MatchesAnyIn(kBelow[r], kAbove[r]);
+    }
+    if (any && !all) return false;
+    end -= state.stacks[end - 1] + 1;
+  }
+  return true;
+}
+
+const TokenMask::Loops& TokenMask::LoopsOf(int32_t state) {
+  if (!loops_[state].known) {
+    Loops loops;
+    loops.known = true;
+    // A character past ASCII leaves the state where it was if one does,
+    // when the state cannot tell them apart.
+    const bool alike = NonAsciiAlike(states_[state]);
+    for (int b = 0; b < 128; ++b) {
+      if (Next(state, static_cast<uint8_t>(b)) == state) SetBit(loops.ascii, b);
+    }
+    if (alike) {
+      const int32_t lead = Next(state, 0xC2);  // U+0080, 0xC2 0x80
+      loops.non_ascii = lead >= 0 && Next(lead, 0x80) == state;
+    }
+    loops_[state] = loops;  // Next may have moved loops_
+  }
+  return loops_[state];
+}
+
+void TokenMask::AddLooping(const Loops& loops) {
+  uint64_t* __restrict allowed = allowed_->data();
+  const size_t words = trie_->words();
+  const uint64_t* unfit = loops.non_ascii ? trie_->malformed() : trie_->non_ascii();
+  // A block at a time, so that the block being cut stays in L1 while the
+  // sets of the bytes that do not loop stream past it.
+  constexpr size_t kBlock = 512;
+  for (size_t begin = 0; begin < words; begin += kBlock) {
+    const size_t end = std::min(words, begin + kBlock);
+    for (size_t i = begin; i < end; ++i) allowed[i] = trie_->spelled()[i] & ~unfit[i];
+    for (int b = 0; b < 128; ++b) {
+      if (HasBit(loops.ascii, b) || trie_->few_holding(static_cast<uint8_t>(b)) != nullptr) continue;
+      const uint64_t* __restrict holding = trie_->holding(static_cast<uint8_t>(b));
+      for (size_t i = begin; i < end; ++i) allowed[i] &= ~holding[i];
+    }
+  }
+  for (int b = 0; b < 128; ++b) {
+    const std::vector<int32_t>* few = trie_->few_holding(static_cast<uint8_t>(b));
+    if (HasBit(loops.ascii, b) || few == nullptr) continue;
+    for (int32_t id : *few) allowed[id >> 6] &= ~(uint64_t{1} << (id & 63));
+  }
+}
+
 void TokenMask::Walk(uint32_t node, int32_t state) {
   const TokenTrie::Node& n = trie_->nodes()[node];
   const std::vector<int32_t>& ids = trie_->token_ids();
@@ -91,7 +232,37 @@ void TokenMask::Walk(uint32_t node, int32_t state) {
     const int32_t next = Next(state, child.byte);
     if (next == kRejected) continue;
     for (uint32_t t = child.first_token; t < child.first_token + child.token_count; ++t) {
-      (*allowed_)[ids[t] >> 6] |= uint64_t{1} << (ids[t] & 63);
+      SetBit(allowed_->data(), static_cast<uint32_t>(ids[t]));
+    }
+    if (child.child_count > 0) Walk(c, next);
+  }
+}
+
+void TokenMask::WalkLoops(uint32_t node, int32_t state, const Loops& loops, Utf8Reading reading) {
+  const TokenTrie::Node& n = trie_->nodes()[node];
+  const std::vector<int32_t>& ids = trie_->token_ids();
+  for (uint32_t c = n.first_child; c < n.first_child + n.child_count; ++c) {
+    const TokenTrie::Node& child = trie_->nodes()[c];
+    const uint8_t byte = child.byte;
+    if (byte < 128 ? reading.left == 0 && HasBit(loops.ascii, byte) : loops.non_ascii) {
+      // Still made of loops (the tokens here are in already), which a
+      // character past ASCII is whenever it is well-formed: go on only where
+      // some token below holds a byte that is not a loop.
+      Utf8Reading after = reading;
+      uint32_t lo, hi;
+      if (byte >= 128 && !after.Read(byte, &lo, &hi)) continue;
+      const TokenTrie::Contents& below = trie_->contents()[c];
+      const bool all_loops = (below.ascii[0] & ~loops.ascii[0]) == 0 &&
+                             (below.ascii[1] & ~loops.ascii[1]) == 0 &&
+                             (!below.non_ascii || (loops.non_ascii && !below.malformed));
+      if (!all_loops) WalkLoops(c, state, loops, after);
+      continue;
+    }
+    if (reading.left > 0) continue;  // ASCII inside a character
+    const int32_t next = Next(state, byte);
+    if (next == kRejected) continue;
+    for (uint32_t t = child.first_token; t < child.first_token + child.token_count; ++t) {
+      SetBit(allowed_->data(), static_cast<uint32_t>(ids[t]));
     }
     if (child.child_count > 0) Walk(c, next);
   }
@@ -102,6 +273,7 @@ const std::vector<uint64_t>& TokenMask::Compute(const MatchState& state) {
     states_.clear();
     numbers_.clear();
     next_.clear();
+    loops_.clear();
     mask_of_.clear();
     masks_.clear();
   }
@@ -112,7 +284,15 @@ const std::vector<uint64_t>& TokenMask::Compute(const MatchState& state) {
     std::fill(mask_of_.begin(), mask_of_.end(), -1);
   }
   mask_of_[number] = static_cast<int32_t>(masks_.size());
-  allowed_ = &masks_.emplace_back((trie_->vocab_size() + 63) / 64, 0);
+  allowed_ = &masks_.emplace_back(trie_->words(), 0);
+  if (state.partial_left == 0) {
+    const Loops loops = LoopsOf(number);  // a copy: Walk may move loops_
+    if (loops.count() >= kManyLoops) {
+      AddLooping(loops);
+      WalkLoops(0, number, loops, Utf8Reading());
+      return *allowed_;
+    }
+  }
   Walk(0, number);
   return *allowed_;
 }

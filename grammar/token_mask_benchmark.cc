@@ -10,6 +10,8 @@
 //               numbered and their masks kept: a schema's first request)
 //   mask_shared with a TokenMask that has seen such a document (the next
 //               requests of the schema: the server keeps one per grammar)
+//   trie        building the vocabulary's TokenTrie (once per model, at its
+//               first constrained request)
 //   bazel run -c opt //grammar:token_mask_benchmark
 #include <fstream>
 #include <memory>
@@ -73,6 +75,15 @@ void Check(benchmark::State& state, const Vocabulary* v) {
       benchmark::Counter::kIsIterationInvariantRate | benchmark::Counter::kInvert);
 }
 
+void BuildTrie(benchmark::State& state, const Vocabulary* v) {
+  const text::Tokenizer& t = *v->tokenizer;
+  for (auto _ : state) {
+    TokenTrie trie(t.vocab_size(), [&](int32_t id) { return t.Piece(id); });
+    benchmark::DoNotOptimize(trie.nodes().size());
+  }
+  state.counters["nodes"] = static_cast<double>(v->trie->nodes().size());
+}
+
 // cold: every state's mask computed anew; warm: one TokenMask along the
 // document (what the first request of a schema pays); shared: a TokenMask
 // that has seen the document before (the next requests of that schema).
@@ -124,6 +135,9 @@ int main(int argc, char** argv) {
                                  [p](benchmark::State& s) { smallmind::grammar::Mask(s, p, Cache::kWarm); });
     benchmark::RegisterBenchmark((std::string("json/mask_shared/") + package).c_str(),
                                  [p](benchmark::State& s) { smallmind::grammar::Mask(s, p, Cache::kShared); });
+    benchmark::RegisterBenchmark((std::string("trie/") + package).c_str(),
+                                 [p](benchmark::State& s) { smallmind::grammar::BuildTrie(s, p); })
+        ->Unit(benchmark::kMillisecond);
     vocabularies.push_back(std::move(v));
   }
   benchmark::RunSpecifiedBenchmarks();

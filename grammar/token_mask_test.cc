@@ -21,7 +21,12 @@ std::vector<std::string> Vocabulary() {
   for (const char* t : {"{\"", "\":", "\",", "\"}", "},", "}}", "[{", "\": \"", "\n  ", "  ", "    ",
                         "true", "false", "null", " true", "12", "345", "-0", "0.", ".5", "e+",
                         "name", " name", "age", "\"name", "\\n", "\\\"", "\\u00", "\xc3\xa9",
-                        "\xe2\x82", "\xac", "\xf0\x9f", "\x98\x80", "ab\"c", "\"\"", ""}) {
+                        "\xe2\x82", "\xac", "\xf0\x9f", "\x98\x80", "ab\"c", "\"\"", "",
+                        // whole, cut short and malformed UTF-8 (overlong, a
+                        // surrogate, past U+10FFFF, a continuation byte astray)
+                        "\xe4\xb8\xad\xe6\x96\x87", "\xe4\xb8\xad\xe6", " caf\xc3\xa9", "\xc0\xaf",
+                        "\xed\xa0\x80", "\xf4\x90\x80\x80", "a\x80" "b", "\xe2\x82" "a", "x\ty", "ab\x01",
+                        "\"\n", "\n\n"}) {
     v.push_back(t);
   }
   std::mt19937 rng(7);
@@ -30,6 +35,15 @@ std::vector<std::string> Vocabulary() {
     std::string t;
     const int n = 1 + rng() % 6;
     for (int k = 0; k < n; ++k) t += alphabet[rng() % alphabet.size()];
+    v.push_back(t);
+  }
+  // Text past ASCII, whole characters and their pieces among ASCII.
+  const std::vector<std::string> pieces = {"a", " ", "\"", "\\", "\n", "\xc3\xa9", "\xe4\xb8\xad",
+                                           "\xf0\x9f\x98\x80", "\xe4", "\xb8", "\x80", "\xf0\x9f"};
+  for (int i = 0; i < 1500; ++i) {
+    std::string t;
+    const int n = 1 + rng() % 4;
+    for (int k = 0; k < n; ++k) t += pieces[rng() % pieces.size()];
     v.push_back(t);
   }
   return v;
@@ -78,6 +92,16 @@ TEST(TokenMaskTest, SchemaMaskIsBruteForce) {
 
 TEST(TokenMaskTest, Utf8ClassesMaskIsBruteForce) {
   ExpectMaskIsBruteForce(R"(root ::= ([a-c] | [é€😀] | " ")+)", 2, 20);
+}
+
+// States that most bytes leave as they were start from the trie's token
+// sets: strings of any character, of ASCII only, of all but some
+// characters past ASCII, and any text before a mark.
+TEST(TokenMaskTest, LoopingStatesMaskIsBruteForce) {
+  ExpectMaskIsBruteForce(R"(root ::= "\"" [^"\\]* "\"" " "?)", 3, 30);
+  ExpectMaskIsBruteForce(R"(root ::= ("'" [ -~]* "'")+)", 3, 30);
+  ExpectMaskIsBruteForce(R"(root ::= [^"\x00-\x1F€]* "\"" [0-9]+)", 3, 30);
+  ExpectMaskIsBruteForce(R"(root ::= . . .* "\n")", 3, 30);
 }
 
 TEST(TokenMaskTest, RepeatedStatesComeFromTheCache) {

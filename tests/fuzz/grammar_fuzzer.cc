@@ -23,7 +23,8 @@ const std::vector<std::string>& Vocabulary() {
   static const auto* v = [] {
     auto* v = new std::vector<std::string>;
     for (int b = 0; b < 256; ++b) v->push_back(std::string(1, static_cast<char>(b)));
-    for (const char* t : {"ab", "abc", "{\"", "\":", "12", "\xc3\xa9", "\xe2\x82", "true", "  ", ""}) {
+    for (const char* t : {"ab", "abc", "{\"", "\":", "12", "\xc3\xa9", "\xe2\x82", "true", "  ", "",
+                          "a\x80", "\xe4\xb8\xad\"", "x\n", "\xc3\xa9\xe2"}) {
       v->push_back(t);
     }
     return v;
