@@ -30,6 +30,12 @@ constexpr double kFreeCores = 0.75;
 // A window within kSameWorkload (log2 of tasks per call) of a known
 // workload is of it.
 constexpr double kSameWorkload = 0.75;
+// Calls of this many nanoseconds or more (a long prompt's prefill) are not
+// tried alone while the workers run them: a preempted worker's stall, a
+// time slice, is small beside them, a crowded machine shows in the
+// scheduler's counters at once, and a trial would run whole windows of them
+// (seconds, for a 4k-token prompt) at half speed.
+constexpr double kLongCallNs = 2e6;
 
 }  // namespace
 
@@ -100,7 +106,8 @@ void ParallelPolicy::Add(const Window& window) {
     ran = ran == 0 ? window.cost : (3 * ran + window.cost) / 4;
     const bool drifted = w.chosen_cost > 0 && (ran > kDrift * w.chosen_cost ||
                                                ran * kDrift < w.chosen_cost);
-    if (solo_ == w.solo && (--w.windows_to_trial <= 0 || drifted)) {
+    const bool long_on_workers = !w.solo && window.cost >= kLongCallNs;
+    if (solo_ == w.solo && !long_on_workers && (--w.windows_to_trial <= 0 || drifted)) {
       trial_ = Trial{&w, ran, 0, 0};
       Settle(!solo_);
       return;

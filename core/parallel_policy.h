@@ -20,6 +20,9 @@
 //   clearly, and come early when the way kept costs half as much again, or
 //   a third less, than when chosen (the machine changed). A CPU quota,
 //   which the scheduler's wait counters do not show, is found this way.
+// - Long calls (milliseconds each: a long prompt's prefill) on the workers
+//   are not tried alone: there a trial's windows would take seconds at
+//   half speed, and a stalled worker costs little beside a call.
 #ifndef SMALLMIND_CORE_PARALLEL_POLICY_H_
 #define SMALLMIND_CORE_PARALLEL_POLICY_H_
 

@@ -32,6 +32,16 @@ TEST(ParallelPolicyTest, KeepsTheWorkersWhileTheyAreClearlyCheaper) {
   EXPECT_FALSE(policy.solo());
 }
 
+TEST(ParallelPolicyTest, LongCallsStayOnTheWorkersUnlessTheMachineIsCrowded) {
+  ParallelPolicy policy;
+  // A 4k-token prefill's calls: 40 ms on the workers, 70 ms alone.
+  const Machine prefill{11, 40e6, 70e6};
+  EXPECT_EQ(Feed(policy, prefill, 600), 0);
+  policy.Add({11, 40e6, 0.5, 0});
+  EXPECT_TRUE(policy.crowded());
+  EXPECT_TRUE(policy.solo());
+}
+
 TEST(ParallelPolicyTest, TakesTheCallerAloneWhenTheWorkersCostMore) {
   ParallelPolicy policy;
   // Under a CPU quota: the workers cost more and schedstat shows nothing.
