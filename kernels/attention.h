@@ -29,7 +29,7 @@ struct StoredRows {
 bool IsAttentionType(core::DType dtype);
 
 // Positions per tile of AttendRow.
-inline constexpr size_t kRowTile = 32;
+inline constexpr size_t kRowTile = 64;
 
 // Floats of scratch AttendRow needs.
 size_t AttendRowScratch(size_t heads, size_t kv_heads, size_t head_dim);
