@@ -22,6 +22,7 @@ constexpr int kManyLoops = 32;
 constexpr size_t kFewPerWords = 16;
 
 void SetBit(uint64_t* bits, uint32_t i) { bits[i >> 6] |= uint64_t{1} << (i & 63); }
+void ClearBit(uint64_t* bits, uint32_t i) { bits[i >> 6] &= ~(uint64_t{1} << (i & 63)); }
 bool HasBit(const uint64_t* bits, uint32_t i) { return (bits[i >> 6] >> (i & 63)) & 1; }
 
 }  // namespace
@@ -220,30 +221,36 @@ void TokenMask::AddLooping(const Loops& loops) {
   for (int b = 0; b < 128; ++b) {
     const std::vector<int32_t>* few = trie_->few_holding(static_cast<uint8_t>(b));
     if (HasBit(loops.ascii, b) || few == nullptr) continue;
-    for (int32_t id : *few) allowed[id >> 6] &= ~(uint64_t{1} << (id & 63));
+    for (int32_t id : *few) ClearBit(allowed, static_cast<uint32_t>(id));
   }
+}
+
+void TokenMask::AddFrom(uint32_t node, int32_t state) {
+  const TokenTrie::Node& n = trie_->nodes()[node];
+  const std::vector<int32_t>& ids = trie_->token_ids();
+  for (uint32_t t = n.first_token; t < n.first_token + n.token_count; ++t) {
+    SetBit(allowed_->data(), static_cast<uint32_t>(ids[t]));
+  }
+  if (n.child_count > 0) Walk(node, state);
 }
 
 void TokenMask::Walk(uint32_t node, int32_t state) {
   const TokenTrie::Node& n = trie_->nodes()[node];
-  const std::vector<int32_t>& ids = trie_->token_ids();
   for (uint32_t c = n.first_child; c < n.first_child + n.child_count; ++c) {
-    const TokenTrie::Node& child = trie_->nodes()[c];
-    const int32_t next = Next(state, child.byte);
-    if (next == kRejected) continue;
-    for (uint32_t t = child.first_token; t < child.first_token + child.token_count; ++t) {
-      SetBit(allowed_->data(), static_cast<uint32_t>(ids[t]));
-    }
-    if (child.child_count > 0) Walk(c, next);
+    const int32_t next = Next(state, trie_->nodes()[c].byte);
+    if (next != kRejected) AddFrom(c, next);
   }
+}
+
+bool TokenMask::Loops::Cover(const TokenTrie::Contents& tokens) const {
+  return (tokens.ascii[0] & ~ascii[0]) == 0 && (tokens.ascii[1] & ~ascii[1]) == 0 &&
+         (!tokens.non_ascii || (non_ascii && !tokens.malformed));
 }
 
 void TokenMask::WalkLoops(uint32_t node, int32_t state, const Loops& loops, Utf8Reading reading) {
   const TokenTrie::Node& n = trie_->nodes()[node];
-  const std::vector<int32_t>& ids = trie_->token_ids();
   for (uint32_t c = n.first_child; c < n.first_child + n.child_count; ++c) {
-    const TokenTrie::Node& child = trie_->nodes()[c];
-    const uint8_t byte = child.byte;
+    const uint8_t byte = trie_->nodes()[c].byte;
     if (byte < 128 ? reading.left == 0 && HasBit(loops.ascii, byte) : loops.non_ascii) {
       // Still made of loops (the tokens here are in already), which a
       // character past ASCII is whenever it is well-formed: go on only where
@@ -251,20 +258,12 @@ void TokenMask::WalkLoops(uint32_t node, int32_t state, const Loops& loops, Utf8
       Utf8Reading after = reading;
       uint32_t lo, hi;
       if (byte >= 128 && !after.Read(byte, &lo, &hi)) continue;
-      const TokenTrie::Contents& below = trie_->contents()[c];
-      const bool all_loops = (below.ascii[0] & ~loops.ascii[0]) == 0 &&
-                             (below.ascii[1] & ~loops.ascii[1]) == 0 &&
-                             (!below.non_ascii || (loops.non_ascii && !below.malformed));
-      if (!all_loops) WalkLoops(c, state, loops, after);
+      if (!loops.Cover(trie_->contents()[c])) WalkLoops(c, state, loops, after);
       continue;
     }
     if (reading.left > 0) continue;  // ASCII inside a character
     const int32_t next = Next(state, byte);
-    if (next == kRejected) continue;
-    for (uint32_t t = child.first_token; t < child.first_token + child.token_count; ++t) {
-      SetBit(allowed_->data(), static_cast<uint32_t>(ids[t]));
-    }
-    if (child.child_count > 0) Walk(c, next);
+    if (next != kRejected) AddFrom(c, next);
   }
 }
 

@@ -105,6 +105,8 @@ class TokenMask {
     uint64_t ascii[2] = {0, 0};
     bool non_ascii = false;  // every whole character past ASCII is one
     int count() const;
+    // Whether tokens made of `tokens`' bytes are all made of loops.
+    bool Cover(const TokenTrie::Contents& tokens) const;
   };
   const Loops& LoopsOf(int32_t state);
   // Whether every stack of `state` takes all of the characters past ASCII
@@ -114,6 +116,8 @@ class TokenMask {
   void AddLooping(const Loops& loops);
   // Adds the tokens below `node` that `state` allows.
   void Walk(uint32_t node, int32_t state);
+  // Adds the tokens ending at `node`, reached in `state`, and those below.
+  void AddFrom(uint32_t node, int32_t state);
   // The same where the path to `node` is made of `state`'s loops (so still
   // in `state`, `reading` the character in progress): the tokens made only
   // of loops are in *allowed_ already and are skipped.
